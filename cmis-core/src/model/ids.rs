@@ -1,0 +1,92 @@
+//! Identifier newtypes.
+//!
+//! Platform ids are strings, always: TikTok and Meta ids exceed 2^53 and lose digits when a peer
+//! parses them as floating-point numbers.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps `id` as is.
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The id as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The id as an owned string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+string_id!(
+    /// The tenant (customer, workspace) that owns accounts, posts and jobs. Every stored row and
+    /// every store call is scoped by one.
+    TenantId
+);
+string_id!(
+    /// An account's id on its platform: a Facebook Page id, an Instagram user id, a TikTok
+    /// `open_id`.
+    AccountId
+);
+string_id!(
+    /// The id a platform gave a published post (or a TikTok `publish_id` for a draft).
+    PostId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_ids_keep_every_digit() {
+        // 2^53 + 1 cannot be represented by an f64.
+        let id: PostId = serde_json::from_str("\"9007199254740993\"").unwrap();
+        assert_eq!(id.as_str(), "9007199254740993");
+        assert_eq!(format!("{id:?}"), "PostId(\"9007199254740993\")");
+    }
+}

@@ -1,0 +1,19 @@
+//! The data model: platforms, accounts, posts, media, receipts, checkpoints and credentials.
+
+mod credential;
+mod ids;
+mod media;
+mod platform;
+mod post;
+mod receipt;
+mod target;
+
+pub use credential::Credential;
+pub use ids::{AccountId, PostId, TenantId};
+pub use media::{Media, MediaSource};
+pub use platform::{Platform, Surface};
+pub use post::{
+    FacebookOptions, InstagramOptions, PlatformOptions, Post, PrivacyLevel, TikTokOptions,
+};
+pub use receipt::{Checkpoint, Outcome, Receipt, ReceiptState, Reconciliation};
+pub use target::{AccountRef, Target};

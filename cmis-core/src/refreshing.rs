@@ -1,0 +1,412 @@
+//! [`RefreshingTokenProvider`]: tokens refreshed ahead of expiry, once per account however many
+//! callers ask, with rotated refresh tokens persisted before they are used.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::{
+    AccessToken, AccountRef, AuditRecord, AuditSink, CasOutcome, Clock, Credential,
+    CredentialStore, Error, ErrorKind, Notification, NotificationKind, Notifier, Platform, Result,
+    SystemClock, TokenProvider, TokenRefresher,
+};
+
+/// The default refresh margin: tokens are refreshed when they expire within 5 minutes.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// A [`TokenProvider`] over a [`CredentialStore`] and one [`TokenRefresher`] per platform.
+///
+/// - A token is refreshed when it expires within the margin (5 minutes by default), or after
+///   [`invalidate`](TokenProvider::invalidate).
+/// - Refreshes are single-flight per account: concurrent callers wait for one refresh and share
+///   its result.
+/// - The refreshed credential (with a rotated refresh token, if the platform rotated it) is
+///   written to the store with compare-and-set **before** the new access token is handed out.
+///   If it cannot be stored, the caller gets the store's error and the new token is not used.
+///   If another process stored first, its credential wins.
+/// - A refresh the platform refuses yields [`ErrorKind::Auth`] and a
+///   [`NotificationKind::ReauthRequired`] notification. A refresh that fails for another reason
+///   while the current token is still valid is logged and the current token is used.
+/// - Expiry instants come from the lifetimes the platform reports, never from a hard-coded one.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cmis_core::Error> {
+/// use std::sync::Arc;
+/// use cmis_core::{
+///     AccountRef, Credential, CredentialStore, MemoryCredentialStore, Platform,
+///     RefreshingTokenProvider, SecretString, TokenProvider,
+/// };
+///
+/// let store = Arc::new(MemoryCredentialStore::new());
+/// let account = AccountRef::new("acme", Platform::Facebook, "1234567890");
+/// store.put(Credential::new(account.clone(), SecretString::from("page-token"))).await?;
+///
+/// let tokens = RefreshingTokenProvider::builder(store).build();
+/// let token = tokens.access_token(&account).await?;
+/// assert_eq!(token.version, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RefreshingTokenProvider {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn CredentialStore>,
+    refreshers: HashMap<Platform, Arc<dyn TokenRefresher>>,
+    notifier: Option<Arc<dyn Notifier>>,
+    audit: Option<Arc<dyn AuditSink>>,
+    clock: Arc<dyn Clock>,
+    margin: Duration,
+    cache: Mutex<HashMap<AccountRef, Credential>>,
+    rejected: Mutex<HashMap<AccountRef, u64>>,
+    flights: Mutex<HashMap<AccountRef, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl fmt::Debug for RefreshingTokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut platforms: Vec<_> = self.inner.refreshers.keys().copied().collect();
+        platforms.sort();
+        f.debug_struct("RefreshingTokenProvider")
+            .field("refreshers", &platforms)
+            .field("margin", &self.inner.margin)
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`RefreshingTokenProvider`].
+pub struct RefreshingTokenProviderBuilder {
+    store: Arc<dyn CredentialStore>,
+    refreshers: HashMap<Platform, Arc<dyn TokenRefresher>>,
+    notifier: Option<Arc<dyn Notifier>>,
+    audit: Option<Arc<dyn AuditSink>>,
+    clock: Arc<dyn Clock>,
+    margin: Duration,
+}
+
+impl fmt::Debug for RefreshingTokenProviderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshingTokenProviderBuilder")
+            .field("margin", &self.margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RefreshingTokenProviderBuilder {
+    /// Adds the refresher for its platform (replacing any earlier one for that platform).
+    #[must_use]
+    pub fn refresher(mut self, refresher: Arc<dyn TokenRefresher>) -> Self {
+        self.refreshers.insert(refresher.platform(), refresher);
+        self
+    }
+
+    /// Where re-authorisation and refresh-failure notifications go.
+    #[must_use]
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// Where `token.refreshed` and `token.refresh_failed` audit records go.
+    #[must_use]
+    pub fn audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// The clock (the system clock by default; [`TokioClock`](crate::TokioClock) in tests).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Refresh tokens expiring within `margin` (5 minutes by default).
+    #[must_use]
+    pub fn margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Builds the provider.
+    pub fn build(self) -> RefreshingTokenProvider {
+        RefreshingTokenProvider {
+            inner: Arc::new(Inner {
+                store: self.store,
+                refreshers: self.refreshers,
+                notifier: self.notifier,
+                audit: self.audit,
+                clock: self.clock,
+                margin: self.margin,
+                cache: Mutex::default(),
+                rejected: Mutex::default(),
+                flights: Mutex::default(),
+            }),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every update under these locks is a single map operation, so a poisoned lock holds
+    // consistent data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl RefreshingTokenProvider {
+    /// Starts building a provider over `store`.
+    pub fn builder(store: Arc<dyn CredentialStore>) -> RefreshingTokenProviderBuilder {
+        RefreshingTokenProviderBuilder {
+            store,
+            refreshers: HashMap::new(),
+            notifier: None,
+            audit: None,
+            clock: Arc::new(SystemClock),
+            margin: DEFAULT_REFRESH_MARGIN,
+        }
+    }
+
+    /// The credential store.
+    pub fn store(&self) -> &Arc<dyn CredentialStore> {
+        &self.inner.store
+    }
+
+    /// Refreshes the token of `account` if it expires within `window` (the scheduler's daily
+    /// sweep uses 7 days), single-flight with every other caller. Returns the token valid now.
+    pub async fn refresh_if_expiring_within(
+        &self,
+        account: &AccountRef,
+        window: Duration,
+    ) -> Result<AccessToken> {
+        self.token(account, window.max(self.inner.margin)).await
+    }
+
+    /// A token for `account` valid for at least `valid_for`, refreshing it if needed.
+    async fn token(&self, account: &AccountRef, valid_for: Duration) -> Result<AccessToken> {
+        let inner = &self.inner;
+        if !lock(&inner.rejected).contains_key(account)
+            && let Some(cached) = lock(&inner.cache).get(account)
+            && usable(cached, inner.clock.now(), valid_for)
+        {
+            return Ok(AccessToken::from_credential(cached));
+        }
+
+        let flight = Arc::clone(lock(&inner.flights).entry(account.clone()).or_default());
+        let _guard = flight.lock().await;
+
+        let Some(current) = inner.store.get(account).await? else {
+            lock(&inner.cache).remove(account);
+            return Err(self
+                .reauth(account, None, "no credential is stored for this account")
+                .await);
+        };
+        let forced = {
+            let mut rejected = lock(&inner.rejected);
+            match rejected.get(account) {
+                Some(&v) if v == current.version => true,
+                Some(_) => {
+                    rejected.remove(account);
+                    false
+                }
+                None => false,
+            }
+        };
+        let now = inner.clock.now();
+        if let Some(deadline) = current.data_access_expires_at
+            && deadline <= now
+        {
+            lock(&inner.cache).remove(account);
+            return Err(self
+                .reauth(
+                    account,
+                    Some(deadline),
+                    "the app's data access for this account has expired",
+                )
+                .await);
+        }
+        if !forced && usable(&current, now, valid_for) {
+            lock(&inner.cache).insert(account.clone(), current.clone());
+            return Ok(AccessToken::from_credential(&current));
+        }
+
+        let expired = current.expires_before(now);
+        let Some(refresher) = inner.refreshers.get(&account.platform) else {
+            if forced || expired {
+                lock(&inner.cache).remove(account);
+                let why = if forced {
+                    "the platform rejected the token and it cannot be refreshed"
+                } else {
+                    "the token has expired and cannot be refreshed"
+                };
+                return Err(self.reauth(account, current.access_expires_at, why).await);
+            }
+            // Still valid, only inside the margin: use it while it lasts.
+            return Ok(AccessToken::from_credential(&current));
+        };
+
+        tracing::debug!(account = %account, forced, "refreshing token");
+        match refresher.refresh(&current).await {
+            Ok(refreshed) => {
+                let next = refreshed.apply_to(&current, now);
+                self.store_refreshed(account, current.version, next).await
+            }
+            Err(err) if err.kind() == ErrorKind::Auth => {
+                lock(&inner.cache).remove(account);
+                self.audit_failure(account, &err).await;
+                self.notify(
+                    Notification::for_account(
+                        account,
+                        NotificationKind::ReauthRequired,
+                        format!("the platform refused to refresh the token: {err}"),
+                    )
+                    .at(now),
+                    current.access_expires_at,
+                )
+                .await;
+                Err(err)
+            }
+            Err(err) if !forced && !expired => {
+                tracing::warn!(
+                    account = %account,
+                    kind = %err.kind(),
+                    "token refresh failed; the current token is still valid and is used"
+                );
+                self.audit_failure(account, &err).await;
+                Ok(AccessToken::from_credential(&current))
+            }
+            Err(err) => {
+                self.audit_failure(account, &err).await;
+                self.notify(
+                    Notification::for_account(
+                        account,
+                        NotificationKind::TokenRefreshFailed,
+                        format!("the token could not be refreshed: {err}"),
+                    )
+                    .at(now),
+                    current.access_expires_at,
+                )
+                .await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn store_refreshed(
+        &self,
+        account: &AccountRef,
+        expected_version: u64,
+        next: Credential,
+    ) -> Result<AccessToken> {
+        let inner = &self.inner;
+        let stored = match inner.store.compare_and_swap(expected_version, next).await {
+            Ok(CasOutcome::Stored(stored)) => {
+                self.audit(
+                    AuditRecord::for_account(account, "token.refreshed").with_detail(
+                        "expires_at",
+                        stored
+                            .access_expires_at
+                            .map_or_else(|| "never".to_owned(), |t| t.to_string()),
+                    ),
+                )
+                .await;
+                stored
+            }
+            Ok(CasOutcome::Conflict(Some(theirs))) => {
+                tracing::debug!(account = %account, "another process refreshed first; using its token");
+                theirs
+            }
+            Ok(CasOutcome::Conflict(None)) => {
+                return Err(Error::auth(format!(
+                    "the credential of {account} was deleted while it was being refreshed"
+                )));
+            }
+            Err(err) => {
+                lock(&inner.cache).remove(account);
+                tracing::error!(
+                    account = %account,
+                    kind = %err.kind(),
+                    "refreshed token could not be stored; it is not used"
+                );
+                return Err(err);
+            }
+        };
+        lock(&inner.rejected).remove(account);
+        lock(&inner.cache).insert(account.clone(), stored.clone());
+        Ok(AccessToken::from_credential(&stored))
+    }
+
+    async fn reauth(
+        &self,
+        account: &AccountRef,
+        deadline: Option<OffsetDateTime>,
+        why: &str,
+    ) -> Error {
+        let err = Error::auth(format!("{account} must be re-authorised: {why}"))
+            .with_platform(account.platform);
+        self.audit_failure(account, &err).await;
+        self.notify(
+            Notification::for_account(account, NotificationKind::ReauthRequired, why)
+                .at(self.inner.clock.now()),
+            deadline,
+        )
+        .await;
+        err
+    }
+
+    async fn notify(&self, notification: Notification, deadline: Option<OffsetDateTime>) {
+        let Some(notifier) = &self.inner.notifier else {
+            return;
+        };
+        let notification = match deadline {
+            Some(d) => notification.with_deadline(d),
+            None => notification,
+        };
+        if let Err(err) = notifier.notify(&notification).await {
+            tracing::warn!(kind = %err.kind(), "notification could not be delivered: {err}");
+        }
+    }
+
+    async fn audit_failure(&self, account: &AccountRef, err: &Error) {
+        self.audit(
+            AuditRecord::for_account(account, "token.refresh_failed")
+                .with_detail("error_kind", err.kind().as_str()),
+        )
+        .await;
+    }
+
+    async fn audit(&self, record: AuditRecord) {
+        let Some(audit) = &self.inner.audit else {
+            return;
+        };
+        let record = record.at(self.inner.clock.now());
+        if let Err(err) = audit.record(&record).await {
+            tracing::warn!(kind = %err.kind(), "audit record could not be written: {err}");
+        }
+    }
+}
+
+/// Whether `credential` is valid for at least `valid_for` from `now`.
+fn usable(credential: &Credential, now: OffsetDateTime, valid_for: Duration) -> bool {
+    let token_ok = !credential.expires_before(now + valid_for);
+    let data_ok = credential.data_access_expires_at.is_none_or(|d| d > now);
+    token_ok && data_ok
+}
+
+#[async_trait]
+impl TokenProvider for RefreshingTokenProvider {
+    #[tracing::instrument(level = "debug", skip_all, fields(account = %account))]
+    async fn access_token(&self, account: &AccountRef) -> Result<AccessToken> {
+        self.token(account, self.inner.margin).await
+    }
+
+    async fn invalidate(&self, account: &AccountRef, rejected: &AccessToken) {
+        tracing::debug!(account = %account, version = rejected.version, "token invalidated");
+        lock(&self.inner.rejected).insert(account.clone(), rejected.version);
+        lock(&self.inner.cache).remove(account);
+    }
+}

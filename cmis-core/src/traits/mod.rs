@@ -1,0 +1,20 @@
+//! The traits other crates implement and plug into each other.
+
+mod audit;
+mod generate;
+mod notify;
+mod publisher;
+mod store;
+mod token;
+
+pub use audit::{AuditRecord, AuditSink};
+pub use generate::{
+    CacheMode, ContentGenerator, GenerateRequest, Generated, GenerationTask, Provenance, Usage,
+};
+pub use notify::{Notification, NotificationKind, Notifier};
+pub use publisher::{
+    Capabilities, CheckpointSink, DiscardCheckpoints, Progress, ProgressSink, PublishContext,
+    Publisher,
+};
+pub use store::{CasOutcome, CredentialStore};
+pub use token::{AccessToken, RefreshedToken, TokenProvider, TokenRefresher};

@@ -1,0 +1,49 @@
+//! Where credentials live.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::{AccountRef, Credential, Result, TenantId};
+
+/// The result of [`CredentialStore::compare_and_swap`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CasOutcome {
+    /// Stored; the credential as stored, with its new version.
+    Stored(Credential),
+    /// Someone else wrote first; the credential as it is now (`None` if it was deleted).
+    Conflict(Option<Credential>),
+}
+
+/// Stores credentials, one per account, with a version for compare-and-set.
+///
+/// Every call is scoped by the [`AccountRef`]'s tenant: an implementation must never return or
+/// change another tenant's credential. Implementations: [`MemoryCredentialStore`](crate::MemoryCredentialStore)
+/// here, SQLite and PostgreSQL (encrypted at rest) in `cmis-scheduler`.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// The credential of `account`, if any.
+    async fn get(&self, account: &AccountRef) -> Result<Option<Credential>>;
+
+    /// Inserts or replaces the credential of `credential.account` unconditionally (a user
+    /// (re-)authorised). Returns it as stored, with its new version.
+    async fn put(&self, credential: Credential) -> Result<Credential>;
+
+    /// Replaces the credential only if its stored version is still `expected_version`.
+    /// This is how a rotated refresh token is persisted without losing a concurrent rotation.
+    async fn compare_and_swap(
+        &self,
+        expected_version: u64,
+        credential: Credential,
+    ) -> Result<CasOutcome>;
+
+    /// Deletes the credential of `account`; `true` if there was one.
+    async fn delete(&self, account: &AccountRef) -> Result<bool>;
+
+    /// The accounts of `tenant` that have a credential.
+    async fn list(&self, tenant: &TenantId) -> Result<Vec<AccountRef>>;
+
+    /// Every account, across tenants, whose access token expires before `before`, for the
+    /// refresh sweep (an operator's call, not a tenant's).
+    async fn expiring_before(&self, before: OffsetDateTime) -> Result<Vec<AccountRef>>;
+}

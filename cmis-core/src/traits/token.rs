@@ -1,0 +1,159 @@
+//! Access tokens: the provider connectors ask, and the per-platform refresher behind it.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use time::OffsetDateTime;
+
+use crate::{AccountRef, Credential, Platform, Result};
+
+/// An access token that is valid now, with the store version it came from.
+///
+/// `Debug` shows no secret.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AccessToken {
+    /// The token. Read it with [`secrecy::ExposeSecret`] only where it is sent.
+    pub secret: SecretString,
+    /// The credential version it belongs to; pass the token back to
+    /// [`TokenProvider::invalidate`] when the platform rejects it.
+    pub version: u64,
+    /// When it expires, if known.
+    pub expires_at: Option<OffsetDateTime>,
+    /// The scopes granted with it.
+    pub scopes: BTreeSet<String>,
+}
+
+impl AccessToken {
+    /// The token and metadata of `credential`.
+    pub fn from_credential(credential: &Credential) -> Self {
+        Self {
+            secret: credential.access_token.clone(),
+            version: credential.version,
+            expires_at: credential.access_expires_at,
+            scopes: credential.scopes.clone(),
+        }
+    }
+
+    /// Whether `scope` was granted.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
+}
+
+/// Hands out access tokens that are valid now.
+///
+/// Connectors call [`access_token`](Self::access_token) before each call, and
+/// [`invalidate`](Self::invalidate) once when the platform says the token is invalid; the next
+/// `access_token` then refreshes once (however many callers saw the rejection) and the connector
+/// retries once.
+#[async_trait]
+pub trait TokenProvider: Send + Sync {
+    /// A token for `account` that is valid now, refreshed ahead of expiry if needed.
+    async fn access_token(&self, account: &AccountRef) -> Result<AccessToken>;
+
+    /// Marks `rejected` as refused by the platform, so the next
+    /// [`access_token`](Self::access_token) refreshes. Does nothing when the stored credential has
+    /// already moved past `rejected.version`.
+    async fn invalidate(&self, account: &AccountRef, rejected: &AccessToken);
+}
+
+/// What a platform returned for a refresh.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RefreshedToken {
+    /// The new access token.
+    pub access_token: SecretString,
+    /// The new refresh token when the platform rotated it; `None` keeps the current one.
+    pub refresh_token: Option<SecretString>,
+    /// The access token's lifetime as the platform reported it (`expires_in`); `None` when the
+    /// platform said nothing, which means "does not expire on a timer".
+    pub expires_in: Option<Duration>,
+    /// The refresh token's lifetime (`refresh_expires_in`), if reported.
+    pub refresh_expires_in: Option<Duration>,
+    /// The granted scopes when the platform reported them; `None` keeps the current ones.
+    pub scopes: Option<BTreeSet<String>>,
+    /// When data access expires, if reported.
+    pub data_access_expires_at: Option<OffsetDateTime>,
+}
+
+impl RefreshedToken {
+    /// A refresh result holding `access_token`, with nothing else reported.
+    pub fn new(access_token: SecretString) -> Self {
+        Self {
+            access_token,
+            refresh_token: None,
+            expires_in: None,
+            refresh_expires_in: None,
+            scopes: None,
+            data_access_expires_at: None,
+        }
+    }
+
+    /// Sets the rotated refresh token.
+    #[must_use]
+    pub fn with_refresh_token(mut self, token: SecretString) -> Self {
+        self.refresh_token = Some(token);
+        self
+    }
+
+    /// Sets the access token's lifetime.
+    #[must_use]
+    pub fn with_expires_in(mut self, lifetime: Duration) -> Self {
+        self.expires_in = Some(lifetime);
+        self
+    }
+
+    /// Sets the refresh token's lifetime.
+    #[must_use]
+    pub fn with_refresh_expires_in(mut self, lifetime: Duration) -> Self {
+        self.refresh_expires_in = Some(lifetime);
+        self
+    }
+
+    /// Sets the granted scopes.
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: BTreeSet<String>) -> Self {
+        self.scopes = Some(scopes);
+        self
+    }
+
+    /// Applies this result to `current`, computing expiry instants from `requested_at` (the time
+    /// the refresh request was sent, so lifetimes are never overestimated).
+    pub fn apply_to(&self, current: &Credential, requested_at: OffsetDateTime) -> Credential {
+        let mut next = current.clone();
+        next.access_token = self.access_token.clone();
+        if let Some(rt) = &self.refresh_token {
+            next.refresh_token = Some(rt.clone());
+        }
+        next.access_expires_at = self.expires_in.map(|d| requested_at + d);
+        if let Some(d) = self.refresh_expires_in {
+            next.refresh_expires_at = Some(requested_at + d);
+        }
+        if let Some(scopes) = &self.scopes {
+            next.scopes = scopes.clone();
+        }
+        if let Some(at) = self.data_access_expires_at {
+            next.data_access_expires_at = Some(at);
+        }
+        next.issued_at = Some(requested_at);
+        next
+    }
+}
+
+/// Refreshes one platform's credentials: TikTok's `refresh_token` grant, Instagram Login's
+/// `ig_refresh_token`, Facebook's long-lived token exchange.
+///
+/// A refresh the platform refuses (revoked, expired refresh token, `invalid_grant`) must return
+/// [`ErrorKind::Auth`](crate::ErrorKind::Auth); a network failure returns
+/// [`ErrorKind::Transient`](crate::ErrorKind::Transient).
+#[async_trait]
+pub trait TokenRefresher: Send + Sync {
+    /// The platform this refresher serves.
+    fn platform(&self) -> Platform;
+
+    /// Exchanges `current` for a fresh token.
+    async fn refresh(&self, current: &Credential) -> Result<RefreshedToken>;
+}

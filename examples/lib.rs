@@ -1,0 +1,4 @@
+//! Runnable examples of cmis. Each example is a file beside this one; run one from the repository
+//! root with `cargo run --example NAME`:
+//!
+//! - `quickstart`: the model, the token provider and the retry policy, offline.
