@@ -4,5 +4,9 @@
 //! reads image and MP4/MOV headers, checks each platform's media rules, converts what a platform
 //! will not take, makes thumbnails, and plans and streams chunked uploads with progress.
 //!
-//! **Status:** not implemented yet (tracked by the cmis-media issue). This crate exports nothing
-//! so far; nothing in it pretends to work.
+//! **Status:** the chunk planner ([`ChunkPlan`]) is implemented; probing, rules, conversion and
+//! streaming are being built (tracked by the cmis-media issue).
+
+mod chunk;
+
+pub use chunk::{Chunk, ChunkPlan, ChunkRules, DEFAULT_CHUNK_SIZE};

@@ -1,0 +1,167 @@
+//! # cmis-http
+//!
+//! The HTTP transport every cmis connector shares, so that each gets the same safety:
+//!
+//! - **rustls** on the `ring` provider with the Mozilla roots built in (`webpki-roots`): no
+//!   OpenSSL, no dependence on the machine's certificate store.
+//! - **No redirects**: a platform API that redirects is answered with an error instead of being
+//!   followed, so an `Authorization` header can never follow a redirect to another host.
+//! - **Transport errors classified** into [`cmis_core::ErrorKind`] by whether the request was a
+//!   read or a mutation: a connection that was never made is
+//!   [`Transient`](cmis_core::ErrorKind::Transient); a timeout or broken connection after a
+//!   mutation was sent is [`UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome), because the
+//!   platform may have acted on it. URLs (which may carry tokens in their query) are stripped from
+//!   every error.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cmis_core::Error> {
+//! use cmis_http::{Call, client_builder, send};
+//! let client = client_builder()?.build().map_err(cmis_http::build_error)?;
+//! let response = send(client.get("https://graph.facebook.com/v24.0/me"), Call::Read).await?;
+//! # let _ = response; Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cmis_core::{Error, ErrorKind};
+
+pub use reqwest;
+
+/// The `User-Agent` cmis sends.
+pub const USER_AGENT: &str = concat!("cmis/", env!("CARGO_PKG_VERSION"));
+
+/// Whether a request changes anything on the platform; decides how a failure is classified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// A read (or an idempotent write such as re-sending the same upload chunk): safe to retry.
+    Read,
+    /// A request that creates or publishes something: never repeat it blindly.
+    Mutation,
+}
+
+/// A reqwest client builder with cmis's transport settings: rustls with built-in roots, no
+/// redirects, a 10 s connect timeout, a 120 s overall timeout, and cmis's `User-Agent`.
+/// Callers may change the timeouts.
+pub fn client_builder() -> Result<reqwest::ClientBuilder, Error> {
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .user_agent(USER_AGENT))
+}
+
+/// The rustls configuration: the `ring` provider, TLS 1.2 and 1.3, the Mozilla root store.
+pub fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::internal(format!("TLS configuration failed: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
+}
+
+/// Converts an error from [`reqwest::ClientBuilder::build`]; the usual way to build a client is
+/// `client_builder()?.build().map_err(build_error)?`.
+pub fn build_error(err: reqwest::Error) -> Error {
+    Error::internal(format!(
+        "HTTP client could not be built: {}",
+        err.without_url()
+    ))
+}
+
+/// Classifies a transport error (no HTTP response was read) for a `call`.
+///
+/// The URL is removed from the error first: platform URLs can carry access tokens.
+pub fn classify(err: reqwest::Error, call: Call) -> Error {
+    let err = err.without_url();
+    if err.is_builder() {
+        return Error::invalid_input(format!("invalid request: {err}")).with_source(err);
+    }
+    if err.is_redirect() {
+        return Error::new(
+            ErrorKind::Internal,
+            "the platform answered with a redirect, which cmis does not follow",
+        )
+        .with_source(err);
+    }
+    // A connection that was never established cannot have delivered the request.
+    if err.is_connect() {
+        return Error::transient(format!("could not connect: {err}")).with_source(err);
+    }
+    let what = if err.is_timeout() {
+        "timed out"
+    } else {
+        "failed"
+    };
+    match call {
+        Call::Read => Error::transient(format!("request {what}: {err}")).with_source(err),
+        Call::Mutation => Error::unknown_outcome(format!(
+            "request {what} after it was sent; the platform may have acted on it: {err}"
+        ))
+        .with_source(err),
+    }
+}
+
+/// Sends `request`, classifying a transport failure for `call`. HTTP error statuses are returned
+/// as responses: each connector classifies the platform's error body itself.
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    call: Call,
+) -> Result<reqwest::Response, Error> {
+    request.send().await.map_err(|e| classify(e, call))
+}
+
+/// Reads a response body, classifying a failure for `call` (a body cut off after a mutation was
+/// accepted is an unknown outcome).
+pub async fn read_body(response: reqwest::Response, call: Call) -> Result<Vec<u8>, Error> {
+    response
+        .bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|e| classify(e, call))
+}
+
+/// Parses a `Retry-After` header given in seconds (the form the platforms use). HTTP-date values
+/// and garbage yield `None`.
+pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_parses_seconds_only() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static(" 120 "),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn the_client_builds() {
+        assert!(client_builder().unwrap().build().is_ok());
+    }
+}
