@@ -1,0 +1,133 @@
+//! # cmis-sandbox
+//!
+//! Local stand-ins for the platforms cmis publishes to, speaking their real wire protocols on
+//! `127.0.0.1` with random ports, so that examples, integration tests and your own tests run
+//! offline. The fakes are written from the platforms' documentation — never from cmis's
+//! connectors — so they catch a connector's mistakes instead of repeating them: they refuse what
+//! the platform refuses, with the platform's own error envelope.
+//!
+//! - **TikTok** ([`TikTokSandbox`]): the OAuth token endpoint with rotating refresh tokens (a
+//!   rotated refresh token stops working), creator info, Direct Post and inbox video init with
+//!   TikTok's chunk rules, chunk `PUT`s with `Content-Range` checks (206/201/416), `PULL_FROM_URL`
+//!   with verified URL prefixes, photo posts, status progression (`PROCESSING_UPLOAD` →
+//!   `PUBLISH_COMPLETE` with a 64-bit post id, or `SEND_TO_USER_INBOX`), cancel, and the per-token
+//!   rate limits (init 6/min, creator info 20/min, status 30/min).
+//! - **Meta Graph**: not yet (tracked by the sandbox issue).
+//!
+//! Every endpoint takes injected [`Fault`]s: 5xx before or after the action, 429, expired
+//! tokens, delays (for client timeouts), dropped connections and slow processing.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cmis_core::Error> {
+//! use cmis_sandbox::{Creator, Fault, Sandbox, TikTokEndpoint};
+//!
+//! let sandbox = Sandbox::start().await?;
+//! let tiktok = sandbox.tiktok();
+//! tiktok.add_creator(Creator::public("open-1"));
+//! let tokens = tiktok.issue_tokens("open-1", &["user.info.basic", "video.publish"]);
+//! // Point a TikTok client at `tiktok.url()`, publish, then look:
+//! tiktok.inject(TikTokEndpoint::Upload, Fault::ServerError, 1);
+//! let published = tiktok.published();
+//! # let _ = (tokens, published);
+//! # Ok(()) }
+//! ```
+//!
+//! Run it as a program with `cargo run -p cmis-sandbox`: it prints its URLs and a seeded
+//! account's tokens as one JSON line and serves until interrupted.
+
+mod fault;
+mod http;
+mod pkce;
+mod tiktok;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cmis_core::{Error, Result};
+use tokio::sync::oneshot;
+
+pub use fault::Fault;
+pub use tiktok::{
+    Creator, IssuedTokens, PublishKind, TikTokConfig, TikTokEndpoint, TikTokPublish, TikTokSandbox,
+};
+
+/// Running fake platforms. They stop when this value is dropped.
+pub struct Sandbox {
+    tiktok: TikTokSandbox,
+    tiktok_addr: SocketAddr,
+    _shutdown: Vec<oneshot::Sender<()>>,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("tiktok", &self.tiktok_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Sandbox`].
+#[derive(Debug, Default)]
+pub struct SandboxBuilder {
+    tiktok: TikTokConfig,
+}
+
+impl SandboxBuilder {
+    /// Sets how the fake TikTok behaves.
+    #[must_use]
+    pub fn tiktok(mut self, config: TikTokConfig) -> Self {
+        self.tiktok = config;
+        self
+    }
+
+    /// Starts the servers on `127.0.0.1` with random ports.
+    pub async fn start(self) -> Result<Sandbox> {
+        let mut shutdown = Vec::new();
+        let state = Arc::new(tiktok::TikTokState::new(self.tiktok));
+        let (addr, stop) = serve(tiktok::router(state.clone())).await?;
+        state.set_base_url(format!("http://{addr}"));
+        shutdown.push(stop);
+        Ok(Sandbox {
+            tiktok: TikTokSandbox { state },
+            tiktok_addr: addr,
+            _shutdown: shutdown,
+        })
+    }
+}
+
+async fn serve(router: axum::Router) -> Result<(SocketAddr, oneshot::Sender<()>)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| Error::internal(format!("sandbox cannot listen on 127.0.0.1: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::internal(format!("sandbox has no local address: {e}")))?;
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let server = axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = rx.await;
+        });
+        if let Err(e) = server.await {
+            tracing::warn!("sandbox server stopped: {e}");
+        }
+    });
+    Ok((addr, tx))
+}
+
+impl Sandbox {
+    /// Starts the fake platforms with default settings.
+    pub async fn start() -> Result<Sandbox> {
+        Self::builder().start().await
+    }
+
+    /// Configures the fake platforms before starting them.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// The fake TikTok.
+    pub fn tiktok(&self) -> &TikTokSandbox {
+        &self.tiktok
+    }
+}
