@@ -12,7 +12,15 @@
 //!   with verified URL prefixes, photo posts, status progression (`PROCESSING_UPLOAD` →
 //!   `PUBLISH_COMPLETE` with a 64-bit post id, or `SEND_TO_USER_INBOX`), cancel, and the per-token
 //!   rate limits (init 6/min, creator info 20/min, status 30/min).
-//! - **Meta Graph**: not yet (tracked by the sandbox issue).
+//! - **Meta Graph** ([`MetaSandbox`]): Page feed, link, photo (URL or multipart `source`),
+//!   multi-photo (`attached_media` of unpublished photos), the Resumable Upload API
+//!   (`Authorization: OAuth`, `file_offset`), Page videos, reels (start, rupload, finish), native
+//!   scheduling (10 minutes to 30 days); Instagram containers that stay `IN_PROGRESS` before
+//!   `FINISHED` (publishing early fails with 9007/2207027), carousels of 2–10 items, reels,
+//!   stories, the publishing quota (9/2207042), permalinks; `fb_exchange_token`, `/me/accounts`,
+//!   `debug_token`, `ig_refresh_token` (tokens at least 24 h old); expired Graph versions refused;
+//!   the error envelope with `fbtrace_id`; `X-App-Usage` and `X-Business-Use-Case-Usage` on every
+//!   answer.
 //!
 //! Every endpoint takes injected [`Fault`]s: 5xx before or after the action, 429, expired
 //! tokens, delays (for client timeouts), dropped connections and slow processing.
@@ -37,6 +45,7 @@
 
 mod fault;
 mod http;
+mod meta;
 mod pkce;
 mod tiktok;
 
@@ -48,6 +57,7 @@ use cmis_core::{Error, Result};
 use tokio::sync::oneshot;
 
 pub use fault::Fault;
+pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox};
 pub use tiktok::{
     Creator, IssuedTokens, PublishKind, TikTokConfig, TikTokEndpoint, TikTokPublish, TikTokSandbox,
 };
@@ -56,6 +66,8 @@ pub use tiktok::{
 pub struct Sandbox {
     tiktok: TikTokSandbox,
     tiktok_addr: SocketAddr,
+    meta: MetaSandbox,
+    meta_addr: SocketAddr,
     _shutdown: Vec<oneshot::Sender<()>>,
 }
 
@@ -63,6 +75,7 @@ impl fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sandbox")
             .field("tiktok", &self.tiktok_addr)
+            .field("meta", &self.meta_addr)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +84,7 @@ impl fmt::Debug for Sandbox {
 #[derive(Debug, Default)]
 pub struct SandboxBuilder {
     tiktok: TikTokConfig,
+    meta: MetaConfig,
 }
 
 impl SandboxBuilder {
@@ -81,6 +95,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets how the fake Meta behaves.
+    #[must_use]
+    pub fn meta(mut self, config: MetaConfig) -> Self {
+        self.meta = config;
+        self
+    }
+
     /// Starts the servers on `127.0.0.1` with random ports.
     pub async fn start(self) -> Result<Sandbox> {
         let mut shutdown = Vec::new();
@@ -88,9 +109,15 @@ impl SandboxBuilder {
         let (addr, stop) = serve(tiktok::router(state.clone())).await?;
         state.set_base_url(format!("http://{addr}"));
         shutdown.push(stop);
+        let meta_state = Arc::new(meta::MetaState::new(self.meta));
+        let (meta_addr, stop) = serve(meta::router(meta_state.clone())).await?;
+        meta_state.set_base_url(format!("http://{meta_addr}"));
+        shutdown.push(stop);
         Ok(Sandbox {
             tiktok: TikTokSandbox { state },
             tiktok_addr: addr,
+            meta: MetaSandbox { state: meta_state },
+            meta_addr,
             _shutdown: shutdown,
         })
     }
@@ -129,5 +156,10 @@ impl Sandbox {
     /// The fake TikTok.
     pub fn tiktok(&self) -> &TikTokSandbox {
         &self.tiktok
+    }
+
+    /// The fake Meta Graph API (Facebook Pages and Instagram).
+    pub fn meta(&self) -> &MetaSandbox {
+        &self.meta
     }
 }

@@ -1,0 +1,188 @@
+//! A fake of the Meta Graph API for Facebook Pages and Instagram professional accounts: Page feed,
+//! photo, multi-photo, resumable video upload, reels, native scheduling; Instagram containers
+//! that process before they can be published, carousels, the publishing quota and permalinks;
+//! token exchange, Page tokens, `debug_token` and Instagram-Login refresh; the error envelope and
+//! the usage headers.
+//!
+//! Written from Meta's documentation (see the project's `docs/meta-graph-api.md` notes), not from
+//! any connector.
+
+mod routes;
+mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cmis_core::SecretString;
+
+use crate::fault::Fault;
+
+pub(crate) use routes::router;
+pub(crate) use state::MetaState;
+
+/// The Meta endpoints, for fault injection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MetaEndpoint {
+    /// `POST /{page-id}/feed`.
+    Feed,
+    /// `POST /{page-id}/photos`.
+    Photos,
+    /// `POST /{app-id}/uploads` and the upload session's `POST`/`GET`.
+    Uploads,
+    /// `POST /{page-id}/videos`.
+    Videos,
+    /// `POST /{page-id}/video_reels` and the rupload `POST`.
+    Reels,
+    /// `POST /{ig-user-id}/media`.
+    Media,
+    /// `GET /{container-id}?fields=status_code`.
+    ContainerStatus,
+    /// `POST /{ig-user-id}/media_publish`.
+    MediaPublish,
+    /// `GET /{media-id}?fields=permalink`.
+    Permalink,
+    /// `GET /{ig-user-id}/content_publishing_limit`.
+    PublishingLimit,
+    /// Token calls: `oauth/access_token`, `refresh_access_token`, `debug_token`, `me/accounts`.
+    Tokens,
+}
+
+/// How the fake Meta behaves.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MetaConfig {
+    /// The app id.
+    pub app_id: String,
+    /// The app secret.
+    pub app_secret: String,
+    /// The oldest Graph version still served, as a number (versions before it have expired:
+    /// v20.0 expired on 24 September 2026).
+    pub oldest_version: u32,
+    /// How long an Instagram container stays `IN_PROGRESS`.
+    pub container_processing_time: Duration,
+    /// Instagram's publishing quota per 24 hours (`quota_total`).
+    pub publishing_quota: u32,
+    /// Long-lived user token lifetime (`expires_in` of the exchange: about 60 days).
+    pub long_lived_lifetime: Duration,
+}
+
+impl Default for MetaConfig {
+    fn default() -> Self {
+        Self {
+            app_id: "1234567890123456".into(),
+            app_secret: "sandbox-app-secret".into(),
+            oldest_version: 21,
+            container_processing_time: Duration::from_millis(300),
+            publishing_quota: 50,
+            long_lived_lifetime: Duration::from_secs(5_183_944),
+        }
+    }
+}
+
+/// Which login an Instagram account's token comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InstagramLogin {
+    /// Facebook Login: a Page token, on graph.facebook.com.
+    Facebook,
+    /// Instagram Login: an Instagram user token, on graph.instagram.com, refreshable.
+    Instagram,
+}
+
+/// Something published on the fake Meta.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetaPost {
+    /// The id Meta returned.
+    pub id: String,
+    /// The Page or Instagram user it was published as.
+    pub owner: String,
+    /// What it is: `feed`, `photo`, `video`, `reel`, `ig_image`, `ig_carousel`, `ig_reel`,
+    /// `ig_story`.
+    pub kind: String,
+    /// The message or caption.
+    pub message: Option<String>,
+    /// Whether it is live (false for unpublished photos and natively scheduled posts).
+    pub published: bool,
+    /// For natively scheduled posts, the Unix time it goes live.
+    pub scheduled_publish_time: Option<i64>,
+    /// Media: photo ids attached, children, URLs, or bytes received.
+    pub media: Vec<String>,
+}
+
+/// A handle on the fake Meta: add Pages and Instagram accounts, inspect posts, inject faults.
+#[derive(Debug, Clone)]
+pub struct MetaSandbox {
+    pub(crate) state: Arc<MetaState>,
+}
+
+impl MetaSandbox {
+    /// The base URL for graph.facebook.com, graph-video.facebook.com, rupload.facebook.com and
+    /// graph.instagram.com alike.
+    pub fn url(&self) -> String {
+        self.state.base_url()
+    }
+
+    /// The app id.
+    pub fn app_id(&self) -> String {
+        self.state.config().app_id
+    }
+
+    /// The app secret.
+    pub fn app_secret(&self) -> SecretString {
+        SecretString::from(self.state.config().app_secret)
+    }
+
+    /// Adds a Facebook Page with the publishing permissions, returning its Page token (which,
+    /// derived from a long-lived user token, does not expire).
+    pub fn add_page(&self, page_id: &str, name: &str) -> SecretString {
+        SecretString::from(self.state.add_page(page_id, name))
+    }
+
+    /// Adds an Instagram professional account, returning its token.
+    pub fn add_instagram_account(&self, ig_user_id: &str, login: InstagramLogin) -> SecretString {
+        SecretString::from(self.state.add_instagram(ig_user_id, login))
+    }
+
+    /// Issues a user token for `user_id` that manages every Page added so far, lasting `lifetime`.
+    pub fn issue_user_token(&self, user_id: &str, lifetime: Duration) -> SecretString {
+        SecretString::from(self.state.issue_user_token(user_id, lifetime))
+    }
+
+    /// Makes a token look `age` old (Instagram Login refreshes only tokens at least 24 h old).
+    pub fn age_token(&self, token: &str, age: Duration) {
+        self.state.age_token(token, age);
+    }
+
+    /// Everything published, oldest first.
+    pub fn posts(&self) -> Vec<MetaPost> {
+        self.state.posts()
+    }
+
+    /// How many times `media_publish` was called for a container already published.
+    pub fn duplicate_publish_attempts(&self) -> u64 {
+        self.state.duplicate_publish_attempts()
+    }
+
+    /// Makes the next `times` calls to `endpoint` fail with `fault`.
+    pub fn inject(&self, endpoint: MetaEndpoint, fault: Fault, times: u32) {
+        self.state.faults.push(endpoint, fault, times);
+    }
+
+    /// Makes a fraction `rate` of calls to `endpoints` fail with one of `faults` (seeded).
+    pub fn set_fault_rate(
+        &self,
+        rate: f64,
+        seed: u64,
+        faults: Vec<Fault>,
+        endpoints: Vec<MetaEndpoint>,
+    ) {
+        self.state.faults.set_random(rate, seed, faults, endpoints);
+    }
+
+    /// Removes every queued and random fault.
+    pub fn clear_faults(&self) {
+        self.state.faults.clear();
+    }
+}
