@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_TIMEOUT, Provider, RawResponse, base_url, class_of_status,
-    excerpt, execute, http_client,
+    excerpt, execute, http_client, redact,
 };
 use crate::failure::{FailureClass, ProviderError};
 use crate::prompt::{Completion, Prompt, parse_output};
@@ -230,11 +230,14 @@ fn classify(status: reqwest::StatusCode, error: Option<&WireError>) -> FailureCl
     }
 }
 
-fn failure(raw: &RawResponse) -> ProviderError {
+fn failure(raw: &RawResponse, key: &SecretString) -> ProviderError {
     let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&raw.body).ok();
     let error = envelope.as_ref().map(|e| &e.error);
     let class = classify(raw.status, error);
-    let message = error.map_or_else(|| "no error body".to_owned(), |e| excerpt(&e.message));
+    let message = error.map_or_else(
+        || "no error body".to_owned(),
+        |e| excerpt(&redact(&e.message, Some(key))),
+    );
     let request_id = raw
         .header("request-id")
         .or_else(|| envelope.as_ref().and_then(|e| e.request_id.clone()));
@@ -266,7 +269,7 @@ impl Provider for AnthropicClient {
             .json(&self.body(prompt));
         let raw = execute(NAME, request).await?;
         if !raw.status.is_success() {
-            return Err(failure(&raw));
+            return Err(failure(&raw, &self.api_key));
         }
         let request_id = raw.header("request-id");
         let response: MessageResponse = raw.json(NAME)?;

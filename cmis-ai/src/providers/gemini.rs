@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_TIMEOUT, Provider, RawResponse, base_url, class_of_status,
-    excerpt, execute, http_client,
+    excerpt, execute, http_client, redact,
 };
 use crate::failure::{FailureClass, ProviderError};
 use crate::prompt::{Completion, Prompt, parse_output};
@@ -317,11 +317,14 @@ fn classify(status: reqwest::StatusCode, error: Option<&WireError>) -> FailureCl
     }
 }
 
-fn failure(raw: &RawResponse) -> ProviderError {
+fn failure(raw: &RawResponse, key: &SecretString) -> ProviderError {
     let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&raw.body).ok();
     let error = envelope.as_ref().map(|e| &e.error);
     let class = classify(raw.status, error);
-    let message = error.map_or_else(|| "no error body".to_owned(), |e| excerpt(&e.message));
+    let message = error.map_or_else(
+        || "no error body".to_owned(),
+        |e| excerpt(&redact(&e.message, Some(key))),
+    );
     let retry_after = error.and_then(WireError::retry_delay).or(raw.retry_after());
     ProviderError::new(
         NAME,
@@ -359,7 +362,7 @@ impl Provider for GeminiClient {
             .json(&self.body(prompt));
         let raw = execute(NAME, request).await?;
         if !raw.status.is_success() {
-            return Err(failure(&raw));
+            return Err(failure(&raw, &self.api_key));
         }
         let response: GenerateResponse = raw.json(NAME)?;
         let request_id = response.response_id.clone();

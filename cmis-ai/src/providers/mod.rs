@@ -136,6 +136,15 @@ pub(crate) fn class_of_status(status: StatusCode) -> FailureClass {
     }
 }
 
+/// A provider's error message with the API key removed, should the provider echo it.
+pub(crate) fn redact(message: &str, key: Option<&cmis_core::SecretString>) -> String {
+    use cmis_core::ExposeSecret;
+    match key.map(ExposeSecret::expose_secret) {
+        Some(k) if !k.is_empty() => message.replace(k, "<redacted>"),
+        _ => message.to_owned(),
+    }
+}
+
 /// A short, secret-free excerpt of an error message for error texts.
 pub(crate) fn excerpt(message: &str) -> String {
     const MAX: usize = 300;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_TIMEOUT, Provider, RawResponse, base_url, class_of_status,
-    excerpt, execute, http_client,
+    excerpt, execute, http_client, redact,
 };
 use crate::failure::{FailureClass, ProviderError};
 use crate::prompt::{Completion, Prompt, parse_output};
@@ -277,11 +277,14 @@ fn classify(status: reqwest::StatusCode, error: Option<&WireError>) -> FailureCl
     }
 }
 
-fn failure(name: &str, raw: &RawResponse) -> ProviderError {
+fn failure(name: &str, raw: &RawResponse, key: Option<&SecretString>) -> ProviderError {
     let envelope: Option<ErrorEnvelope> = serde_json::from_slice(&raw.body).ok();
     let error = envelope.as_ref().map(|e| &e.error);
     let class = classify(raw.status, error);
-    let message = error.map_or_else(|| "no error body".to_owned(), |e| excerpt(&e.message));
+    let message = error.map_or_else(
+        || "no error body".to_owned(),
+        |e| excerpt(&redact(&e.message, key)),
+    );
     ProviderError::new(
         name,
         class,
@@ -308,7 +311,7 @@ impl Provider for OpenAiClient {
         }
         let raw = execute(&self.name, request).await?;
         if !raw.status.is_success() {
-            return Err(failure(&self.name, &raw));
+            return Err(failure(&self.name, &raw, self.api_key.as_ref()));
         }
         let request_id = raw.header("x-request-id");
         let response: ChatResponse = raw.json(&self.name)?;
