@@ -1,8 +1,68 @@
 //! # cmis-scheduler
 //!
-//! Durable scheduled publishing: a `ScheduleStore` on SQLite (embedded, the default) or
-//! PostgreSQL (many workers on many machines), leases with fencing tokens, retries, dead letters,
-//! reconciliation of unknown outcomes, and a token-refresh sweep.
+//! Durable scheduled publishing for [cmis](https://github.com/cmis-rs/cmis): a post is scheduled
+//! once per target, a worker claims it when due, publishes it through the platform's
+//! [`Publisher`](cmis_core::Publisher), and records the outcome, exactly once and with an audit
+//! trail, on SQLite (embedded, the default) or PostgreSQL (many workers on many machines).
 //!
-//! **Status:** not implemented yet (tracked by the cmis-scheduler issue). This crate exports
-//! nothing so far; nothing in it pretends to work.
+//! ## The state machine
+//!
+//! ```text
+//! scheduled ─claim─▶ publishing ─▶ published
+//!     ▲                 │  ├─▶ retry_scheduled (retryable, attempts left; backoff) ─┐
+//!     └──── reschedule  │  ├─▶ pending (platform processing; resume later) ─────────┤
+//!                       │  ├─▶ unknown_outcome (reconcile via read-only calls) ─────┤
+//!                       │  ├─▶ failed (permanent; notify)  └─▶ missed (too late)    │
+//!                       └─▶ awaiting_reauth (token refused; no attempt spent)       │
+//!                                      claimed again when due ◀─────────────────────┘
+//! ```
+//!
+//! - Claims come in batches, each job with a lease (owner, expiry) and a new fencing token;
+//!   every later write about the job is fenced on both, so a worker that lost its lease changes
+//!   nothing.
+//! - No database transaction is held across a platform call; the call's start is recorded first,
+//!   so a crash during it leaves the job in `unknown_outcome` (reconciled, never resent blindly).
+//! - Every transition writes an audit record in the same transaction.
+//! - Every tenant-facing call is scoped by a [`TenantId`](cmis_core::TenantId).
+//!
+//! ## Example
+//!
+//! ```no_run
+//! # async fn f() -> cmis_core::Result<()> {
+//! use cmis_core::{AccountRef, Platform, Post, PostId, Target, TenantId};
+//! use cmis_scheduler::{JobFilter, JobState, ScheduleStore, SqliteStore};
+//!
+//! let store = SqliteStore::builder().path("cmis.db").build().await?;
+//! let tenant = TenantId::new("acme");
+//! let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
+//! let at = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
+//! let jobs = store
+//!     .schedule(&tenant, &PostId::new("post-1"), &Post::new().with_text("Hello"), &[Target::feed(page)], at)
+//!     .await?;
+//! let waiting = store.list(&tenant, &JobFilter::state(JobState::Scheduled)).await?;
+//! assert_eq!(waiting.len(), jobs.len());
+//! # Ok(()) }
+//! ```
+//!
+//! ## Features
+//!
+//! - `sqlite` (default): [`SqliteStore`], on a bundled SQLite.
+//! - `postgres`: `PgStore`, on PostgreSQL through rustls.
+
+mod credential_codec;
+mod crypto;
+mod job;
+mod plan;
+mod rows;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod store;
+mod validate;
+
+pub use crypto::TokenKey;
+pub use job::{
+    Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, Phase,
+};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteStore, SqliteStoreBuilder};
+pub use store::{Rejected, ScheduleStore};

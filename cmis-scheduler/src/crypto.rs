@@ -1,0 +1,116 @@
+//! Tokens at rest: XChaCha20-Poly1305 with a key the embedding program supplies, bound to the
+//! row it belongs to (tenant, platform, account) so a sealed token cannot be moved to another row.
+
+use std::fmt;
+
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use cmis_core::{Error, Result};
+
+/// The format byte in front of every sealed value, so that a later format can be told apart.
+const FORMAT_V1: u8 = 1;
+const NONCE_LEN: usize = 24;
+
+/// The 256-bit key credentials are encrypted with. `Debug` never shows it.
+///
+/// Keep it outside the database (an environment secret, a KMS): whoever holds both can read the
+/// tokens.
+///
+/// ```
+/// use cmis_scheduler::TokenKey;
+/// let key = TokenKey::from_bytes([7; 32]);
+/// assert_eq!(format!("{key:?}"), "TokenKey(<redacted>)");
+/// ```
+#[derive(Clone)]
+pub struct TokenKey {
+    cipher: XChaCha20Poly1305,
+}
+
+impl TokenKey {
+    /// A key from 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self {
+            cipher: XChaCha20Poly1305::new(&bytes.into()),
+        }
+    }
+
+    /// A key from a slice, which must be exactly 32 bytes long.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self> {
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+            Error::invalid_input(format!(
+                "an encryption key must be 32 bytes long, not {}",
+                bytes.len()
+            ))
+        })?;
+        Ok(Self::from_bytes(bytes))
+    }
+
+    /// Encrypts `plaintext`, bound to `aad`: format byte, random 192-bit nonce, ciphertext.
+    pub(crate) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ct = self
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .map_err(|_| Error::internal("a credential could not be encrypted"))?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
+        out.push(FORMAT_V1);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Decrypts what [`seal`](Self::seal) produced for the same `aad`.
+    pub(crate) fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        let (format, rest) = sealed
+            .split_first()
+            .ok_or_else(|| Error::internal("a stored credential is empty"))?;
+        if *format != FORMAT_V1 || rest.len() < NONCE_LEN {
+            return Err(Error::internal("a stored credential has an unknown format"));
+        }
+        let (nonce, ct) = rest.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
+            .map_err(|_| {
+                Error::internal(
+                    "a stored credential cannot be decrypted: wrong key, or the row was tampered with",
+                )
+            })
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_the_same_key_and_row() {
+        let key = TokenKey::from_bytes([1; 32]);
+        let sealed = key.seal(b"t/facebook/1", b"act.SECRET").unwrap();
+        assert!(!sealed.windows(10).any(|w| w == b"act.SECRET"));
+        assert_eq!(key.open(b"t/facebook/1", &sealed).unwrap(), b"act.SECRET");
+        assert!(key.open(b"t/facebook/2", &sealed).is_err());
+        assert!(
+            TokenKey::from_bytes([2; 32])
+                .open(b"t/facebook/1", &sealed)
+                .is_err()
+        );
+        // Two seals of the same value differ (fresh nonce each time).
+        assert_ne!(sealed, key.seal(b"t/facebook/1", b"act.SECRET").unwrap());
+        assert_eq!(
+            TokenKey::from_slice(&[0; 31]).unwrap_err().kind(),
+            cmis_core::ErrorKind::InvalidInput
+        );
+    }
+}

@@ -1,0 +1,437 @@
+//! The job model: one job per (post, target), its states, leases and outcomes.
+
+use std::fmt;
+use std::str::FromStr;
+
+use cmis_core::{Checkpoint, Error, ErrorKind, Post, PostId, Receipt, Result, Target, TenantId};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A job's id, unique in its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(i64);
+
+impl JobId {
+    /// The id with this number.
+    pub const fn new(id: i64) -> Self {
+        Self(id)
+    }
+
+    /// The number.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where a job is in its life. See the state machine in the crate documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JobState {
+    /// Waiting for its time.
+    Scheduled,
+    /// Claimed by a worker, which holds its lease.
+    Publishing,
+    /// The platform is still processing; the job resumes from its checkpoint later.
+    Pending,
+    /// A retryable error happened; the job runs again at `run_at`.
+    RetryScheduled,
+    /// Done: the platform returned an id (see [`Job::receipt`]).
+    Published,
+    /// Dead: a permanent error, or attempts ran out (see [`Job::last_error`]).
+    Failed,
+    /// A publish call was sent and its result is unknown; it is reconciled with read-only calls,
+    /// never resent blindly.
+    UnknownOutcome,
+    /// Not published because it was too late (beyond the staleness deadline).
+    Missed,
+    /// The account's token was refused; the job waits for re-authorisation without spending
+    /// attempts.
+    AwaitingReauth,
+    /// Cancelled by the user; it can never publish.
+    Cancelled,
+}
+
+impl JobState {
+    /// Every state.
+    pub const ALL: [JobState; 10] = [
+        Self::Scheduled,
+        Self::Publishing,
+        Self::Pending,
+        Self::RetryScheduled,
+        Self::Published,
+        Self::Failed,
+        Self::UnknownOutcome,
+        Self::Missed,
+        Self::AwaitingReauth,
+        Self::Cancelled,
+    ];
+
+    /// The stable `snake_case` name, as stored.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Publishing => "publishing",
+            Self::Pending => "pending",
+            Self::RetryScheduled => "retry_scheduled",
+            Self::Published => "published",
+            Self::Failed => "failed",
+            Self::UnknownOutcome => "unknown_outcome",
+            Self::Missed => "missed",
+            Self::AwaitingReauth => "awaiting_reauth",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the job is still active: at most one active job exists per (post, target).
+    pub const fn is_active(self) -> bool {
+        !self.is_finished()
+    }
+
+    /// Whether the job is finished (published, failed, missed or cancelled); finished jobs are
+    /// moved to history by the cleanup.
+    pub const fn is_finished(self) -> bool {
+        matches!(
+            self,
+            Self::Published | Self::Failed | Self::Missed | Self::Cancelled
+        )
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| Error::internal(format!("unknown job state {s:?} in the store")))
+    }
+}
+
+/// What a worker must do with a job it claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// Call [`Publisher::publish`](cmis_core::Publisher::publish).
+    Publish,
+    /// Call [`Publisher::resume`](cmis_core::Publisher::resume) with the stored checkpoint.
+    Resume,
+    /// Call [`Publisher::reconcile`](cmis_core::Publisher::reconcile): the outcome of an earlier
+    /// call is unknown.
+    Reconcile,
+}
+
+impl Phase {
+    /// The stable name, as stored.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Publish => "publish",
+            Self::Resume => "resume",
+            Self::Reconcile => "reconcile",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self> {
+        match s {
+            "publish" => Ok(Self::Publish),
+            "resume" => Ok(Self::Resume),
+            "reconcile" => Ok(Self::Reconcile),
+            other => Err(Error::internal(format!(
+                "unknown job phase {other:?} in the store"
+            ))),
+        }
+    }
+}
+
+/// The last error a job met, as stored (never a secret: errors carry none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JobError {
+    /// The error's kind.
+    pub kind: String,
+    /// The error's message.
+    pub message: String,
+}
+
+impl JobError {
+    /// The stored form of `error`.
+    pub fn from_error(error: &Error) -> Self {
+        Self {
+            kind: error.kind().as_str().to_owned(),
+            message: error.to_string(),
+        }
+    }
+
+    /// A stored error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind: kind.as_str().to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A lease on a claimed job: who holds it and with which fencing token. Every write a worker
+/// makes about the job is fenced on both, so a worker whose lease expired (and whose job was
+/// rescued or claimed again) can change nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Lease {
+    /// The job.
+    pub job: JobId,
+    /// The worker holding the lease.
+    pub owner: String,
+    /// The fencing token, incremented by every claim.
+    pub token: i64,
+}
+
+impl Lease {
+    /// A lease on `job` held by `owner` with `token`.
+    pub fn new(job: JobId, owner: impl Into<String>, token: i64) -> Self {
+        Self {
+            job,
+            owner: owner.into(),
+            token,
+        }
+    }
+}
+
+/// One job: a post to publish to one target at a time.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Job {
+    /// Its id.
+    pub id: JobId,
+    /// The tenant it belongs to.
+    pub tenant: TenantId,
+    /// The caller's id of the post.
+    pub post_id: PostId,
+    /// Where to publish.
+    pub target: Target,
+    /// What to publish.
+    pub post: Post,
+    /// Its state.
+    pub state: JobState,
+    /// When the user wants it published (the staleness deadline counts from here).
+    pub scheduled_for: OffsetDateTime,
+    /// When it next runs; `None` while it waits for a person (re-authorisation, an unresolved
+    /// unknown outcome) or is finished.
+    pub run_at: Option<OffsetDateTime>,
+    /// Publish attempts spent.
+    pub attempts: u32,
+    /// The last error, if any.
+    pub last_error: Option<JobError>,
+    /// The connector's last checkpoint, if any.
+    pub checkpoint: Option<Checkpoint>,
+    /// What the platform returned, once published.
+    pub receipt: Option<Receipt>,
+    /// The worker holding the lease, while publishing.
+    pub lease_owner: Option<String>,
+    /// When the lease expires, while publishing.
+    pub lease_expires_at: Option<OffsetDateTime>,
+    /// The fencing token of the latest claim.
+    pub fencing_token: i64,
+    /// What the worker holding it must do, while publishing.
+    pub phase: Option<Phase>,
+    /// When the current lease's platform call started, if it did.
+    pub started_at: Option<OffsetDateTime>,
+    /// When the job was created.
+    pub created_at: OffsetDateTime,
+    /// When the job last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+impl Job {
+    /// The lease of this job, while it is publishing.
+    pub fn lease(&self) -> Option<Lease> {
+        match (&self.lease_owner, self.state) {
+            (Some(owner), JobState::Publishing) => {
+                Some(Lease::new(self.id, owner.clone(), self.fencing_token))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A job a worker claimed, with its lease and what to do.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ClaimedJob {
+    /// The job, now `publishing`.
+    pub job: Job,
+    /// The lease the worker holds.
+    pub lease: Lease,
+    /// What to do.
+    pub phase: Phase,
+    /// The state it was claimed from.
+    pub claimed_from: JobState,
+}
+
+/// How a worker finished with a claimed job.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Completion {
+    /// The platform returned an id.
+    Published(Receipt),
+    /// The platform is still processing; resume from `checkpoint` at `resume_at`.
+    Pending {
+        /// Where to resume from.
+        checkpoint: Checkpoint,
+        /// When.
+        resume_at: OffsetDateTime,
+    },
+    /// A retryable error; run again at `at`.
+    Retry {
+        /// When to run again.
+        at: OffsetDateTime,
+        /// What happened.
+        error: JobError,
+    },
+    /// The outcome is unknown; reconcile at `reconcile_at`, or wait for a person when `None`.
+    UnknownOutcome {
+        /// What happened.
+        error: JobError,
+        /// When to reconcile (read-only calls), if the publisher can.
+        reconcile_at: Option<OffsetDateTime>,
+    },
+    /// The token was refused: wait for re-authorisation. The attempt is given back.
+    AwaitingReauth {
+        /// What happened.
+        error: JobError,
+    },
+    /// A permanent error, or attempts ran out.
+    Failed {
+        /// What happened.
+        error: JobError,
+    },
+    /// Too late to publish.
+    Missed {
+        /// Why.
+        error: JobError,
+    },
+}
+
+impl Completion {
+    /// The state the job moves to.
+    pub fn state(&self) -> JobState {
+        match self {
+            Self::Published(_) => JobState::Published,
+            Self::Pending { .. } => JobState::Pending,
+            Self::Retry { .. } => JobState::RetryScheduled,
+            Self::UnknownOutcome { .. } => JobState::UnknownOutcome,
+            Self::AwaitingReauth { .. } => JobState::AwaitingReauth,
+            Self::Failed { .. } => JobState::Failed,
+            Self::Missed { .. } => JobState::Missed,
+        }
+    }
+}
+
+/// The result of a user's change ([`reschedule`](crate::ScheduleStore::reschedule),
+/// [`cancel`](crate::ScheduleStore::cancel), [`retry_now`](crate::ScheduleStore::retry_now)).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Change {
+    /// Done; the job as it is now.
+    Applied(Job),
+    /// Not possible in the job's current state (for example cancelling a job whose publish call
+    /// is in flight); the job as it is now.
+    Refused(Job),
+}
+
+impl Change {
+    /// The job, whichever the result.
+    pub fn job(&self) -> &Job {
+        match self {
+            Self::Applied(j) | Self::Refused(j) => j,
+        }
+    }
+
+    /// Whether the change was applied.
+    pub fn is_applied(&self) -> bool {
+        matches!(self, Self::Applied(_))
+    }
+}
+
+/// Which jobs [`list`](crate::ScheduleStore::list) returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobFilter {
+    /// Only jobs in one of these states (every state when empty).
+    pub states: Vec<JobState>,
+    /// Only jobs of this post.
+    pub post_id: Option<PostId>,
+    /// At most this many (1 000 when `None`).
+    pub limit: Option<u32>,
+}
+
+impl JobFilter {
+    /// Every job of the tenant.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Jobs in `state`.
+    pub fn state(state: JobState) -> Self {
+        Self {
+            states: vec![state],
+            ..Self::default()
+        }
+    }
+
+    /// Only jobs of `post_id`.
+    #[must_use]
+    pub fn with_post(mut self, post_id: PostId) -> Self {
+        self.post_id = Some(post_id);
+        self
+    }
+
+    /// At most `limit` jobs.
+    #[must_use]
+    pub fn with_limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for st in JobState::ALL {
+            assert_eq!(st.as_str().parse::<JobState>().unwrap(), st);
+        }
+        assert_eq!(
+            "bogus".parse::<JobState>().unwrap_err().kind(),
+            ErrorKind::Internal
+        );
+        let finished: Vec<_> = JobState::ALL
+            .into_iter()
+            .filter(|s| s.is_finished())
+            .collect();
+        assert_eq!(
+            finished,
+            [
+                JobState::Published,
+                JobState::Failed,
+                JobState::Missed,
+                JobState::Cancelled
+            ]
+        );
+    }
+}

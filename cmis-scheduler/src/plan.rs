@@ -1,0 +1,144 @@
+//! The transition rules shared by every backend, as pure functions: backends lock the row, ask
+//! here what to write, and write it with its audit record in the same transaction.
+
+use std::collections::BTreeMap;
+
+use cmis_core::{Error, Result};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::job::{Completion, Job, JobState, Lease};
+
+/// A user's change to one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserOp {
+    Reschedule(OffsetDateTime),
+    Cancel,
+    RetryNow,
+}
+
+/// What to write for a user's change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UserWrite {
+    pub(crate) state: JobState,
+    pub(crate) scheduled_for: i64,
+    pub(crate) run_at: Option<i64>,
+    pub(crate) reset_attempts: bool,
+    pub(crate) action: &'static str,
+}
+
+/// What `op` does to `job` at `now`; `None` when the job's state refuses it.
+pub(crate) fn plan_user_op(job: &Job, op: UserOp, now: OffsetDateTime) -> Option<UserWrite> {
+    use JobState::*;
+    let sched = micros(job.scheduled_for);
+    match op {
+        UserOp::Reschedule(at) => matches!(
+            job.state,
+            Scheduled | RetryScheduled | AwaitingReauth | Failed | Missed
+        )
+        .then(|| UserWrite {
+            state: Scheduled,
+            scheduled_for: micros(at),
+            run_at: Some(micros(at)),
+            reset_attempts: true,
+            action: "job.rescheduled",
+        }),
+        UserOp::Cancel => matches!(
+            job.state,
+            Scheduled | RetryScheduled | Pending | AwaitingReauth | UnknownOutcome
+        )
+        .then_some(UserWrite {
+            state: Cancelled,
+            scheduled_for: sched,
+            run_at: None,
+            reset_attempts: false,
+            action: "job.cancelled",
+        }),
+        UserOp::RetryNow => match job.state {
+            Failed | Missed | AwaitingReauth => Some(UserWrite {
+                state: Scheduled,
+                // The user asked for now: the staleness deadline counts from now.
+                scheduled_for: micros(now),
+                run_at: Some(micros(now)),
+                reset_attempts: true,
+                action: "job.retry_now",
+            }),
+            // Never re-publish an unknown outcome blindly: reconcile it now instead.
+            UnknownOutcome => Some(UserWrite {
+                state: UnknownOutcome,
+                scheduled_for: sched,
+                run_at: Some(micros(now)),
+                reset_attempts: false,
+                action: "job.reconcile_now",
+            }),
+            _ => None,
+        },
+    }
+}
+
+/// One fenced completion as the backends apply it (a row of a JSON batch).
+pub(crate) fn completion_row(lease: &Lease, completion: &Completion) -> serde_json::Value {
+    let (run_at, error, checkpoint, receipt, refund) = match completion {
+        Completion::Published(receipt) => (None, None, None, Some(receipt), false),
+        Completion::Pending {
+            checkpoint,
+            resume_at,
+        } => (
+            Some(micros(*resume_at)),
+            None,
+            Some(checkpoint),
+            None,
+            false,
+        ),
+        Completion::Retry { at, error } => (Some(micros(*at)), Some(error), None, None, false),
+        Completion::UnknownOutcome {
+            error,
+            reconcile_at,
+        } => (reconcile_at.map(micros), Some(error), None, None, false),
+        Completion::AwaitingReauth { error } => (None, Some(error), None, None, true),
+        Completion::Failed { error } | Completion::Missed { error } => {
+            (None, Some(error), None, None, false)
+        }
+    };
+    let state = completion.state();
+    let mut detail = BTreeMap::new();
+    detail.insert("fencing_token", lease.token.to_string());
+    detail.insert("owner", lease.owner.clone());
+    if let Some(e) = error {
+        detail.insert("error_kind", e.kind.clone());
+    }
+    if let Some(r) = receipt {
+        detail.insert("platform_post_id", r.post_id.to_string());
+    }
+    json!({
+        "id": lease.job.get(),
+        "owner": lease.owner,
+        "token": lease.token,
+        "state": state.as_str(),
+        "run_at": run_at,
+        "err_kind": error.map(|e| e.kind.as_str()),
+        "err": error.map(|e| e.message.as_str()),
+        "cp": checkpoint.and_then(|c| serde_json::to_string(c).ok()),
+        "receipt": receipt.and_then(|r| serde_json::to_string(r).ok()),
+        "refund": i64::from(refund),
+        "action": format!("job.{}", state.as_str()),
+        "detail": serde_json::to_string(&detail).unwrap_or_default(),
+    })
+}
+
+/// Microseconds since the Unix epoch: how every instant is stored.
+pub(crate) fn micros(at: OffsetDateTime) -> i64 {
+    // Instants stored here are within ±292 000 years of 1970, where this never saturates.
+    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// The instant `us` microseconds after the Unix epoch.
+pub(crate) fn from_micros(us: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
+        .map_err(|e| Error::internal(format!("stored instant {us} is out of range: {e}")))
+}
+
+/// A duration in microseconds, saturating.
+pub(crate) fn duration_micros(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,574 @@
+//! `ScheduleStore` on SQLite.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cmis_core::{AuditRecord, Checkpoint, Error, Post, PostId, Result, Target, TenantId};
+use serde_json::json;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+
+use super::SqliteStore;
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, JobState, Lease};
+use crate::plan::{UserOp, completion_row, duration_micros, micros, plan_user_op};
+use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
+use crate::store::{Rejected, ScheduleStore};
+use crate::validate::{check_targets, lease_json, lost_lease, not_found};
+
+const INSERT_JOB: &str = concat!(
+    "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
+     run_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'scheduled', ?7, ?7, ?8, ?8) \
+     RETURNING ",
+    job_columns!()
+);
+
+const INSERT_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, \
+     detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+const GET_JOB: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE id = ?1 AND tenant = ?2 UNION ALL SELECT ",
+    job_columns!(),
+    " FROM jobs_history WHERE id = ?1 AND tenant = ?2"
+);
+
+const LIST_JOBS: &str = concat!(
+    "SELECT * FROM (SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE tenant = ?1 UNION ALL SELECT ",
+    job_columns!(),
+    " FROM jobs_history WHERE tenant = ?1) WHERE (?2 IS NULL OR post_id = ?2) \
+     AND (?3 IS NULL OR state IN (SELECT value FROM json_each(?3))) ORDER BY id LIMIT ?4"
+);
+
+const USER_WRITE: &str = concat!(
+    "UPDATE jobs SET state = ?2, scheduled_for = ?3, run_at = ?4, \
+     attempts = CASE WHEN ?5 THEN 0 ELSE attempts END, updated_at = ?6 WHERE id = ?1 RETURNING ",
+    job_columns!()
+);
+
+const CLAIM: &str = concat!(
+    "UPDATE jobs SET state = 'publishing', lease_owner = ?1, lease_expires_at = ?2, \
+     fencing_token = fencing_token + 1, \
+     phase = CASE WHEN state = 'unknown_outcome' THEN 'reconcile' \
+                  WHEN checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
+     attempts = attempts + (CASE WHEN state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END), \
+     claimed_from = state, started_at = NULL, updated_at = ?3 \
+     WHERE id IN (SELECT id FROM jobs \
+        WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+        AND run_at <= ?3 ORDER BY run_at, id LIMIT ?4) \
+     RETURNING ",
+    job_columns!()
+);
+
+const CLAIM_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+     SELECT tenant, ?1, 'job.claimed', platform, account, CAST(id AS TEXT), \
+        json_object('from', claimed_from, 'owner', lease_owner, \
+                    'fencing_token', CAST(fencing_token AS TEXT), 'phase', phase) \
+     FROM jobs WHERE id IN (SELECT value FROM json_each(?2))";
+
+const MARK_STARTED: &str = concat!(
+    "UPDATE jobs SET started_at = ?2 FROM (",
+    "SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.owner') AS owner, \
+     json_extract(value, '$.token') AS token FROM json_each(?1)",
+    ") AS v WHERE jobs.id = v.id AND jobs.lease_owner = v.owner AND jobs.fencing_token = v.token \
+     AND jobs.state = 'publishing' RETURNING jobs.id, jobs.lease_owner, jobs.fencing_token"
+);
+
+const HEARTBEAT: &str = concat!(
+    "UPDATE jobs SET lease_expires_at = ?2 FROM (",
+    "SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.owner') AS owner, \
+     json_extract(value, '$.token') AS token FROM json_each(?1)",
+    ") AS v WHERE jobs.id = v.id AND jobs.lease_owner = v.owner AND jobs.fencing_token = v.token \
+     AND jobs.state = 'publishing' RETURNING jobs.id, jobs.lease_owner, jobs.fencing_token"
+);
+
+const SAVE_CHECKPOINT: &str = "UPDATE jobs SET checkpoint = ?4, updated_at = ?5 \
+     WHERE id = ?1 AND lease_owner = ?2 AND fencing_token = ?3 AND state = 'publishing' \
+     RETURNING tenant, platform, account";
+
+const COMPLETE: &str = "UPDATE jobs SET state = v.state, run_at = v.run_at, \
+     last_error_kind = COALESCE(v.err_kind, jobs.last_error_kind), \
+     last_error = COALESCE(v.err, jobs.last_error), \
+     checkpoint = COALESCE(v.cp, jobs.checkpoint), receipt = COALESCE(v.receipt, jobs.receipt), \
+     attempts = jobs.attempts - (CASE WHEN v.refund = 1 AND jobs.phase = 'publish' THEN 1 ELSE 0 END), \
+     lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, updated_at = ?2 \
+     FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.owner') AS owner, \
+        json_extract(value, '$.token') AS token, json_extract(value, '$.state') AS state, \
+        json_extract(value, '$.run_at') AS run_at, json_extract(value, '$.err_kind') AS err_kind, \
+        json_extract(value, '$.err') AS err, json_extract(value, '$.cp') AS cp, \
+        json_extract(value, '$.receipt') AS receipt, json_extract(value, '$.refund') AS refund \
+        FROM json_each(?1)) AS v \
+     WHERE jobs.id = v.id AND jobs.lease_owner = v.owner AND jobs.fencing_token = v.token \
+     AND jobs.state = 'publishing' RETURNING jobs.id";
+
+const COMPLETE_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+     SELECT j.tenant, ?2, json_extract(e.value, '$.action'), j.platform, j.account, \
+        CAST(j.id AS TEXT), json_extract(e.value, '$.detail') \
+     FROM json_each(?1) AS e JOIN jobs AS j ON j.id = json_extract(e.value, '$.id')";
+
+const RESCUE: &str = concat!(
+    "UPDATE jobs SET \
+     state = CASE WHEN started_at IS NOT NULL THEN 'unknown_outcome' ELSE claimed_from END, \
+     run_at = CASE WHEN started_at IS NOT NULL THEN ?1 ELSE run_at END, \
+     attempts = attempts - (CASE WHEN started_at IS NULL AND phase = 'publish' THEN 1 ELSE 0 END), \
+     last_error_kind = CASE WHEN started_at IS NOT NULL THEN 'unknown_outcome' ELSE last_error_kind END, \
+     last_error = CASE WHEN started_at IS NOT NULL \
+        THEN 'the worker''s lease expired while its platform call was in flight' ELSE last_error END, \
+     lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, updated_at = ?1 \
+     WHERE id IN (SELECT id FROM jobs WHERE state = 'publishing' AND lease_expires_at < ?1 \
+        ORDER BY lease_expires_at LIMIT ?2) RETURNING ",
+    job_columns!()
+);
+
+const RESCUE_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+     SELECT tenant, ?1, 'job.rescued', platform, account, CAST(id AS TEXT), json_object('to', state) \
+     FROM jobs WHERE id IN (SELECT value FROM json_each(?2))";
+
+const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
+     WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome')";
+
+const TRY_LEAD: &str = "INSERT INTO leaders (name, owner, expires_at) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+     WHERE leaders.owner = excluded.owner OR leaders.expires_at < ?4 RETURNING owner";
+
+const FINISHED: &str = "SELECT id FROM jobs \
+     WHERE state IN ('published', 'failed', 'missed', 'cancelled') AND updated_at < ?1 \
+     ORDER BY updated_at LIMIT ?2";
+
+const TO_HISTORY: &str = concat!(
+    "INSERT INTO jobs_history (",
+    job_columns!(),
+    ") SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE id IN (SELECT value FROM json_each(?1))"
+);
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl SqliteStore {
+    pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.inner
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
+    }
+
+    async fn user_change(&self, tenant: &TenantId, id: JobId, op: UserOp) -> Result<Change> {
+        let now = self.now();
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(GET_JOB)
+            .bind(id.get())
+            .bind(tenant.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Err(not_found(id));
+        };
+        let job = job_from_row(&row)?;
+        let Some(write) = plan_user_op(&job, op, now) else {
+            return Ok(Change::Refused(job));
+        };
+        let row = sqlx::query(USER_WRITE)
+            .bind(id.get())
+            .bind(write.state.as_str())
+            .bind(write.scheduled_for)
+            .bind(write.run_at)
+            .bind(write.reset_attempts)
+            .bind(micros(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let updated = job_from_row(&row)?;
+        let detail = json!({"from": job.state.as_str(), "to": write.state.as_str()}).to_string();
+        audit_job(&mut tx, &updated, now, write.action, &detail).await?;
+        tx.commit().await.map_err(db_err)?;
+        if write.run_at.is_some() {
+            self.wake();
+        }
+        Ok(Change::Applied(updated))
+    }
+}
+
+async fn audit_job(
+    tx: &mut Transaction<'static, Sqlite>,
+    job: &Job,
+    at: OffsetDateTime,
+    action: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(INSERT_AUDIT)
+        .bind(job.tenant.as_str())
+        .bind(micros(at))
+        .bind(action)
+        .bind(job.target.account.platform.as_str())
+        .bind(job.target.account.account.as_str())
+        .bind(job.id.to_string())
+        .bind(detail)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn insert_audit(
+    tx: &mut Transaction<'static, Sqlite>,
+    record: &AuditRecord,
+) -> Result<()> {
+    let detail = serde_json::to_string(&record.detail)
+        .map_err(|e| Error::internal(format!("audit detail cannot be encoded: {e}")))?;
+    sqlx::query(INSERT_AUDIT)
+        .bind(record.tenant.as_str())
+        .bind(micros(record.at))
+        .bind(record.action.as_str())
+        .bind(record.account.as_ref().map(|a| a.platform.as_str()))
+        .bind(record.account.as_ref().map(|a| a.account.as_str()))
+        .bind(record.subject.as_deref())
+        .bind(detail)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+fn leases_from_rows(rows: &[SqliteRow]) -> Result<Vec<Lease>> {
+    rows.iter()
+        .map(|r| {
+            Ok(Lease::new(
+                JobId::new(r.try_get("id").map_err(db_err)?),
+                r.try_get::<String, _>("lease_owner").map_err(db_err)?,
+                r.try_get("fencing_token").map_err(db_err)?,
+            ))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl ScheduleStore for SqliteStore {
+    async fn schedule(
+        &self,
+        tenant: &TenantId,
+        post_id: &PostId,
+        post: &Post,
+        targets: &[Target],
+        at: OffsetDateTime,
+    ) -> Result<Vec<Job>> {
+        check_targets(tenant, post_id, targets)?;
+        let post_json = serde_json::to_string(post)
+            .map_err(|e| Error::invalid_input(format!("the post cannot be stored: {e}")))?;
+        let now = self.now();
+        let mut tx = self.write_tx().await?;
+        let mut jobs = Vec::with_capacity(targets.len());
+        for target in targets {
+            let row = sqlx::query(INSERT_JOB)
+                .bind(tenant.as_str())
+                .bind(post_id.as_str())
+                .bind(target.account.platform.as_str())
+                .bind(target.account.account.as_str())
+                .bind(target.surface.as_str())
+                .bind(post_json.as_str())
+                .bind(micros(at))
+                .bind(micros(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let job = job_from_row(&row)?;
+            let detail = json!({"at": micros(at).to_string()}).to_string();
+            audit_job(&mut tx, &job, now, "job.scheduled", &detail).await?;
+            jobs.push(job);
+        }
+        tx.commit().await.map_err(db_err)?;
+        self.wake();
+        Ok(jobs)
+    }
+
+    async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>> {
+        sqlx::query(GET_JOB)
+            .bind(id.get())
+            .bind(tenant.as_str())
+            .fetch_optional(&self.inner.reader)
+            .await
+            .map_err(db_err)?
+            .map(|r| job_from_row(&r))
+            .transpose()
+    }
+
+    async fn list(&self, tenant: &TenantId, filter: &JobFilter) -> Result<Vec<Job>> {
+        let states = (!filter.states.is_empty()).then(|| {
+            serde_json::Value::from(filter.states.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                .to_string()
+        });
+        sqlx::query(LIST_JOBS)
+            .bind(tenant.as_str())
+            .bind(filter.post_id.as_ref().map(PostId::as_str))
+            .bind(states)
+            .bind(i64::from(filter.limit.unwrap_or(1_000)))
+            .fetch_all(&self.inner.reader)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(job_from_row)
+            .collect()
+    }
+
+    async fn reschedule(&self, tenant: &TenantId, id: JobId, at: OffsetDateTime) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::Reschedule(at)).await
+    }
+
+    async fn cancel(&self, tenant: &TenantId, id: JobId) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::Cancel).await
+    }
+
+    async fn retry_now(&self, tenant: &TenantId, id: JobId) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::RetryNow).await
+    }
+
+    async fn audit_trail(&self, tenant: &TenantId, job: Option<JobId>) -> Result<Vec<AuditRecord>> {
+        sqlx::query(
+            "SELECT tenant, at, action, platform, account, subject, detail FROM audit \
+             WHERE tenant = ?1 AND (?2 IS NULL OR subject = ?2) ORDER BY id",
+        )
+        .bind(tenant.as_str())
+        .bind(job.map(|j| j.to_string()))
+        .fetch_all(&self.inner.reader)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(audit_from_row)
+        .collect()
+    }
+
+    async fn claim(&self, owner: &str, limit_: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
+        if limit_ == 0 {
+            return Ok(Vec::new());
+        }
+        let now = micros(self.now());
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(CLAIM)
+            .bind(owner)
+            .bind(now.saturating_add(duration_micros(lease)))
+            .bind(now)
+            .bind(limit(limit_))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(Vec::new());
+        }
+        let mut claimed = rows
+            .iter()
+            .map(claimed_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
+        let ids =
+            serde_json::Value::from(claimed.iter().map(|c| c.job.id.get()).collect::<Vec<_>>());
+        sqlx::query(CLAIM_AUDIT)
+            .bind(now)
+            .bind(ids.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(claimed)
+    }
+
+    async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(MARK_STARTED)
+            .bind(lease_json(leases))
+            .bind(micros(self.now()))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        leases_from_rows(&rows)
+    }
+
+    async fn heartbeat(&self, leases: &[Lease], lease: Duration) -> Result<Vec<Lease>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let until = micros(self.now()).saturating_add(duration_micros(lease));
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(HEARTBEAT)
+            .bind(lease_json(leases))
+            .bind(until)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        leases_from_rows(&rows)
+    }
+
+    async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
+        let cp = serde_json::to_string(checkpoint)
+            .map_err(|e| Error::internal(format!("checkpoint cannot be encoded: {e}")))?;
+        let now = self.now();
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(SAVE_CHECKPOINT)
+            .bind(lease.job.get())
+            .bind(lease.owner.as_str())
+            .bind(lease.token)
+            .bind(cp)
+            .bind(micros(now))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Err(lost_lease(lease));
+        };
+        let detail = json!({"stage": checkpoint.stage, "fencing_token": lease.token.to_string()});
+        sqlx::query(INSERT_AUDIT)
+            .bind(row.try_get::<String, _>("tenant").map_err(db_err)?)
+            .bind(micros(now))
+            .bind("job.checkpoint")
+            .bind(row.try_get::<String, _>("platform").map_err(db_err)?)
+            .bind(row.try_get::<String, _>("account").map_err(db_err)?)
+            .bind(lease.job.to_string())
+            .bind(detail.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<_> = completions
+            .iter()
+            .map(|(l, c)| completion_row(l, c))
+            .collect();
+        let now = micros(self.now());
+        let mut tx = self.write_tx().await?;
+        let applied: Vec<i64> = sqlx::query_scalar(COMPLETE)
+            .bind(serde_json::Value::from(rows.clone()).to_string())
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let applied: std::collections::HashSet<i64> = applied.into_iter().collect();
+        let audited: Vec<_> = rows
+            .into_iter()
+            .filter(|r| r["id"].as_i64().is_some_and(|id| applied.contains(&id)))
+            .collect();
+        if !audited.is_empty() {
+            sqlx::query(COMPLETE_AUDIT)
+                .bind(serde_json::Value::from(audited).to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(completions
+            .iter()
+            .filter(|(l, _)| !applied.contains(&l.job.get()))
+            .map(|(l, _)| Rejected { lease: l.clone() })
+            .collect())
+    }
+
+    async fn rescue_expired(&self, limit_: usize) -> Result<Vec<Job>> {
+        let now = micros(self.now());
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(RESCUE)
+            .bind(now)
+            .bind(limit(limit_))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        if !jobs.is_empty() {
+            let ids = serde_json::Value::from(jobs.iter().map(|j| j.id.get()).collect::<Vec<_>>());
+            sqlx::query(RESCUE_AUDIT)
+                .bind(now)
+                .bind(ids.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        if jobs.iter().any(|j| j.state != JobState::Publishing) {
+            self.wake();
+        }
+        Ok(jobs)
+    }
+
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>> {
+        let next: Option<i64> = sqlx::query_scalar(NEXT_DUE)
+            .fetch_one(&self.inner.reader)
+            .await
+            .map_err(db_err)?;
+        next.map(crate::plan::from_micros).transpose()
+    }
+
+    async fn try_lead(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
+        let now = micros(self.now());
+        let mut tx = self.write_tx().await?;
+        let got: Option<String> = sqlx::query_scalar(TRY_LEAD)
+            .bind(name)
+            .bind(owner)
+            .bind(now.saturating_add(duration_micros(ttl)))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(got.as_deref() == Some(owner))
+    }
+
+    async fn resign(&self, name: &str, owner: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("DELETE FROM leaders WHERE name = ?1 AND owner = ?2")
+            .bind(name)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn cleanup(&self, before: OffsetDateTime, limit_: usize) -> Result<u64> {
+        let mut tx = self.write_tx().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(FINISHED)
+            .bind(micros(before))
+            .bind(limit(limit_))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if ids.is_empty() {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(0);
+        }
+        let ids_json = serde_json::Value::from(ids.clone()).to_string();
+        sqlx::query(TO_HISTORY)
+            .bind(ids_json.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let moved = sqlx::query("DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1))")
+            .bind(ids_json.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        tx.commit().await.map_err(db_err)?;
+        Ok(moved)
+    }
+
+    fn wake_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.wake)
+    }
+}

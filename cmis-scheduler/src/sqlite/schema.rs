@@ -1,0 +1,97 @@
+//! The SQLite schema, as numbered migrations the store applies itself.
+
+/// Migrations in order; the index + 1 is the version.
+pub(super) const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    account TEXT NOT NULL,
+    surface TEXT NOT NULL,
+    post TEXT NOT NULL,
+    state TEXT NOT NULL,
+    scheduled_for INTEGER NOT NULL,
+    run_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error_kind TEXT,
+    last_error TEXT,
+    checkpoint TEXT,
+    receipt TEXT,
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    fencing_token INTEGER NOT NULL DEFAULT 0,
+    phase TEXT,
+    started_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    claimed_from TEXT
+);
+-- One active job per (post, target).
+CREATE UNIQUE INDEX jobs_active_target ON jobs (tenant, post_id, platform, account, surface)
+    WHERE state NOT IN ('published', 'failed', 'missed', 'cancelled');
+-- The claim scan: only due-able rows are indexed.
+CREATE INDEX jobs_due ON jobs (run_at, id)
+    WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome');
+CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE state = 'publishing';
+CREATE INDEX jobs_tenant ON jobs (tenant, id);
+CREATE INDEX jobs_finished ON jobs (updated_at)
+    WHERE state IN ('published', 'failed', 'missed', 'cancelled');
+
+CREATE TABLE jobs_history (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    account TEXT NOT NULL,
+    surface TEXT NOT NULL,
+    post TEXT NOT NULL,
+    state TEXT NOT NULL,
+    scheduled_for INTEGER NOT NULL,
+    run_at INTEGER,
+    attempts INTEGER NOT NULL,
+    last_error_kind TEXT,
+    last_error TEXT,
+    checkpoint TEXT,
+    receipt TEXT,
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    fencing_token INTEGER NOT NULL,
+    phase TEXT,
+    started_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    claimed_from TEXT
+);
+CREATE INDEX jobs_history_tenant ON jobs_history (tenant, id);
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    platform TEXT,
+    account TEXT,
+    subject TEXT,
+    detail TEXT
+);
+CREATE INDEX audit_tenant ON audit (tenant, subject);
+
+CREATE TABLE leaders (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+
+CREATE TABLE credentials (
+    tenant TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    account TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    access_expires_at INTEGER,
+    sealed BLOB NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, platform, account)
+);
+CREATE INDEX credentials_expiry ON credentials (access_expires_at);
+"];

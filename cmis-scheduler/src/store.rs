@@ -1,0 +1,115 @@
+//! The `ScheduleStore` trait: what the scheduler needs from a database.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cmis_core::{AuditRecord, Checkpoint, Post, PostId, Result, Target, TenantId};
+use time::OffsetDateTime;
+
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease};
+
+/// A fenced completion that was rejected: the worker no longer holds the job's lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rejected {
+    /// The lease that was presented.
+    pub lease: Lease,
+}
+
+/// Durable storage of scheduled jobs.
+///
+/// Two kinds of callers use it:
+/// - **Tenants** (through the embedding program): [`schedule`](Self::schedule),
+///   [`get`](Self::get), [`list`](Self::list), [`reschedule`](Self::reschedule),
+///   [`cancel`](Self::cancel), [`retry_now`](Self::retry_now), [`audit_trail`](Self::audit_trail).
+///   Every one of these takes a [`TenantId`] and never reads or changes another tenant's job: a
+///   job of another tenant is reported exactly as a job that does not exist.
+/// - **Workers** : claims in batches with a lease, an owner
+///   and a fencing token, and fenced writes that a worker whose lease was lost cannot make.
+///
+/// Every state transition writes an audit record in the same transaction. No method holds a
+/// transaction open after it returns, so no transaction ever spans a platform call.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync + Debug {
+    /// Schedules `post` (the caller's `post_id`) to every one of `targets` at `at`: one job per
+    /// target, created together or not at all. Every target's account must belong to `tenant`,
+    /// and no active job may exist for the same post and target
+    /// ([`ErrorKind::InvalidInput`](cmis_core::ErrorKind::InvalidInput) otherwise).
+    async fn schedule(
+        &self,
+        tenant: &TenantId,
+        post_id: &PostId,
+        post: &Post,
+        targets: &[Target],
+        at: OffsetDateTime,
+    ) -> Result<Vec<Job>>;
+
+    /// The job `id` of `tenant`, including finished jobs moved to history.
+    async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>>;
+
+    /// The jobs of `tenant` that match `filter`, oldest first.
+    async fn list(&self, tenant: &TenantId, filter: &JobFilter) -> Result<Vec<Job>>;
+
+    /// Moves a job that has not started (scheduled, retry scheduled, awaiting re-authorisation,
+    /// failed or missed) to `at`, as a fresh `scheduled` job with no attempts spent. Refused in
+    /// any other state: a job whose publish may have happened is never re-run by a reschedule.
+    async fn reschedule(&self, tenant: &TenantId, id: JobId, at: OffsetDateTime) -> Result<Change>;
+
+    /// Cancels a job atomically: once this returns `Applied`, no worker can claim it or record a
+    /// publish for it. Refused while a publish call is in flight (`publishing`) and for finished
+    /// jobs. A `pending` job is cancelled too, but a platform may finish processing on its own.
+    async fn cancel(&self, tenant: &TenantId, id: JobId) -> Result<Change>;
+
+    /// Runs a dead job again now: `failed`, `missed` and `awaiting_reauth` jobs become
+    /// `scheduled` with no attempts spent; an `unknown_outcome` job is reconciled now (never
+    /// re-published blindly). Refused in any other state.
+    async fn retry_now(&self, tenant: &TenantId, id: JobId) -> Result<Change>;
+
+    /// The audit trail of `tenant` (of one job when `job` is given), oldest first.
+    async fn audit_trail(&self, tenant: &TenantId, job: Option<JobId>) -> Result<Vec<AuditRecord>>;
+
+    /// Claims up to `limit` due jobs for `owner`, with a lease of `lease` and a new fencing
+    /// token each. Concurrent claimers never get the same job.
+    async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>>;
+
+    /// Records that the platform call of each job is about to start, so that a crash from here
+    /// on leaves the job in `unknown_outcome` rather than `scheduled`. Returns the leases that
+    /// are still held; call the platform only for those.
+    async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>>;
+
+    /// Extends still-held leases to `lease` from now; returns those still held.
+    async fn heartbeat(&self, leases: &[Lease], lease: Duration) -> Result<Vec<Lease>>;
+
+    /// Stores the connector's checkpoint for a job, fenced on its lease. An error (including a
+    /// lost lease) must stop the connector before its next mutating call.
+    async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()>;
+
+    /// Applies completions in one transaction, each fenced on its lease; returns those rejected
+    /// because the lease was lost (they changed nothing).
+    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>>;
+
+    /// Rescues up to `limit` jobs whose lease expired: a job whose platform call had started
+    /// becomes `unknown_outcome` (to be reconciled, never blindly re-published); one whose call
+    /// had not started returns to the state it was claimed from. Returns the rescued jobs.
+    async fn rescue_expired(&self, limit: usize) -> Result<Vec<Job>>;
+
+    /// When the next job becomes due, if any is waiting.
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>>;
+
+    /// Takes or renews the leadership named `name` for `owner` for `ttl`; `true` when `owner`
+    /// is the leader. One leader per database and name.
+    async fn try_lead(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool>;
+
+    /// Gives up a leadership `owner` holds, so another process can take it at once.
+    async fn resign(&self, name: &str, owner: &str) -> Result<()>;
+
+    /// Moves up to `limit` finished jobs last changed before `before` into history, so that the
+    /// hot table stays small. Returns how many moved.
+    async fn cleanup(&self, before: OffsetDateTime, limit: usize) -> Result<u64>;
+
+    /// A signal notified when new work may be due (a job scheduled, rescheduled or retried; on
+    /// PostgreSQL, by any process through `LISTEN/NOTIFY`).
+    fn wake_signal(&self) -> Arc<tokio::sync::Notify>;
+}

@@ -1,0 +1,66 @@
+//! Input checks and small helpers shared by the backends.
+
+use std::collections::HashSet;
+
+use cmis_core::{Error, Platform, PostId, Result, Surface, Target, TenantId};
+
+use crate::job::{JobId, Lease};
+
+/// Checks a schedule request before anything is written.
+pub(crate) fn check_targets(tenant: &TenantId, post_id: &PostId, targets: &[Target]) -> Result<()> {
+    if tenant.as_str().is_empty() {
+        return Err(Error::invalid_input("the tenant id is empty"));
+    }
+    if post_id.as_str().is_empty() {
+        return Err(Error::invalid_input("the post id is empty"));
+    }
+    if targets.is_empty() {
+        return Err(Error::invalid_input(
+            "a post must be scheduled to at least one target",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for t in targets {
+        if &t.account.tenant != tenant {
+            return Err(Error::invalid_input(format!(
+                "target {t} belongs to another tenant than {tenant}"
+            )));
+        }
+        if t.account.platform == Platform::Unknown || t.surface == Surface::Unknown {
+            return Err(Error::invalid_input(format!(
+                "target {t} names an unknown platform or surface"
+            )));
+        }
+        if t.account.account.as_str().is_empty() {
+            return Err(Error::invalid_input("a target's account id is empty"));
+        }
+        if !seen.insert(t) {
+            return Err(Error::invalid_input(format!("target {t} is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+/// Leases as the JSON array the batched fenced statements read.
+pub(crate) fn lease_json(leases: &[Lease]) -> String {
+    serde_json::Value::from(
+        leases
+            .iter()
+            .map(|l| serde_json::json!({"id": l.job.get(), "owner": l.owner, "token": l.token}))
+            .collect::<Vec<_>>(),
+    )
+    .to_string()
+}
+
+/// The error of a fenced write whose lease is gone.
+pub(crate) fn lost_lease(lease: &Lease) -> Error {
+    Error::internal(format!(
+        "job {} is no longer leased to {} with fencing token {}: another worker owns it",
+        lease.job, lease.owner, lease.token
+    ))
+}
+
+/// The error of a tenant asking for a job it does not have (another tenant's job looks the same).
+pub(crate) fn not_found(id: JobId) -> Error {
+    Error::invalid_input(format!("no job {id} for this tenant"))
+}

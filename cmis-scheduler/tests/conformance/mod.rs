@@ -1,0 +1,911 @@
+//! The store conformance suite: every backend runs these same cases (see `sqlite.rs`,
+//! `postgres.rs`). Time is a manual clock, so lease expiry needs no sleep.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cmis_core::{
+    AccountRef, AuditRecord, AuditSink, CasOutcome, Checkpoint, Clock, Credential, CredentialStore,
+    ErrorKind, ExposeSecret, Platform, Post, PostId, Receipt, SecretString, Surface, Target,
+    TenantId,
+};
+use cmis_scheduler::{
+    Change, Completion, JobError, JobFilter, JobState, Lease, Phase, ScheduleStore,
+};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+pub const T0: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+/// A clock the test moves by hand.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self(Mutex::new(T0)))
+    }
+    pub fn advance(&self, d: Duration) {
+        let mut t = self.0.lock().unwrap();
+        *t += d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+pub trait Store: ScheduleStore + CredentialStore + AuditSink + 'static {}
+impl<T: ScheduleStore + CredentialStore + AuditSink + 'static> Store for T {}
+
+/// How a backend makes stores for the suite.
+pub trait Harness {
+    type S: Store;
+    /// A store on a new, empty database (or schema), with `clock`.
+    fn fresh(&self, clock: Arc<ManualClock>) -> impl Future<Output = Arc<Self::S>>;
+    /// Another store on the same database as the last `fresh` one (migrations run again).
+    fn reopen(&self, clock: Arc<ManualClock>) -> impl Future<Output = Arc<Self::S>>;
+    /// Every byte the database holds about credentials, as stored.
+    fn raw_credentials(&self) -> impl Future<Output = Vec<u8>>;
+}
+
+pub fn tenant(name: &str) -> TenantId {
+    TenantId::new(name)
+}
+
+pub fn target(tenant: &str, account: &str) -> Target {
+    Target::feed(AccountRef::new(tenant, Platform::Facebook, account))
+}
+
+fn post() -> Post {
+    Post::new().with_text("hello")
+}
+
+fn receipt(id: &str) -> Receipt {
+    Receipt::new(Platform::Facebook, "page".into(), PostId::new(id))
+}
+
+fn err(kind: ErrorKind) -> JobError {
+    JobError::new(kind, "boom")
+}
+
+async fn schedule_n<S: Store>(s: &S, tenant_: &str, n: usize, at: OffsetDateTime) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let jobs = s
+            .schedule(
+                &tenant(tenant_),
+                &PostId::new(format!("p{i}")),
+                &post(),
+                &[target(tenant_, "page")],
+                at,
+            )
+            .await
+            .unwrap();
+        ids.push(jobs[0].id.get());
+    }
+    ids
+}
+
+async fn actions<S: Store>(s: &S, t: &str, job: cmis_scheduler::JobId) -> Vec<String> {
+    s.audit_trail(&tenant(t), Some(job))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect()
+}
+
+pub async fn migrations_from_empty<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let jobs = s
+        .schedule(
+            &tenant("a"),
+            &PostId::new("p"),
+            &post(),
+            &[target("a", "1")],
+            T0,
+        )
+        .await
+        .unwrap();
+    // Opening the same database again applies nothing twice and loses nothing.
+    let again = h.reopen(clock).await;
+    let job = ScheduleStore::get(&*again, &tenant("a"), jobs[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state, JobState::Scheduled);
+    assert_eq!(job.post, post());
+}
+
+pub async fn schedule_and_uniqueness<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let t = tenant("a");
+    let targets = [target("a", "1"), target("a", "2")];
+    let jobs = s
+        .schedule(&t, &PostId::new("p"), &post(), &targets, T0)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(
+        jobs.iter()
+            .all(|j| j.state == JobState::Scheduled && j.attempts == 0)
+    );
+    assert_eq!(jobs[0].scheduled_for, T0);
+    assert_eq!(jobs[1].target, targets[1]);
+
+    // The same post to the same target again: refused while the first is active, and the
+    // whole request is refused (the new target was not created either).
+    let e = s
+        .schedule(
+            &t,
+            &PostId::new("p"),
+            &post(),
+            &[target("a", "3"), target("a", "1")],
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        ScheduleStore::list(&*s, &t, &JobFilter::all())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Another surface of the same account is another target.
+    let reel = Target::new(targets[0].account.clone(), Surface::Reel);
+    s.schedule(&t, &PostId::new("p"), &post(), &[reel], T0)
+        .await
+        .unwrap();
+
+    // Once cancelled, it may be scheduled again.
+    assert!(s.cancel(&t, jobs[0].id).await.unwrap().is_applied());
+    s.schedule(&t, &PostId::new("p"), &post(), &[targets[0].clone()], T0)
+        .await
+        .unwrap();
+
+    // Bad input: nothing written.
+    for bad in [
+        vec![],
+        vec![target("b", "1")],
+        vec![target("a", "9"), target("a", "9")],
+    ] {
+        let e = s
+            .schedule(&t, &PostId::new("q"), &post(), &bad, T0)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
+    }
+    let list = ScheduleStore::list(&*s, &t, &JobFilter::state(JobState::Scheduled))
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 3);
+    let cancelled = ScheduleStore::list(&*s, &t, &JobFilter::state(JobState::Cancelled))
+        .await
+        .unwrap();
+    assert_eq!(cancelled.len(), 1);
+    let p = ScheduleStore::list(&*s, &t, &JobFilter::all().with_post(PostId::new("q")))
+        .await
+        .unwrap();
+    assert!(p.is_empty());
+}
+
+pub async fn tenancy_isolation<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let a = tenant("a");
+    let b = tenant("b");
+    let job = &s
+        .schedule(&a, &PostId::new("p"), &post(), &[target("a", "1")], T0)
+        .await
+        .unwrap()[0];
+    assert!(ScheduleStore::get(&*s, &b, job.id).await.unwrap().is_none());
+    assert!(
+        ScheduleStore::list(&*s, &b, &JobFilter::all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.audit_trail(&b, None).await.unwrap().is_empty());
+    assert!(s.audit_trail(&b, Some(job.id)).await.unwrap().is_empty());
+    for r in [
+        s.cancel(&b, job.id).await,
+        s.reschedule(&b, job.id, T0).await,
+        s.retry_now(&b, job.id).await,
+    ] {
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+    let still = ScheduleStore::get(&*s, &a, job.id).await.unwrap().unwrap();
+    assert_eq!(still.state, JobState::Scheduled);
+    assert_eq!(s.audit_trail(&a, Some(job.id)).await.unwrap().len(), 1);
+}
+
+pub async fn claim_exclusivity_under_concurrency<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let ids = schedule_n(&*s, "a", 300, T0).await;
+    // Not yet due a microsecond early? They are due at T0 exactly, which is now.
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = s
+                    .claim(&format!("w{w}"), 7, Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                for c in batch {
+                    assert_eq!(c.lease.owner, format!("w{w}"));
+                    assert_eq!(c.lease.token, 1);
+                    assert_eq!(c.phase, Phase::Publish);
+                    assert_eq!(c.claimed_from, JobState::Scheduled);
+                    assert_eq!(c.job.state, JobState::Publishing);
+                    assert_eq!(c.job.attempts, 1);
+                    mine.push(c.job.id.get());
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().copied().collect();
+    assert_eq!(all.len(), 300, "every job claimed once");
+    assert_eq!(unique, ids.into_iter().collect::<HashSet<_>>());
+    let trail = s.audit_trail(&tenant("a"), None).await.unwrap();
+    assert_eq!(
+        trail.iter().filter(|r| r.action == "job.claimed").count(),
+        300
+    );
+}
+
+pub async fn future_jobs_are_not_claimed<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    schedule_n(&*s, "a", 3, T0 + Duration::from_secs(10)).await;
+    assert!(
+        s.claim("w", 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.next_due().await.unwrap(),
+        Some(T0 + Duration::from_secs(10))
+    );
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        s.claim("w", 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(s.next_due().await.unwrap(), None);
+}
+
+pub async fn fencing_rejects_a_stale_owner<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    schedule_n(&*s, "a", 1, T0).await;
+    let a = s
+        .claim("A", 10, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .remove(0);
+    // A stalls past its lease; its call had not started, so the job returns to `scheduled`
+    // with the attempt given back, and B claims it with a new token.
+    clock.advance(Duration::from_secs(31));
+    let rescued = s.rescue_expired(100).await.unwrap();
+    assert_eq!(rescued.len(), 1);
+    assert_eq!(rescued[0].state, JobState::Scheduled);
+    assert_eq!(rescued[0].attempts, 0);
+    let b = s
+        .claim("B", 10, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(b.lease.token, a.lease.token + 1);
+
+    // Every write A tries is rejected and changes nothing.
+    let rejected = s
+        .complete(&[(a.lease.clone(), Completion::Published(receipt("dup")))])
+        .await
+        .unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert!(
+        s.mark_started(std::slice::from_ref(&a.lease))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.heartbeat(std::slice::from_ref(&a.lease), Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let cp = Checkpoint::new(Platform::Facebook, "x", &1).unwrap();
+    assert!(s.save_checkpoint(&a.lease, &cp).await.is_err());
+    // Same owner, old token: rejected too.
+    let forged = Lease::new(b.lease.job, "B", a.lease.token);
+    assert_eq!(
+        s.complete(&[(
+            forged,
+            Completion::Missed {
+                error: err(ErrorKind::Internal)
+            }
+        )])
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
+
+    // B's writes go through.
+    assert_eq!(
+        s.mark_started(std::slice::from_ref(&b.lease))
+            .await
+            .unwrap(),
+        vec![b.lease.clone()]
+    );
+    s.save_checkpoint(&b.lease, &cp).await.unwrap();
+    assert!(
+        s.complete(&[(b.lease.clone(), Completion::Published(receipt("p-1")))])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let job = ScheduleStore::get(&*s, &tenant("a"), b.job.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state, JobState::Published);
+    assert_eq!(job.receipt.unwrap().post_id.as_str(), "p-1");
+    assert_eq!(job.checkpoint, Some(cp));
+    assert_eq!(job.lease_owner, None);
+    // A completion after the job finished is rejected as well.
+    assert_eq!(
+        s.complete(&[(b.lease.clone(), Completion::Published(receipt("p-2")))])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        actions(&*s, "a", job.id).await,
+        [
+            "job.scheduled",
+            "job.claimed",
+            "job.rescued",
+            "job.claimed",
+            "job.checkpoint",
+            "job.published"
+        ]
+    );
+}
+
+pub async fn lease_expiry<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    schedule_n(&*s, "a", 2, T0).await;
+    let claimed = s.claim("A", 10, Duration::from_secs(30)).await.unwrap();
+    // Only the first one's platform call starts.
+    s.mark_started(&[claimed[0].lease.clone()]).await.unwrap();
+    // A heartbeat keeps both alive past the first lease.
+    clock.advance(Duration::from_secs(20));
+    let leases: Vec<_> = claimed.iter().map(|c| c.lease.clone()).collect();
+    assert_eq!(
+        s.heartbeat(&leases, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    clock.advance(Duration::from_secs(20));
+    assert!(s.rescue_expired(100).await.unwrap().is_empty());
+    clock.advance(Duration::from_secs(11));
+    let mut rescued = s.rescue_expired(100).await.unwrap();
+    rescued.sort_by_key(|j| j.id);
+    // Started: never back to `scheduled`, but `unknown_outcome`, to be reconciled now.
+    assert_eq!(rescued[0].state, JobState::UnknownOutcome);
+    assert_eq!(rescued[0].run_at, Some(clock.now()));
+    assert_eq!(rescued[0].attempts, 1);
+    assert_eq!(
+        rescued[0].last_error.as_ref().unwrap().kind,
+        "unknown_outcome"
+    );
+    assert_eq!(rescued[1].state, JobState::Scheduled);
+    assert_eq!(rescued[1].attempts, 0);
+    // Claimed again: one to reconcile, one to publish.
+    let mut again = s.claim("B", 10, Duration::from_secs(30)).await.unwrap();
+    again.sort_by_key(|c| c.job.id);
+    assert_eq!(again[0].phase, Phase::Reconcile);
+    assert_eq!(again[0].job.attempts, 1);
+    assert_eq!(again[1].phase, Phase::Publish);
+    assert_eq!(again[1].job.attempts, 1);
+}
+
+pub async fn cancel_and_reschedule_races<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let t = tenant("a");
+    let ids = schedule_n(&*s, "a", 60, T0).await;
+    let claimer = {
+        let s = Arc::clone(&s);
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..60 {
+                for c in s.claim("w", 1, Duration::from_secs(60)).await.unwrap() {
+                    got.push(c.job.id.get());
+                }
+            }
+            got
+        })
+    };
+    let canceller = {
+        let s = Arc::clone(&s);
+        let ids = ids.clone();
+        tokio::spawn(async move {
+            let mut cancelled = Vec::new();
+            for id in ids.into_iter().rev() {
+                match s
+                    .cancel(&tenant("a"), cmis_scheduler::JobId::new(id))
+                    .await
+                    .unwrap()
+                {
+                    Change::Applied(j) => {
+                        assert_eq!(j.state, JobState::Cancelled);
+                        cancelled.push(id);
+                    }
+                    Change::Refused(j) => assert_eq!(j.state, JobState::Publishing),
+                    _ => unreachable!(),
+                }
+            }
+            cancelled
+        })
+    };
+    let claimed: HashSet<_> = claimer.await.unwrap().into_iter().collect();
+    let cancelled: HashSet<_> = canceller.await.unwrap().into_iter().collect();
+    assert!(
+        claimed.is_disjoint(&cancelled),
+        "a job was both cancelled and claimed"
+    );
+    assert_eq!(claimed.len() + cancelled.len(), 60);
+    // A cancelled job can never be claimed or published.
+    assert!(
+        s.claim("w2", 100, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Reschedule: moves a waiting job; refused while publishing.
+    let ids = s
+        .schedule(
+            &t,
+            &PostId::new("r"),
+            &post(),
+            &[target("a", "1"), target("a", "2")],
+            T0,
+        )
+        .await
+        .unwrap();
+    let later = T0 + Duration::from_secs(3600);
+    let moved = s.reschedule(&t, ids[0].id, later).await.unwrap();
+    assert!(moved.is_applied());
+    assert_eq!(moved.job().run_at, Some(later));
+    assert_eq!(moved.job().scheduled_for, later);
+    let c = s.claim("w", 10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].job.id, ids[1].id);
+    let refused = s.reschedule(&t, ids[1].id, later).await.unwrap();
+    assert!(!refused.is_applied());
+    assert_eq!(refused.job().state, JobState::Publishing);
+    assert!(!s.cancel(&t, ids[1].id).await.unwrap().is_applied());
+    // Concurrent reschedules of one job: each applies, in some order, none is lost.
+    let mut tasks = Vec::new();
+    for k in 1..=5u64 {
+        let s = Arc::clone(&s);
+        let id = ids[0].id;
+        tasks.push(tokio::spawn(async move {
+            s.reschedule(&tenant("a"), id, T0 + Duration::from_secs(k))
+                .await
+                .unwrap()
+                .is_applied()
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap());
+    }
+    let j = ScheduleStore::get(&*s, &t, ids[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(j.state, JobState::Scheduled);
+    assert_eq!(
+        actions(&*s, "a", ids[0].id)
+            .await
+            .iter()
+            .filter(|a| *a == "job.rescheduled")
+            .count(),
+        6
+    );
+}
+
+pub async fn completions_follow_the_state_machine<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let t = tenant("a");
+    schedule_n(&*s, "a", 5, T0).await;
+    let c = s.claim("w", 10, Duration::from_secs(60)).await.unwrap();
+    let cp = Checkpoint::new(Platform::Facebook, "container_created", &"c-1").unwrap();
+    let later = T0 + Duration::from_secs(30);
+    let done = s
+        .complete(&[
+            (
+                c[0].lease.clone(),
+                Completion::Pending {
+                    checkpoint: cp.clone(),
+                    resume_at: later,
+                },
+            ),
+            (
+                c[1].lease.clone(),
+                Completion::Retry {
+                    at: later,
+                    error: err(ErrorKind::Transient),
+                },
+            ),
+            (
+                c[2].lease.clone(),
+                Completion::AwaitingReauth {
+                    error: err(ErrorKind::Auth),
+                },
+            ),
+            (
+                c[3].lease.clone(),
+                Completion::Failed {
+                    error: err(ErrorKind::Rejected),
+                },
+            ),
+            (
+                c[4].lease.clone(),
+                Completion::UnknownOutcome {
+                    error: err(ErrorKind::UnknownOutcome),
+                    reconcile_at: None,
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    assert!(done.is_empty());
+    let get = |i: usize| {
+        let s = Arc::clone(&s);
+        let id = c[i].job.id;
+        async move {
+            ScheduleStore::get(&*s, &tenant("a"), id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let pending = get(0).await;
+    assert_eq!(
+        (pending.state, pending.run_at, pending.checkpoint.clone()),
+        (JobState::Pending, Some(later), Some(cp.clone()))
+    );
+    let retry = get(1).await;
+    assert_eq!((retry.state, retry.attempts), (JobState::RetryScheduled, 1));
+    assert_eq!(retry.last_error, Some(err(ErrorKind::Transient)));
+    let reauth = get(2).await;
+    assert_eq!(
+        (reauth.state, reauth.attempts, reauth.run_at),
+        (JobState::AwaitingReauth, 0, None)
+    );
+    let failed = get(3).await;
+    assert_eq!(
+        (failed.state, failed.last_error.clone()),
+        (JobState::Failed, Some(err(ErrorKind::Rejected)))
+    );
+    let unknown = get(4).await;
+    assert_eq!(
+        (unknown.state, unknown.run_at),
+        (JobState::UnknownOutcome, None)
+    );
+
+    // Nothing is due until `later`; parked jobs never are.
+    assert!(
+        s.claim("w", 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    clock.advance(Duration::from_secs(30));
+    let mut again = s.claim("w", 10, Duration::from_secs(60)).await.unwrap();
+    again.sort_by_key(|c| c.job.id);
+    assert_eq!(again.len(), 2);
+    assert_eq!((again[0].phase, again[0].job.attempts), (Phase::Resume, 1));
+    assert_eq!(again[0].job.checkpoint, Some(cp));
+    assert_eq!((again[1].phase, again[1].job.attempts), (Phase::Publish, 2));
+
+    // retry_now: dead jobs run again with fresh attempts; an unknown outcome is reconciled,
+    // never re-published; other states refuse.
+    let f = s.retry_now(&t, c[3].job.id).await.unwrap();
+    assert!(f.is_applied());
+    assert_eq!(
+        (f.job().state, f.job().attempts, f.job().run_at),
+        (JobState::Scheduled, 0, Some(clock.now()))
+    );
+    let u = s.retry_now(&t, c[4].job.id).await.unwrap();
+    assert_eq!(
+        (u.job().state, u.job().run_at),
+        (JobState::UnknownOutcome, Some(clock.now()))
+    );
+    assert!(!s.retry_now(&t, c[0].job.id).await.unwrap().is_applied());
+    let r = s.retry_now(&t, c[2].job.id).await.unwrap();
+    assert_eq!(r.job().state, JobState::Scheduled);
+    let mut phases: Vec<_> = s
+        .claim("w", 10, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.job.id, c.phase))
+        .collect();
+    phases.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        phases,
+        vec![
+            (c[2].job.id, Phase::Publish),
+            (c[3].job.id, Phase::Publish),
+            (c[4].job.id, Phase::Reconcile)
+        ]
+    );
+    assert_eq!(
+        actions(&*s, "a", c[4].job.id).await,
+        [
+            "job.scheduled",
+            "job.claimed",
+            "job.unknown_outcome",
+            "job.reconcile_now",
+            "job.claimed"
+        ]
+    );
+}
+
+pub async fn leader_election<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let ttl = Duration::from_secs(10);
+    assert!(s.try_lead("maint", "A", ttl).await.unwrap());
+    assert!(!s.try_lead("maint", "B", ttl).await.unwrap());
+    assert!(s.try_lead("other", "B", ttl).await.unwrap());
+    clock.advance(Duration::from_secs(5));
+    assert!(s.try_lead("maint", "A", ttl).await.unwrap(), "renewal");
+    clock.advance(Duration::from_secs(9));
+    assert!(
+        !s.try_lead("maint", "B", ttl).await.unwrap(),
+        "renewed lease still held"
+    );
+    clock.advance(Duration::from_secs(2));
+    assert!(
+        s.try_lead("maint", "B", ttl).await.unwrap(),
+        "expired lease taken over"
+    );
+    assert!(!s.try_lead("maint", "A", ttl).await.unwrap());
+    s.resign("maint", "B").await.unwrap();
+    assert!(s.try_lead("maint", "A", ttl).await.unwrap());
+}
+
+pub async fn cleanup_moves_finished_jobs_to_history<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let t = tenant("a");
+    let ids = schedule_n(&*s, "a", 3, T0).await;
+    let c = s.claim("w", 2, Duration::from_secs(60)).await.unwrap();
+    s.complete(&[(c[0].lease.clone(), Completion::Published(receipt("x")))])
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(s.cleanup(clock.now(), 100).await.unwrap(), 1);
+    assert_eq!(s.cleanup(clock.now(), 100).await.unwrap(), 0);
+    let j = ScheduleStore::get(&*s, &t, c[0].job.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(j.state, JobState::Published);
+    assert_eq!(
+        ScheduleStore::list(&*s, &t, &JobFilter::all())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(ids.len(), 3);
+    // A history row keeps its id: new jobs never reuse it.
+    let new = s
+        .schedule(&t, &PostId::new("new"), &post(), &[target("a", "page")], T0)
+        .await
+        .unwrap();
+    assert!(new[0].id.get() > *ids.iter().max().unwrap());
+}
+
+pub async fn credentials_are_encrypted_and_versioned<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let acct = AccountRef::new("a", Platform::TikTok, "open-1");
+    let cred = Credential::new(acct.clone(), SecretString::from("act.CLEAR-ACCESS-TOKEN"))
+        .with_refresh_token(SecretString::from("rft.CLEAR-REFRESH-TOKEN"))
+        .with_access_expires_at(T0 + Duration::from_secs(3600))
+        .with_scopes(["video.publish"]);
+    let v1 = s.put(cred.clone()).await.unwrap();
+    assert_eq!(v1.version, 1);
+    let got = CredentialStore::get(&*s, &acct).await.unwrap().unwrap();
+    assert_eq!(got.access_token.expose_secret(), "act.CLEAR-ACCESS-TOKEN");
+    assert_eq!(
+        got.refresh_token.as_ref().unwrap().expose_secret(),
+        "rft.CLEAR-REFRESH-TOKEN"
+    );
+    assert_eq!(got.access_expires_at, Some(T0 + Duration::from_secs(3600)));
+    assert!(got.has_scope("video.publish"));
+
+    let raw = h.raw_credentials().await;
+    assert!(!raw.is_empty());
+    for needle in ["CLEAR-ACCESS-TOKEN", "CLEAR-REFRESH-TOKEN", "video.publish"] {
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} is stored in clear"
+        );
+    }
+
+    // Compare-and-set: a stale version loses and sees the current credential.
+    let rotated = Credential::new(acct.clone(), SecretString::from("act.2"));
+    let CasOutcome::Stored(v2) = s.compare_and_swap(1, rotated.clone()).await.unwrap() else {
+        panic!("expected stored")
+    };
+    assert_eq!(v2.version, 2);
+    let CasOutcome::Conflict(Some(now)) = s.compare_and_swap(1, rotated).await.unwrap() else {
+        panic!("expected conflict")
+    };
+    assert_eq!(now.version, 2);
+    assert_eq!(now.access_token.expose_secret(), "act.2");
+    let fresh = AccountRef::new("a", Platform::TikTok, "open-2");
+    assert!(matches!(
+        s.compare_and_swap(0, Credential::new(fresh.clone(), SecretString::from("x")))
+            .await
+            .unwrap(),
+        CasOutcome::Stored(_)
+    ));
+
+    // Tenancy and the sweep query.
+    assert!(
+        CredentialStore::get(&*s, &AccountRef::new("b", Platform::TikTok, "open-1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        CredentialStore::list(&*s, &tenant("a")).await.unwrap(),
+        vec![acct.clone(), fresh.clone()]
+    );
+    assert!(
+        CredentialStore::list(&*s, &tenant("b"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.put(
+        Credential::new(
+            AccountRef::new("b", Platform::Facebook, "9"),
+            SecretString::from("y"),
+        )
+        .with_access_expires_at(T0 + Duration::from_secs(60)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.expiring_before(T0 + Duration::from_secs(120))
+            .await
+            .unwrap(),
+        vec![AccountRef::new("b", Platform::Facebook, "9")]
+    );
+    assert!(s.delete(&fresh).await.unwrap());
+    assert!(!s.delete(&fresh).await.unwrap());
+}
+
+pub async fn reauthorisation_releases_parked_jobs<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let t = tenant("a");
+    let jobs = s
+        .schedule(&t, &PostId::new("p"), &post(), &[target("a", "page")], T0)
+        .await
+        .unwrap();
+    let c = s
+        .claim("w", 1, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .remove(0);
+    s.complete(&[(
+        c.lease,
+        Completion::AwaitingReauth {
+            error: err(ErrorKind::Auth),
+        },
+    )])
+    .await
+    .unwrap();
+    assert!(
+        s.claim("w", 1, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.put(Credential::new(
+        jobs[0].target.account.clone(),
+        SecretString::from("new"),
+    ))
+    .await
+    .unwrap();
+    let again = s.claim("w", 1, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        again[0].job.attempts, 1,
+        "the refused attempt was not spent"
+    );
+}
+
+pub async fn audit_sink_records_are_tenant_scoped<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let acct = AccountRef::new("a", Platform::Instagram, "17841");
+    s.record(
+        &AuditRecord::for_account(&acct, "token.refreshed")
+            .at(T0)
+            .with_detail("version", "3"),
+    )
+    .await
+    .unwrap();
+    let trail = s.audit_trail(&tenant("a"), None).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].action, "token.refreshed");
+    assert_eq!(trail[0].account, Some(acct));
+    assert_eq!(
+        trail[0].detail.get("version").map(String::as_str),
+        Some("3")
+    );
+    assert_eq!(trail[0].at, T0);
+    assert!(s.audit_trail(&tenant("b"), None).await.unwrap().is_empty());
+}
+
+/// One `#[tokio::test]` per case for a harness expression.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($harness:expr) => {
+        $crate::conformance_tests!(@each $harness;
+            migrations_from_empty, schedule_and_uniqueness, tenancy_isolation,
+            claim_exclusivity_under_concurrency, future_jobs_are_not_claimed,
+            fencing_rejects_a_stale_owner, lease_expiry, cancel_and_reschedule_races,
+            completions_follow_the_state_machine, leader_election,
+            cleanup_moves_finished_jobs_to_history, credentials_are_encrypted_and_versioned,
+            reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped);
+    };
+    (@each $harness:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                if let Some(h) = $harness {
+                    conformance::$name(&h).await;
+                }
+            }
+        )*
+    };
+}

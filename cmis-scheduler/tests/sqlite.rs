@@ -1,0 +1,109 @@
+//! The store conformance suite on SQLite (a fresh WAL file per test).
+#![cfg(feature = "sqlite")]
+
+mod conformance;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use cmis_scheduler::{SqliteStore, TokenKey};
+use conformance::{Harness, ManualClock};
+
+struct Sqlite {
+    path: Mutex<Option<PathBuf>>,
+}
+
+fn harness() -> Option<Sqlite> {
+    Some(Sqlite {
+        path: Mutex::new(None),
+    })
+}
+
+fn unique_path() -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!(
+        "cmis-sched-test-{}-{nanos}-{}.db",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+async fn open(path: &PathBuf, clock: Arc<ManualClock>) -> Arc<SqliteStore> {
+    Arc::new(
+        SqliteStore::builder()
+            .path(path)
+            .clock(clock)
+            .encryption_key(TokenKey::from_bytes([42; 32]))
+            .build()
+            .await
+            .unwrap(),
+    )
+}
+
+impl Harness for Sqlite {
+    type S = SqliteStore;
+
+    async fn fresh(&self, clock: Arc<ManualClock>) -> Arc<SqliteStore> {
+        let path = unique_path();
+        *self.path.lock().unwrap() = Some(path.clone());
+        open(&path, clock).await
+    }
+
+    async fn reopen(&self, clock: Arc<ManualClock>) -> Arc<SqliteStore> {
+        let path = self.path.lock().unwrap().clone().unwrap();
+        open(&path, clock).await
+    }
+
+    async fn raw_credentials(&self) -> Vec<u8> {
+        // The main file and its write-ahead log: every byte on disk.
+        let path = self.path.lock().unwrap().clone().unwrap();
+        let mut bytes = std::fs::read(&path).unwrap_or_default();
+        let mut wal = path.into_os_string();
+        wal.push("-wal");
+        bytes.extend(std::fs::read(wal).unwrap_or_default());
+        bytes
+    }
+}
+
+impl Drop for Sqlite {
+    fn drop(&mut self) {
+        if let Some(p) = self.path.lock().unwrap().take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut f = p.clone().into_os_string();
+                f.push(suffix);
+                let _ = std::fs::remove_file(f);
+            }
+        }
+    }
+}
+
+conformance_tests!(harness());
+
+#[tokio::test]
+async fn in_memory_store_works() {
+    use cmis_core::{AccountRef, Platform, Post, PostId, Target, TenantId};
+    use cmis_scheduler::ScheduleStore;
+    let s = SqliteStore::builder().in_memory().build().await.unwrap();
+    let t = TenantId::new("a");
+    let jobs = s
+        .schedule(
+            &t,
+            &PostId::new("p"),
+            &Post::new(),
+            &[Target::feed(AccountRef::new("a", Platform::Facebook, "1"))],
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let claimed = s
+        .claim("w", 5, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].job.id, jobs[0].id);
+}
