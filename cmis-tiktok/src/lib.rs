@@ -1,7 +1,87 @@
 //! # cmis-tiktok
 //!
-//! Publishes to TikTok through the Content Posting API: OAuth with rotating refresh tokens, the
-//! creator-info gate, chunked uploads, status polling, and TikTok's error codes.
+//! Publishes to TikTok through the Content Posting API (v2), end to end:
 //!
-//! **Status:** not implemented yet (tracked by the cmis-tiktok issue). This crate exports nothing
-//! so far; nothing in it pretends to work.
+//! - **OAuth** ([`TikTokClient::authorize_url`], [`Pkce`] with TikTok's hex SHA-256 challenge,
+//!   [`TikTokClient::exchange_code`], [`TikTokClient::revoke`]) and [`TikTokRefresher`], which
+//!   lets `cmis_core::RefreshingTokenProvider` rotate refresh tokens safely, with lifetimes from
+//!   `expires_in` (never a hard-coded 24 h).
+//! - **The creator-info gate** ([`TikTokClient::creator_info`], [`CreatorInfo`]): the privacy
+//!   level must be one the creator is offered (there is no default), interactions the creator
+//!   disabled stay disabled, branded content is never `SELF_ONLY`, and violations are
+//!   `InvalidInput` before anything is uploaded.
+//! - **[`TikTokPublisher`]**, a `cmis_core::Publisher`: Direct Post and inbox (draft) videos by
+//!   chunked `FILE_UPLOAD` or `PULL_FROM_URL`, photo posts, status polling with backoff and a
+//!   horizon ([`PollConfig`]), checkpoints holding the `publish_id` from right after init so that
+//!   a resume never creates a second post, and cancel.
+//! - **TikTok's error codes** read from every response body, even on HTTP 200, and mapped to
+//!   `cmis_core::ErrorKind`, with TikTok's `log_id` kept as the error's trace id.
+//! - **Per-token rate limits** ([`RateLimits`]: init 6, creator info 20, status 30 per minute)
+//!   kept on the client side.
+//!
+//! ## Example
+//!
+//! ```no_run
+//! # async fn demo() -> cmis_core::Result<()> {
+//! use std::sync::Arc;
+//! use cmis_core::{
+//!     AccountRef, Credential, CredentialStore, Media, MemoryCredentialStore, Outcome, Platform,
+//!     Post, PrivacyLevel, PublishContext, Publisher, RefreshingTokenProvider, SecretString,
+//!     Target, TikTokOptions,
+//! };
+//! use cmis_tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher};
+//!
+//! let client = TikTokClient::builder()
+//!     .client_key("aw1234567890")
+//!     .client_secret(SecretString::from("client-secret"))
+//!     .build()?;
+//!
+//! // The creator's tokens, refreshed (and rotated) by TikTok's refresh_token grant.
+//! let store = Arc::new(MemoryCredentialStore::new());
+//! let account = AccountRef::new("acme", Platform::TikTok, "open-id-of-the-creator");
+//! store
+//!     .put(
+//!         Credential::new(account.clone(), SecretString::from("act.access"))
+//!             .with_refresh_token(SecretString::from("rft.refresh")),
+//!     )
+//!     .await?;
+//! let tokens = RefreshingTokenProvider::builder(store)
+//!     .refresher(Arc::new(TikTokRefresher::new(client.clone())))
+//!     .build();
+//! let ctx = PublishContext::new(Arc::new(tokens));
+//!
+//! // The privacy level is the user's choice among creator info's options: there is no default.
+//! let post = Post::new()
+//!     .with_text("Our autumn menu is here #food")
+//!     .with_media(Media::path("menu.mp4"))
+//!     .with_tiktok(TikTokOptions::new().with_privacy_level(PrivacyLevel::SelfOnly));
+//! let publisher = TikTokPublisher::new(client);
+//! match publisher.publish(&Target::feed(account), &post, &ctx).await? {
+//!     Outcome::Published(receipt) => println!("published {}", receipt.post_id),
+//!     Outcome::Pending(checkpoint) => println!("still processing; resume with {checkpoint:?}"),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Features
+//!
+//! `cmis-tiktok` has no optional features.
+
+mod checkpoint;
+mod client;
+mod creator_info;
+mod error;
+mod limits;
+mod oauth;
+mod plan;
+mod publish;
+mod request;
+mod status;
+mod upload;
+
+pub use client::{DEFAULT_API_BASE_URL, DEFAULT_AUTHORIZE_URL, TikTokClient, TikTokClientBuilder};
+pub use creator_info::CreatorInfo;
+pub use limits::RateLimits;
+pub use oauth::{AuthorizeRequest, Pkce, TikTokRefresher, TokenGrant};
+pub use publish::TikTokPublisher;
+pub use status::{PollConfig, PublishState, PublishStatus};

@@ -1,0 +1,568 @@
+//! OAuth v2 (Login Kit): the authorize URL, hex PKCE, code exchange, refresh and revoke, and the
+//! [`TikTokRefresher`] that lets `cmis_core::RefreshingTokenProvider` rotate tokens safely.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cmis_core::{
+    AccountRef, Credential, Error, ExposeSecret, Platform, RefreshedToken, Result, SecretString,
+    TenantId, TokenRefresher,
+};
+use cmis_http::Call;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use url::Url;
+use url::form_urlencoded::byte_serialize;
+
+use crate::TikTokClient;
+use crate::error::{ApiErrorBody, classify_code, classify_oauth, classify_status};
+
+const TOKEN_PATH: &str = "/v2/oauth/token/";
+const REVOKE_PATH: &str = "/v2/oauth/revoke/";
+
+/// A PKCE pair with TikTok's challenge: the **hex** SHA-256 of the verifier (not RFC 7636's
+/// base64url, which TikTok refuses with "Code verifier or code challenge is invalid").
+///
+/// PKCE is required for mobile and desktop apps and optional for web apps. `Debug` hides the
+/// verifier.
+///
+/// ```
+/// use cmis_tiktok::Pkce;
+/// let pkce = Pkce::from_verifier("a".repeat(43))?;
+/// assert_eq!(pkce.challenge().len(), 64); // 32 bytes, hex
+/// # Ok::<(), cmis_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Pkce {
+    verifier: SecretString,
+    challenge: String,
+}
+
+impl fmt::Debug for Pkce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkce")
+            .field("challenge", &self.challenge)
+            .finish_non_exhaustive()
+    }
+}
+
+const UNRESERVED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+
+impl Pkce {
+    /// A fresh random verifier of 64 unreserved characters from the operating system's RNG.
+    pub fn generate() -> Result<Self> {
+        // Rejection sampling keeps the 66 characters equally likely.
+        let limit = UNRESERVED.len() * (256 / UNRESERVED.len());
+        let mut verifier = String::with_capacity(64);
+        while verifier.len() < 64 {
+            let mut raw = [0u8; 64];
+            getrandom::getrandom(&mut raw).map_err(|e| {
+                Error::internal(format!("no randomness for the PKCE verifier: {e}"))
+            })?;
+            for b in raw.map(usize::from) {
+                if b < limit
+                    && verifier.len() < 64
+                    && let Some(&c) = UNRESERVED.get(b % UNRESERVED.len())
+                {
+                    verifier.push(char::from(c));
+                }
+            }
+        }
+        Self::from_verifier(verifier)
+    }
+
+    /// A pair from an existing verifier: 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`.
+    pub fn from_verifier(verifier: impl Into<String>) -> Result<Self> {
+        let verifier = verifier.into();
+        if !(43..=128).contains(&verifier.len())
+            || !verifier.bytes().all(|b| UNRESERVED.contains(&b))
+        {
+            return Err(Error::invalid_input(
+                "a PKCE code_verifier is 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
+            ));
+        }
+        let challenge = hex::encode(Sha256::digest(verifier.as_bytes()));
+        Ok(Self {
+            verifier: SecretString::from(verifier),
+            challenge,
+        })
+    }
+
+    /// The verifier, sent with the code exchange.
+    pub fn verifier(&self) -> &SecretString {
+        &self.verifier
+    }
+
+    /// The challenge: lowercase hex of SHA-256(verifier), sent with `code_challenge_method=S256`.
+    pub fn challenge(&self) -> &str {
+        &self.challenge
+    }
+}
+
+/// What to put in the authorize URL.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuthorizeRequest {
+    /// Where TikTok sends the user back: absolute `https` without query or fragment (web), or
+    /// `http://localhost:PORT` / `http://127.0.0.1:PORT` (desktop).
+    pub redirect_uri: String,
+    /// The scopes to ask for, such as `user.info.basic`, `video.publish`, `video.upload`.
+    pub scopes: Vec<String>,
+    /// An unguessable value checked when the user comes back (CSRF protection).
+    pub state: String,
+    /// The PKCE challenge's pair, if used.
+    pub pkce: Option<Pkce>,
+}
+
+impl AuthorizeRequest {
+    /// A request for `scopes`, coming back to `redirect_uri` with `state`.
+    pub fn new<I, S>(redirect_uri: impl Into<String>, scopes: I, state: impl Into<String>) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            redirect_uri: redirect_uri.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            state: state.into(),
+            pkce: None,
+        }
+    }
+
+    /// Adds PKCE.
+    #[must_use]
+    pub fn with_pkce(mut self, pkce: Pkce) -> Self {
+        self.pkce = Some(pkce);
+        self
+    }
+}
+
+/// The flat token JSON from `/v2/oauth/token/` (TikTok wraps it in no `data` object).
+///
+/// `Debug` shows no token.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TokenGrant {
+    /// The user's id for this app.
+    pub open_id: String,
+    /// The scopes the user actually granted (possibly fewer than asked for).
+    pub scopes: BTreeSet<String>,
+    /// The access token.
+    pub access_token: SecretString,
+    /// The access token's lifetime as TikTok reported it (2 h or 24 h depending on TikTok's
+    /// current policy: never assume).
+    pub expires_in: Duration,
+    /// The refresh token. TikTok rotates it: the previous one stops working.
+    pub refresh_token: SecretString,
+    /// The refresh token's lifetime as reported.
+    pub refresh_expires_in: Duration,
+    /// Normally `Bearer`.
+    pub token_type: String,
+}
+
+impl TokenGrant {
+    /// A credential for `tenant` holding this grant, with expiry instants computed from
+    /// `requested_at` (when the token request was sent, so lifetimes are never overestimated).
+    pub fn to_credential(
+        &self,
+        tenant: impl Into<TenantId>,
+        requested_at: OffsetDateTime,
+    ) -> Credential {
+        let account = AccountRef::new(tenant, Platform::TikTok, self.open_id.as_str());
+        Credential::new(account, self.access_token.clone())
+            .with_refresh_token(self.refresh_token.clone())
+            .with_access_expires_at(requested_at + self.expires_in)
+            .with_refresh_expires_at(requested_at + self.refresh_expires_in)
+            .with_issued_at(requested_at)
+            .with_scopes(self.scopes.iter().cloned())
+    }
+}
+
+#[derive(Deserialize)]
+struct RawToken {
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    error_description: Option<String>,
+    #[serde(default)]
+    log_id: Option<String>,
+    #[serde(default)]
+    open_id: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    refresh_expires_in: Option<u64>,
+    #[serde(default)]
+    token_type: Option<String>,
+}
+
+/// Parses the comma-separated scope list TikTok returns.
+pub(crate) fn parse_scopes(raw: &str) -> BTreeSet<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reads a body from the OAuth endpoints: the OAuth error envelope, the v2 error envelope, or
+/// (when neither says error) the raw value.
+fn oauth_error(status: u16, raw: &RawToken, call: Call) -> Option<Error> {
+    match &raw.error {
+        Some(serde_json::Value::String(code)) if !code.is_empty() => Some(classify_oauth(
+            status,
+            code,
+            raw.error_description.as_deref().unwrap_or(""),
+            raw.log_id.clone(),
+        )),
+        Some(obj @ serde_json::Value::Object(_)) => {
+            let body: ApiErrorBody = serde_json::from_value(obj.clone()).unwrap_or_default();
+            (!body.code.is_empty() && body.code != "ok")
+                .then(|| classify_code(status, &body, None, call))
+        }
+        _ => None,
+    }
+}
+
+fn validate_redirect_uri(uri: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::invalid_input(format!("redirect_uri {uri:?} {why}")));
+    if uri.len() >= 512 {
+        return bad("must be under 512 characters");
+    }
+    let Ok(url) = Url::parse(uri) else {
+        return bad("is not an absolute URL");
+    };
+    if url.query().is_some() || url.fragment().is_some() || uri.contains('#') {
+        return bad("must be static: no query string and no fragment");
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http"
+            if matches!(url.host_str(), Some("localhost" | "127.0.0.1"))
+                && url.port().is_some() =>
+        {
+            Ok(())
+        }
+        _ => {
+            bad("must be https (or http://localhost:PORT / http://127.0.0.1:PORT for desktop apps)")
+        }
+    }
+}
+
+/// Percent-decodes `%XX` sequences (TikTok wants the code URL-decoded); anything else is kept.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%'
+            && let (Some(h), Some(l)) = (bytes.get(i + 1), bytes.get(i + 2))
+            && let (Some(h), Some(l)) = (hex_val(*h), hex_val(*l))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl TikTokClient {
+    fn credentials(&self) -> Result<(&str, &SecretString)> {
+        match (&self.inner.client_key, &self.inner.client_secret) {
+            (Some(k), Some(s)) => Ok((k.as_str(), s)),
+            _ => Err(Error::invalid_input(
+                "TikTok OAuth calls need the client key and client secret: set them on the builder",
+            )),
+        }
+    }
+
+    /// The URL to send the user to: `client_key` (not `client_id`), `response_type=code`,
+    /// comma-separated `scope`, `redirect_uri`, `state`, and with PKCE
+    /// `code_challenge` + `code_challenge_method=S256`.
+    ///
+    /// ```
+    /// # fn demo() -> cmis_core::Result<()> {
+    /// use cmis_core::SecretString;
+    /// use cmis_tiktok::{AuthorizeRequest, TikTokClient};
+    /// let client = TikTokClient::builder()
+    ///     .client_key("awkey")
+    ///     .client_secret(SecretString::from("s"))
+    ///     .build()?;
+    /// let url = client.authorize_url(&AuthorizeRequest::new(
+    ///     "https://app.example.com/tiktok/callback",
+    ///     ["user.info.basic", "video.publish"],
+    ///     "state123",
+    /// ))?;
+    /// assert!(url.as_str().contains("scope=user.info.basic,video.publish"));
+    /// # Ok(()) }
+    /// ```
+    pub fn authorize_url(&self, request: &AuthorizeRequest) -> Result<Url> {
+        let Some(key) = &self.inner.client_key else {
+            return Err(Error::invalid_input(
+                "the authorize URL needs the client key: set it on the builder",
+            ));
+        };
+        validate_redirect_uri(&request.redirect_uri)?;
+        if request.scopes.is_empty() {
+            return Err(Error::invalid_input("ask for at least one scope"));
+        }
+        if request.state.is_empty() {
+            return Err(Error::invalid_input(
+                "state is empty; use an unguessable value to protect the callback",
+            ));
+        }
+        let enc = |s: &str| byte_serialize(s.as_bytes()).collect::<String>();
+        // Scopes are joined with literal commas, as TikTok's own examples do.
+        let scope = request
+            .scopes
+            .iter()
+            .map(|s| enc(s))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut query = format!(
+            "client_key={}&response_type=code&scope={scope}&redirect_uri={}&state={}",
+            enc(key),
+            enc(&request.redirect_uri),
+            enc(&request.state),
+        );
+        if let Some(pkce) = &request.pkce {
+            query.push_str("&code_challenge=");
+            query.push_str(pkce.challenge());
+            query.push_str("&code_challenge_method=S256");
+        }
+        let mut url = self.inner.authorize_url.clone();
+        url.set_query(Some(&query));
+        Ok(url)
+    }
+
+    /// Exchanges an authorisation `code` for tokens (`grant_type=authorization_code`), with the
+    /// PKCE verifier when the authorize URL had a challenge. `redirect_uri` must match exactly.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        pkce: Option<&Pkce>,
+    ) -> Result<TokenGrant> {
+        let (key, secret) = self.credentials()?;
+        if code.trim().is_empty() {
+            return Err(Error::invalid_input("the authorisation code is empty"));
+        }
+        let code = percent_decode(code.trim());
+        let mut form = vec![
+            ("client_key", key.to_owned()),
+            ("client_secret", secret.expose_secret().to_owned()),
+            ("code", code),
+            ("grant_type", "authorization_code".to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+        ];
+        if let Some(pkce) = pkce {
+            form.push(("code_verifier", pkce.verifier().expose_secret().to_owned()));
+        }
+        self.token_request(&form).await
+    }
+
+    /// Exchanges a refresh token for a new access token **and a new refresh token** (the old one
+    /// stops working). Prefer [`TikTokRefresher`] with `RefreshingTokenProvider`, which persists
+    /// the rotated token before using it.
+    pub async fn refresh_token(&self, refresh_token: &SecretString) -> Result<TokenGrant> {
+        let (key, secret) = self.credentials()?;
+        let form = [
+            ("client_key", key.to_owned()),
+            ("client_secret", secret.expose_secret().to_owned()),
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.expose_secret().to_owned()),
+        ];
+        self.token_request(&form).await
+    }
+
+    /// Revokes `token` (an access token), ending the app's access for that user.
+    pub async fn revoke(&self, token: &SecretString) -> Result<()> {
+        let (key, secret) = self.credentials()?;
+        let form = [
+            ("client_key", key.to_owned()),
+            ("client_secret", secret.expose_secret().to_owned()),
+            ("token", token.expose_secret().to_owned()),
+        ];
+        let (status, raw) = self.form_post(REVOKE_PATH, &form).await?;
+        if let Some(err) = oauth_error(status, &raw, Call::Mutation) {
+            return Err(err);
+        }
+        if !(200..300).contains(&status) {
+            return Err(classify_status(status, None, Call::Mutation, "revoke"));
+        }
+        Ok(())
+    }
+
+    async fn form_post(&self, path: &str, form: &[(&str, String)]) -> Result<(u16, RawToken)> {
+        // A token request rotates the refresh token: if it is sent and the answer is lost, the
+        // old refresh token may already be dead, so a lost answer is an unknown outcome.
+        let call = Call::Mutation;
+        let request = self.http().post(self.url(path)).form(form);
+        let response = cmis_http::send(request, call).await?;
+        let status = response.status().as_u16();
+        let body = cmis_http::read_body(response, call).await?;
+        let raw: RawToken = match serde_json::from_slice(&body) {
+            Ok(raw) => raw,
+            Err(_) => {
+                return Err(classify_status(
+                    status,
+                    None,
+                    call,
+                    "unreadable OAuth response",
+                ));
+            }
+        };
+        Ok((status, raw))
+    }
+
+    async fn token_request(&self, form: &[(&str, String)]) -> Result<TokenGrant> {
+        let (status, raw) = self.form_post(TOKEN_PATH, form).await?;
+        if let Some(err) = oauth_error(status, &raw, Call::Mutation) {
+            return Err(err);
+        }
+        if !(200..300).contains(&status) {
+            return Err(classify_status(
+                status,
+                None,
+                Call::Mutation,
+                "token endpoint",
+            ));
+        }
+        let missing = |field: &str| {
+            Error::internal(format!("TikTok's token response has no {field}"))
+                .with_platform(Platform::TikTok)
+        };
+        Ok(TokenGrant {
+            open_id: raw.open_id.ok_or_else(|| missing("open_id"))?,
+            scopes: parse_scopes(raw.scope.as_deref().unwrap_or("")),
+            access_token: SecretString::from(
+                raw.access_token.ok_or_else(|| missing("access_token"))?,
+            ),
+            expires_in: Duration::from_secs(raw.expires_in.ok_or_else(|| missing("expires_in"))?),
+            refresh_token: SecretString::from(
+                raw.refresh_token.ok_or_else(|| missing("refresh_token"))?,
+            ),
+            refresh_expires_in: Duration::from_secs(
+                raw.refresh_expires_in
+                    .ok_or_else(|| missing("refresh_expires_in"))?,
+            ),
+            token_type: raw.token_type.unwrap_or_else(|| "Bearer".to_owned()),
+        })
+    }
+}
+
+/// TikTok's [`TokenRefresher`]: the `refresh_token` grant, with lifetimes from `expires_in` and
+/// `refresh_expires_in` and the rotated refresh token returned for the provider to persist
+/// before use. `invalid_grant` (refresh token expired or revoked) is
+/// [`ErrorKind::Auth`](cmis_core::ErrorKind::Auth).
+///
+/// ```no_run
+/// # fn demo(client: cmis_tiktok::TikTokClient, store: std::sync::Arc<cmis_core::MemoryCredentialStore>) {
+/// use std::sync::Arc;
+/// use cmis_core::RefreshingTokenProvider;
+/// use cmis_tiktok::TikTokRefresher;
+/// let tokens = RefreshingTokenProvider::builder(store)
+///     .refresher(Arc::new(TikTokRefresher::new(client)))
+///     .build();
+/// # let _ = tokens; }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TikTokRefresher {
+    client: TikTokClient,
+}
+
+impl TikTokRefresher {
+    /// A refresher using `client` (which must have the client key and secret).
+    pub fn new(client: TikTokClient) -> Self {
+        Self { client }
+    }
+}
+
+#[async_trait]
+impl TokenRefresher for TikTokRefresher {
+    fn platform(&self) -> Platform {
+        Platform::TikTok
+    }
+
+    async fn refresh(&self, current: &Credential) -> Result<RefreshedToken> {
+        let Some(refresh_token) = &current.refresh_token else {
+            return Err(Error::auth(format!(
+                "{} has no refresh token; the user must re-authorise",
+                current.account
+            ))
+            .with_platform(Platform::TikTok));
+        };
+        let grant = self.client.refresh_token(refresh_token).await?;
+        let mut refreshed = RefreshedToken::new(grant.access_token)
+            .with_refresh_token(grant.refresh_token)
+            .with_expires_in(grant.expires_in)
+            .with_refresh_expires_in(grant.refresh_expires_in);
+        if !grant.scopes.is_empty() {
+            refreshed = refreshed.with_scopes(grant.scopes);
+        }
+        Ok(refreshed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_is_hex_sha256() {
+        // SHA-256 of 43 'a's, computed independently with `printf 'a%.0s' {1..43} | sha256sum`.
+        let pkce = Pkce::from_verifier("a".repeat(43)).unwrap();
+        assert_eq!(
+            pkce.challenge(),
+            "66d34fba71f8f450f7e45598853e53bfc23bbd129027cbb131a2f4ffd7878cd0"
+        );
+        assert!(!format!("{pkce:?}").contains("aaaa"));
+        assert!(Pkce::from_verifier("short").is_err());
+        assert!(Pkce::from_verifier(format!("{}!", "a".repeat(43))).is_err());
+    }
+
+    #[test]
+    fn generated_verifiers_are_valid_and_differ() {
+        let a = Pkce::generate().unwrap();
+        let b = Pkce::generate().unwrap();
+        assert_eq!(a.verifier().expose_secret().len(), 64);
+        assert_ne!(a.challenge(), b.challenge());
+    }
+
+    #[test]
+    fn percent_decoding_only_touches_escapes() {
+        assert_eq!(percent_decode("abc%2A%21x"), "abc*!x");
+        assert_eq!(percent_decode("a%zz+b"), "a%zz+b");
+    }
+
+    #[test]
+    fn redirect_uris_follow_tiktoks_rules() {
+        assert!(validate_redirect_uri("https://a.example/cb").is_ok());
+        assert!(validate_redirect_uri("http://127.0.0.1:8080/cb").is_ok());
+        assert!(validate_redirect_uri("http://localhost/cb").is_err());
+        assert!(validate_redirect_uri("http://a.example/cb").is_err());
+        assert!(validate_redirect_uri("https://a.example/cb?x=1").is_err());
+        assert!(validate_redirect_uri("https://a.example/cb#f").is_err());
+    }
+}

@@ -1,0 +1,547 @@
+//! [`TikTokPublisher`]: the `Publisher` for a TikTok creator account.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cmis_core::{
+    AccessToken, AccountRef, Capabilities, Checkpoint, Clock, Error, Outcome, Platform, Post,
+    PostId, Progress, PublishContext, Receipt, ReceiptState, Reconciliation, Result, RetryPolicy,
+    SecretString, Surface, SystemClock, Target, TokenProvider,
+};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::TikTokClient;
+use crate::checkpoint::{MediaType, Mode, STAGE_PROCESSING, STAGE_UPLOADING, State};
+use crate::creator_info::{CreatorInfo, gate};
+use crate::error::{classify_fail_reason, is_token_invalid};
+use crate::plan::{Plan, plan};
+use crate::request::{PreparedVideo, init_body};
+use crate::status::{PollConfig, PublishState, PublishStatus};
+use crate::upload::{ChunkSource, Step, put_next_chunk, upload_expired};
+
+const SCOPE_PUBLISH: &str = "video.publish";
+const SCOPE_UPLOAD: &str = "video.upload";
+
+/// TikTok's `upload_url` is valid for one hour.
+const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// Publishes to a TikTok creator account through the Content Posting API.
+///
+/// - **Direct Post** (the default) needs `video.publish`: creator info is queried first and the
+///   post checked against it (privacy level chosen by the user from the creator's options, no
+///   default; interactions the creator disabled stay disabled; video duration; branded content
+///   never `SELF_ONLY`) before anything is uploaded.
+/// - **Drafts** (`TikTokOptions::draft`) go to the creator's inbox and need `video.upload`;
+///   TikTok's `SEND_TO_USER_INBOX` is their success, with the `publish_id` as the post id.
+/// - Videos from a file or bytes are uploaded in chunks (`FILE_UPLOAD`); videos and photos given
+///   as URLs are pulled by TikTok (`PULL_FROM_URL`, domain verified for the app). Photos can only
+///   be pulled (1 to 35 JPEG/WebP images).
+/// - The `publish_id` goes to the checkpoint sink right after init, before the first chunk;
+///   [`resume`](cmis_core::Publisher::resume) finishes the upload or polls, and never calls init
+///   again.
+#[derive(Clone)]
+pub struct TikTokPublisher {
+    client: TikTokClient,
+    poll: PollConfig,
+    upload_retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for TikTokPublisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TikTokPublisher")
+            .field("client", &self.client)
+            .field("poll", &self.poll)
+            .field("upload_retry", &self.upload_retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One account's token during a publish: fetched once, refreshed once when TikTok says
+/// `access_token_invalid`, and the failed call retried once with the new token.
+struct Session<'a> {
+    tokens: &'a dyn TokenProvider,
+    account: &'a AccountRef,
+    token: AccessToken,
+}
+
+impl<'a> Session<'a> {
+    async fn open(tokens: &'a dyn TokenProvider, account: &'a AccountRef) -> Result<Self> {
+        let token = tokens.access_token(account).await?;
+        Ok(Self {
+            tokens,
+            account,
+            token,
+        })
+    }
+
+    /// Fails before any call when the granted scopes are known and hold none of `any_of`.
+    fn require_scope(&self, any_of: &[&str], what: &str) -> Result<()> {
+        if self.token.scopes.is_empty() || any_of.iter().any(|s| self.token.has_scope(s)) {
+            return Ok(());
+        }
+        Err(Error::permission(format!(
+            "{what} needs the {} scope, which {} did not grant; ask the user to re-authorise with it",
+            any_of.join(" or "),
+            self.account
+        ))
+        .with_platform(Platform::TikTok))
+    }
+
+    async fn run<T, F, Fut>(&mut self, mut call: F) -> Result<T>
+    where
+        F: FnMut(SecretString) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        match call(self.token.secret.clone()).await {
+            Err(err) if is_token_invalid(&err) => {
+                tracing::debug!(account = %self.account, "TikTok rejected the token; refreshing once");
+                self.tokens.invalidate(self.account, &self.token).await;
+                self.token = self.tokens.access_token(self.account).await?;
+                call(self.token.secret.clone()).await
+            }
+            other => other,
+        }
+    }
+}
+
+impl TikTokPublisher {
+    /// A publisher using `client`, polling with [`PollConfig::default`].
+    pub fn new(client: TikTokClient) -> Self {
+        Self {
+            client,
+            poll: PollConfig::default(),
+            upload_retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Sets how status is polled and for how long.
+    #[must_use]
+    pub fn with_poll(mut self, poll: PollConfig) -> Self {
+        self.poll = poll;
+        self
+    }
+
+    /// Sets how a chunk is retried after a 5xx or a network failure (only that chunk is resent).
+    #[must_use]
+    pub fn with_upload_retry(mut self, retry: RetryPolicy) -> Self {
+        self.upload_retry = retry;
+        self
+    }
+
+    /// Sets the wall clock used for the upload URL's one-hour deadline and receipts.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The client.
+    pub fn client(&self) -> &TikTokClient {
+        &self.client
+    }
+
+    /// Queries creator info for `account` with a token from `tokens` (refreshed once if TikTok
+    /// rejects it), for a posting UI that follows TikTok's rules.
+    pub async fn creator_info(
+        &self,
+        account: &AccountRef,
+        tokens: &dyn TokenProvider,
+    ) -> Result<CreatorInfo> {
+        let mut s = Session::open(tokens, account).await?;
+        s.require_scope(&[SCOPE_PUBLISH], "creator info")?;
+        let client = &self.client;
+        s.run(|t| async move { client.creator_info(&t).await })
+            .await
+    }
+
+    /// Cancels the publish recorded in `checkpoint` (best effort; TikTok refuses with
+    /// `publish_not_cancellable` once it is too late).
+    pub async fn cancel(
+        &self,
+        target: &Target,
+        checkpoint: &Checkpoint,
+        ctx: &PublishContext,
+    ) -> Result<()> {
+        let state = decode(checkpoint)?;
+        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        let client = &self.client;
+        let id = state.publish_id.as_str();
+        s.run(|t| async move { client.cancel(&t, id).await }).await
+    }
+
+    async fn save(&self, ctx: &PublishContext, state: &State, stage: &str) -> Result<()> {
+        ctx.save_checkpoint(&state.checkpoint(stage)?).await.inspect_err(|e| {
+            tracing::error!(publish_id = %state.publish_id, kind = %e.kind(), "checkpoint could not be saved; stopping");
+        })
+    }
+
+    async fn init(
+        &self,
+        s: &mut Session<'_>,
+        endpoint: crate::client::Endpoint,
+        body: &serde_json::Value,
+    ) -> Result<InitData> {
+        let client = &self.client;
+        s.run(|t| async move { client.call::<InitData>(endpoint, &t, Some(body)).await })
+            .await
+    }
+
+    async fn upload(
+        &self,
+        ctx: &PublishContext,
+        state: &mut State,
+        source: &mut ChunkSource,
+    ) -> Result<()> {
+        let mut stalls = 0;
+        loop {
+            let Some(session) = state.upload.as_mut() else {
+                return Ok(());
+            };
+            let before = session.next_offset;
+            let step = put_next_chunk(
+                self.client.http(),
+                &self.upload_retry,
+                self.clock.as_ref(),
+                session,
+                source,
+                &state.publish_id,
+            )
+            .await?;
+            let (sent, total) = (session.next_offset, session.total_size);
+            ctx.report_progress(Progress::new(0, sent, total));
+            if step == Step::Done {
+                return Ok(());
+            }
+            // A server that keeps pointing back without progress would loop forever.
+            stalls = if sent > before { 0 } else { stalls + 1 };
+            if stalls >= 3 {
+                return Err(Error::internal(format!(
+                    "TikTok's upload of publish {} makes no progress at byte {sent}",
+                    state.publish_id
+                ))
+                .with_platform(Platform::TikTok));
+            }
+            self.save(ctx, state, STAGE_UPLOADING).await?;
+        }
+    }
+
+    fn receipt(&self, target: &Target, state: &State, id: &str, public: bool) -> Receipt {
+        let mut receipt = Receipt::new(
+            Platform::TikTok,
+            target.account.account.clone(),
+            PostId::new(id),
+        )
+        .with_published_at(self.clock.now());
+        if public
+            && let Some(user) = &state.creator_username
+            && !user.is_empty()
+        {
+            let kind = match state.media {
+                MediaType::Video => "video",
+                MediaType::Photo => "photo",
+            };
+            if let Ok(url) = Url::parse(&format!("https://www.tiktok.com/@{user}/{kind}/{id}")) {
+                receipt = receipt.with_permalink(url);
+            }
+        }
+        receipt
+    }
+
+    /// What a status means: a final outcome, an error, or `None` to keep polling.
+    fn settle(
+        &self,
+        target: &Target,
+        state: &State,
+        status: &PublishStatus,
+        past_horizon: bool,
+    ) -> Result<Option<Outcome>> {
+        match status.status {
+            PublishState::PublishComplete => {
+                if let Some(id) = status.public_post_id() {
+                    return Ok(Some(Outcome::Published(
+                        self.receipt(target, state, id, true),
+                    )));
+                }
+                // Private posts never get a public id; public ones get it after moderation.
+                if state.expects_public_id() && !past_horizon {
+                    return Ok(None);
+                }
+                Ok(Some(Outcome::Published(self.receipt(
+                    target,
+                    state,
+                    &state.publish_id,
+                    false,
+                ))))
+            }
+            PublishState::SendToUserInbox => Ok(Some(Outcome::Published(
+                self.receipt(target, state, &state.publish_id, false)
+                    .with_state(ReceiptState::SentToInbox),
+            ))),
+            PublishState::Failed => Err(classify_fail_reason(
+                status.fail_reason.as_deref().unwrap_or("unknown"),
+                &state.publish_id,
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    async fn poll(&self, s: &mut Session<'_>, target: &Target, state: &State) -> Result<Outcome> {
+        let started = Instant::now();
+        let client = &self.client;
+        let id = state.publish_id.as_str();
+        let mut polls = 0u32;
+        let mut complete = false;
+        loop {
+            let mut wait = self.poll.interval(polls);
+            match s
+                .run(|t| async move { client.fetch_status(&t, id).await })
+                .await
+            {
+                Ok(status) => {
+                    complete = status.status == PublishState::PublishComplete;
+                    if let Some(outcome) = self.settle(target, state, &status, false)? {
+                        return Ok(outcome);
+                    }
+                }
+                Err(err) if err.is_retryable() => {
+                    tracing::warn!(publish_id = id, kind = %err.kind(), "status check failed; polling on");
+                    wait = wait.max(err.retry_after().unwrap_or_default());
+                }
+                Err(err) => return Err(err),
+            }
+            if started.elapsed() + wait > self.poll.horizon {
+                if complete {
+                    // Published, but no public id arrived in time: the publish_id is the proof.
+                    return Ok(Outcome::Published(self.receipt(
+                        target,
+                        state,
+                        &state.publish_id,
+                        false,
+                    )));
+                }
+                return Ok(Outcome::Pending(
+                    state.checkpoint(STAGE_PROCESSING)?.with_resume_after(wait),
+                ));
+            }
+            tokio::time::sleep(wait).await;
+            polls = polls.saturating_add(1);
+        }
+    }
+
+    async fn finish_upload(
+        &self,
+        s: &mut Session<'_>,
+        ctx: &PublishContext,
+        target: &Target,
+        mut state: State,
+        mut source: ChunkSource,
+    ) -> Result<Outcome> {
+        self.upload(ctx, &mut state, &mut source).await?;
+        state.upload = None;
+        self.save(ctx, &state, STAGE_PROCESSING).await?;
+        self.poll(s, target, &state).await
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct InitData {
+    publish_id: String,
+    #[serde(default)]
+    upload_url: Option<String>,
+}
+
+fn decode(checkpoint: &Checkpoint) -> Result<State> {
+    if checkpoint.platform != Platform::TikTok {
+        return Err(Error::invalid_input(format!(
+            "a {} checkpoint cannot be resumed by the TikTok publisher",
+            checkpoint.platform
+        )));
+    }
+    checkpoint.decode()
+}
+
+#[async_trait]
+impl cmis_core::Publisher for TikTokPublisher {
+    fn platform(&self) -> Platform {
+        Platform::TikTok
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(vec![Surface::Feed], crate::plan::MAX_PHOTOS, false)
+    }
+
+    async fn validate(&self, target: &Target, post: &Post) -> Result<()> {
+        plan(target, post).map(|_| ())
+    }
+
+    #[tracing::instrument(skip_all, fields(platform = "tiktok", account = %target.account))]
+    async fn publish(&self, target: &Target, post: &Post, ctx: &PublishContext) -> Result<Outcome> {
+        let plan = plan(target, post)?;
+        let opts = &post.options.tiktok;
+        let mode = if opts.draft {
+            Mode::Inbox
+        } else {
+            Mode::Direct
+        };
+        // Local work first: a file that cannot be read fails before any network call.
+        let prepared = match &plan {
+            Plan::Video {
+                source,
+                declared_mime,
+            } => Some(PreparedVideo::prepare(source, declared_mime.as_deref()).await?),
+            Plan::Photos { .. } => None,
+        };
+
+        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        match (&plan, mode) {
+            (_, Mode::Direct) => s.require_scope(&[SCOPE_PUBLISH], "a TikTok Direct Post")?,
+            (Plan::Video { .. }, Mode::Inbox) => {
+                s.require_scope(&[SCOPE_UPLOAD], "a TikTok draft video")?;
+            }
+            (Plan::Photos { .. }, Mode::Inbox) => {
+                s.require_scope(&[SCOPE_UPLOAD, SCOPE_PUBLISH], "a TikTok draft photo post")?;
+            }
+        }
+
+        let mut creator_username = None;
+        let interactions = if mode == Mode::Direct {
+            let client = &self.client;
+            let info = s
+                .run(|t| async move { client.creator_info(&t).await })
+                .await?;
+            let duration = prepared.as_ref().and_then(|p| p.duration);
+            let interactions = gate(&info, opts, plan.is_video(), duration)?;
+            creator_username = Some(info.creator_username);
+            Some(interactions)
+        } else {
+            None
+        };
+
+        let (endpoint, body) = init_body(post, &plan, prepared.as_ref(), interactions)?;
+        let init = self.init(&mut s, endpoint, &body).await?;
+        tracing::info!(publish_id = %init.publish_id, "TikTok publish initialised");
+        let media = if plan.is_video() {
+            MediaType::Video
+        } else {
+            MediaType::Photo
+        };
+        let mut state = State {
+            publish_id: init.publish_id,
+            mode,
+            media,
+            privacy_level: if mode == Mode::Direct {
+                opts.privacy_level.clone()
+            } else {
+                None
+            },
+            creator_username,
+            upload: None,
+        };
+
+        let Some(PreparedVideo {
+            upload: Some(upload),
+            ..
+        }) = prepared
+        else {
+            // TikTok pulls the media itself: nothing to send, only to wait for.
+            self.save(ctx, &state, STAGE_PROCESSING).await?;
+            return self.poll(&mut s, target, &state).await;
+        };
+        let Some(upload_url) = init.upload_url.filter(|u| !u.is_empty()) else {
+            return Err(Error::unknown_outcome(format!(
+                "TikTok created publish {} but returned no upload_url",
+                state.publish_id
+            ))
+            .with_platform(Platform::TikTok));
+        };
+        state.upload = Some(upload.session(upload_url, self.clock.now() + UPLOAD_URL_LIFETIME));
+        // The publish exists from here on: record it before the first byte is sent.
+        self.save(ctx, &state, STAGE_UPLOADING).await?;
+        self.finish_upload(&mut s, ctx, target, state, upload.source)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(platform = "tiktok", account = %target.account))]
+    async fn resume(
+        &self,
+        target: &Target,
+        checkpoint: &Checkpoint,
+        ctx: &PublishContext,
+    ) -> Result<Outcome> {
+        let state = decode(checkpoint)?;
+        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        let Some(session) = state
+            .upload
+            .clone()
+            .filter(|_| checkpoint.stage == STAGE_UPLOADING)
+        else {
+            return self.poll(&mut s, target, &state).await;
+        };
+        if self.clock.now() >= session.expires_at {
+            // The URL is dead; TikTok may still have every byte. Look before giving up.
+            let client = &self.client;
+            let id = state.publish_id.as_str();
+            let status = s
+                .run(|t| async move { client.fetch_status(&t, id).await })
+                .await?;
+            if status.status == PublishState::ProcessingUpload {
+                return Err(upload_expired(&state.publish_id));
+            }
+            return self.poll(&mut s, target, &state).await;
+        }
+        let Some(path) = &session.path else {
+            return Err(Error::unsupported(format!(
+                "TikTok publish {} was uploading bytes held in memory, which a resume does not \
+                 have; cancel it and publish again",
+                state.publish_id
+            )));
+        };
+        let file = cmis_media::ChunkedFile::open(path).await?;
+        if file.size() != session.total_size {
+            return Err(Error::invalid_input(format!(
+                "{} changed size since the upload of publish {} started ({} bytes, was {})",
+                path.display(),
+                state.publish_id,
+                file.size(),
+                session.total_size
+            )));
+        }
+        self.finish_upload(&mut s, ctx, target, state, ChunkSource::File(file))
+            .await
+    }
+
+    async fn reconcile(
+        &self,
+        target: &Target,
+        _post: &Post,
+        checkpoint: Option<&Checkpoint>,
+        ctx: &PublishContext,
+    ) -> Result<Reconciliation> {
+        // Without a publish_id TikTok has no read-only way to find a publish.
+        let Some(checkpoint) = checkpoint else {
+            return Ok(Reconciliation::Unknown);
+        };
+        let state = decode(checkpoint)?;
+        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        let client = &self.client;
+        let id = state.publish_id.as_str();
+        let status = s
+            .run(|t| async move { client.fetch_status(&t, id).await })
+            .await?;
+        if status.status == PublishState::Failed {
+            // TikTok says it failed: nothing was published, publishing again is safe.
+            return Ok(Reconciliation::NotPublished);
+        }
+        match self.settle(target, &state, &status, true)? {
+            Some(Outcome::Published(r)) => Ok(Reconciliation::Published(r)),
+            Some(Outcome::Pending(cp)) => Ok(Reconciliation::Pending(cp)),
+            None => Ok(Reconciliation::Pending(checkpoint.clone())),
+        }
+    }
+}
