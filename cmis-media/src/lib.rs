@@ -4,12 +4,52 @@
 //! reads image and MP4/MOV headers, checks each platform's media rules, converts what a platform
 //! will not take, makes thumbnails, and plans and streams chunked uploads with progress.
 //!
-//! **Status:** probing ([`probe_file`], [`probe_bytes`], [`probe`]), platform rules ([`Rules`])
-//! and validation ([`validate`], [`validate_with`]), the chunk planner ([`ChunkPlan`]) and the
-//! chunked file reader ([`ChunkedFile`]) are implemented; conversion and thumbnails are being
-//! built (tracked by the cmis-media issue).
+//! - **Probe** ([`probe_file`], [`probe_bytes`], [`probe`]): the real [`Format`] from magic
+//!   bytes, never the file name; image size, colour type and bit depth from the header; MP4/MOV
+//!   duration, codec, size, rotation, frame rate and whether `moov` precedes `mdat`, from a box
+//!   walker that reads headers only (a 4 GB video costs a few small reads). WebM is recognised;
+//!   its duration and size are not read.
+//! - **Rules** ([`Rules`]): each platform surface's limits as versioned data ([`RULES_VERSION`]),
+//!   with the source of every figure in its documentation.
+//! - **Validate** ([`validate`], [`validate_with`]): every violation at once, each naming the
+//!   file, the rule, the value found and what is allowed, before any network call.
+//! - **Convert** ([`prepare_image`], [`to_jpeg`], [`thumbnail`]): PNG, WebP and GIF to sRGB JPEG,
+//!   downscaled to a platform's maximum; HEIC is refused with a clear error.
+//!   [`video_cover_frame`] needs the `ffmpeg` feature.
+//! - **Stream** ([`ChunkPlan`], [`ChunkedFile`]): TikTok's chunk rules, and a reader that holds
+//!   one chunk in memory at a time and reports progress to a [`cmis_core::ProgressSink`].
+//!
+//! ## Example
+//!
+//! ```
+//! use cmis_core::{Media, Platform, Post, Surface};
+//!
+//! // A PNG screenshot for Instagram: refused as is, with the file and the rule named...
+//! # let png = { let mut b = std::io::Cursor::new(Vec::new());
+//! #   image::RgbImage::new(1600, 1200).write_to(&mut b, image::ImageFormat::Png).unwrap(); b.into_inner() };
+//! let post = Post::new().with_text("New menu").with_media(Media::bytes(Some("menu.png".into()), png.clone()));
+//! let err = cmis_media::validate(Platform::Instagram, Surface::Feed, &post).unwrap_err();
+//! let rules: Vec<_> = err.violation_list().iter().map(|v| v.rule.as_str()).collect();
+//! assert_eq!(rules, ["instagram.feed.image.format", "instagram.feed.image.max_width"]);
+//!
+//! // ...and accepted once converted to a JPEG of at most 1440 px.
+//! let image_rules = cmis_media::Rules::for_target(Platform::Instagram, Surface::Feed)?.image.unwrap();
+//! let jpeg = cmis_media::prepare_image(&image_rules, "menu.png", &png)?;
+//! assert_eq!((jpeg.name.as_str(), jpeg.width, jpeg.height), ("menu.jpg", 1440, 1080));
+//! let post = Post::new().with_text("New menu").with_media(Media::bytes(Some(jpeg.name), jpeg.bytes));
+//! cmis_media::validate(Platform::Instagram, Surface::Feed, &post)?;
+//! # Ok::<(), cmis_core::Error>(())
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `ffmpeg` | no | [`video_cover_frame`] through an installed `ffmpeg` program; without it, an `Unsupported` error |
 
 mod chunk;
+mod convert;
+mod cover;
 mod format;
 mod probe;
 mod rules;
@@ -17,6 +57,10 @@ mod stream;
 mod validate;
 
 pub use chunk::{Chunk, ChunkPlan, ChunkRules, DEFAULT_CHUNK_SIZE};
+pub use convert::{
+    ConvertOptions, Converted, DEFAULT_JPEG_QUALITY, prepare_image, thumbnail, to_jpeg,
+};
+pub use cover::video_cover_frame;
 pub use format::{ColorType, Format, VideoCodec};
 pub use probe::{MediaInfo, probe, probe_bytes, probe_file};
 pub use rules::{

@@ -3,9 +3,10 @@
 use std::fmt;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use cmis_core::{Error, Result};
+use cmis_core::{Error, Progress, ProgressSink, Result};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::{Chunk, ChunkPlan};
@@ -25,10 +26,15 @@ use crate::{Chunk, ChunkPlan};
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// With [`with_progress`](Self::with_progress), the uploader calls
+/// [`chunk_sent`](Self::chunk_sent) after the platform accepted each chunk, and the caller's
+/// [`ProgressSink`] hears `(bytes sent, total)`.
 pub struct ChunkedFile {
     path: PathBuf,
     file: tokio::fs::File,
     size: u64,
+    progress: Option<(usize, Arc<dyn ProgressSink>)>,
 }
 
 impl fmt::Debug for ChunkedFile {
@@ -36,6 +42,7 @@ impl fmt::Debug for ChunkedFile {
         f.debug_struct("ChunkedFile")
             .field("path", &self.path)
             .field("size", &self.size)
+            .field("progress", &self.progress.as_ref().map(|(index, _)| index))
             .finish_non_exhaustive()
     }
 }
@@ -61,7 +68,24 @@ impl ChunkedFile {
             path,
             file,
             size: meta.len(),
+            progress: None,
         })
+    }
+
+    /// Reports progress to `sink` as item `media_index` of the post (see [`Progress`]).
+    #[must_use]
+    pub fn with_progress(mut self, media_index: usize, sink: Arc<dyn ProgressSink>) -> Self {
+        self.progress = Some((media_index, sink));
+        self
+    }
+
+    /// Records that `chunk` was accepted by the platform: reports the bytes sent so far (the end
+    /// of the chunk, so a resumed upload reports from where it resumed) and the total.
+    pub fn chunk_sent(&self, chunk: &Chunk) {
+        if let Some((index, sink)) = &self.progress {
+            let sent = chunk.offset.saturating_add(chunk.len).min(self.size);
+            sink.progress(&Progress::new(*index, sent, self.size));
+        }
     }
 
     /// The file's size when it was opened.
@@ -140,6 +164,41 @@ mod tests {
             joined.extend_from_slice(&file.read_chunk(&chunk).await.unwrap());
         }
         assert_eq!(joined, data);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn progress_reports_every_accepted_chunk() {
+        use std::sync::Mutex;
+        let dir = std::env::temp_dir().join(format!("cmis-media-progress-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("data.bin");
+        let size = 11 * 1024 * 1024 + 5;
+        std::fs::File::create(&path).unwrap().set_len(size).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = {
+            let seen = Arc::clone(&seen);
+            move |p: &Progress| {
+                seen.lock()
+                    .unwrap()
+                    .push((p.media_index, p.bytes_sent, p.total_bytes))
+            }
+        };
+        let mut file = ChunkedFile::open(&path)
+            .await
+            .unwrap()
+            .with_progress(2, Arc::new(sink));
+        let plan = ChunkPlan::with_chunk_size(file.size(), 5 * 1024 * 1024).unwrap();
+        for chunk in plan.chunks() {
+            let bytes = file.read_chunk(&chunk).await.unwrap();
+            assert_eq!(bytes.len() as u64, chunk.len);
+            file.chunk_sent(&chunk);
+        }
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![(2, 5 * 1024 * 1024, size), (2, size, size)]
+        );
+        assert!(format!("{file:?}").contains("progress: Some(2)"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -243,7 +243,8 @@ impl Checker {
                 format!("at most {}", r.max),
             );
         }
-        if images > r.max_images {
+        // A per-kind cap equal to the total cap would only repeat `max_items`.
+        if images > r.max_images && r.max_images < r.max {
             let allowed = if r.max_images == 0 {
                 "no images (videos only)".to_owned()
             } else {
@@ -256,7 +257,7 @@ impl Checker {
                 allowed,
             );
         }
-        if videos > r.max_videos {
+        if videos > r.max_videos && r.max_videos < r.max {
             let allowed = if r.max_videos == 0 {
                 "no videos".to_owned()
             } else {
