@@ -1,8 +1,67 @@
 //! # cmis-meta
 //!
 //! Publishes to Facebook Pages and Instagram professional accounts through the Meta Graph API's
-//! real wire protocol, with checkpoints, error classification, usage-header throttling and token
-//! exchange and refresh.
+//! real wire protocol (reference: `docs/meta-graph-api.md`):
 //!
-//! **Status:** not implemented yet (tracked by the cmis-meta issue). This crate exports nothing
-//! so far; nothing in it pretends to work.
+//! - [`FacebookPagePublisher`]: text and link posts, photos by URL or file, multi-photo posts,
+//!   videos through the Resumable Upload API, Reels, and native scheduling (10 min – 30 days).
+//! - [`InstagramPublisher`]: images, carousels (2–10), Reels and stories through containers
+//!   polled with bounded backoff, `media_publish` sent once, permalink best effort; the
+//!   `content_publishing_limit` is read first. Facebook Login and Instagram Login hosts.
+//! - Every step that creates something is handed to the checkpoint sink before the next
+//!   mutating call, so `resume` continues without creating a second post; a 5xx or timeout on a
+//!   creating call is [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome) and is
+//!   never re-sent.
+//! - Errors: the Graph envelope mapped to [`cmis_core::ErrorKind`], keeping `fbtrace_id` and
+//!   `error_user_msg`; `X-App-Usage`, `X-Business-Use-Case-Usage` and `X-Page-Usage` parsed on
+//!   every response to slow an account down before it hits 100 %.
+//! - Tokens ([`tokens`]): long-lived exchange, Page tokens, `debug_token`, Instagram Login
+//!   refresh, and re-authorisation deadlines for tokens that cannot be refreshed.
+//!
+//! ## Example
+//!
+//! ```no_run
+//! # async fn demo() -> cmis_core::Result<()> {
+//! use std::sync::Arc;
+//! use cmis_core::{
+//!     AccountRef, Credential, CredentialStore, MemoryCredentialStore, Platform, Post,
+//!     PublishContext, Publisher, RefreshingTokenProvider, SecretString, Target,
+//! };
+//! use cmis_meta::{FacebookPagePublisher, MetaClient};
+//!
+//! let client = MetaClient::builder().build()?;
+//! let store = Arc::new(MemoryCredentialStore::new());
+//! let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
+//! store.put(Credential::new(page.clone(), SecretString::from("page-token"))).await?;
+//! let ctx = PublishContext::new(Arc::new(RefreshingTokenProvider::builder(store).build()));
+//!
+//! let publisher = FacebookPagePublisher::new(client);
+//! let outcome = publisher
+//!     .publish(&Target::feed(page), &Post::new().with_text("Doors open at 9"), &ctx)
+//!     .await?;
+//! println!("{:?}", outcome.receipt().map(|r| &r.post_id));
+//! # Ok(()) }
+//! ```
+//!
+//! ## Features
+//!
+//! `cmis-meta` has no optional features.
+
+mod client;
+mod error;
+mod facebook;
+mod instagram;
+mod media;
+pub mod tokens;
+mod usage;
+
+pub use client::{
+    DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION, DEFAULT_GRAPH_VIDEO_URL, DEFAULT_INSTAGRAM_GRAPH_URL,
+    DEFAULT_RUPLOAD_URL, MetaClient, MetaClientBuilder, PollPolicy,
+};
+pub use facebook::{FacebookPagePublisher, SCHEDULE_MAX_LEAD, SCHEDULE_MIN_LEAD};
+pub use instagram::{InstagramLogin, InstagramPublisher};
+pub use tokens::{
+    FacebookTokenRefresher, InstagramLoginRefresher, PageToken, TokenInfo, check_reauth_deadline,
+    debug_token, exchange_for_long_lived, notify_reauth_deadline, page_tokens,
+};

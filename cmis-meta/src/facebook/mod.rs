@@ -1,0 +1,310 @@
+//! [`FacebookPagePublisher`]: Page posts, photos, videos and Reels over the Graph API.
+//!
+//! Reference: `docs/meta-graph-api.md` §1. Every call uses the Page access token the context's
+//! token provider holds for the target account (a Page id).
+
+mod feed;
+mod photo;
+mod video;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cmis_core::{
+    Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId, PublishContext, Receipt,
+    ReceiptState, Reconciliation, Result, Surface, Target, Violation,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use url::Url;
+
+use crate::client::{MetaClient, Session, segment};
+use crate::media::{Kind, sniff_media};
+use feed::scheduling;
+
+/// The earliest a native scheduled post may be published (`docs/meta-graph-api.md` §1: "between
+/// 10 minutes and 30 days from the time of the API request").
+pub const SCHEDULE_MIN_LEAD: Duration = Duration::from_secs(10 * 60);
+/// The latest a native scheduled post may be published.
+pub const SCHEDULE_MAX_LEAD: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Photos in one multi-photo post, at most (cmis's own bound; Meta documents none).
+const MAX_PHOTOS: usize = 10;
+
+/// Publishes to a Facebook Page: text and link posts, photos (by URL or file), multi-photo posts,
+/// videos (resumable upload) and Reels, now or natively scheduled.
+///
+/// ```no_run
+/// # async fn demo(ctx: cmis_core::PublishContext) -> cmis_core::Result<()> {
+/// use cmis_core::{AccountRef, Platform, Post, Publisher, Target};
+/// use cmis_meta::{FacebookPagePublisher, MetaClient};
+/// let publisher = FacebookPagePublisher::new(MetaClient::builder().build()?);
+/// let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
+/// let outcome = publisher
+///     .publish(&Target::feed(page), &Post::new().with_text("Hello"), &ctx)
+///     .await?;
+/// # let _ = outcome; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FacebookPagePublisher {
+    client: MetaClient,
+}
+
+impl FacebookPagePublisher {
+    /// A publisher using `client`.
+    pub fn new(client: MetaClient) -> Self {
+        Self { client }
+    }
+}
+
+/// What a Facebook publish will do, decided from the target and the post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Text,
+    Photo,
+    MultiPhoto,
+    Video,
+    Reel,
+}
+
+/// Resumable state, stored as checkpoint data. It carries the post so that `resume` needs
+/// nothing else.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "flow", rename_all = "snake_case")]
+enum FbState {
+    /// Unpublished photos uploaded so far, for a multi-photo post.
+    MultiPhoto { post: Post, photo_ids: Vec<String> },
+    /// A resumable upload session, and its handle once the bytes are in.
+    Video {
+        post: Post,
+        session: String,
+        handle: Option<String>,
+    },
+    /// A Reel whose `video_id` exists; `uploaded` once the bytes are in.
+    Reel {
+        post: Post,
+        video_id: String,
+        uploaded: bool,
+    },
+    /// A creating call (`/feed`, `/videos`, Reels `finish`) was sent; its outcome is unknown
+    /// until reconciled.
+    Sending { endpoint: String },
+}
+
+const STAGE_SENDING: &str = "sending";
+
+fn checkpoint(stage: &str, state: &FbState) -> Result<Checkpoint> {
+    Checkpoint::new(Platform::Facebook, stage, state)
+}
+
+impl FacebookPagePublisher {
+    fn session<'a>(target: &'a Target, ctx: &'a PublishContext) -> Session<'a> {
+        Session {
+            account: &target.account,
+            tokens: ctx.tokens().as_ref(),
+        }
+    }
+
+    fn receipt(&self, target: &Target, post_id: String, scheduled: bool) -> Receipt {
+        let permalink = Url::parse(&format!("https://www.facebook.com/{post_id}")).ok();
+        let mut r = Receipt::new(
+            Platform::Facebook,
+            target.account.account.clone(),
+            PostId::new(post_id),
+        )
+        .with_published_at(self.client.clock().now());
+        if let Some(p) = permalink {
+            r = r.with_permalink(p);
+        }
+        if scheduled {
+            r = r.with_state(ReceiptState::ScheduledOnPlatform);
+        }
+        r
+    }
+
+    /// Checks the post and decides the plan, without any network call.
+    async fn plan(&self, target: &Target, post: &Post) -> Result<Plan> {
+        if target.platform() != Platform::Facebook {
+            return Err(Error::invalid_input(format!(
+                "target {target} is not a Facebook Page"
+            )));
+        }
+        segment(target.account.account.as_str(), "Page id")?;
+        let mut violations = Vec::new();
+        let mut kinds = Vec::with_capacity(post.media.len());
+        for (i, m) in post.media.iter().enumerate() {
+            match sniff_media(m).await {
+                Ok(s) => kinds.push(s.kind),
+                Err(e) => violations.push(Violation::new(
+                    format!("media[{i}]"),
+                    "facebook.media.type",
+                    e.message().to_owned(),
+                    "a JPEG, PNG, WebP or GIF image, or an MP4 or MOV video",
+                )),
+            }
+        }
+        if let Some(at) = post.options.facebook.scheduled_publish_time {
+            check_schedule_window(at, self.client.clock().now(), &mut violations);
+        }
+        let videos = kinds.iter().filter(|k| **k == Kind::Video).count();
+        let plan = match target.surface {
+            Surface::Feed => match (post.media.len(), videos) {
+                (0, _) => {
+                    if post.text.as_deref().is_none_or(|t| t.trim().is_empty())
+                        && post.link.is_none()
+                    {
+                        violations.push(Violation::new(
+                            "post",
+                            "facebook.feed.content",
+                            "no text, link or media",
+                            "text, a link or media",
+                        ));
+                    }
+                    Plan::Text
+                }
+                (1, 1) => Plan::Video,
+                (1, 0) => Plan::Photo,
+                (n, 0) if n <= MAX_PHOTOS => Plan::MultiPhoto,
+                (n, 0) => {
+                    violations.push(Violation::new(
+                        "media",
+                        "facebook.photos.max_count",
+                        n.to_string(),
+                        format!("at most {MAX_PHOTOS}"),
+                    ));
+                    Plan::MultiPhoto
+                }
+                (n, _) => {
+                    violations.push(Violation::new(
+                        "media",
+                        "facebook.video.single",
+                        format!("{n} items including {videos} video(s)"),
+                        "one video alone, or photos only",
+                    ));
+                    Plan::Video
+                }
+            },
+            Surface::Reel => {
+                if post.media.len() != 1 || videos != 1 {
+                    violations.push(Violation::new(
+                        "media",
+                        "facebook.reel.one_video",
+                        format!("{} item(s), {videos} video(s)", post.media.len()),
+                        "exactly one video",
+                    ));
+                }
+                Plan::Reel
+            }
+            other => {
+                return Err(Error::unsupported(format!(
+                    "cmis-meta does not publish to the Facebook {other} surface"
+                )));
+            }
+        };
+        if !violations.is_empty() {
+            return Err(Error::violations(violations));
+        }
+        Ok(plan)
+    }
+}
+
+/// Adds a violation when `at` is outside Facebook's 10 minute – 30 day scheduling window.
+fn check_schedule_window(at: OffsetDateTime, now: OffsetDateTime, out: &mut Vec<Violation>) {
+    let earliest = now + SCHEDULE_MIN_LEAD;
+    let latest = now + SCHEDULE_MAX_LEAD;
+    if at < earliest || at > latest {
+        out.push(Violation::new(
+            "options.facebook.scheduled_publish_time",
+            "facebook.schedule.window",
+            at.to_string(),
+            "between 10 minutes and 30 days from now",
+        ));
+    }
+}
+
+/// Unix seconds of a scheduled time, as the Graph API takes it.
+pub(crate) fn unix(at: OffsetDateTime) -> String {
+    at.unix_timestamp().to_string()
+}
+
+#[async_trait]
+impl cmis_core::Publisher for FacebookPagePublisher {
+    fn platform(&self) -> Platform {
+        Platform::Facebook
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(vec![Surface::Feed, Surface::Reel], MAX_PHOTOS, true)
+    }
+
+    async fn validate(&self, target: &Target, post: &Post) -> Result<()> {
+        self.plan(target, post).await.map(|_| ())
+    }
+
+    #[tracing::instrument(skip_all, fields(platform = "facebook", account = %target.account.account))]
+    async fn publish(&self, target: &Target, post: &Post, ctx: &PublishContext) -> Result<Outcome> {
+        let plan = self.plan(target, post).await?;
+        let s = Self::session(target, ctx);
+        match plan {
+            Plan::Text => self.text_post(s, target, post).await,
+            Plan::Photo => self.photo_post(s, target, post).await,
+            Plan::MultiPhoto => {
+                self.multi_photo(s, target, post.clone(), Vec::new(), ctx)
+                    .await
+            }
+            Plan::Video => self.video(s, target, post, ctx).await,
+            Plan::Reel => self.reel(s, target, post, ctx).await,
+        }
+        .map(Outcome::Published)
+    }
+
+    #[tracing::instrument(skip_all, fields(platform = "facebook", account = %target.account.account))]
+    async fn resume(
+        &self,
+        target: &Target,
+        checkpoint: &Checkpoint,
+        ctx: &PublishContext,
+    ) -> Result<Outcome> {
+        let state: FbState = checkpoint.decode()?;
+        let s = Self::session(target, ctx);
+        match state {
+            FbState::MultiPhoto { post, photo_ids } => {
+                self.multi_photo(s, target, post, photo_ids, ctx).await
+            }
+            FbState::Video {
+                post,
+                session,
+                handle,
+            } => {
+                self.video_from(s, target, &post, session, handle, ctx)
+                    .await
+            }
+            FbState::Reel {
+                post,
+                video_id,
+                uploaded,
+            } => {
+                self.reel_from(s, target, &post, video_id, uploaded, ctx)
+                    .await
+            }
+            FbState::Sending { endpoint } => Err(Error::unknown_outcome(format!(
+                "the POST to {endpoint} was sent before the checkpoint was left; it may have \
+                 created the post, so it is not sent again: reconcile instead"
+            ))
+            .with_platform(Platform::Facebook)),
+        }
+        .map(Outcome::Published)
+    }
+
+    async fn reconcile(
+        &self,
+        _target: &Target,
+        _post: &Post,
+        _checkpoint: Option<&Checkpoint>,
+        _ctx: &PublishContext,
+    ) -> Result<Reconciliation> {
+        // A Page feed has no read-only lookup by request: a post created by a lost response
+        // cannot be told apart from the Page's other posts with certainty, so a person decides.
+        Ok(Reconciliation::Unknown)
+    }
+}
