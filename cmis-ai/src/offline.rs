@@ -58,16 +58,24 @@ impl OfflineGenerator {
     }
 }
 
-/// Variant `i`: the brief, then the brief framed by its own keyphrases.
+/// Variant `i`: the brief, then the brief framed by one of its own keyphrases or followed by a
+/// generic call to action (which states no fact the brief does not).
 fn variant(base: &str, phrases: &[String], i: usize) -> String {
-    if i == 0 || phrases.is_empty() {
+    if i == 0 {
         return base.to_owned();
     }
-    let lead = capitalise(&phrases[(i - 1) % phrases.len()]);
-    match i % 3 {
-        1 => format!("{lead}: {base}"),
-        2 => format!("{base} {lead}."),
-        _ => format!("{lead} — {base}"),
+    // A keyphrase the brief already starts with would only repeat it.
+    let leads: Vec<String> = phrases
+        .iter()
+        .filter(|p| !base.to_lowercase().starts_with(&p.to_lowercase()))
+        .map(|p| capitalise(p))
+        .collect();
+    let lead = (!leads.is_empty()).then(|| &leads[(i - 1) / 2 % leads.len()]);
+    match ((i - 1) % 4, lead) {
+        (0, Some(lead)) => format!("{lead}: {base}"),
+        (2, Some(lead)) => format!("{lead} — {base}"),
+        (0 | 1, _) => format!("{base} Tell us what you think in the comments."),
+        _ => format!("{base} Save this post for later."),
     }
 }
 
