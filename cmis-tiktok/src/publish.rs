@@ -48,6 +48,7 @@ pub struct TikTokPublisher {
     client: TikTokClient,
     poll: PollConfig,
     upload_retry: RetryPolicy,
+    chunk_size: Option<u64>,
     clock: Arc<dyn Clock>,
 }
 
@@ -57,6 +58,7 @@ impl fmt::Debug for TikTokPublisher {
             .field("client", &self.client)
             .field("poll", &self.poll)
             .field("upload_retry", &self.upload_retry)
+            .field("chunk_size", &self.chunk_size)
             .finish_non_exhaustive()
     }
 }
@@ -116,6 +118,7 @@ impl TikTokPublisher {
             client,
             poll: PollConfig::default(),
             upload_retry: RetryPolicy::default(),
+            chunk_size: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -131,6 +134,17 @@ impl TikTokPublisher {
     #[must_use]
     pub fn with_upload_retry(mut self, retry: RetryPolicy) -> Self {
         self.upload_retry = retry;
+        self
+    }
+
+    /// Splits files of 5 MiB or more into chunks of `chunk_size` bytes (5 MiB to 64 000 000).
+    ///
+    /// By default a file up to 64 000 000 bytes goes as one chunk, the only shape TikTok has
+    /// accepted reliably since multi-chunk inits started failing in 2026, and larger files go in
+    /// 10 MiB chunks (`cmis_media::ChunkPlan::tiktok`).
+    #[must_use]
+    pub fn with_chunk_size(mut self, chunk_size: u64) -> Self {
+        self.chunk_size = Some(chunk_size);
         self
     }
 
@@ -394,7 +408,9 @@ impl cmis_core::Publisher for TikTokPublisher {
             Plan::Video {
                 source,
                 declared_mime,
-            } => Some(PreparedVideo::prepare(source, declared_mime.as_deref()).await?),
+            } => Some(
+                PreparedVideo::prepare(source, declared_mime.as_deref(), self.chunk_size).await?,
+            ),
             Plan::Photos { .. } => None,
         };
 

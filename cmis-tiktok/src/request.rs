@@ -53,7 +53,11 @@ fn unknown_type(name: &str) -> Error {
 
 impl PreparedVideo {
     /// Opens and sniffs the video, and plans its chunks. No network call.
-    pub(crate) async fn prepare(source: &VideoSource, declared_mime: Option<&str>) -> Result<Self> {
+    pub(crate) async fn prepare(
+        source: &VideoSource,
+        declared_mime: Option<&str>,
+        chunk_size: Option<u64>,
+    ) -> Result<Self> {
         let (source, head, path) = match source {
             VideoSource::Pull(url) => {
                 return Ok(Self {
@@ -86,7 +90,10 @@ impl PreparedVideo {
                 "{name} is {size} bytes; TikTok takes videos up to 4 GB"
             )));
         }
-        let plan = ChunkPlan::tiktok(size)?;
+        let plan = match chunk_size {
+            Some(chunk) => ChunkPlan::with_chunk_size(size, chunk)?,
+            None => ChunkPlan::tiktok(size)?,
+        };
         let duration = match &path {
             Some(p) => video_duration(p).await,
             None => None,

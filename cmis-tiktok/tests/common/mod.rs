@@ -1,0 +1,137 @@
+//! Shared test helpers: a mock server that fails unexpected requests, fixtures, a publish
+//! context over an in-memory credential store, and test videos on disk.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cmis_core::{
+    AccountRef, Checkpoint, CheckpointSink, Credential, CredentialStore, MemoryCheckpointSink,
+    MemoryCredentialStore, Platform, PublishContext, RefreshingTokenProvider, RetryPolicy,
+    SecretString, Target,
+};
+use cmis_tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
+use serde_json::Value;
+use time::OffsetDateTime;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const OPEN_ID: &str = "723f24d7-e717-40f8-a2b6-cb8464cd23b4";
+pub const TOKEN: &str = "act.old-access";
+pub const REFRESH: &str = "rft.old-refresh";
+pub const JSON_UTF8: &str = "application/json; charset=UTF-8";
+pub const MIB5: u64 = 5 * 1024 * 1024;
+
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// An init fixture whose `upload_url` points at `server` (path and query as documented).
+pub fn init_fixture(name: &str, server: &MockServer) -> Value {
+    let mut v = fixture(name);
+    let url = v["data"]["upload_url"]
+        .as_str()
+        .unwrap()
+        .replace("https://open-upload.tiktokapis.com", &server.uri());
+    v["data"]["upload_url"] = Value::String(url);
+    v
+}
+
+/// A server whose fallback fails the test on any request no mock expects.
+pub async fn server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(599))
+        .with_priority(u8::MAX)
+        .expect(0)
+        .named("unexpected request")
+        .mount(&server)
+        .await;
+    server
+}
+
+pub fn client(server: &MockServer) -> TikTokClient {
+    TikTokClient::builder()
+        .client_key("awclientkey")
+        .client_secret(SecretString::from("client-secret-value"))
+        .api_base_url(server.uri())
+        .build()
+        .unwrap()
+}
+
+/// A publisher that polls every few milliseconds for at most `horizon_ms`, and retries a chunk
+/// after at most a millisecond.
+pub fn publisher(server: &MockServer, horizon_ms: u64) -> TikTokPublisher {
+    TikTokPublisher::new(client(server))
+        .with_poll(
+            PollConfig::default()
+                .with_initial(Duration::from_millis(5))
+                .with_max_interval(Duration::from_millis(10))
+                .with_horizon(Duration::from_millis(horizon_ms)),
+        )
+        .with_upload_retry(
+            RetryPolicy::default()
+                .with_base(Duration::from_millis(1))
+                .with_cap(Duration::from_millis(1)),
+        )
+}
+
+pub fn account() -> AccountRef {
+    AccountRef::new("tenant-1", Platform::TikTok, OPEN_ID)
+}
+
+pub fn target() -> Target {
+    Target::feed(account())
+}
+
+pub struct Env {
+    pub store: Arc<MemoryCredentialStore>,
+    pub checkpoints: Arc<MemoryCheckpointSink>,
+    pub ctx: PublishContext,
+}
+
+/// A context whose token is valid for an hour, with `scopes` granted (empty: unknown).
+pub async fn env(server: &MockServer, scopes: &[&str]) -> Env {
+    let store = Arc::new(MemoryCredentialStore::new());
+    store
+        .put(
+            Credential::new(account(), SecretString::from(TOKEN))
+                .with_refresh_token(SecretString::from(REFRESH))
+                .with_access_expires_at(OffsetDateTime::now_utc() + Duration::from_secs(3600))
+                .with_scopes(scopes.iter().copied()),
+        )
+        .await
+        .unwrap();
+    let tokens = RefreshingTokenProvider::builder(store.clone())
+        .refresher(Arc::new(TikTokRefresher::new(client(server))))
+        .build();
+    let checkpoints = Arc::new(MemoryCheckpointSink::new());
+    let ctx = PublishContext::new(Arc::new(tokens))
+        .with_checkpoint_sink(checkpoints.clone() as Arc<dyn CheckpointSink>);
+    Env {
+        store,
+        checkpoints,
+        ctx,
+    }
+}
+
+/// A file of `size` bytes starting with an MP4 `ftyp` box, in a fresh temporary directory.
+pub fn mp4_file(name: &str, size: u64) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cmis-tiktok-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.mp4"));
+    let mut data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let head = b"\0\0\0\x18ftypisom\0\0\x02\0";
+    data[..head.len()].copy_from_slice(head);
+    std::fs::write(&path, &data).unwrap();
+    path
+}
+
+/// The publish_id recorded in a checkpoint.
+pub fn publish_id_of(cp: &Checkpoint) -> String {
+    let v: Value = serde_json::from_str(&cp.data_json()).unwrap();
+    v["publish_id"].as_str().unwrap().to_owned()
+}
