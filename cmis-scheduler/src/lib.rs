@@ -47,12 +47,14 @@
 //! ## Features
 //!
 //! - `sqlite` (default): [`SqliteStore`], on a bundled SQLite.
-//! - `postgres`: `PgStore`, on PostgreSQL through rustls.
+//! - `postgres`: `PgStore`, on PostgreSQL (TLS through rustls), with `LISTEN/NOTIFY` wake-ups.
 
 mod credential_codec;
 mod crypto;
 mod job;
 mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -63,6 +65,8 @@ pub use crypto::TokenKey;
 pub use job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, Phase,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::{PgStore, PgStoreBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{Rejected, ScheduleStore};

@@ -35,6 +35,12 @@ const GET_JOB: &str = concat!(
     " FROM jobs_history WHERE id = ?1 AND tenant = ?2"
 );
 
+const GET_ACTIVE: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE id = ?1 AND tenant = ?2"
+);
+
 const LIST_JOBS: &str = concat!(
     "SELECT * FROM (SELECT ",
     job_columns!(),
@@ -163,14 +169,19 @@ impl SqliteStore {
     async fn user_change(&self, tenant: &TenantId, id: JobId, op: UserOp) -> Result<Change> {
         let now = self.now();
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(GET_JOB)
+        let row = sqlx::query(GET_ACTIVE)
             .bind(id.get())
             .bind(tenant.as_str())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
         let Some(row) = row else {
-            return Err(not_found(id));
+            // Finished jobs moved to history can no longer change.
+            drop(tx);
+            return match ScheduleStore::get(self, tenant, id).await? {
+                Some(job) => Ok(Change::Refused(job)),
+                None => Err(not_found(id)),
+            };
         };
         let job = job_from_row(&row)?;
         let Some(write) = plan_user_op(&job, op, now) else {

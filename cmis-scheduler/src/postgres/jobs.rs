@@ -1,0 +1,513 @@
+//! `ScheduleStore` on PostgreSQL. Worker-side calls are each one statement (one round trip):
+//! the CTE claims, fences, transitions and writes the audit records together.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cmis_core::{AuditRecord, Checkpoint, Error, Post, PostId, Result, Target, TenantId};
+use serde_json::json;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row, Transaction};
+use time::OffsetDateTime;
+
+use super::PgStore;
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease};
+use crate::plan::{UserOp, completion_row, duration_micros, micros, plan_user_op};
+use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
+use crate::store::{Rejected, ScheduleStore};
+use crate::validate::{check_targets, lease_json, lost_lease, not_found};
+
+const INSERT_JOB: &str = concat!(
+    "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
+     run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $7, $8, $8) \
+     RETURNING ",
+    job_columns!()
+);
+
+pub(super) const INSERT_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, \
+     subject, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const GET_JOB: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE id = $1 AND tenant = $2 UNION ALL SELECT ",
+    job_columns!(),
+    " FROM jobs_history WHERE id = $1 AND tenant = $2"
+);
+
+const LOCK_ACTIVE: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE id = $1 AND tenant = $2 FOR UPDATE"
+);
+
+const LIST_JOBS: &str = concat!(
+    "SELECT * FROM (SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE tenant = $1 UNION ALL SELECT ",
+    job_columns!(),
+    " FROM jobs_history WHERE tenant = $1) AS u WHERE ($2::text IS NULL OR post_id = $2) \
+     AND ($3::jsonb IS NULL OR state IN (SELECT jsonb_array_elements_text($3::jsonb))) \
+     ORDER BY id LIMIT $4"
+);
+
+const USER_WRITE: &str = concat!(
+    "UPDATE jobs SET state = $2, scheduled_for = $3, run_at = $4, \
+     attempts = CASE WHEN $5 THEN 0 ELSE attempts END, updated_at = $6 WHERE id = $1 RETURNING ",
+    job_columns!()
+);
+
+const CLAIM: &str = concat!(
+    "WITH due AS (SELECT id FROM jobs \
+        WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+        AND run_at <= $3 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED), \
+     claimed AS (UPDATE jobs AS j SET state = 'publishing', lease_owner = $1, lease_expires_at = $2, \
+        fencing_token = j.fencing_token + 1, \
+        phase = CASE WHEN j.state = 'unknown_outcome' THEN 'reconcile' \
+                     WHEN j.checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
+        attempts = j.attempts + CASE WHEN j.state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
+        claimed_from = j.state, started_at = NULL, updated_at = $3 \
+        FROM due WHERE j.id = due.id RETURNING j.*), \
+     audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+        SELECT tenant, $3, 'job.claimed', platform, account, id::text, \
+          json_build_object('from', claimed_from, 'owner', lease_owner, \
+                            'fencing_token', fencing_token::text, 'phase', phase)::text \
+        FROM claimed) \
+     SELECT ",
+    job_columns!(),
+    " FROM claimed ORDER BY run_at, id"
+);
+
+const MARK_STARTED: &str = concat!(
+    "UPDATE jobs AS j SET started_at = $2 FROM ",
+    "jsonb_to_recordset($1::jsonb) AS v(id bigint, owner text, token bigint)",
+    " WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
+     AND j.state = 'publishing' RETURNING j.id, j.lease_owner, j.fencing_token"
+);
+
+const HEARTBEAT: &str = concat!(
+    "UPDATE jobs AS j SET lease_expires_at = $2 FROM ",
+    "jsonb_to_recordset($1::jsonb) AS v(id bigint, owner text, token bigint)",
+    " WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
+     AND j.state = 'publishing' RETURNING j.id, j.lease_owner, j.fencing_token"
+);
+
+const SAVE_CHECKPOINT: &str = "WITH u AS (UPDATE jobs SET checkpoint = $4, updated_at = $5 \
+        WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 AND state = 'publishing' \
+        RETURNING tenant, platform, account, id), \
+     a AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+        SELECT tenant, $5, 'job.checkpoint', platform, account, id::text, $6 FROM u) \
+     SELECT id FROM u";
+
+const COMPLETE: &str = "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, \
+        owner text, token bigint, state text, run_at bigint, err_kind text, err text, cp text, \
+        receipt text, refund bigint, action text, detail text)), \
+     done AS (UPDATE jobs AS j SET state = v.state, run_at = v.run_at, \
+        last_error_kind = COALESCE(v.err_kind, j.last_error_kind), \
+        last_error = COALESCE(v.err, j.last_error), \
+        checkpoint = COALESCE(v.cp, j.checkpoint), receipt = COALESCE(v.receipt, j.receipt), \
+        attempts = j.attempts - CASE WHEN v.refund = 1 AND j.phase = 'publish' THEN 1 ELSE 0 END, \
+        lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, \
+        updated_at = $2 \
+        FROM v WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
+        AND j.state = 'publishing' \
+        RETURNING j.id, j.tenant, j.platform, j.account, v.action, v.detail), \
+     audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+        SELECT tenant, $2, action, platform, account, id::text, detail FROM done) \
+     SELECT id FROM done";
+
+const RESCUE: &str = concat!(
+    "WITH x AS (SELECT id FROM jobs WHERE state = 'publishing' AND lease_expires_at < $1 \
+        ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED), \
+     r AS (UPDATE jobs AS j SET \
+        state = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' ELSE j.claimed_from END, \
+        run_at = CASE WHEN j.started_at IS NOT NULL THEN $1 ELSE j.run_at END, \
+        attempts = j.attempts - CASE WHEN j.started_at IS NULL AND j.phase = 'publish' THEN 1 ELSE 0 END, \
+        last_error_kind = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' ELSE j.last_error_kind END, \
+        last_error = CASE WHEN j.started_at IS NOT NULL \
+           THEN 'the worker''s lease expired while its platform call was in flight' ELSE j.last_error END, \
+        lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, updated_at = $1 \
+        FROM x WHERE j.id = x.id RETURNING j.*), \
+     audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+        SELECT tenant, $1, 'job.rescued', platform, account, id::text, \
+          json_build_object('to', state)::text FROM r) \
+     SELECT ",
+    job_columns!(),
+    " FROM r"
+);
+
+const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
+     WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome')";
+
+const TRY_LEAD: &str = "INSERT INTO leaders (name, owner, expires_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
+     WHERE leaders.owner = excluded.owner OR leaders.expires_at < $4 RETURNING owner";
+
+const CLEANUP: &str = concat!(
+    "WITH moved AS (DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
+        WHERE state IN ('published', 'failed', 'missed', 'cancelled') AND updated_at < $1 \
+        ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING *) \
+     INSERT INTO jobs_history (",
+    job_columns!(),
+    ") SELECT ",
+    job_columns!(),
+    " FROM moved"
+);
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn leases_from_rows(rows: &[PgRow]) -> Result<Vec<Lease>> {
+    rows.iter()
+        .map(|r| {
+            Ok(Lease::new(
+                JobId::new(r.try_get("id").map_err(db_err)?),
+                r.try_get::<String, _>("lease_owner").map_err(db_err)?,
+                r.try_get("fencing_token").map_err(db_err)?,
+            ))
+        })
+        .collect()
+}
+
+async fn audit_job(
+    tx: &mut Transaction<'static, Postgres>,
+    job: &Job,
+    at: OffsetDateTime,
+    action: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query(INSERT_AUDIT)
+        .bind(job.tenant.as_str())
+        .bind(micros(at))
+        .bind(action)
+        .bind(job.target.account.platform.as_str())
+        .bind(job.target.account.account.as_str())
+        .bind(job.id.to_string())
+        .bind(detail)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn insert_audit(
+    conn: &mut sqlx::PgConnection,
+    record: &AuditRecord,
+) -> Result<()> {
+    let detail = serde_json::to_string(&record.detail)
+        .map_err(|e| Error::internal(format!("audit detail cannot be encoded: {e}")))?;
+    sqlx::query(INSERT_AUDIT)
+        .bind(record.tenant.as_str())
+        .bind(micros(record.at))
+        .bind(record.action.as_str())
+        .bind(record.account.as_ref().map(|a| a.platform.as_str()))
+        .bind(record.account.as_ref().map(|a| a.account.as_str()))
+        .bind(record.subject.as_deref())
+        .bind(detail)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+impl PgStore {
+    /// Wakes workers in every process (delivered when `tx` commits) and in this one.
+    pub(super) async fn notify(&self, tx: &mut Transaction<'static, Postgres>) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(self.channel())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn user_change(&self, tenant: &TenantId, id: JobId, op: UserOp) -> Result<Change> {
+        let now = self.now();
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let row = sqlx::query(LOCK_ACTIVE)
+            .bind(id.get())
+            .bind(tenant.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            drop(tx);
+            return match ScheduleStore::get(self, tenant, id).await? {
+                Some(job) => Ok(Change::Refused(job)),
+                None => Err(not_found(id)),
+            };
+        };
+        let job = job_from_row(&row)?;
+        let Some(write) = plan_user_op(&job, op, now) else {
+            return Ok(Change::Refused(job));
+        };
+        let row = sqlx::query(USER_WRITE)
+            .bind(id.get())
+            .bind(write.state.as_str())
+            .bind(write.scheduled_for)
+            .bind(write.run_at)
+            .bind(write.reset_attempts)
+            .bind(micros(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let updated = job_from_row(&row)?;
+        let detail = json!({"from": job.state.as_str(), "to": write.state.as_str()}).to_string();
+        audit_job(&mut tx, &updated, now, write.action, &detail).await?;
+        if write.run_at.is_some() {
+            self.notify(&mut tx).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        if write.run_at.is_some() {
+            self.wake_local();
+        }
+        Ok(Change::Applied(updated))
+    }
+}
+
+#[async_trait]
+impl ScheduleStore for PgStore {
+    async fn schedule(
+        &self,
+        tenant: &TenantId,
+        post_id: &PostId,
+        post: &Post,
+        targets: &[Target],
+        at: OffsetDateTime,
+    ) -> Result<Vec<Job>> {
+        check_targets(tenant, post_id, targets)?;
+        let post_json = serde_json::to_string(post)
+            .map_err(|e| Error::invalid_input(format!("the post cannot be stored: {e}")))?;
+        let now = self.now();
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut jobs = Vec::with_capacity(targets.len());
+        for target in targets {
+            let row = sqlx::query(INSERT_JOB)
+                .bind(tenant.as_str())
+                .bind(post_id.as_str())
+                .bind(target.account.platform.as_str())
+                .bind(target.account.account.as_str())
+                .bind(target.surface.as_str())
+                .bind(post_json.as_str())
+                .bind(micros(at))
+                .bind(micros(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let job = job_from_row(&row)?;
+            let detail = json!({"at": micros(at).to_string()}).to_string();
+            audit_job(&mut tx, &job, now, "job.scheduled", &detail).await?;
+            jobs.push(job);
+        }
+        self.notify(&mut tx).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.wake_local();
+        Ok(jobs)
+    }
+
+    async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>> {
+        sqlx::query(GET_JOB)
+            .bind(id.get())
+            .bind(tenant.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?
+            .map(|r| job_from_row(&r))
+            .transpose()
+    }
+
+    async fn list(&self, tenant: &TenantId, filter: &JobFilter) -> Result<Vec<Job>> {
+        let states = (!filter.states.is_empty()).then(|| {
+            serde_json::Value::from(filter.states.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                .to_string()
+        });
+        sqlx::query(LIST_JOBS)
+            .bind(tenant.as_str())
+            .bind(filter.post_id.as_ref().map(PostId::as_str))
+            .bind(states)
+            .bind(i64::from(filter.limit.unwrap_or(1_000)))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(job_from_row)
+            .collect()
+    }
+
+    async fn reschedule(&self, tenant: &TenantId, id: JobId, at: OffsetDateTime) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::Reschedule(at)).await
+    }
+
+    async fn cancel(&self, tenant: &TenantId, id: JobId) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::Cancel).await
+    }
+
+    async fn retry_now(&self, tenant: &TenantId, id: JobId) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::RetryNow).await
+    }
+
+    async fn audit_trail(&self, tenant: &TenantId, job: Option<JobId>) -> Result<Vec<AuditRecord>> {
+        sqlx::query(
+            "SELECT tenant, at, action, platform, account, subject, detail FROM audit \
+             WHERE tenant = $1 AND ($2::text IS NULL OR subject = $2) ORDER BY id",
+        )
+        .bind(tenant.as_str())
+        .bind(job.map(|j| j.to_string()))
+        .fetch_all(self.pool())
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(audit_from_row)
+        .collect()
+    }
+
+    async fn claim(&self, owner: &str, limit_: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
+        if limit_ == 0 {
+            return Ok(Vec::new());
+        }
+        let now = micros(self.now());
+        sqlx::query(CLAIM)
+            .bind(owner)
+            .bind(now.saturating_add(duration_micros(lease)))
+            .bind(now)
+            .bind(limit(limit_))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(claimed_from_row)
+            .collect()
+    }
+
+    async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(MARK_STARTED)
+            .bind(lease_json(leases))
+            .bind(micros(self.now()))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        leases_from_rows(&rows)
+    }
+
+    async fn heartbeat(&self, leases: &[Lease], lease: Duration) -> Result<Vec<Lease>> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let until = micros(self.now()).saturating_add(duration_micros(lease));
+        let rows = sqlx::query(HEARTBEAT)
+            .bind(lease_json(leases))
+            .bind(until)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        leases_from_rows(&rows)
+    }
+
+    async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
+        let cp = serde_json::to_string(checkpoint)
+            .map_err(|e| Error::internal(format!("checkpoint cannot be encoded: {e}")))?;
+        let detail = json!({"stage": checkpoint.stage, "fencing_token": lease.token.to_string()});
+        let row = sqlx::query(SAVE_CHECKPOINT)
+            .bind(lease.job.get())
+            .bind(lease.owner.as_str())
+            .bind(lease.token)
+            .bind(cp)
+            .bind(micros(self.now()))
+            .bind(detail.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(_) => Ok(()),
+            None => Err(lost_lease(lease)),
+        }
+    }
+
+    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<_> = completions
+            .iter()
+            .map(|(l, c)| completion_row(l, c))
+            .collect();
+        let applied: Vec<i64> = sqlx::query_scalar(COMPLETE)
+            .bind(serde_json::Value::from(rows).to_string())
+            .bind(micros(self.now()))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        let applied: std::collections::HashSet<i64> = applied.into_iter().collect();
+        Ok(completions
+            .iter()
+            .filter(|(l, _)| !applied.contains(&l.job.get()))
+            .map(|(l, _)| Rejected { lease: l.clone() })
+            .collect())
+    }
+
+    async fn rescue_expired(&self, limit_: usize) -> Result<Vec<Job>> {
+        let jobs = sqlx::query(RESCUE)
+            .bind(micros(self.now()))
+            .bind(limit(limit_))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(job_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        if !jobs.is_empty() {
+            self.wake_local();
+        }
+        Ok(jobs)
+    }
+
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>> {
+        let next: Option<i64> = sqlx::query_scalar(NEXT_DUE)
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)?;
+        next.map(crate::plan::from_micros).transpose()
+    }
+
+    async fn try_lead(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
+        let now = micros(self.now());
+        let got: Option<String> = sqlx::query_scalar(TRY_LEAD)
+            .bind(name)
+            .bind(owner)
+            .bind(now.saturating_add(duration_micros(ttl)))
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(got.as_deref() == Some(owner))
+    }
+
+    async fn resign(&self, name: &str, owner: &str) -> Result<()> {
+        sqlx::query("DELETE FROM leaders WHERE name = $1 AND owner = $2")
+            .bind(name)
+            .bind(owner)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn cleanup(&self, before: OffsetDateTime, limit_: usize) -> Result<u64> {
+        Ok(sqlx::query(CLEANUP)
+            .bind(micros(before))
+            .bind(limit(limit_))
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?
+            .rows_affected())
+    }
+
+    fn wake_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.wake)
+    }
+}

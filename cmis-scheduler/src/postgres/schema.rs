@@ -1,0 +1,78 @@
+//! The PostgreSQL schema, as numbered migrations the store applies itself.
+
+/// Migrations in order; the index + 1 is the version.
+pub(super) const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE jobs (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    post_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    account TEXT NOT NULL,
+    surface TEXT NOT NULL,
+    post TEXT NOT NULL,
+    state TEXT NOT NULL,
+    scheduled_for BIGINT NOT NULL,
+    run_at BIGINT,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    last_error_kind TEXT,
+    last_error TEXT,
+    checkpoint TEXT,
+    receipt TEXT,
+    lease_owner TEXT,
+    lease_expires_at BIGINT,
+    fencing_token BIGINT NOT NULL DEFAULT 0,
+    phase TEXT,
+    started_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    claimed_from TEXT
+);
+-- A queue table: vacuum early so dead tuples do not slow the claim scan.
+ALTER TABLE jobs SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_analyze_scale_factor = 0.02,
+                      fillfactor = 80);
+-- One active job per (post, target).
+CREATE UNIQUE INDEX jobs_active_target ON jobs (tenant, post_id, platform, account, surface)
+    WHERE state NOT IN ('published', 'failed', 'missed', 'cancelled');
+-- The claim scan: only due-able rows are indexed.
+CREATE INDEX jobs_due ON jobs (run_at, id)
+    WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome');
+CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE state = 'publishing';
+CREATE INDEX jobs_tenant ON jobs (tenant, id);
+CREATE INDEX jobs_finished ON jobs (updated_at)
+    WHERE state IN ('published', 'failed', 'missed', 'cancelled');
+
+CREATE TABLE jobs_history (LIKE jobs INCLUDING DEFAULTS);
+ALTER TABLE jobs_history ALTER COLUMN id DROP IDENTITY IF EXISTS;
+ALTER TABLE jobs_history ADD PRIMARY KEY (id);
+CREATE INDEX jobs_history_tenant ON jobs_history (tenant, id);
+
+CREATE TABLE audit (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    action TEXT NOT NULL,
+    platform TEXT,
+    account TEXT,
+    subject TEXT,
+    detail TEXT
+);
+CREATE INDEX audit_tenant ON audit (tenant, subject);
+
+CREATE UNLOGGED TABLE leaders (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+
+CREATE TABLE credentials (
+    tenant TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    account TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    access_expires_at BIGINT,
+    sealed BYTEA NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant, platform, account)
+);
+CREATE INDEX credentials_expiry ON credentials (access_expires_at);
+"];
