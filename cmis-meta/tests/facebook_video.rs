@@ -89,6 +89,7 @@ async fn video_by_file_uploads_with_oauth_then_publishes_on_graph_video() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_upload_resumes_from_the_offset_the_server_reports() {
+    let _ticker = keep_clock_ticking();
     let (h, video) = two_hosts().await;
     let file = temp_file("clip.mp4", MP4);
     mount_session(&h, MP4.len()).await;

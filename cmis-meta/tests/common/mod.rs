@@ -270,3 +270,17 @@ pub const JPEG: &[u8] = &[
 ];
 pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 pub const MP4: &[u8] = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isomVIDEO-BYTES";
+
+/// On a paused clock, tokio jumps to the next timer whenever the runtime is idle. wiremock
+/// answers from its own thread, so while a request is in flight the only timer would be
+/// reqwest's 120 s timeout, and the clock would jump straight to it. This task advances virtual
+/// time in 10 ms steps and gives each step 100 µs of real time, so a response arriving within
+/// 100 ms of real time moves the clock by at most 10 s: only the code's own sleeps move it far.
+pub fn keep_clock_ticking() -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async {
+        loop {
+            std::thread::sleep(Duration::from_micros(100));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+}
