@@ -52,10 +52,12 @@
 mod credential_codec;
 mod crypto;
 mod job;
+mod memory;
 mod plan;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
+mod scheduler;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -65,8 +67,10 @@ pub use crypto::TokenKey;
 pub use job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, Phase,
 };
+pub use memory::MemoryScheduleStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, PgStoreBuilder};
+pub use scheduler::{JobCheckpointSink, MAINTENANCE_LEADER, Scheduler, SchedulerBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{Rejected, ScheduleStore};

@@ -1,0 +1,479 @@
+//! `MemoryScheduleStore`: the store contract in memory, for tests (it follows tokio's paused
+//! clock exactly, since it never leaves the runtime) and for programs that need no durability.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cmis_core::{
+    AuditRecord, Checkpoint, Clock, Error, Post, PostId, Result, SystemClock, Target, TenantId,
+};
+use time::OffsetDateTime;
+
+use crate::job::{
+    Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, Phase,
+};
+use crate::plan::{UserOp, plan_user_op};
+use crate::store::{Rejected, ScheduleStore};
+use crate::validate::{check_targets, lost_lease, not_found};
+
+/// A [`ScheduleStore`] in memory. Nothing survives a restart.
+#[derive(Debug)]
+pub struct MemoryScheduleStore {
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: i64,
+    jobs: BTreeMap<JobId, Job>,
+    audit: Vec<AuditRecord>,
+    leaders: BTreeMap<String, (String, OffsetDateTime)>,
+    /// The state each publishing job was claimed from, to return to if its lease expires
+    /// before its call starts.
+    claimed_from: BTreeMap<JobId, JobState>,
+}
+
+impl Default for MemoryScheduleStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryScheduleStore {
+    /// An empty store on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// An empty store on `clock` (use [`cmis_core::TokioClock`] under a paused tokio clock).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            clock,
+            wake: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every change below is applied whole before the guard drops, so a poisoned lock still
+        // holds consistent data.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wake(&self) {
+        self.wake.notify_waiters();
+        self.wake.notify_one();
+    }
+}
+
+fn audit(job: &Job, at: OffsetDateTime, action: &str) -> AuditRecord {
+    AuditRecord::for_account(&job.target.account, action)
+        .at(at)
+        .with_subject(job.id.to_string())
+}
+
+fn held<'a>(state: &'a mut State, lease: &Lease) -> Option<&'a mut Job> {
+    state.jobs.get_mut(&lease.job).filter(|j| {
+        j.state == JobState::Publishing
+            && j.lease_owner.as_deref() == Some(lease.owner.as_str())
+            && j.fencing_token == lease.token
+    })
+}
+
+fn is_due(j: &Job, now: OffsetDateTime) -> bool {
+    matches!(
+        j.state,
+        JobState::Scheduled
+            | JobState::RetryScheduled
+            | JobState::Pending
+            | JobState::UnknownOutcome
+    ) && j.run_at.is_some_and(|t| t <= now)
+}
+
+#[async_trait]
+impl ScheduleStore for MemoryScheduleStore {
+    async fn schedule(
+        &self,
+        tenant: &TenantId,
+        post_id: &PostId,
+        post: &Post,
+        targets: &[Target],
+        at: OffsetDateTime,
+    ) -> Result<Vec<Job>> {
+        check_targets(tenant, post_id, targets)?;
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let clash = st.jobs.values().any(|j| {
+            j.state.is_active()
+                && &j.tenant == tenant
+                && &j.post_id == post_id
+                && targets.contains(&j.target)
+        });
+        if clash {
+            return Err(Error::invalid_input(
+                "an active job already exists for this post and target (one per post and target)",
+            ));
+        }
+        let mut out = Vec::new();
+        for target in targets {
+            st.next_id += 1;
+            let job = Job {
+                id: JobId::new(st.next_id),
+                tenant: tenant.clone(),
+                post_id: post_id.clone(),
+                target: target.clone(),
+                post: post.clone(),
+                state: JobState::Scheduled,
+                scheduled_for: at,
+                run_at: Some(at),
+                attempts: 0,
+                last_error: None,
+                checkpoint: None,
+                receipt: None,
+                lease_owner: None,
+                lease_expires_at: None,
+                fencing_token: 0,
+                phase: None,
+                started_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            st.audit.push(audit(&job, now, "job.scheduled"));
+            st.jobs.insert(job.id, job.clone());
+            out.push(job);
+        }
+        drop(st);
+        self.wake();
+        Ok(out)
+    }
+
+    async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>> {
+        Ok(self
+            .lock()
+            .jobs
+            .get(&id)
+            .filter(|j| &j.tenant == tenant)
+            .cloned())
+    }
+
+    async fn list(&self, tenant: &TenantId, filter: &JobFilter) -> Result<Vec<Job>> {
+        let limit = usize::try_from(filter.limit.unwrap_or(1_000)).unwrap_or(usize::MAX);
+        Ok(self
+            .lock()
+            .jobs
+            .values()
+            .filter(|j| &j.tenant == tenant)
+            .filter(|j| filter.states.is_empty() || filter.states.contains(&j.state))
+            .filter(|j| filter.post_id.as_ref().is_none_or(|p| p == &j.post_id))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn reschedule(&self, tenant: &TenantId, id: JobId, at: OffsetDateTime) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::Reschedule(at))
+    }
+
+    async fn cancel(&self, tenant: &TenantId, id: JobId) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::Cancel)
+    }
+
+    async fn retry_now(&self, tenant: &TenantId, id: JobId) -> Result<Change> {
+        self.user_change(tenant, id, UserOp::RetryNow)
+    }
+
+    async fn audit_trail(&self, tenant: &TenantId, job: Option<JobId>) -> Result<Vec<AuditRecord>> {
+        let subject = job.map(|j| j.to_string());
+        Ok(self
+            .lock()
+            .audit
+            .iter()
+            .filter(|r| &r.tenant == tenant)
+            .filter(|r| subject.is_none() || r.subject == subject)
+            .cloned()
+            .collect())
+    }
+
+    async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let mut due: Vec<_> = st
+            .jobs
+            .values()
+            .filter(|j| is_due(j, now))
+            .map(|j| (j.run_at, j.id))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut out = Vec::new();
+        for (_, id) in due {
+            let Some(j) = st.jobs.get_mut(&id) else {
+                continue;
+            };
+            let from = j.state;
+            let phase = if from == JobState::UnknownOutcome {
+                Phase::Reconcile
+            } else if j.checkpoint.is_some() {
+                Phase::Resume
+            } else {
+                Phase::Publish
+            };
+            if matches!(from, JobState::Scheduled | JobState::RetryScheduled) {
+                j.attempts += 1;
+            }
+            j.state = JobState::Publishing;
+            j.lease_owner = Some(owner.to_owned());
+            j.lease_expires_at = Some(now + lease);
+            j.fencing_token += 1;
+            j.phase = Some(phase);
+            j.started_at = None;
+            j.updated_at = now;
+            let job = j.clone();
+            st.claimed_from.insert(id, from);
+            let lease = Lease::new(id, owner, job.fencing_token);
+            st.audit.push(
+                audit(&job, now, "job.claimed")
+                    .with_detail("from", from.as_str())
+                    .with_detail("fencing_token", job.fencing_token.to_string()),
+            );
+            out.push(ClaimedJob {
+                job,
+                lease,
+                phase,
+                claimed_from: from,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        Ok(leases
+            .iter()
+            .filter(|l| held(&mut st, l).map(|j| j.started_at = Some(now)).is_some())
+            .cloned()
+            .collect())
+    }
+
+    async fn heartbeat(&self, leases: &[Lease], lease: Duration) -> Result<Vec<Lease>> {
+        let until = self.clock.now() + lease;
+        let mut st = self.lock();
+        Ok(leases
+            .iter()
+            .filter(|l| {
+                held(&mut st, l)
+                    .map(|j| j.lease_expires_at = Some(until))
+                    .is_some()
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let job = held(&mut st, lease).ok_or_else(|| lost_lease(lease))?;
+        job.checkpoint = Some(checkpoint.clone());
+        job.updated_at = now;
+        let record = audit(job, now, "job.checkpoint").with_detail("stage", &checkpoint.stage);
+        st.audit.push(record);
+        Ok(())
+    }
+
+    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let mut rejected = Vec::new();
+        for (lease, c) in completions {
+            let Some(j) = held(&mut st, lease) else {
+                rejected.push(Rejected {
+                    lease: lease.clone(),
+                });
+                continue;
+            };
+            let set_err = |j: &mut Job, e: &JobError| j.last_error = Some(e.clone());
+            j.run_at = None;
+            match c {
+                Completion::Published(r) => j.receipt = Some(r.clone()),
+                Completion::Pending {
+                    checkpoint,
+                    resume_at,
+                } => {
+                    j.checkpoint = Some(checkpoint.clone());
+                    j.run_at = Some(*resume_at);
+                }
+                Completion::Retry { at, error } => {
+                    set_err(j, error);
+                    j.run_at = Some(*at);
+                }
+                Completion::UnknownOutcome {
+                    error,
+                    reconcile_at,
+                } => {
+                    set_err(j, error);
+                    j.run_at = *reconcile_at;
+                }
+                Completion::AwaitingReauth { error } => {
+                    set_err(j, error);
+                    if j.phase == Some(Phase::Publish) {
+                        j.attempts = j.attempts.saturating_sub(1);
+                    }
+                }
+                Completion::Failed { error } | Completion::Missed { error } => set_err(j, error),
+            }
+            j.state = c.state();
+            j.lease_owner = None;
+            j.lease_expires_at = None;
+            j.phase = None;
+            j.started_at = None;
+            j.updated_at = now;
+            let record = audit(j, now, &format!("job.{}", j.state.as_str()))
+                .with_detail("fencing_token", lease.token.to_string());
+            st.audit.push(record);
+        }
+        Ok(rejected)
+    }
+
+    async fn rescue_expired(&self, limit: usize) -> Result<Vec<Job>> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let expired: Vec<JobId> = st
+            .jobs
+            .values()
+            .filter(|j| {
+                j.state == JobState::Publishing && j.lease_expires_at.is_some_and(|t| t < now)
+            })
+            .map(|j| j.id)
+            .take(limit)
+            .collect();
+        let mut out = Vec::new();
+        for id in expired {
+            let from = st.claimed_from.get(&id).copied();
+            let Some(j) = st.jobs.get_mut(&id) else {
+                continue;
+            };
+            if j.started_at.is_some() {
+                j.state = JobState::UnknownOutcome;
+                j.run_at = Some(now);
+                j.last_error = Some(JobError::new(
+                    cmis_core::ErrorKind::UnknownOutcome,
+                    "the worker's lease expired while its platform call was in flight",
+                ));
+            } else {
+                j.state = from.unwrap_or(JobState::RetryScheduled);
+                if j.phase == Some(Phase::Publish) {
+                    j.attempts = j.attempts.saturating_sub(1);
+                }
+            }
+            j.lease_owner = None;
+            j.lease_expires_at = None;
+            j.phase = None;
+            j.started_at = None;
+            j.updated_at = now;
+            let job = j.clone();
+            st.audit
+                .push(audit(&job, now, "job.rescued").with_detail("to", job.state.as_str()));
+            out.push(job);
+        }
+        drop(st);
+        if !out.is_empty() {
+            self.wake();
+        }
+        Ok(out)
+    }
+
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>> {
+        Ok(self
+            .lock()
+            .jobs
+            .values()
+            .filter(|j| {
+                matches!(
+                    j.state,
+                    JobState::Scheduled
+                        | JobState::RetryScheduled
+                        | JobState::Pending
+                        | JobState::UnknownOutcome
+                )
+            })
+            .filter_map(|j| j.run_at)
+            .min())
+    }
+
+    async fn try_lead(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let free = st
+            .leaders
+            .get(name)
+            .is_none_or(|(o, until)| o == owner || *until < now);
+        if free {
+            st.leaders
+                .insert(name.to_owned(), (owner.to_owned(), now + ttl));
+        }
+        Ok(free)
+    }
+
+    async fn resign(&self, name: &str, owner: &str) -> Result<()> {
+        let mut st = self.lock();
+        if st.leaders.get(name).is_some_and(|(o, _)| o == owner) {
+            st.leaders.remove(name);
+        }
+        Ok(())
+    }
+
+    async fn cleanup(&self, _before: OffsetDateTime, _limit: usize) -> Result<u64> {
+        // Memory has no hot table to keep small; finished jobs stay readable.
+        Ok(0)
+    }
+
+    fn wake_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.wake)
+    }
+}
+
+impl MemoryScheduleStore {
+    fn user_change(&self, tenant: &TenantId, id: JobId, op: UserOp) -> Result<Change> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let Some(job) = st.jobs.get(&id).filter(|j| &j.tenant == tenant).cloned() else {
+            return Err(not_found(id));
+        };
+        let Some(w) = plan_user_op(&job, op, now) else {
+            return Ok(Change::Refused(job));
+        };
+        if w.state.is_active() && !job.state.is_active() {
+            let clash: HashSet<_> = st
+                .jobs
+                .values()
+                .filter(|j| j.id != id && j.state.is_active() && j.post_id == job.post_id)
+                .map(|j| (&j.tenant, &j.target))
+                .collect();
+            if clash.contains(&(&job.tenant, &job.target)) {
+                return Err(Error::invalid_input(
+                    "an active job already exists for this post and target (one per post and target)",
+                ));
+            }
+        }
+        let j = st.jobs.get_mut(&id).ok_or_else(|| not_found(id))?;
+        j.state = w.state;
+        j.scheduled_for = crate::plan::from_micros(w.scheduled_for)?;
+        j.run_at = w.run_at.map(crate::plan::from_micros).transpose()?;
+        if w.reset_attempts {
+            j.attempts = 0;
+        }
+        j.updated_at = now;
+        let updated = j.clone();
+        st.audit.push(audit(&updated, now, w.action));
+        drop(st);
+        if w.run_at.is_some() {
+            self.wake();
+        }
+        Ok(Change::Applied(updated))
+    }
+}

@@ -1,0 +1,31 @@
+//! The checkpoint sink a connector writes to while the scheduler publishes a job.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cmis_core::{Checkpoint, CheckpointSink, Result};
+
+use crate::job::Lease;
+use crate::store::ScheduleStore;
+
+/// Stores a connector's checkpoints with its job, fenced on the job's lease: once the lease is
+/// lost, saving fails and the connector stops before its next mutating call.
+#[derive(Debug, Clone)]
+pub struct JobCheckpointSink {
+    store: Arc<dyn ScheduleStore>,
+    lease: Lease,
+}
+
+impl JobCheckpointSink {
+    /// A sink for the job held with `lease`.
+    pub fn new(store: Arc<dyn ScheduleStore>, lease: Lease) -> Self {
+        Self { store, lease }
+    }
+}
+
+#[async_trait]
+impl CheckpointSink for JobCheckpointSink {
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
+        self.store.save_checkpoint(&self.lease, checkpoint).await
+    }
+}

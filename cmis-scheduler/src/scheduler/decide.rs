@@ -1,0 +1,211 @@
+//! What a job's result means for its next state: pure functions of the result, the job and the
+//! policy, so every rule is tested without a database or a clock.
+
+use std::time::Duration;
+
+use cmis_core::{
+    Error, ErrorKind, Notification, NotificationKind, Outcome, Reconciliation, Result, RetryPolicy,
+};
+use time::OffsetDateTime;
+
+use crate::job::{ClaimedJob, Completion, JobError, Phase};
+
+/// The scheduler's timing rules.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) staleness: Duration,
+    pub(crate) pending_interval: Duration,
+    pub(crate) reconcile_interval: Duration,
+    pub(crate) reconcile_window: Duration,
+}
+
+/// A completion to write, and who to tell once it is written.
+#[derive(Debug, Clone)]
+pub(crate) struct Decision {
+    pub(crate) completion: Completion,
+    pub(crate) notify: Option<Notification>,
+}
+
+impl Decision {
+    fn quiet(completion: Completion) -> Self {
+        Self {
+            completion,
+            notify: None,
+        }
+    }
+}
+
+fn notice(
+    job: &ClaimedJob,
+    kind: NotificationKind,
+    message: String,
+    now: OffsetDateTime,
+) -> Notification {
+    Notification::for_account(&job.job.target.account, kind, message)
+        .with_subject(job.job.id.to_string())
+        .at(now)
+}
+
+/// `Missed` when a job that has not reached the platform yet is later than the staleness
+/// deadline; a job already in the platform's hands (resume, reconcile) is never missed.
+pub(crate) fn too_late(job: &ClaimedJob, now: OffsetDateTime, rules: &Rules) -> Option<Decision> {
+    if job.phase != Phase::Publish || now <= job.job.scheduled_for + rules.staleness {
+        return None;
+    }
+    let late = now - job.job.scheduled_for;
+    let message = format!(
+        "post {} to {} was not published: it was due {} ago, beyond the {} s staleness deadline",
+        job.job.post_id,
+        job.job.target,
+        fmt_duration(late),
+        rules.staleness.as_secs()
+    );
+    Some(Decision {
+        completion: Completion::Missed {
+            error: JobError {
+                kind: "missed".to_owned(),
+                message: message.clone(),
+            },
+        },
+        notify: Some(notice(job, NotificationKind::PublishMissed, message, now)),
+    })
+}
+
+fn fmt_duration(d: time::Duration) -> String {
+    format!("{} s", d.whole_seconds())
+}
+
+/// The next state after `publish` or `resume` returned `result`.
+pub(crate) fn after_publish(
+    job: &ClaimedJob,
+    result: Result<Outcome>,
+    now: OffsetDateTime,
+    rules: &Rules,
+) -> Decision {
+    match result {
+        Ok(Outcome::Published(receipt)) => Decision::quiet(Completion::Published(receipt)),
+        Ok(Outcome::Pending(checkpoint)) => {
+            let wait = checkpoint.resume_after.unwrap_or(rules.pending_interval);
+            Decision::quiet(Completion::Pending {
+                checkpoint,
+                resume_at: now + wait,
+            })
+        }
+        Err(e) => after_error(job, &e, now, rules),
+    }
+}
+
+fn after_error(job: &ClaimedJob, e: &Error, now: OffsetDateTime, rules: &Rules) -> Decision {
+    let error = JobError::from_error(e);
+    match e.kind() {
+        // Sent, result unknown: find out with read-only calls, never send again blindly.
+        ErrorKind::UnknownOutcome => Decision::quiet(Completion::UnknownOutcome {
+            error,
+            reconcile_at: Some(now + rules.reconcile_interval),
+        }),
+        ErrorKind::Auth => {
+            let message = format!(
+                "post {} to {} waits for the account to be re-authorised: {e}",
+                job.job.post_id, job.job.target
+            );
+            Decision {
+                completion: Completion::AwaitingReauth { error },
+                notify: Some(notice(job, NotificationKind::ReauthRequired, message, now)),
+            }
+        }
+        ErrorKind::RateLimited | ErrorKind::Transient | ErrorKind::Quota
+            if job.job.attempts < rules.retry.max_attempts =>
+        {
+            // Attempt-based backoff with full jitter; the platform's Retry-After wins.
+            let retry = job.job.attempts.saturating_sub(1);
+            let wait = e
+                .retry_after()
+                .unwrap_or_else(|| rules.retry.backoff(retry));
+            Decision::quiet(Completion::Retry {
+                at: now + wait,
+                error,
+            })
+        }
+        kind => {
+            let why = if kind.is_retryable() || kind == ErrorKind::Quota {
+                format!("gave up after {} attempts", job.job.attempts)
+            } else {
+                "permanent error".to_owned()
+            };
+            let message = format!(
+                "post {} to {} failed ({why}): {e}",
+                job.job.post_id, job.job.target
+            );
+            Decision {
+                completion: Completion::Failed { error },
+                notify: Some(notice(job, NotificationKind::PublishFailed, message, now)),
+            }
+        }
+    }
+}
+
+/// The next state after `reconcile` returned `result`.
+pub(crate) fn after_reconcile(
+    job: &ClaimedJob,
+    result: Result<Reconciliation>,
+    now: OffsetDateTime,
+    rules: &Rules,
+) -> Decision {
+    let park = |error: JobError, why: String| {
+        let message = format!(
+            "post {} to {}: the outcome of the publish is unknown and {why}; check the account",
+            job.job.post_id, job.job.target
+        );
+        Decision {
+            completion: Completion::UnknownOutcome {
+                error,
+                reconcile_at: None,
+            },
+            notify: Some(notice(job, NotificationKind::UnknownOutcome, message, now)),
+        }
+    };
+    let again = |error: JobError| {
+        if now < job.job.scheduled_for + rules.reconcile_window {
+            Decision::quiet(Completion::UnknownOutcome {
+                error,
+                reconcile_at: Some(now + rules.reconcile_interval),
+            })
+        } else {
+            park(error, "checks did not settle it in time".to_owned())
+        }
+    };
+    match result {
+        Ok(Reconciliation::Published(receipt)) => Decision::quiet(Completion::Published(receipt)),
+        Ok(Reconciliation::Pending(checkpoint)) => {
+            let wait = checkpoint.resume_after.unwrap_or(rules.pending_interval);
+            Decision::quiet(Completion::Pending {
+                checkpoint,
+                resume_at: now + wait,
+            })
+        }
+        // The platform says nothing was published: publishing now cannot duplicate.
+        Ok(Reconciliation::NotPublished) => Decision::quiet(Completion::Retry {
+            at: now,
+            error: JobError::new(
+                ErrorKind::Transient,
+                "reconciled: the platform has no such post; publishing again",
+            ),
+        }),
+        Ok(_) => again(JobError::new(
+            ErrorKind::UnknownOutcome,
+            "reconciliation could not tell yet",
+        )),
+        Err(e) if e.is_retryable() || e.kind() == ErrorKind::UnknownOutcome => {
+            again(JobError::from_error(&e))
+        }
+        Err(e) => {
+            let why = if e.kind() == ErrorKind::Unsupported {
+                "this platform cannot check it automatically".to_owned()
+            } else {
+                format!("checking failed: {e}")
+            };
+            park(JobError::from_error(&e), why)
+        }
+    }
+}

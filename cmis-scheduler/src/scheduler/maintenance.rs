@@ -1,0 +1,101 @@
+//! The leader's chores: rescue expired leases, refresh expiring tokens, move finished jobs to
+//! history. Any process may be the leader; the store elects one per database.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::{MAINTENANCE_LEADER, Shared};
+
+pub(super) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let every = shared.cfg.maintenance_interval;
+    let ttl = every * 3;
+    let mut last_sweep: Option<tokio::time::Instant> = None;
+    let mut leading = false;
+    loop {
+        match shared
+            .store
+            .try_lead(MAINTENANCE_LEADER, &shared.worker_id, ttl)
+            .await
+        {
+            Ok(now_leading) => {
+                if now_leading != leading {
+                    tracing::info!(worker = %shared.worker_id, leading = now_leading, "maintenance leadership changed");
+                }
+                leading = now_leading;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "leader election failed");
+                leading = false;
+            }
+        }
+        if leading {
+            rescue(&shared).await;
+            let due = last_sweep.is_none_or(|t| t.elapsed() >= shared.cfg.sweep_interval);
+            if due && shared.refresher.is_some() {
+                sweep(&shared).await;
+                last_sweep = Some(tokio::time::Instant::now());
+            }
+            cleanup(&shared).await;
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+    if leading {
+        let _ = shared
+            .store
+            .resign(MAINTENANCE_LEADER, &shared.worker_id)
+            .await;
+    }
+}
+
+async fn rescue(shared: &Shared) {
+    loop {
+        match shared.store.rescue_expired(500).await {
+            Ok(jobs) if jobs.is_empty() => return,
+            Ok(jobs) => {
+                tracing::info!(jobs = jobs.len(), "rescued jobs whose lease expired");
+                if jobs.len() < 500 {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "rescuing expired leases failed");
+                return;
+            }
+        }
+    }
+}
+
+/// Refreshes every credential that expires within the window, single-flight with publishers.
+pub(super) async fn sweep(shared: &Shared) {
+    let Some(tokens) = &shared.refresher else {
+        return;
+    };
+    let horizon = shared.clock.now() + shared.cfg.refresh_window;
+    let accounts = match tokens.store().expiring_before(horizon).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing expiring credentials failed");
+            return;
+        }
+    };
+    for account in accounts {
+        // The provider notifies on failure (re-authorisation needed, or a failed refresh).
+        if let Err(e) = tokens
+            .refresh_if_expiring_within(&account, shared.cfg.refresh_window)
+            .await
+        {
+            tracing::warn!(%account, kind = %e.kind(), "token refresh sweep: refresh failed");
+        }
+    }
+}
+
+async fn cleanup(shared: &Shared) {
+    let before = shared.clock.now() - shared.cfg.history_after;
+    if let Err(e) = shared.store.cleanup(before, 1_000).await {
+        tracing::warn!(error = %e, "moving finished jobs to history failed");
+    }
+}

@@ -1,0 +1,310 @@
+//! The `Scheduler`: claims due jobs in batches, publishes them through the platform's
+//! [`Publisher`], and records each outcome with a fenced write.
+
+mod checkpoint;
+mod decide;
+mod maintenance;
+mod run;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cmis_core::{
+    Clock, Error, Notifier, Platform, Publisher, RefreshingTokenProvider, Result, RetryPolicy,
+    SystemClock, TokenProvider, TracingNotifier,
+};
+
+pub use checkpoint::JobCheckpointSink;
+
+use crate::store::ScheduleStore;
+use decide::Rules;
+
+/// The name of the maintenance leadership in the store (one leader per database).
+pub const MAINTENANCE_LEADER: &str = "cmis-scheduler-maintenance";
+
+/// Publishes scheduled jobs until told to stop. Build it with [`Scheduler::builder`].
+///
+/// Every process may run one (or several); they share the work through the store's leases, and
+/// one of them at a time (the elected leader) also rescues expired leases, sweeps token refreshes
+/// and moves finished jobs to history. A process may be killed at any moment: a job whose
+/// platform call was in flight becomes `unknown_outcome` and is reconciled, never resent blindly.
+///
+/// ```no_run
+/// # async fn f(facebook: std::sync::Arc<dyn cmis_core::Publisher>,
+/// #            tokens: std::sync::Arc<dyn cmis_core::TokenProvider>,
+/// #            stop: tokio::sync::oneshot::Receiver<()>) -> cmis_core::Result<()> {
+/// use std::sync::Arc;
+/// use cmis_scheduler::{Scheduler, SqliteStore};
+///
+/// let store = Arc::new(SqliteStore::builder().path("cmis.db").build().await?);
+/// let scheduler = Scheduler::builder(store)
+///     .publisher(facebook)
+///     .tokens(tokens)
+///     .concurrency(16)
+///     .build()?;
+/// // Runs until `stop` fires (for example on SIGTERM), then finishes the calls in flight.
+/// scheduler.run(async { let _ = stop.await; }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Scheduler {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn ScheduleStore>,
+    pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    pub(crate) tokens: Arc<dyn TokenProvider>,
+    pub(crate) refresher: Option<RefreshingTokenProvider>,
+    pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) worker_id: String,
+    pub(crate) rules: Rules,
+    pub(crate) cfg: Config,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) concurrency: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) lease: Duration,
+    pub(crate) poll_interval: Duration,
+    pub(crate) maintenance_interval: Duration,
+    pub(crate) sweep_interval: Duration,
+    pub(crate) refresh_window: Duration,
+    pub(crate) history_after: Duration,
+    pub(crate) maintenance: bool,
+}
+
+impl fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut platforms: Vec<_> = self.shared.publishers.keys().collect();
+        platforms.sort();
+        f.debug_struct("Scheduler")
+            .field("worker_id", &self.shared.worker_id)
+            .field("store", &self.shared.store)
+            .field("platforms", &platforms)
+            .field("config", &self.shared.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Scheduler`].
+#[must_use]
+pub struct SchedulerBuilder {
+    store: Arc<dyn ScheduleStore>,
+    publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    refresher: Option<RefreshingTokenProvider>,
+    notifier: Arc<dyn Notifier>,
+    clock: Arc<dyn Clock>,
+    worker_id: Option<String>,
+    rules: Rules,
+    cfg: Config,
+}
+
+impl fmt::Debug for SchedulerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchedulerBuilder")
+            .field("store", &self.store)
+            .field("config", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    /// A builder around `store`.
+    pub fn builder(store: Arc<dyn ScheduleStore>) -> SchedulerBuilder {
+        SchedulerBuilder {
+            store,
+            publishers: HashMap::new(),
+            tokens: None,
+            refresher: None,
+            notifier: Arc::new(TracingNotifier),
+            clock: Arc::new(SystemClock),
+            worker_id: None,
+            rules: Rules {
+                retry: RetryPolicy::default()
+                    .with_max_attempts(5)
+                    .with_base(Duration::from_secs(30))
+                    .with_cap(Duration::from_secs(30 * 60)),
+                staleness: Duration::from_secs(3 * 3600),
+                pending_interval: Duration::from_secs(10),
+                reconcile_interval: Duration::from_secs(60),
+                reconcile_window: Duration::from_secs(24 * 3600),
+            },
+            cfg: Config {
+                concurrency: 32,
+                batch_size: 256,
+                lease: Duration::from_secs(5 * 60),
+                poll_interval: Duration::from_secs(1),
+                maintenance_interval: Duration::from_secs(5),
+                sweep_interval: Duration::from_secs(24 * 3600),
+                refresh_window: Duration::from_secs(7 * 24 * 3600),
+                history_after: Duration::from_secs(7 * 24 * 3600),
+                maintenance: true,
+            },
+        }
+    }
+
+    /// This worker's id, as written in leases.
+    pub fn worker_id(&self) -> &str {
+        &self.shared.worker_id
+    }
+}
+
+impl SchedulerBuilder {
+    /// Publishes jobs of `publisher.platform()` with it (replacing an earlier one).
+    pub fn publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
+        self.publishers.insert(publisher.platform(), publisher);
+        self
+    }
+
+    /// The token provider handed to publishers.
+    pub fn tokens(mut self, tokens: Arc<dyn TokenProvider>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// A refreshing token provider: handed to publishers, and used by the leader's daily sweep
+    /// that refreshes every credential expiring within the [refresh window](Self::refresh_window).
+    /// Build it with the same notifier, so that failed refreshes are reported.
+    pub fn refreshing_tokens(mut self, tokens: RefreshingTokenProvider) -> Self {
+        self.tokens = Some(Arc::new(tokens.clone()));
+        self.refresher = Some(tokens);
+        self
+    }
+
+    /// Where failures, missed posts, unknown outcomes and re-authorisation requests are sent
+    /// (`tracing` by default).
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = notifier;
+        self
+    }
+
+    /// The wall clock (the system's by default; [`cmis_core::TokioClock`] in tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The id written in leases (default: process id and a random suffix). Unique per process.
+    pub fn worker_id(mut self, id: impl Into<String>) -> Self {
+        self.worker_id = Some(id.into());
+        self
+    }
+
+    /// Platform calls in flight at most (32 by default).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.cfg.concurrency = n.max(1);
+        self
+    }
+
+    /// Jobs claimed per statement at most (256 by default).
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.cfg.batch_size = n.max(1);
+        self
+    }
+
+    /// Attempts and backoff of retryable failures (5 attempts, 30 s base, 30 min cap, full
+    /// jitter by default; a platform's Retry-After always wins).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.rules.retry = policy;
+        self
+    }
+
+    /// How long a claim is held without a heartbeat (5 min by default; renewed every third).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.cfg.lease = lease.max(Duration::from_millis(300));
+        self
+    }
+
+    /// How late a post may still be published (3 h by default); later, it is `missed`.
+    pub fn staleness(mut self, deadline: Duration) -> Self {
+        self.rules.staleness = deadline;
+        self
+    }
+
+    /// The longest sleep without a wake-up (1 s by default).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.cfg.poll_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// When a platform gives no hint, how long to wait before resuming a pending publish (10 s).
+    pub fn pending_interval(mut self, interval: Duration) -> Self {
+        self.rules.pending_interval = interval;
+        self
+    }
+
+    /// How often an unknown outcome is re-checked (1 min), and for how long after the post's
+    /// time before it is left to a person (24 h).
+    pub fn reconcile(mut self, interval: Duration, window: Duration) -> Self {
+        self.rules.reconcile_interval = interval;
+        self.rules.reconcile_window = window;
+        self
+    }
+
+    /// Credentials expiring within this window are refreshed by the sweep (7 days).
+    pub fn refresh_window(mut self, window: Duration) -> Self {
+        self.cfg.refresh_window = window;
+        self
+    }
+
+    /// How often the sweep runs (daily).
+    pub fn sweep_interval(mut self, interval: Duration) -> Self {
+        self.cfg.sweep_interval = interval;
+        self
+    }
+
+    /// How often the leader runs the rescuer and cleanup (5 s).
+    pub fn maintenance_interval(mut self, interval: Duration) -> Self {
+        self.cfg.maintenance_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// Finished jobs older than this move to history (7 days).
+    pub fn history_after(mut self, age: Duration) -> Self {
+        self.cfg.history_after = age;
+        self
+    }
+
+    /// Whether this process may become the maintenance leader (yes by default).
+    pub fn maintenance(mut self, on: bool) -> Self {
+        self.cfg.maintenance = on;
+        self
+    }
+
+    /// Checks the configuration.
+    pub fn build(self) -> Result<Scheduler> {
+        let tokens = self.tokens.ok_or_else(|| {
+            Error::invalid_input("a scheduler needs a token provider: call tokens(..)")
+        })?;
+        if self.publishers.is_empty() {
+            return Err(Error::invalid_input(
+                "a scheduler needs at least one publisher: call publisher(..)",
+            ));
+        }
+        let worker_id = self
+            .worker_id
+            .unwrap_or_else(|| format!("{}-{:016x}", std::process::id(), fastrand::u64(..)));
+        if worker_id.is_empty() {
+            return Err(Error::invalid_input("the worker id is empty"));
+        }
+        Ok(Scheduler {
+            shared: Arc::new(Shared {
+                store: self.store,
+                publishers: self.publishers,
+                tokens,
+                refresher: self.refresher,
+                notifier: self.notifier,
+                clock: self.clock,
+                worker_id,
+                rules: self.rules,
+                cfg: self.cfg,
+            }),
+        })
+    }
+}

@@ -1,0 +1,293 @@
+//! The worker loop: claim in batches, publish concurrently, complete in batches.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cmis_core::{Notification, PublishContext, Result};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use super::checkpoint::JobCheckpointSink;
+use super::decide::{Decision, after_publish, after_reconcile, too_late};
+use super::{Scheduler, Shared, maintenance};
+use crate::job::{ClaimedJob, Completion, JobError, JobId, Lease, Phase};
+
+/// Leases whose completion is not written yet: the heartbeat keeps them alive.
+type InFlight = Arc<Mutex<HashMap<JobId, Lease>>>;
+
+type Done = (Lease, Completion, Option<Notification>);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Each critical section is one insert or remove, so a poisoned map is still consistent.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Scheduler {
+    /// Runs until `shutdown` completes, then stops claiming, lets every platform call in flight
+    /// finish, writes their outcomes and returns.
+    pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
+        let shared = &self.shared;
+        let in_flight: InFlight = Arc::default();
+        let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let completer = tokio::spawn(complete_loop(
+            Arc::clone(shared),
+            done_rx,
+            Arc::clone(&in_flight),
+        ));
+        let heartbeat = tokio::spawn(heartbeat_loop(
+            Arc::clone(shared),
+            Arc::clone(&in_flight),
+            stop_rx.clone(),
+        ));
+        let maint = shared
+            .cfg
+            .maintenance
+            .then(|| tokio::spawn(maintenance::run(Arc::clone(shared), stop_rx)));
+
+        let mut tasks = JoinSet::new();
+        let wake = shared.store.wake_signal();
+        let concurrency = shared.cfg.concurrency;
+        // Claim again once this many slots are free, so that claims stay batched under load.
+        let low_water = (concurrency / 4).clamp(1, shared.cfg.batch_size);
+        tokio::pin!(shutdown);
+        loop {
+            while let Some(r) = tasks.try_join_next() {
+                log_join(r);
+            }
+            let free = concurrency.saturating_sub(tasks.len());
+            let mut more_due = false;
+            if free >= low_water || tasks.is_empty() {
+                let want = free.min(shared.cfg.batch_size);
+                match shared
+                    .store
+                    .claim(&shared.worker_id, want, shared.cfg.lease)
+                    .await
+                {
+                    Ok(batch) => {
+                        more_due = batch.len() == want;
+                        dispatch(shared, batch, &mut tasks, &done_tx, &in_flight).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying"),
+                }
+            }
+            if more_due && concurrency > tasks.len() {
+                continue;
+            }
+            let sleep = if tasks.len() >= concurrency || more_due {
+                shared.cfg.poll_interval
+            } else {
+                until_next_due(shared).await
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = wake.notified() => {}
+                Some(r) = tasks.join_next(), if !tasks.is_empty() => log_join(r),
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+
+        // Graceful stop: no new claims; calls in flight finish and their outcomes are written.
+        while let Some(r) = tasks.join_next().await {
+            log_join(r);
+        }
+        drop(done_tx);
+        log_join(completer.await);
+        let _ = stop_tx.send(true);
+        log_join(heartbeat.await);
+        if let Some(m) = maint {
+            log_join(m.await);
+        }
+        Ok(())
+    }
+}
+
+fn log_join(r: std::result::Result<(), tokio::task::JoinError>) {
+    if let Err(e) = r {
+        // A panicking publisher loses only its own job: its lease expires and the rescuer
+        // marks it `unknown_outcome`.
+        tracing::error!(error = %e, "a scheduler task failed");
+    }
+}
+
+/// How long to sleep when nothing is due: until the next job, at most the poll interval.
+async fn until_next_due(shared: &Shared) -> Duration {
+    let poll = shared.cfg.poll_interval;
+    match shared.store.next_due().await {
+        Ok(Some(at)) => {
+            let wait = at - shared.clock.now();
+            if wait <= time::Duration::ZERO {
+                Duration::ZERO
+            } else {
+                Duration::try_from(wait).map_or(poll, |d| d.min(poll))
+            }
+        }
+        Ok(None) => poll,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the next due time failed");
+            poll
+        }
+    }
+}
+
+async fn dispatch(
+    shared: &Arc<Shared>,
+    batch: Vec<ClaimedJob>,
+    tasks: &mut JoinSet<()>,
+    done: &mpsc::UnboundedSender<Done>,
+    in_flight: &InFlight,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let now = shared.clock.now();
+    let mut go = Vec::with_capacity(batch.len());
+    {
+        let mut held = lock(in_flight);
+        for job in batch {
+            held.insert(job.job.id, job.lease.clone());
+            if let Some(d) = too_late(&job, now, &shared.rules) {
+                let _ = done.send((job.lease, d.completion, d.notify));
+            } else {
+                go.push(job);
+            }
+        }
+    }
+    if go.is_empty() {
+        return;
+    }
+    // The start is durable before any call: a crash from here on means `unknown_outcome`.
+    let leases: Vec<Lease> = go.iter().map(|j| j.lease.clone()).collect();
+    let started = match shared.store.mark_started(&leases).await {
+        Ok(s) => s,
+        Err(e) => {
+            // Nothing was called; the leases expire and the rescuer returns the jobs.
+            tracing::warn!(error = %e, "recording the start of platform calls failed");
+            let mut held = lock(in_flight);
+            for l in &leases {
+                held.remove(&l.job);
+            }
+            return;
+        }
+    };
+    let started: std::collections::HashSet<JobId> = started.into_iter().map(|l| l.job).collect();
+    for job in go {
+        if !started.contains(&job.job.id) {
+            lock(in_flight).remove(&job.job.id);
+            continue;
+        }
+        let shared = Arc::clone(shared);
+        let done = done.clone();
+        tasks.spawn(async move {
+            let lease = job.lease.clone();
+            let d = execute(&shared, &job).await;
+            let _ = done.send((lease, d.completion, d.notify));
+        });
+    }
+}
+
+/// Runs one job's platform call. No database transaction is open meanwhile.
+async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
+    let target = &job.job.target;
+    let Some(publisher) = shared.publishers.get(&target.platform()) else {
+        let error = JobError::new(
+            cmis_core::ErrorKind::Unsupported,
+            format!("no publisher is configured for {}", target.platform()),
+        );
+        return Decision {
+            completion: Completion::Failed { error },
+            notify: None,
+        };
+    };
+    let sink = JobCheckpointSink::new(Arc::clone(&shared.store), job.lease.clone());
+    let ctx = PublishContext::new(Arc::clone(&shared.tokens)).with_checkpoint_sink(Arc::new(sink));
+    let rules = &shared.rules;
+    match (job.phase, &job.job.checkpoint) {
+        (Phase::Reconcile, cp) => {
+            let r = publisher
+                .reconcile(target, &job.job.post, cp.as_ref(), &ctx)
+                .await;
+            after_reconcile(job, r, shared.clock.now(), rules)
+        }
+        (Phase::Resume, Some(cp)) => {
+            let r = publisher.resume(target, cp, &ctx).await;
+            after_publish(job, r, shared.clock.now(), rules)
+        }
+        _ => {
+            let r = publisher.publish(target, &job.job.post, &ctx).await;
+            after_publish(job, r, shared.clock.now(), rules)
+        }
+    }
+}
+
+/// Writes outcomes in batches as they come; a failed write is retried (the write, never the
+/// publish). Notifications go out once the outcome is stored.
+async fn complete_loop(
+    shared: Arc<Shared>,
+    mut rx: mpsc::UnboundedReceiver<Done>,
+    in_flight: InFlight,
+) {
+    let max = shared.cfg.batch_size.max(64);
+    let mut buf = Vec::with_capacity(max);
+    while rx.recv_many(&mut buf, max).await > 0 {
+        let batch: Vec<(Lease, Completion)> =
+            buf.iter().map(|(l, c, _)| (l.clone(), c.clone())).collect();
+        let mut wait = Duration::from_millis(50);
+        let rejected = loop {
+            match shared.store.complete(&batch).await {
+                Ok(r) => break r,
+                Err(e) => {
+                    tracing::warn!(error = %e, jobs = batch.len(), "recording outcomes failed; retrying the write");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        let rejected: std::collections::HashSet<JobId> =
+            rejected.into_iter().map(|r| r.lease.job).collect();
+        {
+            let mut held = lock(&in_flight);
+            for (l, _, _) in &buf {
+                held.remove(&l.job);
+            }
+        }
+        for (lease, _, notify) in buf.drain(..) {
+            if rejected.contains(&lease.job) {
+                tracing::warn!(job = %lease.job, "outcome rejected: the lease was lost to another worker");
+                continue;
+            }
+            if let Some(n) = notify
+                && let Err(e) = shared.notifier.notify(&n).await
+            {
+                tracing::warn!(error = %e, job = %lease.job, "sending a notification failed");
+            }
+        }
+    }
+}
+
+/// Renews the leases of jobs in flight every third of the lease.
+async fn heartbeat_loop(shared: Arc<Shared>, in_flight: InFlight, mut stop: watch::Receiver<bool>) {
+    let every = shared.cfg.lease / 3;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let leases: Vec<Lease> = lock(&in_flight).values().cloned().collect();
+        if leases.is_empty() {
+            continue;
+        }
+        match shared.store.heartbeat(&leases, shared.cfg.lease).await {
+            Ok(kept) if kept.len() < leases.len() => {
+                tracing::warn!(
+                    lost = leases.len() - kept.len(),
+                    "leases lost while publishing"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "renewing leases failed"),
+        }
+    }
+}

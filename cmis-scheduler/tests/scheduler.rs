@@ -1,0 +1,571 @@
+//! The scheduler's state machine on a paused tokio clock, with a fake publisher that records
+//! every call. The in-memory store keeps everything inside the runtime, so time only moves when
+//! every task waits.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cmis_core::{
+    AccessToken, AccountRef, Capabilities, Checkpoint, Clock, Credential, CredentialStore, Error,
+    MemoryCredentialStore, MemoryNotifier, NotificationKind, Outcome, Platform, Post, PostId,
+    PublishContext, Publisher, Receipt, Reconciliation, RefreshedToken, RefreshingTokenProvider,
+    Result, RetryPolicy, SecretString, Surface, Target, TenantId, TokenProvider, TokenRefresher,
+    TokioClock,
+};
+use cmis_scheduler::{JobFilter, JobState, MemoryScheduleStore, ScheduleStore, Scheduler};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const T0: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+
+type PublishFn = dyn Fn(usize) -> Result<Outcome> + Send + Sync;
+type ReconcileFn = dyn Fn(usize) -> Result<Reconciliation> + Send + Sync;
+
+/// A publisher that answers from scripts and records (operation, time) of every call.
+struct Fake {
+    clock: Arc<dyn Clock>,
+    calls: Mutex<Vec<(&'static str, OffsetDateTime)>>,
+    publishes: AtomicUsize,
+    reconciles: AtomicUsize,
+    on_publish: Box<PublishFn>,
+    on_resume: Box<PublishFn>,
+    on_reconcile: Box<ReconcileFn>,
+    checkpoint: Option<Checkpoint>,
+    delay: Duration,
+}
+
+impl std::fmt::Debug for Fake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fake")
+    }
+}
+
+fn receipt(id: &str) -> Receipt {
+    Receipt::new(Platform::Facebook, "page".into(), PostId::new(id))
+}
+
+impl Fake {
+    fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            calls: Mutex::new(Vec::new()),
+            publishes: AtomicUsize::new(0),
+            reconciles: AtomicUsize::new(0),
+            on_publish: Box::new(|n| Ok(Outcome::Published(receipt(&format!("fb-{n}"))))),
+            on_resume: Box::new(|_| Ok(Outcome::Published(receipt("fb-resumed")))),
+            on_reconcile: Box::new(|_| Ok(Reconciliation::Unknown)),
+            checkpoint: None,
+            delay: Duration::ZERO,
+        }
+    }
+    fn calls(&self) -> Vec<(&'static str, OffsetDateTime)> {
+        self.calls.lock().unwrap().clone()
+    }
+    fn ops(&self) -> Vec<&'static str> {
+        self.calls().into_iter().map(|c| c.0).collect()
+    }
+    fn record(&self, op: &'static str) {
+        self.calls.lock().unwrap().push((op, self.clock.now()));
+    }
+}
+
+#[async_trait]
+impl Publisher for Fake {
+    fn platform(&self) -> Platform {
+        Platform::Facebook
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(vec![Surface::Feed], 10, true)
+    }
+    async fn validate(&self, _: &Target, _: &Post) -> Result<()> {
+        Ok(())
+    }
+    async fn publish(&self, _: &Target, _: &Post, ctx: &PublishContext) -> Result<Outcome> {
+        self.record("publish");
+        let n = self.publishes.fetch_add(1, Ordering::SeqCst);
+        if let Some(cp) = &self.checkpoint {
+            ctx.save_checkpoint(cp).await?;
+        }
+        tokio::time::sleep(self.delay).await;
+        (self.on_publish)(n)
+    }
+    async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
+        self.record("resume");
+        (self.on_resume)(0)
+    }
+    async fn reconcile(
+        &self,
+        _: &Target,
+        _: &Post,
+        _: Option<&Checkpoint>,
+        _: &PublishContext,
+    ) -> Result<Reconciliation> {
+        self.record("reconcile");
+        (self.on_reconcile)(self.reconciles.fetch_add(1, Ordering::SeqCst))
+    }
+}
+
+/// Tokens are never needed by the fake publisher.
+struct NoTokens;
+
+#[async_trait]
+impl TokenProvider for NoTokens {
+    async fn access_token(&self, _: &AccountRef) -> Result<AccessToken> {
+        Err(Error::unsupported("no tokens in this test"))
+    }
+    async fn invalidate(&self, _: &AccountRef, _: &AccessToken) {}
+}
+
+struct Rig {
+    store: Arc<MemoryScheduleStore>,
+    fake: Arc<Fake>,
+    notifier: Arc<MemoryNotifier>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<Result<()>>>,
+}
+
+fn tenant() -> TenantId {
+    TenantId::new("acme")
+}
+
+fn target() -> Target {
+    Target::feed(AccountRef::new("acme", Platform::Facebook, "page"))
+}
+
+fn rig(
+    configure: impl FnOnce(&mut Fake),
+) -> (Arc<MemoryScheduleStore>, Arc<Fake>, Arc<TokioClock>) {
+    let clock = Arc::new(TokioClock::starting_at(T0));
+    let store = Arc::new(MemoryScheduleStore::with_clock(clock.clone()));
+    let mut fake = Fake::new(clock.clone());
+    configure(&mut fake);
+    (store, Arc::new(fake), clock)
+}
+
+fn start(
+    store: Arc<MemoryScheduleStore>,
+    fake: Arc<Fake>,
+    clock: Arc<TokioClock>,
+    tune: impl FnOnce(cmis_scheduler::SchedulerBuilder) -> cmis_scheduler::SchedulerBuilder,
+) -> Rig {
+    let notifier = Arc::new(MemoryNotifier::new());
+    let builder = Scheduler::builder(store.clone())
+        .publisher(fake.clone())
+        .tokens(Arc::new(NoTokens))
+        .notifier(notifier.clone())
+        .clock(clock)
+        .retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(4)
+                .with_base(Duration::from_secs(10))
+                .with_cap(Duration::from_secs(3600)),
+        )
+        .poll_interval(Duration::from_millis(100));
+    let scheduler = tune(builder).build().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let handle = tokio::spawn(async move {
+        scheduler
+            .run(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Rig {
+        store,
+        fake,
+        notifier,
+        stop: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl Rig {
+    async fn schedule(&self, post: &str, at: OffsetDateTime) -> cmis_scheduler::JobId {
+        self.store
+            .schedule(
+                &tenant(),
+                &PostId::new(post),
+                &Post::new().with_text(post),
+                &[target()],
+                at,
+            )
+            .await
+            .unwrap()[0]
+            .id
+    }
+
+    async fn state(&self, id: cmis_scheduler::JobId) -> cmis_scheduler::Job {
+        self.store.get(&tenant(), id).await.unwrap().unwrap()
+    }
+
+    /// Lets (virtual) time pass until `id` reaches `state`, at most `within`.
+    async fn wait_for(&self, id: cmis_scheduler::JobId, state: JobState, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.state(id).await.state != state {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {id} is {:?}, not {state:?}, after {within:?}; calls {:?}",
+                self.state(id).await.state,
+                self.fake.ops()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.handle.take().unwrap().await.unwrap().unwrap();
+    }
+
+    fn notified(&self) -> Vec<NotificationKind> {
+        self.notifier
+            .notifications()
+            .into_iter()
+            .map(|n| n.kind)
+            .collect()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn publishes_every_due_job_exactly_once() {
+    let (store, fake, clock) = rig(|_| {});
+    let rig = start(store, fake, clock, |b| b.concurrency(8).batch_size(5));
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(
+            rig.schedule(&format!("p{i}"), T0 + Duration::from_secs(i % 3))
+                .await,
+        );
+    }
+    for id in &ids {
+        rig.wait_for(*id, JobState::Published, Duration::from_secs(30))
+            .await;
+    }
+    assert_eq!(rig.fake.ops().len(), 40);
+    let job = rig.state(ids[0]).await;
+    assert!(job.receipt.unwrap().post_id.as_str().starts_with("fb-"));
+    assert_eq!(job.attempts, 1);
+    // Nobody published early.
+    assert!(rig.fake.calls().iter().all(|(_, at)| *at >= T0));
+    let trail = rig
+        .store
+        .audit_trail(&tenant(), Some(ids[0]))
+        .await
+        .unwrap();
+    let actions: Vec<_> = trail.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["job.scheduled", "job.claimed", "job.published"]);
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn retryable_errors_back_off_by_attempt_with_jitter() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|n| {
+            if n < 3 {
+                Err(Error::transient("503 before the request was accepted"))
+            } else {
+                Ok(Outcome::Published(receipt("fb-1")))
+            }
+        });
+    });
+    let rig = start(store, fake, clock, |b| b);
+    let id = rig.schedule("p", T0).await;
+    rig.wait_for(id, JobState::Published, Duration::from_secs(600))
+        .await;
+    let times: Vec<_> = rig.fake.calls().into_iter().map(|c| c.1).collect();
+    assert_eq!(times.len(), 4);
+    // Full jitter: the n-th retry waits at most base × 2^n (10 s, 20 s, 40 s), plus one poll.
+    let slack = time::Duration::milliseconds(200);
+    for (n, w) in times.windows(2).enumerate() {
+        let ceiling = time::Duration::seconds(10 * (1 << n));
+        assert!(
+            w[1] - w[0] <= ceiling + slack,
+            "retry {n}: {:?}",
+            w[1] - w[0]
+        );
+        assert!(w[1] >= w[0]);
+    }
+    let job = rig.state(id).await;
+    assert_eq!(job.attempts, 4);
+    assert_eq!(job.last_error.unwrap().kind, "transient");
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_respected_and_attempts_run_out_into_failed() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|_| {
+            Err(Error::rate_limited("too many calls").with_retry_after(Duration::from_secs(120)))
+        });
+    });
+    let rig = start(store, fake, clock, |b| b);
+    let id = rig.schedule("p", T0).await;
+    rig.wait_for(id, JobState::Failed, Duration::from_secs(3600))
+        .await;
+    let times: Vec<_> = rig.fake.calls().into_iter().map(|c| c.1).collect();
+    assert_eq!(times.len(), 4, "max_attempts = 4");
+    for w in times.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(gap >= time::Duration::seconds(120), "{gap:?}");
+        assert!(gap <= time::Duration::milliseconds(120_200), "{gap:?}");
+    }
+    assert_eq!(rig.notified(), [NotificationKind::PublishFailed]);
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn late_jobs_beyond_the_staleness_deadline_are_missed_not_published() {
+    let (store, fake, clock) = rig(|_| {});
+    let rig = start(store, fake, clock, |b| {
+        b.staleness(Duration::from_secs(3 * 3600))
+    });
+    let stale = rig
+        .schedule("stale", T0 - Duration::from_secs(3 * 3600 + 1))
+        .await;
+    let late_but_ok = rig
+        .schedule("late", T0 - Duration::from_secs(3 * 3600 - 60))
+        .await;
+    rig.wait_for(stale, JobState::Missed, Duration::from_secs(5))
+        .await;
+    rig.wait_for(late_but_ok, JobState::Published, Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        rig.fake.ops(),
+        ["publish"],
+        "only the job within the deadline was sent"
+    );
+    assert_eq!(rig.notified(), [NotificationKind::PublishMissed]);
+    // A job scheduled in the future misses nothing: it waits, then publishes on time.
+    let future = rig
+        .schedule("future", T0 + Duration::from_secs(4 * 3600))
+        .await;
+    rig.wait_for(
+        future,
+        JobState::Published,
+        Duration::from_secs(4 * 3600 + 5),
+    )
+    .await;
+    let at = rig.fake.calls()[1].1;
+    assert!(at >= T0 + Duration::from_secs(4 * 3600));
+    assert!(at <= T0 + Duration::from_secs(4 * 3600) + Duration::from_millis(200));
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn auth_errors_park_the_job_without_spending_an_attempt() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|_| Err(Error::auth("Error validating access token (190)")));
+    });
+    let rig = start(store, fake, clock, |b| b);
+    let id = rig.schedule("p", T0).await;
+    rig.wait_for(id, JobState::AwaitingReauth, Duration::from_secs(5))
+        .await;
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(rig.fake.ops(), ["publish"], "parked jobs are not retried");
+    let job = rig.state(id).await;
+    assert_eq!(job.attempts, 0);
+    assert_eq!(rig.notified(), [NotificationKind::ReauthRequired]);
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_outcomes_are_reconciled_never_resent() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish =
+            Box::new(|_| Err(Error::unknown_outcome("timeout after the request was sent")));
+        f.on_reconcile = Box::new(|n| {
+            if n == 0 {
+                Ok(Reconciliation::Unknown)
+            } else {
+                Ok(Reconciliation::Published(receipt("fb-found")))
+            }
+        });
+    });
+    let rig = start(store, fake, clock, |b| {
+        b.reconcile(Duration::from_secs(60), Duration::from_secs(3600))
+    });
+    let id = rig.schedule("p", T0).await;
+    rig.wait_for(id, JobState::Published, Duration::from_secs(600))
+        .await;
+    assert_eq!(rig.fake.ops(), ["publish", "reconcile", "reconcile"]);
+    let calls = rig.fake.calls();
+    assert!(calls[1].1 - calls[0].1 >= time::Duration::seconds(60));
+    assert_eq!(
+        rig.state(id).await.receipt.unwrap().post_id.as_str(),
+        "fb-found"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_publisher_that_cannot_reconcile_leaves_the_job_to_a_person() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|_| Err(Error::unknown_outcome("timeout")));
+        f.on_reconcile = Box::new(|_| Err(Error::unsupported("cannot check")));
+    });
+    let rig = start(store, fake, clock, |b| b);
+    let id = rig.schedule("p", T0).await;
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let job = rig.state(id).await;
+    assert_eq!((job.state, job.run_at), (JobState::UnknownOutcome, None));
+    assert_eq!(rig.fake.ops(), ["publish", "reconcile"]);
+    assert_eq!(rig.notified(), [NotificationKind::UnknownOutcome]);
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_publishes_resume_from_the_stored_checkpoint() {
+    let cp = Checkpoint::new(Platform::Facebook, "container_created", &"c-17")
+        .unwrap()
+        .with_resume_after(Duration::from_secs(30));
+    let pending = cp.clone();
+    let (store, fake, clock) = rig(move |f| {
+        f.checkpoint = Some(cp);
+        f.on_publish = Box::new(move |_| Ok(Outcome::Pending(pending.clone())));
+    });
+    let rig = start(store, fake, clock, |b| b);
+    let id = rig.schedule("p", T0).await;
+    rig.wait_for(id, JobState::Published, Duration::from_secs(60))
+        .await;
+    assert_eq!(rig.fake.ops(), ["publish", "resume"]);
+    let calls = rig.fake.calls();
+    assert!(calls[1].1 - calls[0].1 >= time::Duration::seconds(30));
+    let job = rig.state(id).await;
+    assert_eq!(job.checkpoint.unwrap().stage, "container_created");
+    assert_eq!(job.attempts, 1, "resuming spends no attempt");
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_errors_fail_at_once_and_notify() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|_| Err(Error::rejected("(#368) blocked as abusive")));
+    });
+    let rig = start(store, fake, clock, |b| b);
+    let id = rig.schedule("p", T0).await;
+    rig.wait_for(id, JobState::Failed, Duration::from_secs(5))
+        .await;
+    assert_eq!(rig.fake.ops(), ["publish"]);
+    assert_eq!(rig.state(id).await.last_error.unwrap().kind, "rejected");
+    assert_eq!(rig.notified(), [NotificationKind::PublishFailed]);
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_lets_calls_in_flight_finish() {
+    let (store, fake, clock) = rig(|f| f.delay = Duration::from_secs(10));
+    let rig = start(store, fake, clock, |b| b);
+    let id = rig.schedule("p", T0).await;
+    while rig.fake.ops().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let store = rig.store.clone();
+    rig.stop().await;
+    let job = store.get(&tenant(), id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Published);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_leader_rescues_a_dead_workers_job_into_reconciliation() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_reconcile = Box::new(|_| Ok(Reconciliation::NotPublished));
+    });
+    let id = store
+        .schedule(&tenant(), &PostId::new("p"), &Post::new(), &[target()], T0)
+        .await
+        .unwrap()[0]
+        .id;
+    // A worker claims it, starts the call, and dies.
+    let claimed = store
+        .claim("dead", 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    store
+        .mark_started(&[claimed[0].lease.clone()])
+        .await
+        .unwrap();
+    let rig = start(store, fake, clock, |b| {
+        b.maintenance_interval(Duration::from_secs(1))
+    });
+    rig.wait_for(id, JobState::Published, Duration::from_secs(120))
+        .await;
+    // Not resent blindly: reconciled first, and only the platform's "not published" allowed
+    // the publish.
+    assert_eq!(rig.fake.ops(), ["reconcile", "publish"]);
+    assert!(rig.fake.calls()[0].1 >= T0 + Duration::from_secs(30));
+    let actions: Vec<_> = rig
+        .store
+        .audit_trail(&tenant(), Some(id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert!(actions.contains(&"job.rescued".to_owned()), "{actions:?}");
+    rig.stop().await;
+}
+
+/// A refresher that records which accounts it refreshed.
+#[derive(Default)]
+struct CountingRefresher(Mutex<Vec<String>>);
+
+#[async_trait]
+impl TokenRefresher for CountingRefresher {
+    fn platform(&self) -> Platform {
+        Platform::TikTok
+    }
+    async fn refresh(&self, current: &Credential) -> Result<RefreshedToken> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(current.account.account.to_string());
+        Ok(RefreshedToken::new(SecretString::from("act.new"))
+            .with_expires_in(Duration::from_secs(30 * 24 * 3600)))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_refresh_sweep_refreshes_only_credentials_inside_the_window() {
+    let (store, fake, clock) = rig(|_| {});
+    let creds = Arc::new(MemoryCredentialStore::new());
+    let day = Duration::from_secs(24 * 3600);
+    for (account, expires_in) in [("soon", day * 6), ("later", day * 8), ("never", day * 90)] {
+        creds
+            .put(
+                Credential::new(
+                    AccountRef::new("acme", Platform::TikTok, account),
+                    SecretString::from("act.old"),
+                )
+                .with_access_expires_at(T0 + expires_in),
+            )
+            .await
+            .unwrap();
+    }
+    let refresher = Arc::new(CountingRefresher::default());
+    let tokens = RefreshingTokenProvider::builder(creds.clone())
+        .refresher(refresher.clone())
+        .clock(clock.clone())
+        .build();
+    let rig = start(store, fake, clock, |b| {
+        b.refreshing_tokens(tokens)
+            .poll_interval(Duration::from_secs(60))
+            .maintenance_interval(Duration::from_secs(60))
+            .sweep_interval(day)
+    });
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(*refresher.0.lock().unwrap(), ["soon"]);
+    // A day later "later" expires within 7 days; "soon" was refreshed for 30 days.
+    tokio::time::sleep(day).await;
+    assert_eq!(*refresher.0.lock().unwrap(), ["soon", "later"]);
+    let got = creds
+        .get(&AccountRef::new("acme", Platform::TikTok, "later"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(got.access_expires_at.unwrap() > T0 + day * 29);
+    let listed = rig.store.list(&tenant(), &JobFilter::all()).await.unwrap();
+    assert!(listed.is_empty());
+    rig.stop().await;
+}
