@@ -1,10 +1,10 @@
-//! Runs the sandbox platforms until interrupted, printing their URLs and a seeded TikTok
-//! creator's tokens as one JSON line.
+//! Runs the sandbox platforms until interrupted, printing their URLs and seeded accounts' tokens
+//! as one JSON line: a TikTok creator, a Facebook Page and an Instagram account.
 
 #![allow(clippy::print_stdout)]
 
 use cmis_core::ExposeSecret;
-use cmis_sandbox::{Creator, Sandbox};
+use cmis_sandbox::{Creator, InstagramLogin, Sandbox};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -15,6 +15,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sandbox-creator",
         &["user.info.basic", "video.publish", "video.upload"],
     );
+    let meta = sandbox.meta();
+    let page_token = meta.add_page("100000000000001", "Sandbox Page");
+    let ig_token = meta.add_instagram_account("17841400000000001", InstagramLogin::Facebook);
     println!(
         "{}",
         serde_json::json!({
@@ -24,6 +27,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "tiktok_open_id": tokens.open_id,
             "tiktok_access_token": tokens.access_token.expose_secret(),
             "tiktok_refresh_token": tokens.refresh_token.expose_secret(),
+            "meta_url": meta.url(),
+            "meta_app_id": meta.app_id(),
+            "meta_app_secret": meta.app_secret().expose_secret(),
+            "facebook_page_id": "100000000000001",
+            "facebook_page_token": page_token.expose_secret(),
+            "instagram_user_id": "17841400000000001",
+            "instagram_token": ig_token.expose_secret(),
         })
     );
     tokio::signal::ctrl_c().await?;

@@ -1,0 +1,215 @@
+//! Publishes one post to Facebook, Instagram or TikTok, through the platform's real API or any
+//! server that speaks it (such as `cmis-sandbox`).
+//!
+//! ```text
+//! cargo run -q --example publish -- --platform facebook|instagram|tiktok --account ID \
+//!     [--text TEXT] [--media PATH_OR_URL]... [--kind feed|reel|story|carousel] \
+//!     [--privacy LEVEL] [--draft]
+//! ```
+//!
+//! Environment: `CMIS_ACCESS_TOKEN` (required), `CMIS_REFRESH_TOKEN` (TikTok), app credentials
+//! `CMIS_META_APP_ID`/`CMIS_META_APP_SECRET` and `CMIS_TIKTOK_CLIENT_KEY`/`CMIS_TIKTOK_CLIENT_SECRET`
+//! (each falling back to `CMIS_CLIENT_ID`/`CMIS_CLIENT_SECRET`), `CMIS_META_GRAPH_URL`,
+//! `CMIS_META_GRAPH_VIDEO_URL`, `CMIS_META_RUPLOAD_URL` (the last two default to the first when
+//! it is set, else to Meta's hosts), `CMIS_TIKTOK_API_URL` (TikTok's host by default, used for
+//! the token endpoint too), and `CMIS_INSTAGRAM_LOGIN=instagram` for Instagram-Login tokens
+//! (graph.instagram.com; `CMIS_META_GRAPH_URL` then points there).
+//!
+//! On success it prints one JSON line with `platform`, `account`, `post_id`, `permalink`,
+//! `state` and `published_at`. Exit codes: 0 published, 2 invalid input (refused before any
+//! network call), 3 re-authorisation needed, 4 rate limited or quota, 5 rejected by the platform,
+//! 6 unknown outcome, 1 anything else; a message with the error kind goes to stderr.
+
+#![allow(clippy::print_stdout)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cmis_core::time::format_description::well_known::Rfc3339;
+use cmis_core::{
+    AccountRef, Credential, CredentialStore, Error, MemoryCredentialStore, Outcome, Platform, Post,
+    Progress, PublishContext, Publisher, Receipt, RefreshingTokenProvider, Result, TikTokOptions,
+};
+use cmis_examples::cli::{app_credentials, env, env_secret, fail};
+use cmis_examples::publish_args::PublishArgs;
+
+/// How long to keep resuming a publish the platform is still processing.
+const PENDING_BUDGET: Duration = Duration::from_secs(15 * 60);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(receipt) => {
+            let line = serde_json::json!({
+                "platform": receipt.platform.as_str(),
+                "account": receipt.account.as_str(),
+                "post_id": receipt.post_id.as_str(),
+                "permalink": receipt.permalink.as_ref().map(|u| u.as_str()),
+                "state": serde_json::to_value(receipt.state).unwrap_or_default(),
+                "published_at": receipt.published_at.format(&Rfc3339).ok(),
+            });
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err),
+    }
+}
+
+async fn run() -> Result<Receipt> {
+    let args = PublishArgs::parse(std::env::args_os().skip(1))?;
+    let access_token = env_secret("CMIS_ACCESS_TOKEN").ok_or_else(|| {
+        Error::invalid_input("CMIS_ACCESS_TOKEN is not set: give the account's access token")
+    })?;
+    let post = post_from(&args);
+    let account = AccountRef::new("cli", args.platform, args.account.as_str());
+    let target = cmis_core::Target::new(account.clone(), args.surface);
+
+    let mut credential = Credential::new(account.clone(), access_token);
+    let (publisher, refresher) = connector(&args)?;
+    if let Some(refresh) = env_secret("CMIS_REFRESH_TOKEN") {
+        credential = credential.with_refresh_token(refresh);
+    }
+
+    // Every rule the platform would enforce, checked before any network call.
+    publisher.validate(&target, &post).await?;
+
+    let store = Arc::new(MemoryCredentialStore::new());
+    store.put(credential).await?;
+    let mut tokens = RefreshingTokenProvider::builder(store);
+    if let Some(refresher) = refresher {
+        tokens = tokens.refresher(refresher);
+    }
+    let ctx =
+        PublishContext::new(Arc::new(tokens.build())).with_progress(Arc::new(|p: &Progress| {
+            eprintln!(
+                "upload: media {} {}/{} bytes",
+                p.media_index, p.bytes_sent, p.total_bytes
+            );
+        }));
+
+    let mut outcome = publisher.publish(&target, &post, &ctx).await?;
+    let started = tokio::time::Instant::now();
+    loop {
+        match outcome {
+            Outcome::Published(receipt) => return Ok(receipt),
+            Outcome::Pending(checkpoint) => {
+                if started.elapsed() > PENDING_BUDGET {
+                    return Err(Error::transient(format!(
+                        "{} is still processing the post after {} minutes (stage {:?}); it was not published twice",
+                        args.platform,
+                        PENDING_BUDGET.as_secs() / 60,
+                        checkpoint.stage
+                    )));
+                }
+                let wait = checkpoint.resume_after.unwrap_or(Duration::from_secs(5));
+                eprintln!(
+                    "{} is processing (stage {}); checking again in {}s",
+                    args.platform,
+                    checkpoint.stage,
+                    wait.as_secs()
+                );
+                tokio::time::sleep(wait).await;
+                outcome = publisher.resume(&target, &checkpoint, &ctx).await?;
+            }
+        }
+    }
+}
+
+fn post_from(args: &PublishArgs) -> Post {
+    let mut post = Post::new();
+    if let Some(text) = &args.text {
+        post = post.with_text(text.clone());
+    }
+    for media in &args.media {
+        post = post.with_media(media.clone());
+    }
+    if args.platform == Platform::TikTok {
+        let mut options = TikTokOptions::new().with_draft(args.draft);
+        if let Some(level) = &args.privacy {
+            options = options.with_privacy_level(level.clone());
+        }
+        post = post.with_tiktok(options);
+    }
+    post
+}
+
+type Connector = (
+    Box<dyn Publisher>,
+    Option<Arc<dyn cmis_core::TokenRefresher>>,
+);
+
+fn connector(args: &PublishArgs) -> Result<Connector> {
+    let (app_id, app_secret) = app_credentials(args.platform);
+    match args.platform {
+        Platform::TikTok => {
+            let mut builder = cmis_tiktok::TikTokClient::builder();
+            if let Some(url) = env("CMIS_TIKTOK_API_URL") {
+                builder = builder.api_base_url(url);
+            }
+            if let Some(key) = app_id {
+                builder = builder.client_key(key);
+            }
+            let has_secret = app_secret.is_some();
+            if let Some(secret) = app_secret {
+                builder = builder.client_secret(secret);
+            }
+            let client = builder.build()?;
+            let refresher: Option<Arc<dyn cmis_core::TokenRefresher>> = (has_secret
+                && env("CMIS_REFRESH_TOKEN").is_some())
+            .then(|| Arc::new(cmis_tiktok::TikTokRefresher::new(client.clone())) as _);
+            Ok((
+                Box::new(cmis_tiktok::TikTokPublisher::new(client)),
+                refresher,
+            ))
+        }
+        Platform::Facebook | Platform::Instagram => {
+            let mut builder = cmis_meta::MetaClient::builder();
+            if let Some(graph) = env("CMIS_META_GRAPH_URL") {
+                builder = builder
+                    .graph_video_url(
+                        env("CMIS_META_GRAPH_VIDEO_URL").unwrap_or_else(|| graph.clone()),
+                    )
+                    .rupload_url(env("CMIS_META_RUPLOAD_URL").unwrap_or_else(|| graph.clone()))
+                    .instagram_graph_url(graph.clone())
+                    .graph_url(graph);
+            } else {
+                if let Some(video) = env("CMIS_META_GRAPH_VIDEO_URL") {
+                    builder = builder.graph_video_url(video);
+                }
+                if let Some(rupload) = env("CMIS_META_RUPLOAD_URL") {
+                    builder = builder.rupload_url(rupload);
+                }
+            }
+            if let Some(id) = app_id {
+                builder = builder.app_id(id);
+            }
+            if let Some(secret) = app_secret {
+                builder = builder.app_secret(secret);
+            }
+            let client = builder.build()?;
+            if args.platform == Platform::Facebook {
+                return Ok((
+                    Box::new(cmis_meta::FacebookPagePublisher::new(client)),
+                    None,
+                ));
+            }
+            let login = match env("CMIS_INSTAGRAM_LOGIN").as_deref() {
+                Some("instagram") => cmis_meta::InstagramLogin::Instagram,
+                Some("facebook") | None => cmis_meta::InstagramLogin::Facebook,
+                Some(other) => {
+                    return Err(Error::invalid_input(format!(
+                        "CMIS_INSTAGRAM_LOGIN must be facebook or instagram, not {other:?}"
+                    )));
+                }
+            };
+            Ok((
+                Box::new(cmis_meta::InstagramPublisher::new(client).with_login(login)),
+                None,
+            ))
+        }
+        other => Err(Error::invalid_input(format!(
+            "platform {other} is not supported"
+        ))),
+    }
+}
