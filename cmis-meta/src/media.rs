@@ -18,55 +18,34 @@ pub(crate) struct Sniffed {
     pub(crate) mime: &'static str,
 }
 
-/// Recognises the formats Meta takes from their magic bytes.
+fn from_format(format: cmis_media::Format) -> Option<Sniffed> {
+    let kind = if format.is_image() {
+        Kind::Image
+    } else if format.is_video() {
+        Kind::Video
+    } else {
+        return None;
+    };
+    Some(Sniffed {
+        kind,
+        mime: format.mime(),
+    })
+}
+
+/// Recognises media from its magic bytes (`cmis-media`'s sniffer; never the file name).
 pub(crate) fn sniff(head: &[u8]) -> Option<Sniffed> {
-    let s = |kind, mime| Some(Sniffed { kind, mime });
-    match head {
-        [0xFF, 0xD8, 0xFF, ..] => s(Kind::Image, "image/jpeg"),
-        [0x89, b'P', b'N', b'G', ..] => s(Kind::Image, "image/png"),
-        [b'G', b'I', b'F', b'8', ..] => s(Kind::Image, "image/gif"),
-        [
-            b'R',
-            b'I',
-            b'F',
-            b'F',
-            _,
-            _,
-            _,
-            _,
-            b'W',
-            b'E',
-            b'B',
-            b'P',
-            ..,
-        ] => s(Kind::Image, "image/webp"),
-        [_, _, _, _, b'f', b't', b'y', b'p', brand @ ..] => match brand.get(..4) {
-            Some(b"heic" | b"heix" | b"mif1") => s(Kind::Image, "image/heic"),
-            Some(b"qt  ") => s(Kind::Video, "video/quicktime"),
-            _ => s(Kind::Video, "video/mp4"),
-        },
-        _ => None,
-    }
+    cmis_media::Format::sniff(head).and_then(from_format)
 }
 
 fn by_extension(path: &str) -> Option<Sniffed> {
-    let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
-    let s = |kind, mime| Some(Sniffed { kind, mime });
-    match ext.as_str() {
-        "jpg" | "jpeg" => s(Kind::Image, "image/jpeg"),
-        "png" => s(Kind::Image, "image/png"),
-        "webp" => s(Kind::Image, "image/webp"),
-        "gif" => s(Kind::Image, "image/gif"),
-        "mp4" | "m4v" => s(Kind::Video, "video/mp4"),
-        "mov" => s(Kind::Video, "video/quicktime"),
-        _ => None,
-    }
+    let ext = path.rsplit_once('.')?.1;
+    cmis_media::Format::from_extension(ext).and_then(from_format)
 }
 
 async fn head_of(path: &std::path::Path) -> Result<Vec<u8>> {
     use tokio::io::AsyncReadExt;
     let mut file = tokio::fs::File::open(path).await.map_err(|e| io(path, e))?;
-    let mut buf = vec![0u8; 16];
+    let mut buf = vec![0u8; 64];
     let mut n = 0;
     while n < buf.len() {
         let read = file.read(&mut buf[n..]).await.map_err(|e| io(path, e))?;
@@ -139,75 +118,53 @@ pub(crate) fn file_name(media: &Media, sniffed: Sniffed) -> String {
     }
 }
 
-/// The caption rules Instagram enforces (`docs/meta-graph-api.md` §4, 36004/2207010): at most
-/// 2200 characters, 30 hashtags and 20 @-mentions.
-pub(crate) fn instagram_caption_violations(text: &str) -> Vec<cmis_core::Violation> {
-    let mut out = Vec::new();
-    let chars = text.chars().count();
-    if chars > 2200 {
-        out.push(cmis_core::Violation::new(
-            "text",
-            "instagram.caption.max_chars",
-            chars.to_string(),
-            "at most 2200",
-        ));
-    }
-    let tags = text
-        .split_whitespace()
-        .filter(|w| w.starts_with('#'))
-        .count();
-    if tags > 30 {
-        out.push(cmis_core::Violation::new(
-            "text",
-            "instagram.caption.max_hashtags",
-            tags.to_string(),
-            "at most 30",
-        ));
-    }
-    let mentions = text
-        .split_whitespace()
-        .filter(|w| w.starts_with('@'))
-        .count();
-    if mentions > 20 {
-        out.push(cmis_core::Violation::new(
-            "text",
-            "instagram.caption.max_mentions",
-            mentions.to_string(),
-            "at most 20",
-        ));
-    }
-    out
-}
-
-/// Platform media rules from `cmis-media`, when it provides them.
+/// The platform's media and text rules from `cmis-media` (probing local files' headers), every
+/// violation at once, before any network call.
 pub(crate) fn validate_with_cmis_media(
-    _platform: cmis_core::Platform,
-    _surface: cmis_core::Surface,
-    _post: &cmis_core::Post,
+    platform: cmis_core::Platform,
+    surface: cmis_core::Surface,
+    post: &cmis_core::Post,
 ) -> Result<()> {
-    Ok(())
+    cmis_media::validate(platform, surface, post)
 }
 
-/// Converts local PNG and WebP images to JPEG when the post allows it (Instagram takes JPEG
-/// only); other media pass unchanged.
-pub(crate) async fn convert_for_instagram(post: &cmis_core::Post) -> Result<cmis_core::Post> {
+/// When the post allows conversion, makes every local image acceptable to Instagram with
+/// `cmis-media` (PNG and WebP become JPEG, oversized images are scaled down; acceptable images
+/// pass unchanged). Without permission a non-JPEG image is refused.
+pub(crate) async fn convert_for_instagram(
+    post: &cmis_core::Post,
+    surface: cmis_core::Surface,
+) -> Result<cmis_core::Post> {
     let mut out = post.clone();
+    let rules = cmis_media::Rules::for_target(cmis_core::Platform::Instagram, surface)?;
     for media in &mut out.media {
         if matches!(media.source, MediaSource::Url(_)) {
             continue;
         }
         let s = sniff_media(media).await?;
-        if s.kind == Kind::Image && s.mime != "image/jpeg" {
-            if !post.options.instagram.convert_media {
+        if s.kind != Kind::Image {
+            continue;
+        }
+        if !post.options.instagram.convert_media {
+            if s.mime != "image/jpeg" {
                 return Err(Error::invalid_input(format!(
-                    "{} is {}; Instagram takes JPEG only",
+                    "{} is {}; Instagram takes JPEG only (allow conversion with InstagramOptions::with_convert_media)",
                     media.display_name(),
                     s.mime
                 )));
             }
-            return Err(Error::unsupported(
-                "JPEG conversion is not available in this build of cmis-media",
-            ));
+            continue;
+        }
+        let Some(image_rules) = &rules.image else {
+            continue;
+        };
+        let bytes = load(media).await?;
+        let name = file_name(media, s);
+        let converted = cmis_media::prepare_image(image_rules, &name, &bytes)?;
+        if converted.bytes != bytes {
+            let mut replacement = Media::bytes(Some(converted.name), converted.bytes);
+            replacement.alt_text = media.alt_text.clone();
+            *media = replacement;
         }
     }
     Ok(out)
@@ -220,7 +177,10 @@ mod tests {
     #[test]
     fn sniffs_the_formats_meta_takes() {
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap().mime, "image/jpeg");
-        assert_eq!(sniff(b"\x89PNG\r\n").unwrap().mime, "image/png");
+        assert_eq!(
+            sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap().mime,
+            "image/png"
+        );
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap().mime, "image/webp");
         assert_eq!(sniff(b"\0\0\0\x18ftypmp42").unwrap().kind, Kind::Video);
         assert_eq!(
@@ -228,17 +188,5 @@ mod tests {
             "video/quicktime"
         );
         assert_eq!(sniff(b"hello"), None);
-    }
-
-    #[test]
-    fn captions_are_checked() {
-        assert!(instagram_caption_violations("hi #a @b").is_empty());
-        let long = "x".repeat(2201);
-        assert_eq!(instagram_caption_violations(&long).len(), 1);
-        let tags = "#t ".repeat(31);
-        assert_eq!(
-            instagram_caption_violations(&tags)[0].rule,
-            "instagram.caption.max_hashtags"
-        );
     }
 }

@@ -43,7 +43,7 @@ async fn photo_by_url_sends_url_and_message() {
 #[tokio::test]
 async fn photo_by_file_is_a_multipart_source_upload() {
     let h = harness().await;
-    let file = temp_file("cake.jpg", JPEG);
+    let file = temp_file("cake.jpg", &JPEG);
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{PAGE}/photos")))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))

@@ -60,7 +60,7 @@ fn video_post(file: &std::path::Path) -> Post {
 #[tokio::test]
 async fn video_by_file_uploads_with_oauth_then_publishes_on_graph_video() {
     let (h, video) = two_hosts().await;
-    let file = temp_file("clip.mp4", MP4);
+    let file = temp_file("clip.mp4", &MP4);
     mount_session(&h, MP4.len()).await;
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{SESSION}")))
@@ -91,7 +91,7 @@ async fn video_by_file_uploads_with_oauth_then_publishes_on_graph_video() {
 async fn a_failed_upload_resumes_from_the_offset_the_server_reports() {
     let _ticker = keep_clock_ticking();
     let (h, video) = two_hosts().await;
-    let file = temp_file("clip.mp4", MP4);
+    let file = temp_file("clip.mp4", &MP4);
     mount_session(&h, MP4.len()).await;
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{SESSION}")))
@@ -126,7 +126,7 @@ async fn a_failed_upload_resumes_from_the_offset_the_server_reports() {
 #[tokio::test]
 async fn resume_from_an_upload_session_asks_the_offset_first() {
     let (h, video) = two_hosts().await;
-    let file = temp_file("clip.mp4", MP4);
+    let file = temp_file("clip.mp4", &MP4);
     Mock::given(method("GET"))
         .and(path(format!("/v25.0/{SESSION}")))
         .respond_with(json(200, "upload_offset.json"))
@@ -214,7 +214,7 @@ async fn mount_reel_start_and_upload(h: &Harness, video: &MockServer) {
 #[tokio::test]
 async fn reels_start_upload_to_rupload_then_finish() {
     let (h, video) = two_hosts().await;
-    let file = temp_file("clip.mp4", MP4);
+    let file = temp_file("clip.mp4", &MP4);
     mount_reel_start_and_upload(&h, &video).await;
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{PAGE}/video_reels")))
@@ -246,7 +246,7 @@ async fn reels_start_upload_to_rupload_then_finish() {
 #[tokio::test]
 async fn a_5xx_on_reels_finish_is_unknown_and_sent_once() {
     let (h, video) = two_hosts().await;
-    let file = temp_file("clip.mp4", MP4);
+    let file = temp_file("clip.mp4", &MP4);
     mount_reel_start_and_upload(&h, &video).await;
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{PAGE}/video_reels")))

@@ -218,7 +218,7 @@ async fn a_local_reel_is_uploaded_through_rupload_with_oauth() {
     catch_all(&rupload).await;
     let uri = rupload.uri();
     let h = harness_with(move |b| b.rupload_url(uri)).await;
-    let file = temp_file("clip.mp4", MP4);
+    let file = temp_file("clip.mp4", &MP4);
     mount_limit(&h.server, "ig_publishing_limit.json").await;
     Mock::given(method("POST"))
         .and(path(format!("/v25.0/{IG}/media")))
@@ -540,7 +540,7 @@ async fn instagram_login_accounts_use_graph_instagram_com() {
 async fn bad_media_is_refused_before_any_call() {
     let h = harness().await;
     let publisher = InstagramPublisher::new(h.client.clone());
-    let png = temp_file("logo.png", PNG);
+    let png = temp_file("logo.png", &PNG);
     let cases: Vec<(Post, Surface, ErrorKind)> = vec![
         // A PNG without permission to convert.
         (
@@ -593,7 +593,7 @@ async fn bad_media_is_refused_before_any_call() {
         assert_eq!(err.kind(), kind, "{err}");
     }
     // Instagram Login cannot upload files.
-    let jpg = temp_file("a.jpg", JPEG);
+    let jpg = temp_file("a.jpg", &JPEG);
     let err = publisher
         .clone()
         .with_login(InstagramLogin::Instagram)
@@ -606,4 +606,52 @@ async fn bad_media_is_refused_before_any_call() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
     let _ = ResponseTemplate::new(200);
+}
+
+struct JpegBody;
+
+impl wiremock::Match for JpegBody {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        request.body.starts_with(&[0xFF, 0xD8, 0xFF])
+    }
+}
+
+#[tokio::test]
+async fn a_local_png_is_converted_to_jpeg_when_allowed() {
+    let rupload = MockServer::start().await;
+    catch_all(&rupload).await;
+    let uri = rupload.uri();
+    let h = harness_with(move |b| b.rupload_url(uri)).await;
+    let png = temp_file("menu.png", &PNG);
+    mount_limit(&h.server, "ig_publishing_limit.json").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{IG}/media")))
+        .and(form(&[
+            ("upload_type", "resumable"),
+            ("caption", "New menu"),
+        ]))
+        .respond_with(json(200, "ig_container.json"))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/ig-api-upload/v25.0/{CONTAINER}")))
+        .and(header("authorization", format!("OAuth {TOKEN}").as_str()))
+        .and(JpegBody)
+        .respond_with(json(200, "ig_upload_success.json"))
+        .expect(1)
+        .mount(&rupload)
+        .await;
+    mount_status(&h.server, CONTAINER, "ig_status_finished.json", 1).await;
+    mount_publish(&h.server, 1).await;
+    mount_permalink(&h.server).await;
+    let post = Post::new()
+        .with_text("New menu")
+        .with_media(Media::path(&png))
+        .with_instagram(InstagramOptions::new().with_convert_media(true));
+    let out = InstagramPublisher::new(h.client.clone())
+        .publish(&Target::feed(ig()), &post, &h.ctx)
+        .await
+        .unwrap();
+    assert!(out.receipt().is_some());
 }

@@ -204,6 +204,7 @@ impl FacebookPagePublisher {
         if !violations.is_empty() {
             return Err(Error::violations(violations));
         }
+        crate::media::validate_with_cmis_media(Platform::Facebook, target.surface, post)?;
         Ok(plan)
     }
 }

@@ -17,7 +17,7 @@ use cmis_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::client::{Host, MetaClient, Session, segment};
-use crate::media::{Kind, instagram_caption_violations, sniff_media};
+use crate::media::{Kind, sniff_media};
 
 /// Items in a carousel: 2 to 10 (`docs/meta-graph-api.md` §2 and error 100/2207028).
 const CAROUSEL_MIN: usize = 2;
@@ -141,7 +141,7 @@ impl InstagramPublisher {
                  apps only): give the media as public URLs",
             ));
         }
-        let mut violations = instagram_caption_violations(post.text_or_empty());
+        let mut violations = Vec::new();
         let mut kinds = Vec::with_capacity(post.media.len());
         for (i, m) in post.media.iter().enumerate() {
             let subject = format!("media[{i}]");
@@ -257,7 +257,7 @@ impl cmis_core::Publisher for InstagramPublisher {
     #[tracing::instrument(skip_all, fields(platform = "instagram", account = %target.account.account))]
     async fn publish(&self, target: &Target, post: &Post, ctx: &PublishContext) -> Result<Outcome> {
         let kind = self.plan(target, post).await?;
-        let post = crate::media::convert_for_instagram(post).await?;
+        let post = crate::media::convert_for_instagram(post, target.surface).await?;
         let s = Self::session(target, ctx);
         self.check_publishing_limit(s, target).await?;
         let state = IgState {

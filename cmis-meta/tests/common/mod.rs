@@ -16,6 +16,10 @@ use cmis_meta::{MetaClient, PollPolicy};
 use wiremock::matchers::any;
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
+pub mod media;
+#[allow(unused_imports)]
+pub use media::{JPEG, MP4, PNG};
+
 pub const PAGE: &str = "1234567890";
 pub const IG: &str = "17841400000000001";
 pub const TOKEN: &str = "EAAB-PAGE-TOKEN-SECRET";
@@ -264,12 +268,6 @@ fn fastrand_suffix() -> usize {
     static N: AtomicUsize = AtomicUsize::new(0);
     N.fetch_add(1, Ordering::SeqCst)
 }
-
-pub const JPEG: &[u8] = &[
-    0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 2, 3,
-];
-pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-pub const MP4: &[u8] = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isomVIDEO-BYTES";
 
 /// On a paused clock, tokio jumps to the next timer whenever the runtime is idle. wiremock
 /// answers from its own thread, so while a request is in flight the only timer would be

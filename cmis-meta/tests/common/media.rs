@@ -1,0 +1,225 @@
+//! Real media made by the tests themselves, so that `cmis-media` validation passes: images
+//! encoded with `image`, and a minimal MP4 written box by box (ISO/IEC 14496-12 layouts; the
+//! builder is the one `cmis-media`'s own tests use).
+#![allow(dead_code, unreachable_pub, clippy::cast_possible_truncation)]
+
+use std::io::Cursor;
+use std::sync::LazyLock;
+
+use image::{ImageFormat, Rgb, RgbImage};
+
+/// Encodes a `w`×`h` RGB gradient in `format`.
+pub fn image(format: ImageFormat, w: u32, h: u32) -> Vec<u8> {
+    let img = RgbImage::from_fn(w, h, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode test image");
+    out.into_inner()
+}
+
+/// A 1080×1080 JPEG: acceptable to Facebook and Instagram.
+pub static JPEG: LazyLock<Vec<u8>> = LazyLock::new(|| image(ImageFormat::Jpeg, 1080, 1080));
+/// A 1080×1080 PNG: Facebook takes it; Instagram only after conversion.
+pub static PNG: LazyLock<Vec<u8>> = LazyLock::new(|| image(ImageFormat::Png, 1080, 1080));
+/// A 10 s 1080×1920 H.264 MP4 at 30 fps with `moov` first: a valid Reel for both platforms.
+pub static MP4: LazyLock<Vec<u8>> = LazyLock::new(|| Mp4::default().bytes());
+
+/// What the test MP4 says about itself.
+#[derive(Clone, Debug)]
+pub struct Mp4 {
+    pub brand: [u8; 4],
+    pub codec: [u8; 4],
+    pub width: u16,
+    pub height: u16,
+    /// Frames in the video track.
+    pub frames: u32,
+    /// Frames per second, as a timescale of `fps * 1000` and a sample delta of 1000.
+    pub fps: u32,
+    pub moov_first: bool,
+    pub rotate_90: bool,
+    pub audio: bool,
+    /// Extra bytes of `mdat` payload.
+    pub mdat_len: usize,
+}
+
+impl Default for Mp4 {
+    fn default() -> Self {
+        Self {
+            brand: *b"isom",
+            codec: *b"avc1",
+            width: 1080,
+            height: 1920,
+            frames: 300,
+            fps: 30,
+            moov_first: true,
+            rotate_90: false,
+            audio: false,
+            mdat_len: 64,
+        }
+    }
+}
+
+fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+fn full(kind: &[u8; 4], version: u8, body: &[u8]) -> Vec<u8> {
+    let mut b = vec![version, 0, 0, 0];
+    b.extend_from_slice(body);
+    bx(kind, &b)
+}
+
+fn be32(v: u32) -> [u8; 4] {
+    v.to_be_bytes()
+}
+
+fn matrix(rotate_90: bool) -> Vec<u8> {
+    let one = 0x0001_0000u32;
+    let m: [u32; 9] = if rotate_90 {
+        [0, one, 0, 0u32.wrapping_sub(one), 0, 0, 0, 0, 0x4000_0000]
+    } else {
+        [one, 0, 0, 0, one, 0, 0, 0, 0x4000_0000]
+    };
+    m.iter().flat_map(|v| v.to_be_bytes()).collect()
+}
+
+impl Mp4 {
+    /// The movie duration in milliseconds.
+    pub fn duration_ms(&self) -> u32 {
+        self.frames * 1000 / self.fps
+    }
+
+    fn tkhd(&self, id: u32, w: u16, h: u16) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(be32(0)); // creation
+        b.extend(be32(0)); // modification
+        b.extend(be32(id));
+        b.extend(be32(0)); // reserved
+        b.extend(be32(self.duration_ms()));
+        b.extend([0u8; 8]); // reserved
+        b.extend([0u8; 8]); // layer, alternate group, volume, reserved
+        b.extend(matrix(self.rotate_90 && w > 0));
+        b.extend(be32(u32::from(w) << 16));
+        b.extend(be32(u32::from(h) << 16));
+        full(b"tkhd", 0, &b)
+    }
+
+    fn mdhd(timescale: u32, duration: u32) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(be32(0));
+        b.extend(be32(0));
+        b.extend(be32(timescale));
+        b.extend(be32(duration));
+        b.extend([0x55, 0xC4, 0, 0]); // language "und", pre_defined
+        full(b"mdhd", 0, &b)
+    }
+
+    fn hdlr(kind: &[u8; 4]) -> Vec<u8> {
+        let mut b = be32(0).to_vec();
+        b.extend(kind);
+        b.extend([0u8; 12]);
+        b.extend(b"handler\0");
+        full(b"hdlr", 0, &b)
+    }
+
+    fn stbl(entry: Vec<u8>, samples: u32, delta: u32) -> Vec<u8> {
+        let mut stsd = be32(1).to_vec();
+        stsd.extend(entry);
+        let mut stts = be32(1).to_vec();
+        stts.extend(be32(samples));
+        stts.extend(be32(delta));
+        let mut body = full(b"stsd", 0, &stsd);
+        body.extend(full(b"stts", 0, &stts));
+        body.extend(full(b"stsc", 0, &be32(0)));
+        let mut stsz = be32(0).to_vec();
+        stsz.extend(be32(0));
+        body.extend(full(b"stsz", 0, &stsz));
+        body.extend(full(b"stco", 0, &be32(0)));
+        bx(b"stbl", &body)
+    }
+
+    fn video_trak(&self) -> Vec<u8> {
+        let mut entry = Vec::new();
+        entry.extend([0u8; 6]);
+        entry.extend(1u16.to_be_bytes()); // data reference index
+        entry.extend([0u8; 16]); // pre_defined, reserved
+        entry.extend(self.width.to_be_bytes());
+        entry.extend(self.height.to_be_bytes());
+        entry.extend(be32(0x0048_0000)); // 72 dpi
+        entry.extend(be32(0x0048_0000));
+        entry.extend(be32(0));
+        entry.extend(1u16.to_be_bytes()); // frame count
+        entry.extend([0u8; 32]); // compressor name
+        entry.extend(0x18u16.to_be_bytes());
+        entry.extend(0xFFFFu16.to_be_bytes());
+        let entry = bx(&self.codec, &entry);
+        let timescale = self.fps * 1000;
+        let stbl = Self::stbl(entry, self.frames, 1000);
+        let mut minf = full(b"vmhd", 0, &[0u8; 8]);
+        minf.extend(stbl);
+        let mut mdia = Self::mdhd(timescale, self.frames * 1000);
+        mdia.extend(Self::hdlr(b"vide"));
+        mdia.extend(bx(b"minf", &minf));
+        let mut trak = self.tkhd(1, self.width, self.height);
+        trak.extend(bx(b"mdia", &mdia));
+        bx(b"trak", &trak)
+    }
+
+    fn audio_trak(&self) -> Vec<u8> {
+        let mut entry = vec![0u8; 6];
+        entry.extend(1u16.to_be_bytes());
+        entry.extend([0u8; 8]);
+        entry.extend(2u16.to_be_bytes()); // channels
+        entry.extend(16u16.to_be_bytes()); // sample size
+        entry.extend([0u8; 4]);
+        entry.extend(be32(48_000 << 16));
+        let entry = bx(b"mp4a", &entry);
+        let samples = self.duration_ms() * 48 / 1024;
+        let mut minf = full(b"smhd", 0, &[0u8; 4]);
+        minf.extend(Self::stbl(entry, samples, 1024));
+        let mut mdia = Self::mdhd(48_000, self.duration_ms() * 48);
+        mdia.extend(Self::hdlr(b"soun"));
+        mdia.extend(bx(b"minf", &minf));
+        let mut trak = self.tkhd(2, 0, 0);
+        trak.extend(bx(b"mdia", &mdia));
+        bx(b"trak", &trak)
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut ftyp = self.brand.to_vec();
+        ftyp.extend(be32(0x200));
+        ftyp.extend(self.brand);
+        ftyp.extend(b"mp41");
+        let ftyp = bx(b"ftyp", &ftyp);
+        let mut mvhd = Vec::new();
+        mvhd.extend(be32(0));
+        mvhd.extend(be32(0));
+        mvhd.extend(be32(1000)); // timescale
+        mvhd.extend(be32(self.duration_ms()));
+        mvhd.extend(be32(0x0001_0000)); // rate 1.0
+        mvhd.extend([1u8, 0]); // volume 1.0
+        mvhd.extend([0u8; 10]);
+        mvhd.extend(matrix(false));
+        mvhd.extend([0u8; 24]);
+        mvhd.extend(be32(3)); // next track id
+        let mut moov = full(b"mvhd", 0, &mvhd);
+        moov.extend(self.video_trak());
+        if self.audio {
+            moov.extend(self.audio_trak());
+        }
+        let moov = bx(b"moov", &moov);
+        let mdat = bx(b"mdat", &vec![0u8; self.mdat_len]);
+        let mut out = ftyp;
+        if self.moov_first {
+            out.extend(moov);
+            out.extend(mdat);
+        } else {
+            out.extend(mdat);
+            out.extend(moov);
+        }
+        out
+    }
+}
