@@ -365,16 +365,17 @@ pub(crate) enum AuthScheme {
     OAuth,
 }
 
-/// A request body.
-#[derive(Debug, Clone)]
+/// A request body. No `Debug`: forms can hold secrets (token exchange).
+#[derive(Clone)]
 pub(crate) enum Body {
     Empty,
     Form(Vec<(String, String)>),
     Raw { content_type: String, bytes: Bytes },
 }
 
-/// One Graph request, cheap to clone so that reads can be retried.
-#[derive(Debug, Clone)]
+/// One Graph request, cheap to clone so that reads can be retried. No `Debug`: its query can
+/// hold secrets (token exchange, `debug_token`).
+#[derive(Clone)]
 pub(crate) struct ApiRequest {
     pub(crate) method: reqwest::Method,
     pub(crate) url: String,
@@ -733,4 +734,27 @@ use serde::Deserialize;
 pub(crate) struct IdResponse {
     #[serde(deserialize_with = "de_id")]
     pub(crate) id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn poll_delays_grow_and_stay_bounded(first in 1u64..120, max in 1u64..600, n in 0u32..64) {
+            let p = PollPolicy::new(Duration::from_secs(first), Duration::from_secs(max), Duration::from_secs(300));
+            prop_assert!(p.delay(n) <= Duration::from_secs(max));
+            prop_assert!(p.delay(n) <= p.delay(n + 1));
+        }
+
+        #[test]
+        fn only_safe_ids_become_path_segments(id in ".{0,40}") {
+            if segment(&id, "id").is_ok() {
+                prop_assert!(!id.is_empty());
+                prop_assert!(!id.contains(['/', '?', '#', '%', '&', ' ']));
+            }
+        }
+    }
 }

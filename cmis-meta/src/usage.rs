@@ -103,6 +103,24 @@ pub(crate) fn pause_for_percent(percent: u64) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pauses_never_shrink_as_usage_grows(a in 0u64..200, b in 0u64..200) {
+            let (lo, hi) = (a.min(b), a.max(b));
+            prop_assert!(pause_for_percent(lo) <= pause_for_percent(hi));
+        }
+
+        #[test]
+        fn any_header_value_parses_without_panicking(v in ".{0,200}") {
+            let mut h = HeaderMap::new();
+            if let Ok(value) = v.parse() {
+                h.insert("x-business-use-case-usage", value);
+                let _ = Usage::parse(&h);
+            }
+        }
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
