@@ -61,6 +61,7 @@ pub use client::{
 };
 pub use facebook::{FacebookPagePublisher, SCHEDULE_MAX_LEAD, SCHEDULE_MIN_LEAD};
 pub use instagram::{InstagramLogin, InstagramPublisher};
+pub use media::MAX_UPLOAD_BYTES;
 pub use tokens::{
     FacebookTokenRefresher, InstagramLoginRefresher, PageToken, TokenInfo, check_reauth_deadline,
     debug_token, exchange_for_long_lived, notify_reauth_deadline, page_tokens,

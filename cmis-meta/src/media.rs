@@ -83,8 +83,31 @@ pub(crate) async fn sniff_media(media: &Media) -> Result<Sniffed> {
     })
 }
 
+/// The largest local file cmis-meta uploads. Uploads send the file (from the resumed offset) as
+/// one request body held in memory, because Meta documents no chunked form of these uploads;
+/// larger files must be given as a public URL.
+pub const MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Refuses a local file larger than [`MAX_UPLOAD_BYTES`], before any call.
+pub(crate) async fn check_upload_size(media: &Media) -> Result<()> {
+    let size = match &media.source {
+        MediaSource::Path(p) => tokio::fs::metadata(p).await.map_err(|e| io(p, e))?.len(),
+        MediaSource::Bytes { data, .. } => u64::try_from(data.len()).unwrap_or(u64::MAX),
+        _ => return Ok(()),
+    };
+    if size > MAX_UPLOAD_BYTES {
+        return Err(Error::unsupported(format!(
+            "{} is {size} bytes; cmis-meta uploads files of at most {MAX_UPLOAD_BYTES} bytes \
+             (give a larger video as a public URL)",
+            media.display_name()
+        )));
+    }
+    Ok(())
+}
+
 /// The bytes of a local media item (files are read here, at upload time).
 pub(crate) async fn load(media: &Media) -> Result<Bytes> {
+    check_upload_size(media).await?;
     match &media.source {
         MediaSource::Path(p) => tokio::fs::read(p)
             .await

@@ -291,3 +291,21 @@ async fn a_reel_needs_exactly_one_video() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn a_file_too_large_to_upload_is_refused_before_any_call() {
+    let h = harness().await;
+    // A sparse file: an MP4 header, then a hole up to just over the limit (no disk space used).
+    let file = temp_file("huge.mp4", &MP4);
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    f.set_len(cmis_meta::MAX_UPLOAD_BYTES + 1).unwrap();
+    let err = FacebookPagePublisher::new(h.client.clone())
+        .publish(&Target::feed(page()), &video_post(&file), &h.ctx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Unsupported | ErrorKind::InvalidInput),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(&file);
+}

@@ -205,6 +205,9 @@ impl FacebookPagePublisher {
             return Err(Error::violations(violations));
         }
         crate::media::validate_with_cmis_media(Platform::Facebook, target.surface, post)?;
+        for m in &post.media {
+            crate::media::check_upload_size(m).await?;
+        }
         Ok(plan)
     }
 }

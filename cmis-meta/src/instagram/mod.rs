@@ -232,6 +232,9 @@ impl InstagramPublisher {
             return Err(Error::violations(violations));
         }
         crate::media::validate_with_cmis_media(Platform::Instagram, target.surface, post)?;
+        for m in &post.media {
+            crate::media::check_upload_size(m).await?;
+        }
         Ok(kind)
     }
 }
