@@ -52,6 +52,7 @@ mod error;
 mod facebook;
 mod instagram;
 mod media;
+mod request;
 pub mod tokens;
 mod usage;
 
