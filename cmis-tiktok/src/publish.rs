@@ -40,6 +40,9 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// - Videos from a file or bytes are uploaded in chunks (`FILE_UPLOAD`); videos and photos given
 ///   as URLs are pulled by TikTok (`PULL_FROM_URL`, domain verified for the app). Photos can only
 ///   be pulled (1 to 35 JPEG/WebP images).
+/// - The receipt's post id is TikTok's public post id when TikTok gives one (public posts, after
+///   moderation, waited for within the poll horizon), otherwise the `publish_id`: private posts
+///   never get a public id, and drafts are known by it.
 /// - The `publish_id` goes to the checkpoint sink right after init, before the first chunk;
 ///   [`resume`](cmis_core::Publisher::resume) finishes the upload or polls, and never calls init
 ///   again.

@@ -22,7 +22,7 @@ impl ChunkSource {
     pub(crate) fn size(&self) -> u64 {
         match self {
             Self::File(f) => f.size(),
-            Self::Memory(b) => b.len() as u64,
+            Self::Memory(b) => u64::try_from(b.len()).unwrap_or(u64::MAX),
         }
     }
 
@@ -120,6 +120,12 @@ fn next_offset_from(headers: &header::HeaderMap, total: u64) -> Option<u64> {
     last.trim().parse::<u64>().ok()?.checked_add(1)
 }
 
+/// A chunk of up to 128 MB on a slow uplink outlasts a normal request timeout: allow two
+/// minutes plus one second per 256 KiB.
+fn chunk_timeout(len: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(120 + len / (256 * 1024))
+}
+
 /// Sends the chunk holding `session.next_offset`, retrying that chunk (and only it) on a 5xx or a
 /// transport failure, as TikTok's guide says.
 pub(crate) async fn put_next_chunk(
@@ -150,6 +156,7 @@ pub(crate) async fn put_next_chunk(
             .header(header::CONTENT_TYPE, &session.content_type)
             .header(header::CONTENT_RANGE, chunk.content_range())
             .header(header::CONTENT_LENGTH, chunk.len)
+            .timeout(chunk_timeout(chunk.len))
             .body(bytes.clone());
         let err = match cmis_http::send(request, Call::Read).await {
             Ok(response) => {
