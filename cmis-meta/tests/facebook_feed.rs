@@ -203,3 +203,20 @@ fn the_default_version_is_current_and_debug_hides_the_secret() {
     assert!(dbg.contains("graph-video.facebook.com"), "{dbg}");
     assert!(MetaClient::builder().graph_version("25").build().is_err());
 }
+
+#[tokio::test]
+async fn a_timeout_on_feed_is_an_unknown_outcome_and_is_never_sent_twice() {
+    let h = harness_with(|b| b.timeout(Duration::from_millis(300))).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{PAGE}/feed")))
+        .respond_with(json(200, "feed_post.json").set_delay(Duration::from_secs(3)))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    let err = FacebookPagePublisher::new(h.client.clone())
+        .publish(&Target::feed(page()), &Post::new().with_text("hi"), &h.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    assert!(!err.to_string().contains(TOKEN));
+}

@@ -655,3 +655,36 @@ async fn a_local_png_is_converted_to_jpeg_when_allowed() {
         .unwrap();
     assert!(out.receipt().is_some());
 }
+
+/// A checkpoint sink that always fails.
+struct BrokenSink;
+
+#[async_trait::async_trait]
+impl cmis_core::CheckpointSink for BrokenSink {
+    async fn save(&self, _checkpoint: &Checkpoint) -> cmis_core::Result<()> {
+        Err(cmis_core::Error::internal("disk full"))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_checkpoint_sink_stops_before_the_next_mutating_call() {
+    let h = harness().await;
+    mount_limit(&h.server, "ig_publishing_limit.json").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{IG}/media")))
+        .respond_with(json(200, "ig_container.json"))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    // No status poll and no media_publish may follow (the catch-all fails them).
+    let ctx = h
+        .ctx
+        .clone()
+        .with_checkpoint_sink(std::sync::Arc::new(BrokenSink));
+    let post = Post::new().with_media(url("https://cdn.example.com/cake.jpg"));
+    let err = InstagramPublisher::new(h.client.clone())
+        .publish(&Target::feed(ig()), &post, &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Internal);
+}
