@@ -43,6 +43,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Limits
+//!
+//! - Local files are uploaded as one request body held in memory, up to [`MAX_UPLOAD_BYTES`];
+//!   give larger videos as public URLs.
+//! - Instagram Login accounts take media by public URL only (rupload is for Facebook Login).
+//! - Facebook Page stories are not published ([`ErrorKind::Unsupported`](cmis_core::ErrorKind::Unsupported)).
+//! - A Facebook post whose creating call had an unknown outcome cannot be reconciled by a
+//!   read-only call: [`Publisher::reconcile`](cmis_core::Publisher::reconcile) answers
+//!   `Unknown`, and a person decides.
+//!
 //! ## Features
 //!
 //! `cmis-meta` has no optional features.
