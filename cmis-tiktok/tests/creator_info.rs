@@ -196,3 +196,37 @@ async fn a_direct_post_without_video_publish_is_refused_before_any_call() {
     assert_eq!(err.kind(), ErrorKind::Permission);
     assert!(err.message().contains("video.publish"), "{err}");
 }
+
+#[tokio::test]
+async fn the_client_keeps_to_20_creator_info_queries_a_minute_per_token() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/post/publish/creator_info/query/"))
+        .and(bearer_token(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("creator_info.json")))
+        .expect(21)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    let token = cmis_core::SecretString::from(TOKEN);
+    for _ in 0..20 {
+        client.creator_info(&token).await.unwrap();
+    }
+    // The 21st query must wait for the minute's spacing (60 s / 20 = 3 s). Time is paused only
+    // while nothing is on the wire, so no HTTP timer can fire early.
+    tokio::time::pause();
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        let token = token.clone();
+        async move { client.creator_info(&token).await }
+    });
+    tokio::task::yield_now().await;
+    tokio::time::advance(std::time::Duration::from_millis(2_900)).await;
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    assert_eq!(server.received_requests().await.unwrap().len(), 20);
+    tokio::time::advance(std::time::Duration::from_millis(100)).await;
+    tokio::time::resume();
+    waiting.await.unwrap().unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 21);
+}
