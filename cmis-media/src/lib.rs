@@ -7,8 +7,8 @@
 //! - **Probe** ([`probe_file`], [`probe_bytes`], [`probe`]): the real [`Format`] from magic
 //!   bytes, never the file name; image size, colour type and bit depth from the header; MP4/MOV
 //!   duration, codec, size, rotation, frame rate and whether `moov` precedes `mdat`, from a box
-//!   walker that reads headers only (a 4 GB video costs a few small reads). WebM is recognised;
-//!   its duration and size are not read.
+//!   walker that reads headers only (a 4 GB video costs a few small reads); WebM duration,
+//!   codec and size from its EBML `Info` and `Tracks`.
 //! - **Rules** ([`Rules`]): each platform surface's limits as versioned data ([`RULES_VERSION`]),
 //!   with the source of every figure in its documentation.
 //! - **Validate** ([`validate`], [`validate_with`]): every violation at once, each naming the

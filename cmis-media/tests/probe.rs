@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cmis_core::{ErrorKind, Media};
 use cmis_media::{ColorType, Format, VideoCodec, probe, probe_bytes, probe_file};
-use common::{Mp4, TempDir, image, rgba_image};
+use common::{Mp4, TempDir, image, rgba_image, webm};
 use image::ImageFormat;
 
 #[test]
@@ -148,13 +148,28 @@ fn a_large_mdat_is_skipped_not_read() {
 }
 
 #[test]
-fn webm_is_sniffed_as_webm() {
-    let webm =
-        b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm\x42\x87\x81\x02";
-    let info = probe_bytes("v.webm", webm).unwrap();
+fn webm_gives_duration_codec_size_and_frame_rate() {
+    let info = probe_bytes("v.webm", &webm("webm", "V_VP9", 720, 1280, 12_500.0, 25)).unwrap();
     assert_eq!(info.format, Format::Webm);
     assert!(info.format.is_video());
     assert_eq!(info.format.mime(), "video/webm");
+    assert_eq!(info.duration, Some(Duration::from_millis(12_500)));
+    assert_eq!(info.video_codec, Some(VideoCodec::Vp9));
+    assert_eq!((info.width, info.height), (Some(720), Some(1280)));
+    assert!((info.frame_rate.unwrap() - 25.0).abs() < 1e-9);
+    assert_eq!(info.has_audio, Some(true));
+    let mkv = probe_bytes(
+        "v.mkv",
+        &webm("matroska", "V_MPEG4/ISO/AVC", 64, 48, 1000.0, 30),
+    )
+    .unwrap();
+    assert_eq!(
+        (mkv.format, mkv.video_codec),
+        (Format::Matroska, Some(VideoCodec::H264))
+    );
+    // Only the EBML magic: a typed error, not a guess.
+    let err = probe_bytes("cut.webm", b"\x1a\x45\xdf\xa3\x84\x42\x82\x84webm").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
 #[test]

@@ -64,11 +64,11 @@ fn video(secs: u32) -> Mp4 {
     }
 }
 
+/// A 9:16 VP9 WebM at 30 fps lasting 10 s.
 fn webm() -> Media {
     Media::bytes(
         Some("clip.webm".into()),
-        b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm\x42\x87\x81\x02"
-            .to_vec(),
+        common::webm("webm", "V_VP9", 1080, 1920, 10_000.0, 30),
     )
 }
 
@@ -269,7 +269,8 @@ fn instagram_reels_are_one_video_h264_or_hevc_in_mp4_or_mov() {
     );
     assert_eq!(
         broken(Instagram, Reel, &post(vec![webm()])),
-        r(&["instagram.reel.video.format"])
+        // A VP9 WebM breaks both the container and the codec rule, and both are reported.
+        r(&["instagram.reel.video.format", "instagram.reel.video.codec"])
     );
     assert_eq!(
         broken(Instagram, Reel, &post(vec![jpeg(400, 400)])),
@@ -558,7 +559,15 @@ fn tiktok_videos_are_mp4_mov_or_webm_with_tiktok_codecs() {
     );
     let mkv = Media::bytes(
         Some("a.mkv".into()),
-        b"\x1a\x45\xdf\xa3\x9f\x42\x82\x88matroska".to_vec(),
+        common::webm("matroska", "V_VP9", 1080, 1920, 10_000.0, 30),
+    );
+    let av1_webm = Media::bytes(
+        Some("av1.webm".into()),
+        common::webm("webm", "V_AV1", 1080, 1920, 10_000.0, 30),
+    );
+    assert_eq!(
+        broken(TikTok, Feed, &post(vec![av1_webm])),
+        r(&["tiktok.feed.video.codec"])
     );
     assert_eq!(
         broken(TikTok, Feed, &post(vec![mkv])),

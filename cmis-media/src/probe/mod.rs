@@ -3,6 +3,7 @@
 mod image;
 mod isobmff;
 pub(crate) mod source;
+mod webm;
 
 use std::fs::File;
 use std::path::Path;
@@ -17,7 +18,7 @@ use source::{FileSource, ReadAt, read_up_to};
 ///
 /// Every field but `name`, `format` and `size_bytes` is optional: a field is `None` when the
 /// format does not carry it or cmis does not read it for that format (TIFF, HEIC and AVIF
-/// dimensions, WebM duration).
+/// dimensions; a WebM frame rate the file does not state).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct MediaInfo {
@@ -205,6 +206,14 @@ fn probe_inner(name: &str, src: &mut dyn ReadAt) -> Result<MediaInfo> {
         info.video_codec = m.video_codec;
         info.has_audio = Some(m.has_audio);
         info.moov_before_mdat = m.moov_before_mdat;
+    } else if matches!(format, Format::Webm | Format::Matroska) {
+        let w = webm::probe(src)?;
+        info.duration = w.duration;
+        info.width = w.width;
+        info.height = w.height;
+        info.frame_rate = w.frame_rate;
+        info.video_codec = w.video_codec;
+        info.has_audio = Some(w.has_audio);
     }
     Ok(info)
 }

@@ -259,3 +259,50 @@ fn fastrand_suffix() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
 }
+
+/// An EBML element: id bytes, an 8-byte size, the body.
+fn ebml(id: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = id.to_vec();
+    out.push(0x01); // 8-byte size
+    out.extend(&(body.len() as u64).to_be_bytes()[1..]);
+    out.extend(body);
+    out
+}
+
+fn ebml_uint(id: &[u8], v: u64) -> Vec<u8> {
+    ebml(id, &v.to_be_bytes())
+}
+
+/// A WebM (or Matroska, with `doctype = "matroska"`) file with one video track: EBML header,
+/// Segment with Info (duration), Tracks (codec, size, frame duration) and one empty Cluster.
+pub fn webm(
+    doctype: &str,
+    codec: &str,
+    width: u64,
+    height: u64,
+    duration_ms: f64,
+    fps: u64,
+) -> Vec<u8> {
+    let mut header = ebml(&[0x42, 0x86], &[1]);
+    header.extend(ebml(&[0x42, 0x82], doctype.as_bytes()));
+    let mut out = ebml(&[0x1A, 0x45, 0xDF, 0xA3], &header);
+    let mut info = ebml_uint(&[0x2A, 0xD7, 0xB1], 1_000_000);
+    info.extend(ebml(&[0x44, 0x89], &duration_ms.to_be_bytes()));
+    let mut video = ebml_uint(&[0xB0], width);
+    video.extend(ebml_uint(&[0xBA], height));
+    let mut entry = ebml_uint(&[0xD7], 1);
+    entry.extend(ebml_uint(&[0x83], 1));
+    entry.extend(ebml(&[0x86], codec.as_bytes()));
+    entry.extend(ebml_uint(&[0x23, 0xE3, 0x83], 1_000_000_000 / fps));
+    entry.extend(ebml(&[0xE0], &video));
+    let mut audio = ebml_uint(&[0xD7], 2);
+    audio.extend(ebml_uint(&[0x83], 2));
+    audio.extend(ebml(&[0x86], b"A_OPUS"));
+    let mut tracks = ebml(&[0xAE], &entry);
+    tracks.extend(ebml(&[0xAE], &audio));
+    let mut segment = ebml(&[0x15, 0x49, 0xA9, 0x66], &info);
+    segment.extend(ebml(&[0x16, 0x54, 0xAE, 0x6B], &tracks));
+    segment.extend(ebml(&[0x1F, 0x43, 0xB6, 0x75], &[0xE7, 0x81, 0x00]));
+    out.extend(ebml(&[0x18, 0x53, 0x80, 0x67], &segment));
+    out
+}
