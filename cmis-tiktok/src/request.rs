@@ -124,10 +124,16 @@ impl PreparedVideo {
     }
 }
 
-/// The video's duration, when it can be read from its headers.
+/// The video's duration, when cmis-media can read it from the file's headers (MP4/MOV; not
+/// WebM). A file it cannot probe is left to TikTok's own checks rather than refused here.
 async fn video_duration(path: &std::path::Path) -> Option<Duration> {
-    let _ = path;
-    None
+    match cmis_media::probe(&cmis_core::Media::path(path)).await {
+        Ok(info) => info.duration,
+        Err(err) => {
+            tracing::warn!(kind = %err.kind(), "video could not be probed; its duration is not checked: {err}");
+            None
+        }
+    }
 }
 
 /// The init endpoint and JSON body for `post`.

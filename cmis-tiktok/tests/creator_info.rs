@@ -230,3 +230,27 @@ async fn the_client_keeps_to_20_creator_info_queries_a_minute_per_token() {
     waiting.await.unwrap().unwrap();
     assert_eq!(server.received_requests().await.unwrap().len(), 21);
 }
+
+#[tokio::test]
+async fn a_video_longer_than_the_creator_may_post_is_refused_before_upload() {
+    let server = server().await;
+    // The private creator may post 180 s; this video lasts 181 s.
+    mount_creator_info(&server, "creator_info_private.json", 200).await;
+    mount_no_init(&server).await;
+    let file = mp4_with_duration("too-long", 181, 4_000);
+    assert_eq!(
+        cmis_media::probe_file(&file).unwrap().duration,
+        Some(std::time::Duration::from_secs(181))
+    );
+    let post = Post::new()
+        .with_media(Media::path(&file))
+        .with_tiktok(TikTokOptions::new().with_privacy_level(PrivacyLevel::SelfOnly));
+    let env = env(&server, &[]).await;
+    let err = publisher(&server, 100)
+        .publish(&target(), &post, &env.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.violation_list()[0].rule, "tiktok.video.max_duration");
+    assert!(err.to_string().contains("at most 180 s"), "{err}");
+}

@@ -135,3 +135,29 @@ pub fn publish_id_of(cp: &Checkpoint) -> String {
     let v: Value = serde_json::from_str(&cp.data_json()).unwrap();
     v["publish_id"].as_str().unwrap().to_owned()
 }
+
+/// A minimal MP4 of `size` bytes whose `mvhd` says it lasts `seconds`: `ftyp`, `moov`/`mvhd`,
+/// then an `mdat` box filling the rest.
+pub fn mp4_with_duration(name: &str, seconds: u32, size: u64) -> PathBuf {
+    let mut data = Vec::new();
+    data.extend_from_slice(&24u32.to_be_bytes());
+    data.extend_from_slice(b"ftypisom\0\0\x02\0isommp41");
+    let mut mvhd = vec![0u8; 100];
+    mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
+    mvhd[16..20].copy_from_slice(&(seconds * 1000).to_be_bytes());
+    let moov_len = 8 + 8 + mvhd.len();
+    data.extend_from_slice(&u32::try_from(moov_len).unwrap().to_be_bytes());
+    data.extend_from_slice(b"moov");
+    data.extend_from_slice(&u32::try_from(8 + mvhd.len()).unwrap().to_be_bytes());
+    data.extend_from_slice(b"mvhd");
+    data.extend_from_slice(&mvhd);
+    let rest = size - u64::try_from(data.len()).unwrap();
+    data.extend_from_slice(&u32::try_from(rest).unwrap().to_be_bytes());
+    data.extend_from_slice(b"mdat");
+    data.resize(usize::try_from(size).unwrap(), 7);
+    let dir = std::env::temp_dir().join(format!("cmis-tiktok-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.mp4"));
+    std::fs::write(&path, &data).unwrap();
+    path
+}
