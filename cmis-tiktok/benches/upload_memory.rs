@@ -112,7 +112,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&path)?;
-        f.write_all(b"\0\0\0\x18ftypisom\0\0\x02\0")?;
+        // ftyp, a moov whose mvhd says 10 s, then an mdat running to the end of the file.
+        f.write_all(b"\0\0\0\x18ftypisom\0\0\x02\0isommp41")?;
+        let mut mvhd = [0u8; 100];
+        mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
+        mvhd[16..20].copy_from_slice(&10_000u32.to_be_bytes());
+        f.write_all(&116u32.to_be_bytes())?;
+        f.write_all(b"moov")?;
+        f.write_all(&108u32.to_be_bytes())?;
+        f.write_all(b"mvhd")?;
+        f.write_all(&mvhd)?;
+        f.write_all(b"\0\0\0\0mdat")?;
         // Sparse: the bytes are read from disk like any file, without writing 1 GiB first.
         f.set_len(FILE_SIZE)?;
     }

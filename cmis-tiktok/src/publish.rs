@@ -18,7 +18,7 @@ use crate::TikTokClient;
 use crate::checkpoint::{MediaType, Mode, STAGE_PROCESSING, STAGE_UPLOADING, State};
 use crate::creator_info::{CreatorInfo, gate};
 use crate::error::{classify_fail_reason, is_token_invalid};
-use crate::plan::{Plan, plan};
+use crate::plan::{Plan, media_preflight, plan};
 use crate::request::{PreparedVideo, init_body};
 use crate::status::{PollConfig, PublishState, PublishStatus};
 use crate::upload::{ChunkSource, Step, put_next_chunk, upload_expired};
@@ -394,12 +394,14 @@ impl cmis_core::Publisher for TikTokPublisher {
     }
 
     async fn validate(&self, target: &Target, post: &Post) -> Result<()> {
-        plan(target, post).map(|_| ())
+        plan(target, post)?;
+        media_preflight(post).await
     }
 
     #[tracing::instrument(skip_all, fields(platform = "tiktok", account = %target.account))]
     async fn publish(&self, target: &Target, post: &Post, ctx: &PublishContext) -> Result<Outcome> {
         let plan = plan(target, post)?;
+        media_preflight(post).await?;
         let opts = &post.options.tiktok;
         let mode = if opts.draft {
             Mode::Inbox

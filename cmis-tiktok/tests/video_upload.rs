@@ -615,6 +615,7 @@ async fn a_file_that_is_not_a_video_is_refused_before_any_call() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.violation_list()[0].rule, "tiktok.feed.media.readable");
 }
 
 #[tokio::test]

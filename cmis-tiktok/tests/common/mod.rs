@@ -118,16 +118,9 @@ pub async fn env(server: &MockServer, scopes: &[&str]) -> Env {
     }
 }
 
-/// A file of `size` bytes starting with an MP4 `ftyp` box, in a fresh temporary directory.
+/// A minimal valid MP4 of `size` bytes lasting 10 s, in a fresh temporary directory.
 pub fn mp4_file(name: &str, size: u64) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cmis-tiktok-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}.mp4"));
-    let mut data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-    let head = b"\0\0\0\x18ftypisom\0\0\x02\0";
-    data[..head.len()].copy_from_slice(head);
-    std::fs::write(&path, &data).unwrap();
-    path
+    mp4_with_duration(name, 10, size)
 }
 
 /// The publish_id recorded in a checkpoint.
@@ -154,7 +147,9 @@ pub fn mp4_with_duration(name: &str, seconds: u32, size: u64) -> PathBuf {
     let rest = size - u64::try_from(data.len()).unwrap();
     data.extend_from_slice(&u32::try_from(rest).unwrap().to_be_bytes());
     data.extend_from_slice(b"mdat");
-    data.resize(usize::try_from(size).unwrap(), 7);
+    // Varied bytes, so a chunk sent from the wrong offset cannot match.
+    let start = data.len();
+    data.extend((start..usize::try_from(size).unwrap()).map(|i| u8::try_from(i % 251).unwrap()));
     let dir = std::env::temp_dir().join(format!("cmis-tiktok-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.mp4"));
