@@ -513,7 +513,20 @@ impl TokenRefresher for TikTokRefresher {
             ))
             .with_platform(Platform::TikTok));
         };
-        let grant = self.client.refresh_token(refresh_token).await?;
+        let grant = self
+            .client
+            .refresh_token(refresh_token)
+            .await
+            .map_err(|err| {
+                // The refresher contract: a failure that is not TikTok refusing the grant is
+                // transient. If the answer was lost, TikTok may already have rotated the refresh
+                // token, and the next refresh will say `invalid_grant` (re-authorise).
+                if err.kind() == cmis_core::ErrorKind::UnknownOutcome {
+                    err.with_kind(cmis_core::ErrorKind::Transient)
+                } else {
+                    err
+                }
+            })?;
         let mut refreshed = RefreshedToken::new(grant.access_token)
             .with_refresh_token(grant.refresh_token)
             .with_expires_in(grant.expires_in)

@@ -214,3 +214,21 @@ async fn oauth_calls_without_client_credentials_are_refused_before_sending() {
     );
     assert!(!dbg.contains("client-secret-value"), "{dbg}");
 }
+
+#[tokio::test]
+async fn a_refresh_lost_to_a_server_error_is_transient_for_the_provider() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream unavailable"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let current = Credential::new(account(), SecretString::from(TOKEN))
+        .with_refresh_token(SecretString::from(REFRESH));
+    let err = TikTokRefresher::new(client(&server))
+        .refresh(&current)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+}
