@@ -249,8 +249,39 @@ impl Match for RawBody {
     }
 }
 
-/// A JPEG-looking file in a fresh temporary directory.
-pub fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+/// A file in a fresh temporary directory, removed (with the directory) when dropped.
+#[derive(Debug)]
+pub struct TempFile(std::path::PathBuf);
+
+impl std::ops::Deref for TempFile {
+    type Target = std::path::PathBuf;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempFile {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl From<&TempFile> for std::path::PathBuf {
+    fn from(f: &TempFile) -> Self {
+        f.0.clone()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Writes `bytes` to `name` in a fresh temporary directory.
+pub fn temp_file(name: &str, bytes: &[u8]) -> TempFile {
     // Unique per process, test binary and call.
     let dir = std::env::temp_dir().join(format!(
         "cmis-meta-{}-{}-{}",
@@ -261,7 +292,7 @@ pub fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
-    path
+    TempFile(path)
 }
 
 fn fastrand_suffix() -> usize {
