@@ -10,6 +10,10 @@
 //!   level must be one the creator is offered (there is no default), interactions the creator
 //!   disabled stay disabled, branded content is never `SELF_ONLY`, and violations are
 //!   `InvalidInput` before anything is uploaded.
+//! - **Media preflight** before any call: TikTok's rules from `cmis-media` (container, codec,
+//!   frame rate, dimensions, size; JPEG/WebP photos, at most 35) on the files' headers, and the
+//!   video's duration against the creator's `max_video_post_duration_sec` (MP4/MOV; WebM
+//!   durations are not read, so they are left to TikTok).
 //! - **[`TikTokPublisher`]**, a `cmis_core::Publisher`: Direct Post and inbox (draft) videos by
 //!   chunked `FILE_UPLOAD` or `PULL_FROM_URL`, photo posts, status polling with backoff and a
 //!   horizon ([`PollConfig`]), checkpoints holding the `publish_id` from right after init so that
