@@ -124,7 +124,8 @@ pub fn to_jpeg(name: &str, bytes: &[u8], options: &ConvertOptions) -> Result<Con
 }
 
 /// Makes an image acceptable under `rules`: returns the bytes unchanged when they already are
-/// (an accepted format within the size limits), otherwise a JPEG downscaled to the maximum.
+/// (an accepted format and colour within the size limits), otherwise an sRGB JPEG downscaled to
+/// the maximum.
 pub fn prepare_image(rules: &ImageRules, name: &str, bytes: &[u8]) -> Result<Converted> {
     let info = probe_bytes(name, bytes)?;
     let fits_width = match (rules.max_width, info.width) {
@@ -138,7 +139,9 @@ pub fn prepare_image(rules: &ImageRules, name: &str, bytes: &[u8]) -> Result<Con
         (None, _) => true,
     };
     let fits_bytes = rules.max_bytes.is_none_or(|max| info.size_bytes <= max);
+    let fits_color = !rules.srgb || info.color != Some(crate::ColorType::Cmyk);
     if rules.formats.contains(&info.format)
+        && fits_color
         && fits_width
         && fits_height
         && fits_bytes

@@ -117,6 +117,8 @@ pub struct ImageRules {
     pub min_aspect: Option<f64>,
     /// The largest width / height.
     pub max_aspect: Option<f64>,
+    /// Whether the platform wants sRGB: CMYK images are refused (converting them fixes it).
+    pub srgb: bool,
 }
 
 /// Rules for videos.
@@ -344,6 +346,7 @@ fn instagram_image() -> ImageRules {
         max_height: None,
         min_aspect: Some(0.8),
         max_aspect: Some(1.91),
+        srgb: true,
     }
 }
 
@@ -392,6 +395,7 @@ fn facebook_image() -> ImageRules {
         max_height: None,
         min_aspect: None,
         max_aspect: None,
+        srgb: false,
     }
 }
 
@@ -443,6 +447,7 @@ fn tiktok_image() -> ImageRules {
         max_height: Some(1920),
         min_aspect: None,
         max_aspect: None,
+        srgb: false,
     }
 }
 

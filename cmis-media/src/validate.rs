@@ -6,7 +6,7 @@ use std::time::Duration;
 use cmis_core::{Error, Media, MediaSource, Platform, Post, Result, Surface, Violation};
 
 use crate::rules::{ImageRules, Rules, TextRules, VideoRules};
-use crate::{Format, MediaInfo, probe_bytes, probe_file};
+use crate::{ColorType, Format, MediaInfo, probe_bytes, probe_file};
 
 /// Aspect ratios are compared with this slack, so that 1080×1350 is 4:5 and 1080×1916 is 9:16.
 const ASPECT_SLACK: f64 = 0.01;
@@ -309,7 +309,9 @@ impl Checker {
     }
 
     fn image(&mut self, name: &str, info: &MediaInfo, r: &ImageRules, convert: bool) {
-        let converting = convert && r.convertible.contains(&info.format);
+        let cmyk = r.srgb && info.color == Some(ColorType::Cmyk);
+        let converting = convert
+            && (r.convertible.contains(&info.format) || (cmyk && r.formats.contains(&info.format)));
         if !r.formats.contains(&info.format) && !converting {
             let actual = if info.format == Format::Heic {
                 "HEIC (cmis cannot convert HEIC: export it as JPEG)".to_owned()
@@ -319,6 +321,14 @@ impl Checker {
                 info.format.name().to_owned()
             };
             self.push(name, "image.format", actual, allowed_formats(&r.formats));
+        }
+        if cmyk && !converting {
+            self.push(
+                name,
+                "image.color",
+                "CMYK (allow conversion to convert it)",
+                "sRGB (RGB or grayscale)",
+            );
         }
         // A converted image is re-encoded and downscaled to the maximum, so its size and width
         // are checked after conversion, not here.

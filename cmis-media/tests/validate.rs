@@ -204,6 +204,28 @@ fn heic_is_refused_with_a_clear_message_even_when_converting() {
 }
 
 #[test]
+fn instagram_refuses_cmyk_unless_converting() {
+    // A JPEG header with a 4-component (CMYK) frame: the rule reads the header only.
+    let mut cmyk = b"\xff\xd8\xff\xc0\x00\x14\x08\x01\x90\x01\x90\x04".to_vec();
+    cmyk.extend([1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0, 0xFF, 0xD9]);
+    let p = post(vec![Media::bytes(Some("print.jpg".into()), cmyk)]);
+    assert_eq!(
+        broken(Instagram, Feed, &p),
+        r(&["instagram.feed.image.color"])
+    );
+    let converting = p.with_instagram(InstagramOptions::new().with_convert_media(true));
+    assert_eq!(broken(Instagram, Feed, &converting), r(&[]));
+    // Grayscale is fine.
+    let gray = {
+        let img = image::GrayImage::from_pixel(400, 400, image::Luma([90]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+        Media::bytes(Some("gray.jpg".into()), out.into_inner())
+    };
+    assert_eq!(broken(Instagram, Feed, &post(vec![gray])), r(&[]));
+}
+
+#[test]
 fn instagram_images_are_at_most_8_mb() {
     let ok = post(vec![padded_jpeg(400, 400, 8_000_000)]);
     assert_eq!(broken(Instagram, Feed, &ok), r(&[]));
