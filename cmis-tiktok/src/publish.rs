@@ -26,6 +26,9 @@ use crate::upload::{ChunkSource, Step, put_next_chunk, upload_expired};
 const SCOPE_PUBLISH: &str = "video.publish";
 const SCOPE_UPLOAD: &str = "video.upload";
 
+/// How long to wait before resuming an upload that failed transiently after its retries.
+const UPLOAD_RESUME_AFTER: Duration = Duration::from_secs(30);
+
 /// TikTok's `upload_url` is valid for one hour.
 const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
@@ -43,6 +46,9 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// - The receipt's post id is TikTok's public post id when TikTok gives one (public posts, after
 ///   moderation, waited for within the poll horizon), otherwise the `publish_id`: private posts
 ///   never get a public id, and drafts are known by it.
+/// - Once init has created the publish, an upload that keeps failing transiently (after the
+///   chunk's retries) returns `Outcome::Pending` with the checkpoint instead of an error, so the
+///   caller resumes that publish rather than creating a second one.
 /// - The `publish_id` goes to the checkpoint sink right after init, before the first chunk;
 ///   [`resume`](cmis_core::Publisher::resume) finishes the upload or polls, and never calls init
 ///   again.
@@ -214,14 +220,15 @@ impl TikTokPublisher {
         ctx: &PublishContext,
         state: &mut State,
         source: &mut ChunkSource,
-    ) -> Result<()> {
+    ) -> Result<Option<Outcome>> {
         let mut stalls = 0;
         loop {
             let Some(session) = state.upload.as_mut() else {
-                return Ok(());
+                return Ok(None);
             };
             let before = session.next_offset;
-            let step = put_next_chunk(
+            let resumable = session.path.is_some();
+            let step = match put_next_chunk(
                 self.client.http(),
                 &self.upload_retry,
                 self.clock.as_ref(),
@@ -229,11 +236,28 @@ impl TikTokPublisher {
                 source,
                 &state.publish_id,
             )
-            .await?;
+            .await
+            {
+                Ok(step) => step,
+                // The publish exists: an error would invite a second publish, so hand back the
+                // checkpoint and let the caller resume this one later.
+                Err(err) if err.is_retryable() && resumable => {
+                    tracing::warn!(
+                        publish_id = %state.publish_id,
+                        kind = %err.kind(),
+                        "upload interrupted; returning a checkpoint to resume from: {err}"
+                    );
+                    let wait = err.retry_after().unwrap_or(UPLOAD_RESUME_AFTER);
+                    return Ok(Some(Outcome::Pending(
+                        state.checkpoint(STAGE_UPLOADING)?.with_resume_after(wait),
+                    )));
+                }
+                Err(err) => return Err(err),
+            };
             let (sent, total) = (session.next_offset, session.total_size);
             ctx.report_progress(Progress::new(0, sent, total));
             if step == Step::Done {
-                return Ok(());
+                return Ok(None);
             }
             // A server that keeps pointing back without progress would loop forever.
             stalls = if sent > before { 0 } else { stalls + 1 };
@@ -359,7 +383,9 @@ impl TikTokPublisher {
         mut state: State,
         mut source: ChunkSource,
     ) -> Result<Outcome> {
-        self.upload(ctx, &mut state, &mut source).await?;
+        if let Some(pending) = self.upload(ctx, &mut state, &mut source).await? {
+            return Ok(pending);
+        }
         state.upload = None;
         self.save(ctx, &state, STAGE_PROCESSING).await?;
         self.poll(s, target, &state).await

@@ -662,3 +662,38 @@ proptest! {
         prop_assert_eq!(plan.chunk_count(), (size / plan.chunk_size()).max(1));
     }
 }
+
+#[tokio::test]
+async fn an_upload_that_keeps_failing_after_init_is_pending_not_an_error() {
+    let server = server().await;
+    let file = mp4_file("keeps-failing", TOTAL);
+    let data = std::fs::read(&file).unwrap();
+    mount_creator_info(&server, "creator_info.json").await;
+    mount_init(&server, 1).await;
+    chunk_mock(&data, 0, MIB5 - 1, "video/mp4")
+        .respond_with(ResponseTemplate::new(206))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Every attempt at the second chunk fails: the default policy makes 4 attempts.
+    chunk_mock(&data, MIB5, 2 * MIB5 - 1, "video/mp4")
+        .respond_with(ResponseTemplate::new(502))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let env = env(&server, &[]).await;
+    let outcome = publisher(&server, 2_000)
+        .with_chunk_size(MIB5)
+        .publish(&target(), &direct_post(Media::path(&file)), &env.ctx)
+        .await
+        .unwrap();
+    // The publish exists: resume it later instead of publishing again.
+    let Outcome::Pending(cp) = outcome else {
+        panic!("expected pending, got {outcome:?}");
+    };
+    assert_eq!(cp.stage, "uploading");
+    assert_eq!(publish_id_of(&cp), "v_pub_file~v2-1.123456789");
+    let data: serde_json::Value = serde_json::from_str(&cp.data_json()).unwrap();
+    assert_eq!(data["upload"]["next_offset"], MIB5);
+    assert!(cp.resume_after.is_some());
+}
