@@ -1,6 +1,13 @@
 //! Media files made by the tests themselves: images encoded with `image`, and a minimal MP4
 //! written box by box (ISO/IEC 14496-12 layouts), so no binary fixture is needed.
-#![allow(dead_code, unreachable_pub, clippy::cast_possible_truncation)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    unused_imports,
+    clippy::cast_possible_truncation
+)]
+
+pub mod validate;
 
 use std::io::Cursor;
 use std::path::PathBuf;
