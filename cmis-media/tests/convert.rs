@@ -118,6 +118,33 @@ fn instagram_conversion_option_is_what_validate_honours() {
 }
 
 #[test]
+fn exif_orientation_is_applied_by_probe_and_conversion() {
+    use image::ImageEncoder;
+    // A 40×20 landscape JPEG whose EXIF says "rotate 90° clockwise" (orientation 6), as phones write.
+    let exif = b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0".to_vec();
+    let pixels = image::RgbImage::from_pixel(40, 20, image::Rgb([200, 10, 10]));
+    let mut jpeg = Vec::new();
+    let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90);
+    encoder.set_exif_metadata(exif).unwrap();
+    encoder
+        .write_image(pixels.as_raw(), 40, 20, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let info = probe_bytes("phone.jpg", &jpeg).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.rotation),
+        (Some(20), Some(40), Some(90))
+    );
+    let out = to_jpeg("phone.jpg", &jpeg, &ConvertOptions::new()).unwrap();
+    assert_eq!((out.width, out.height), (20, 40));
+    // The output carries no EXIF, so its pixels must already be upright.
+    let info = probe_bytes(&out.name, &out.bytes).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.rotation),
+        (Some(20), Some(40), None)
+    );
+}
+
+#[test]
 fn thumbnails_fit_the_box_and_keep_the_aspect_ratio() {
     let jpg = image(ImageFormat::Jpeg, 800, 600);
     let t = thumbnail("a.jpg", &jpg, 200).unwrap();

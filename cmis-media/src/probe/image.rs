@@ -13,6 +13,8 @@ pub(crate) struct ImageHeader {
     pub(crate) color: Option<ColorType>,
     pub(crate) bit_depth: Option<u8>,
     pub(crate) animated: Option<bool>,
+    /// The EXIF orientation (1–8) of a JPEG, when it has one.
+    pub(crate) exif_orientation: Option<u16>,
 }
 
 /// How many JPEG segments are walked before giving up: real files have a few dozen.
@@ -63,6 +65,7 @@ fn le32(b: &[u8], i: usize) -> u32 {
 
 fn jpeg(src: &mut dyn ReadAt) -> Result<ImageHeader> {
     let mut pos: u64 = 2;
+    let mut orientation = None;
     for _ in 0..MAX_JPEG_SEGMENTS {
         let head = read_exact(src, pos, 4, "a JPEG marker")?;
         if head[0] != 0xFF {
@@ -95,6 +98,11 @@ fn jpeg(src: &mut dyn ReadAt) -> Result<ImageHeader> {
                 "corrupt JPEG: segment length {len} at offset {pos}"
             )));
         }
+        if marker == 0xE1 && orientation.is_none() {
+            // APP1 may hold Exif; IFD0 (where the orientation lives) is near its start.
+            let app1 = read_up_to(src, pos + 4, u64::from(len - 2).min(64 * 1024))?;
+            orientation = exif_orientation(&app1);
+        }
         let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if is_sof {
             let sof = read_exact(src, pos + 4, 6, "a JPEG frame header")?;
@@ -110,6 +118,7 @@ fn jpeg(src: &mut dyn ReadAt) -> Result<ImageHeader> {
                 },
                 bit_depth: Some(sof[0]),
                 animated: Some(false),
+                exif_orientation: orientation,
             });
         }
         pos += 2 + u64::from(len);
@@ -146,6 +155,7 @@ fn png(src: &mut dyn ReadAt) -> Result<ImageHeader> {
         color,
         bit_depth: Some(b[24]),
         animated: Some(next.get(4..8) == Some(b"acTL")),
+        exif_orientation: None,
     })
 }
 
@@ -164,6 +174,7 @@ fn webp(src: &mut dyn ReadAt) -> Result<ImageHeader> {
                 color: Some(ColorType::Rgb),
                 bit_depth: Some(8),
                 animated: Some(false),
+                exif_orientation: None,
             })
         }
         b"VP8L" => {
@@ -182,6 +193,7 @@ fn webp(src: &mut dyn ReadAt) -> Result<ImageHeader> {
                 }),
                 bit_depth: Some(8),
                 animated: Some(false),
+                exif_orientation: None,
             })
         }
         b"VP8X" => {
@@ -196,6 +208,7 @@ fn webp(src: &mut dyn ReadAt) -> Result<ImageHeader> {
                 }),
                 bit_depth: Some(8),
                 animated: Some(flags & 0x02 != 0),
+                exif_orientation: None,
             })
         }
         _ => Err(Error::invalid_input(
@@ -212,6 +225,7 @@ fn gif(src: &mut dyn ReadAt) -> Result<ImageHeader> {
         color: Some(ColorType::Indexed),
         bit_depth: Some(8),
         animated: None,
+        exif_orientation: None,
     })
 }
 
@@ -231,5 +245,41 @@ fn bmp(src: &mut dyn ReadAt) -> Result<ImageHeader> {
         color: None,
         bit_depth: None,
         animated: Some(false),
+        exif_orientation: None,
+    })
+}
+
+/// The orientation tag (0x0112) of IFD0 in an APP1 Exif payload, if present and valid.
+fn exif_orientation(app1: &[u8]) -> Option<u16> {
+    let tiff = app1.strip_prefix(b"Exif\0\0")?;
+    let big = match tiff.get(0..4)? {
+        b"MM\0*" => true,
+        b"II*\0" => false,
+        _ => return None,
+    };
+    let u16_at = |i: usize| {
+        let b = tiff.get(i..i.checked_add(2)?)?;
+        Some(if big {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        })
+    };
+    let u32_at = |i: usize| {
+        let b = tiff.get(i..i.checked_add(4)?)?;
+        Some(if big {
+            u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+        } else {
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        })
+    };
+    let ifd = usize::try_from(u32_at(4)?).ok()?;
+    let count = usize::from(u16_at(ifd)?);
+    (0..count.min(512)).find_map(|n| {
+        let entry = ifd.checked_add(2)?.checked_add(n.checked_mul(12)?)?;
+        (u16_at(entry)? == 0x0112)
+            .then(|| u16_at(entry + 8))
+            .flatten()
+            .filter(|o| (1..=8).contains(o))
     })
 }

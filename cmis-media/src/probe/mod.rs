@@ -46,7 +46,8 @@ pub struct MediaInfo {
     pub video_codec: Option<VideoCodec>,
     /// Whether a video has an audio track.
     pub has_audio: Option<bool>,
-    /// A video's rotation in degrees (0, 90, 180 or 270) from its track matrix.
+    /// Rotation in degrees (0, 90, 180 or 270) that a viewer applies: a video's track matrix, or
+    /// a JPEG's EXIF orientation (width and height above already account for it).
     pub rotation: Option<u16>,
     /// For MP4/MOV: whether the `moov` box comes before `mdat` ("fast start"), which Instagram
     /// requires for reels.
@@ -188,8 +189,20 @@ fn probe_inner(name: &str, src: &mut dyn ReadAt) -> Result<MediaInfo> {
     let mut info = MediaInfo::new(name, format, size);
     if format.is_image() {
         let h = image::read_header(format, src)?;
-        info.width = h.width;
-        info.height = h.height;
+        // EXIF orientations 5–8 turn the stored image a quarter: viewers and platforms show it
+        // with width and height swapped, so the rules must see it that way too.
+        let quarter = matches!(h.exif_orientation, Some(5..=8));
+        (info.width, info.height) = if quarter {
+            (h.height, h.width)
+        } else {
+            (h.width, h.height)
+        };
+        info.rotation = h.exif_orientation.map(|o| match o {
+            3 | 4 => 180,
+            5 | 6 => 90,
+            7 | 8 => 270,
+            _ => 0,
+        });
         info.color = h.color;
         info.bit_depth = h.bit_depth;
         info.animated = h.animated;
