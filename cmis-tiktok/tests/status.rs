@@ -243,3 +243,55 @@ async fn cancel_too_late_is_reported() {
     assert_eq!(err.platform_code(), Some("publish_not_cancellable"));
     assert_eq!(err.trace_id(), Some("LC"));
 }
+
+#[tokio::test]
+async fn an_unknown_publish_id_is_invalid_input_with_the_log_id() {
+    let server = server().await;
+    status_mock()
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "data": {},
+            "error": {"code": "invalid_publish_id", "message": "publish_id is invalid", "log_id": "LS400"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let env = env(&server, &[]).await;
+    let err = publisher(&server, 1_000)
+        .resume(&target(), &processing_checkpoint("SELF_ONLY"), &env.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(err.platform_code(), Some("invalid_publish_id"));
+    assert_eq!(err.trace_id(), Some("LS400"));
+}
+
+#[tokio::test]
+async fn a_429_while_polling_hands_back_a_checkpoint_to_resume_after_the_window() {
+    let server = server().await;
+    status_mock()
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({
+            "data": {},
+            "error": {"code": "rate_limit_exceeded", "message": "", "log_id": "L429"}
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    status_mock()
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("status_complete.json")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let env = env(&server, &[]).await;
+    // TikTok documents no retry header, so a 429 waits out the one-minute window: far beyond
+    // this call's horizon, so the publish is handed back as pending.
+    let outcome = publisher(&server, 1_000)
+        .resume(&target(), &processing_checkpoint("SELF_ONLY"), &env.ctx)
+        .await
+        .unwrap();
+    let Outcome::Pending(cp) = outcome else {
+        panic!("expected pending, got {outcome:?}");
+    };
+    assert_eq!(cp.resume_after, Some(std::time::Duration::from_secs(60)));
+}

@@ -697,3 +697,36 @@ async fn an_upload_that_keeps_failing_after_init_is_pending_not_an_error() {
     assert_eq!(data["upload"]["next_offset"], MIB5);
     assert!(cp.resume_after.is_some());
 }
+
+#[tokio::test]
+async fn an_inbox_draft_can_be_pulled_from_a_url() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/post/publish/inbox/video/init/"))
+        .and(bearer_token(TOKEN))
+        .and(header("content-type", JSON_UTF8))
+        .and(body_json(json!({
+            "source_info": {"source": "PULL_FROM_URL", "video_url": "https://verified.example.com/d.mp4"}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": {"publish_id": "v_inbox_url~v2.5"},
+            "error": {"code": "ok", "message": "", "log_id": "L"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_status(&server, "v_inbox_url~v2.5", "status_inbox.json", 1).await;
+    let post = Post::new()
+        .with_media(Media::url(
+            "https://verified.example.com/d.mp4".parse().unwrap(),
+        ))
+        .with_tiktok(TikTokOptions::new().with_draft(true));
+    let env = env(&server, &["video.upload"]).await;
+    let receipt = publisher(&server, 1_000)
+        .publish(&target(), &post, &env.ctx)
+        .await
+        .unwrap();
+    let receipt = receipt.receipt().unwrap();
+    assert_eq!(receipt.state, ReceiptState::SentToInbox);
+    assert_eq!(receipt.post_id.as_str(), "v_inbox_url~v2.5");
+}
