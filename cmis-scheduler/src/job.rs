@@ -366,6 +366,32 @@ impl Change {
     }
 }
 
+/// One post to schedule with [`schedule_many`](crate::ScheduleStore::schedule_many).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct NewPost {
+    /// The caller's id of the post.
+    pub post_id: PostId,
+    /// What to publish.
+    pub post: Post,
+    /// Where (one job per target).
+    pub targets: Vec<Target>,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+impl NewPost {
+    /// `post` (with the caller's `post_id`) to `targets` at `at`.
+    pub fn new(post_id: PostId, post: Post, targets: Vec<Target>, at: OffsetDateTime) -> Self {
+        Self {
+            post_id,
+            post,
+            targets,
+            at,
+        }
+    }
+}
+
 /// Which jobs [`list`](crate::ScheduleStore::list) returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

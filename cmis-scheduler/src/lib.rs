@@ -65,7 +65,8 @@ mod validate;
 
 pub use crypto::TokenKey;
 pub use job::{
-    Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, Phase,
+    Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,
+    Phase,
 };
 pub use memory::MemoryScheduleStore;
 #[cfg(feature = "postgres")]

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use cmis_core::{AuditRecord, Checkpoint, Post, PostId, Result, Target, TenantId};
 use time::OffsetDateTime;
 
-use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease};
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
 
 /// A fenced completion that was rejected: the worker no longer holds the job's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +45,19 @@ pub trait ScheduleStore: Send + Sync + Debug {
         targets: &[Target],
         at: OffsetDateTime,
     ) -> Result<Vec<Job>>;
+
+    /// Schedules many posts at once, all or nothing (one transaction, multi-row statements on
+    /// the database backends). Returns how many jobs were created.
+    async fn schedule_many(&self, tenant: &TenantId, posts: &[NewPost]) -> Result<u64> {
+        let mut n = 0;
+        for p in posts {
+            n += self
+                .schedule(tenant, &p.post_id, &p.post, &p.targets, p.at)
+                .await?
+                .len() as u64;
+        }
+        Ok(n)
+    }
 
     /// The job `id` of `tenant`, including finished jobs moved to history.
     async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>>;

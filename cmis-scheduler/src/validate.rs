@@ -64,3 +64,34 @@ pub(crate) fn lost_lease(lease: &Lease) -> Error {
 pub(crate) fn not_found(id: JobId) -> Error {
     Error::invalid_input(format!("no job {id} for this tenant"))
 }
+
+/// Checks every post of a batch and flattens it into the rows the backends insert.
+pub(crate) fn batch_rows(
+    tenant: &TenantId,
+    posts: &[crate::job::NewPost],
+) -> Result<Vec<serde_json::Value>> {
+    let mut rows = Vec::new();
+    let mut seen = HashSet::new();
+    for p in posts {
+        check_targets(tenant, &p.post_id, &p.targets)?;
+        let post = serde_json::to_string(&p.post)
+            .map_err(|e| Error::invalid_input(format!("the post cannot be stored: {e}")))?;
+        for t in &p.targets {
+            if !seen.insert((p.post_id.clone(), t.clone())) {
+                return Err(Error::invalid_input(format!(
+                    "post {} to {t} is listed twice",
+                    p.post_id
+                )));
+            }
+            rows.push(serde_json::json!({
+                "post_id": p.post_id.as_str(),
+                "platform": t.account.platform.as_str(),
+                "account": t.account.account.as_str(),
+                "surface": t.surface.as_str(),
+                "post": post,
+                "at": crate::plan::micros(p.at),
+            }));
+        }
+    }
+    Ok(rows)
+}

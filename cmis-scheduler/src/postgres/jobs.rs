@@ -12,11 +12,11 @@ use sqlx::{Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::PgStore;
-use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease};
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
 use crate::plan::{UserOp, completion_row, duration_micros, micros, plan_user_op};
 use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
 use crate::store::{Rejected, ScheduleStore};
-use crate::validate::{check_targets, lease_json, lost_lease, not_found};
+use crate::validate::{batch_rows, check_targets, lease_json, lost_lease, not_found};
 
 const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
@@ -27,6 +27,17 @@ const INSERT_JOB: &str = concat!(
 
 pub(super) const INSERT_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, \
      subject, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const INSERT_MANY: &str = "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(post_id text, \
+        platform text, account text, surface text, post text, at bigint)), \
+     ins AS (INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, \
+        scheduled_for, run_at, created_at, updated_at) \
+        SELECT $2, post_id, platform, account, surface, post, 'scheduled', at, at, $3, $3 FROM v \
+        RETURNING id, tenant, platform, account, scheduled_for), \
+     audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+        SELECT tenant, $3, 'job.scheduled', platform, account, id::text, \
+          json_build_object('at', scheduled_for::text)::text FROM ins) \
+     SELECT count(*) FROM ins";
 
 const GET_JOB: &str = concat!(
     "SELECT ",
@@ -68,7 +79,7 @@ const CLAIM: &str = concat!(
                      WHEN j.checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
         attempts = j.attempts + CASE WHEN j.state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
         claimed_from = j.state, started_at = NULL, updated_at = $3 \
-        FROM due WHERE j.id = due.id RETURNING j.*), \
+        WHERE j.id = ANY(ARRAY(SELECT id FROM due)) RETURNING j.*), \
      audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
         SELECT tenant, $3, 'job.claimed', platform, account, id::text, \
           json_build_object('from', claimed_from, 'owner', lease_owner, \
@@ -128,7 +139,7 @@ const RESCUE: &str = concat!(
         last_error = CASE WHEN j.started_at IS NOT NULL \
            THEN 'the worker''s lease expired while its platform call was in flight' ELSE j.last_error END, \
         lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, updated_at = $1 \
-        FROM x WHERE j.id = x.id RETURNING j.*), \
+        WHERE j.id = ANY(ARRAY(SELECT id FROM x)) RETURNING j.*), \
      audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
         SELECT tenant, $1, 'job.rescued', platform, account, id::text, \
           json_build_object('to', state)::text FROM r) \
@@ -305,6 +316,27 @@ impl ScheduleStore for PgStore {
         tx.commit().await.map_err(db_err)?;
         self.wake_local();
         Ok(jobs)
+    }
+
+    async fn schedule_many(&self, tenant: &TenantId, posts: &[NewPost]) -> Result<u64> {
+        let rows = batch_rows(tenant, posts)?;
+        let now = micros(self.now());
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut n = 0i64;
+        for chunk in rows.chunks(5_000) {
+            let inserted: i64 = sqlx::query_scalar(INSERT_MANY)
+                .bind(serde_json::Value::from(chunk.to_vec()).to_string())
+                .bind(tenant.as_str())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            n += inserted;
+        }
+        self.notify(&mut tx).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.wake_local();
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>> {

@@ -11,11 +11,11 @@ use sqlx::{Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
 use super::SqliteStore;
-use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, JobState, Lease};
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, JobState, Lease, NewPost};
 use crate::plan::{UserOp, completion_row, duration_micros, micros, plan_user_op};
 use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
 use crate::store::{Rejected, ScheduleStore};
-use crate::validate::{check_targets, lease_json, lost_lease, not_found};
+use crate::validate::{batch_rows, check_targets, lease_json, lost_lease, not_found};
 
 const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
@@ -26,6 +26,18 @@ const INSERT_JOB: &str = concat!(
 
 const INSERT_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, \
      detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+const INSERT_MANY: &str = "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, \
+     state, scheduled_for, run_at, created_at, updated_at) \
+     SELECT ?2, json_extract(value, '$.post_id'), json_extract(value, '$.platform'), \
+        json_extract(value, '$.account'), json_extract(value, '$.surface'), \
+        json_extract(value, '$.post'), 'scheduled', json_extract(value, '$.at'), \
+        json_extract(value, '$.at'), ?3, ?3 FROM json_each(?1) RETURNING id";
+
+const INSERT_MANY_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
+     SELECT tenant, ?2, 'job.scheduled', platform, account, CAST(id AS TEXT), \
+        json_object('at', CAST(scheduled_for AS TEXT)) \
+     FROM jobs WHERE id IN (SELECT value FROM json_each(?1))";
 
 const GET_JOB: &str = concat!(
     "SELECT ",
@@ -298,6 +310,32 @@ impl ScheduleStore for SqliteStore {
         tx.commit().await.map_err(db_err)?;
         self.wake();
         Ok(jobs)
+    }
+
+    async fn schedule_many(&self, tenant: &TenantId, posts: &[NewPost]) -> Result<u64> {
+        let rows = batch_rows(tenant, posts)?;
+        let now = micros(self.now());
+        let mut tx = self.write_tx().await?;
+        let mut n = 0u64;
+        for chunk in rows.chunks(5_000) {
+            let ids: Vec<i64> = sqlx::query_scalar(INSERT_MANY)
+                .bind(serde_json::Value::from(chunk.to_vec()).to_string())
+                .bind(tenant.as_str())
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            n += ids.len() as u64;
+            sqlx::query(INSERT_MANY_AUDIT)
+                .bind(serde_json::Value::from(ids).to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        self.wake();
+        Ok(n)
     }
 
     async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>> {

@@ -13,7 +13,7 @@ use cmis_core::{
     TenantId,
 };
 use cmis_scheduler::{
-    Change, Completion, JobError, JobFilter, JobState, Lease, Phase, ScheduleStore,
+    Change, Completion, JobError, JobFilter, JobState, Lease, NewPost, Phase, ScheduleStore,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -197,6 +197,56 @@ pub async fn schedule_and_uniqueness<H: Harness>(h: &H) {
         .await
         .unwrap();
     assert!(p.is_empty());
+}
+
+pub async fn schedule_many_is_all_or_nothing<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let t = tenant("a");
+    let batch: Vec<_> = (0..20)
+        .map(|i| {
+            NewPost::new(
+                PostId::new(format!("b{i}")),
+                post(),
+                vec![target("a", "1"), target("a", "2")],
+                T0,
+            )
+        })
+        .collect();
+    assert_eq!(s.schedule_many(&t, &batch).await.unwrap(), 40);
+    // One clash (b3 to target 1 is active) refuses the whole batch.
+    let clash = vec![
+        NewPost::new(PostId::new("c0"), post(), vec![target("a", "1")], T0),
+        NewPost::new(PostId::new("b3"), post(), vec![target("a", "1")], T0),
+    ];
+    let e = s.schedule_many(&t, &clash).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let e = s
+        .schedule_many(&tenant("b"), &clash[..1])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        ErrorKind::InvalidInput,
+        "targets of another tenant"
+    );
+    let all = ScheduleStore::list(&*s, &t, &JobFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 40);
+    assert!(
+        all.iter()
+            .all(|j| j.state == JobState::Scheduled && j.run_at == Some(T0))
+    );
+    let trail = s.audit_trail(&t, Some(all[7].id)).await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].action, "job.scheduled");
+    assert_eq!(
+        s.claim("w", 100, Duration::from_secs(5))
+            .await
+            .unwrap()
+            .len(),
+        40
+    );
 }
 
 pub async fn tenancy_isolation<H: Harness>(h: &H) {
@@ -891,7 +941,8 @@ pub async fn audit_sink_records_are_tenant_scoped<H: Harness>(h: &H) {
 macro_rules! conformance_tests {
     ($harness:expr) => {
         $crate::conformance_tests!(@each $harness;
-            migrations_from_empty, schedule_and_uniqueness, tenancy_isolation,
+            migrations_from_empty, schedule_and_uniqueness, schedule_many_is_all_or_nothing,
+            tenancy_isolation,
             claim_exclusivity_under_concurrency, future_jobs_are_not_claimed,
             fencing_rejects_a_stale_owner, lease_expiry, cancel_and_reschedule_races,
             completions_follow_the_state_machine, leader_election,

@@ -1,0 +1,230 @@
+//! Drains N jobs due now through the full scheduler path (batched claim with lease and fencing
+//! token, start record, a no-op publisher, batched fenced completion with its audit record) and
+//! prints `jobs=N seconds=S jobs_per_sec=R`.
+//!
+//! ```text
+//! cargo run --release -p cmis-benches --bin queue-drain -- \
+//!     --store sqlite|postgres --url URL --jobs N --workers W [--batch B]
+//! ```
+//! SQLite: `--url` is a path to a new file. PostgreSQL: a fresh schema is created in the
+//! database and dropped afterwards.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use cmis_core::{
+    AccessToken, AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId,
+    PublishContext, Publisher, Receipt, Result, Surface, Target, TenantId, TokenProvider,
+};
+use cmis_scheduler::{
+    JobFilter, JobState, NewPost, PgStore, ScheduleStore, Scheduler, SqliteStore,
+};
+
+struct Args {
+    store: String,
+    url: String,
+    jobs: u64,
+    workers: usize,
+    batch: usize,
+}
+
+fn parse() -> std::result::Result<Args, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut args = Args {
+        store: "sqlite".into(),
+        url: String::new(),
+        jobs: 100_000,
+        workers: 256,
+        batch: 512,
+    };
+    let mut p = lexopt::Parser::from_env();
+    while let Some(arg) = p.next()? {
+        match arg {
+            Long("store") => args.store = p.value()?.string()?,
+            Long("url") => args.url = p.value()?.string()?,
+            Long("jobs") => args.jobs = p.value()?.parse()?,
+            Long("workers") => args.workers = p.value()?.parse()?,
+            Long("batch") => args.batch = p.value()?.parse()?,
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(args)
+}
+
+/// Publishes nothing and answers at once, counting calls.
+#[derive(Debug, Default)]
+struct Noop {
+    calls: AtomicU64,
+}
+
+#[async_trait]
+impl Publisher for Noop {
+    fn platform(&self) -> Platform {
+        Platform::Facebook
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(vec![Surface::Feed], 10, true)
+    }
+    async fn validate(&self, _: &Target, _: &Post) -> Result<()> {
+        Ok(())
+    }
+    async fn publish(&self, target: &Target, _: &Post, _: &PublishContext) -> Result<Outcome> {
+        let n = self.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(Outcome::Published(Receipt::new(
+            Platform::Facebook,
+            target.account.account.clone(),
+            PostId::new(format!("noop-{n}")),
+        )))
+    }
+    async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
+        Err(Error::unsupported(
+            "the no-op publisher never leaves a job pending",
+        ))
+    }
+}
+
+struct NoTokens;
+
+#[async_trait]
+impl TokenProvider for NoTokens {
+    async fn access_token(&self, _: &AccountRef) -> Result<AccessToken> {
+        Err(Error::unsupported("the no-op publisher needs no token"))
+    }
+    async fn invalidate(&self, _: &AccountRef, _: &AccessToken) {}
+}
+
+async fn drain(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<f64> {
+    let tenant = TenantId::new("bench");
+    let target = Target::feed(AccountRef::new("bench", Platform::Facebook, "page"));
+    let now = time::OffsetDateTime::now_utc();
+    let mut next = 0u64;
+    while next < args.jobs {
+        let end = (next + 10_000).min(args.jobs);
+        let posts: Vec<_> = (next..end)
+            .map(|i| {
+                NewPost::new(
+                    PostId::new(format!("p{i}")),
+                    Post::new().with_text("bench"),
+                    vec![target.clone()],
+                    now,
+                )
+            })
+            .collect();
+        store.schedule_many(&tenant, &posts).await?;
+        next = end;
+    }
+    eprintln!("enqueued {} jobs", args.jobs);
+
+    let noop = Arc::new(Noop::default());
+    let scheduler = Scheduler::builder(Arc::clone(&store))
+        .publisher(noop.clone())
+        .tokens(Arc::new(NoTokens))
+        .concurrency(args.workers)
+        .batch_size(args.batch)
+        .poll_interval(Duration::from_millis(50))
+        .build()?;
+    let jobs = args.jobs;
+    let watched = Arc::clone(&noop);
+    let started = Instant::now();
+    scheduler
+        .run(async move {
+            // Stop once every job was handed to the publisher; `run` then writes every
+            // outstanding completion before it returns, so the clock covers all of them.
+            while watched.calls.load(Ordering::Relaxed) < jobs {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+
+    let limit = u32::try_from(jobs + 1).unwrap_or(u32::MAX);
+    let published = store
+        .list(
+            &tenant,
+            &JobFilter::state(JobState::Published).with_limit(limit),
+        )
+        .await?
+        .len() as u64;
+    let calls = noop.calls.load(Ordering::Relaxed);
+    if published != jobs || calls != jobs {
+        return Err(Error::internal(format!(
+            "{published} jobs published and {calls} publisher calls for {jobs} jobs"
+        )));
+    }
+    Ok(seconds)
+}
+
+async fn main_async(args: Args) -> Result<f64> {
+    match args.store.as_str() {
+        "sqlite" => {
+            let path = args.url.strip_prefix("sqlite://").unwrap_or(&args.url);
+            if path.is_empty() || std::path::Path::new(path).exists() {
+                return Err(Error::invalid_input(
+                    "--url must name a new SQLite file (it is not overwritten)",
+                ));
+            }
+            let store = Arc::new(SqliteStore::builder().path(path).build().await?);
+            drain(&args, store).await
+        }
+        "postgres" => {
+            let schema = format!("cmis_bench_{}", std::process::id());
+            let store = Arc::new(
+                PgStore::builder(&args.url)
+                    .schema(&schema)
+                    .max_connections(8)
+                    .build()
+                    .await?,
+            );
+            let result = drain(&args, store.clone()).await;
+            if let Err(e) = store.drop_schema().await {
+                eprintln!("could not drop schema {schema}: {e}");
+            }
+            result
+        }
+        other => Err(Error::invalid_input(format!(
+            "--store {other:?}: expected sqlite or postgres"
+        ))),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "queue-drain: {e}\nusage: queue-drain --store sqlite|postgres --url URL --jobs N --workers W [--batch B]"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start tokio: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let jobs = args.jobs;
+    match runtime.block_on(main_async(args)) {
+        Ok(seconds) => {
+            let rate = jobs as f64 / seconds;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "jobs={jobs} seconds={seconds:.3} jobs_per_sec={rate:.0}"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("queue-drain failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
