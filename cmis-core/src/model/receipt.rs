@@ -98,7 +98,7 @@ impl Receipt {
 /// assert_eq!(back.id, "17889");
 /// # Ok::<(), cmis_core::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Checkpoint {
     /// The platform whose connector wrote the checkpoint.
@@ -112,6 +112,18 @@ pub struct Checkpoint {
     #[serde(default)]
     pub resume_after: Option<Duration>,
     data: serde_json::Value,
+}
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The data may hold a short-lived upload capability: keep it out of logs.
+        f.debug_struct("Checkpoint")
+            .field("platform", &self.platform)
+            .field("stage", &self.stage)
+            .field("created_at", &self.created_at)
+            .field("resume_after", &self.resume_after)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Checkpoint {
@@ -149,7 +161,12 @@ impl Checkpoint {
         })
     }
 
-    /// The data as a JSON string, for storage and logs (checkpoints never hold secrets).
+    /// The data as a JSON string, for storage.
+    ///
+    /// Checkpoints never hold an access or refresh token, but they may hold a short-lived upload
+    /// capability that resuming needs (TikTok's one-hour `upload_url` carries an
+    /// `upload_token`): store them with the job, and do not log them. `Debug` shows only the
+    /// platform and stage.
     pub fn data_json(&self) -> String {
         self.data.to_string()
     }
