@@ -62,6 +62,7 @@ mod scheduler;
 mod sqlite;
 mod store;
 mod validate;
+mod webhook;
 
 pub use crypto::TokenKey;
 pub use job::{
@@ -75,3 +76,6 @@ pub use scheduler::{JobCheckpointSink, MAINTENANCE_LEADER, Scheduler, SchedulerB
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{Rejected, ScheduleStore};
+pub use webhook::{
+    DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, WebhookNotifierBuilder,
+};
