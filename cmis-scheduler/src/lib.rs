@@ -44,6 +44,20 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## What is here
+//!
+//! - [`ScheduleStore`]: the store contract, implemented by [`SqliteStore`], `PgStore` and
+//!   [`MemoryScheduleStore`] (tests; follows tokio's paused clock exactly). One conformance suite
+//!   (`tests/conformance`) runs against every database backend.
+//! - The database stores also implement [`CredentialStore`](cmis_core::CredentialStore)
+//!   (tokens sealed with XChaCha20-Poly1305 under a caller-supplied [`TokenKey`], bound to their
+//!   row; compare-and-set on the version) and [`AuditSink`](cmis_core::AuditSink).
+//! - [`Scheduler`]: claims due jobs in batches, publishes through each platform's
+//!   [`Publisher`](cmis_core::Publisher), writes outcomes in batches, keeps leases alive,
+//!   notifies, and stops gracefully; one process per database is the elected leader that rescues
+//!   expired leases, sweeps token refreshes and moves finished jobs to history.
+//! - [`WebhookNotifier`]: notifications as signed JSON POSTs.
+//!
 //! ## Features
 //!
 //! - `sqlite` (default): [`SqliteStore`], on a bundled SQLite.
