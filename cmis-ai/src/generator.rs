@@ -66,6 +66,7 @@ pub struct AiGeneratorBuilder {
     limits: Limits,
     capacity: u64,
     ttl: Duration,
+    offline_ttl: Duration,
     store: Option<Arc<dyn CacheStore>>,
     prices: PriceTable,
     ledger: Option<Arc<CostLedger>>,
@@ -91,6 +92,7 @@ impl AiGenerator {
             limits: Limits::default(),
             capacity: 10_000,
             ttl: Duration::from_secs(24 * 3600),
+            offline_ttl: Duration::from_secs(300),
             store: None,
             prices: PriceTable::new(),
             ledger: None,
@@ -149,6 +151,9 @@ impl AiGenerator {
     }
 
     async fn store_put(&self, key: &CacheKey, value: &Generated) {
+        if value.provenance.provider == crate::OFFLINE_PROVIDER {
+            return;
+        }
         if let Some(store) = &self.inner.store
             && let Err(error) = store.put(key, value).await
         {
@@ -194,6 +199,14 @@ impl AiGeneratorBuilder {
         self
     }
 
+    /// Sets how long an offline answer stays in memory (default 5 min): short, so that a
+    /// provider that recovers from an outage is asked again soon. Offline answers are free and
+    /// never written to the persistent store.
+    pub fn offline_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.offline_ttl = ttl;
+        self
+    }
+
     /// Adds a persistent second-level cache.
     pub fn cache_store(mut self, store: Arc<dyn CacheStore>) -> Self {
         self.store = Some(store);
@@ -230,7 +243,10 @@ impl AiGeneratorBuilder {
                 limits: self.limits,
                 memory: moka::future::Cache::builder()
                     .max_capacity(self.capacity)
-                    .time_to_live(self.ttl)
+                    .expire_after(Expiry {
+                        ttl: self.ttl,
+                        offline_ttl: self.offline_ttl,
+                    })
                     .build(),
                 store: self.store,
                 prices: self.prices,
@@ -238,6 +254,27 @@ impl AiGeneratorBuilder {
                 model_group: self.model_group,
             }),
         })
+    }
+}
+
+/// Entries live `ttl`, offline answers only `offline_ttl`.
+struct Expiry {
+    ttl: Duration,
+    offline_ttl: Duration,
+}
+
+impl moka::Expiry<CacheKey, Generated> for Expiry {
+    fn expire_after_create(
+        &self,
+        _key: &CacheKey,
+        value: &Generated,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        if value.provenance.provider == crate::OFFLINE_PROVIDER {
+            Some(self.offline_ttl)
+        } else {
+            Some(self.ttl)
+        }
     }
 }
 

@@ -225,3 +225,23 @@ async fn a_persistent_store_serves_a_new_process() {
     assert!(second.provenance.cached);
     assert_eq!(second.text, first.text);
 }
+
+#[tokio::test]
+async fn offline_answers_are_cached_in_memory_but_never_persisted() {
+    let store = Arc::new(MapStore::default());
+    let generator = AiGenerator::builder()
+        .cache_store(store.clone())
+        .build()
+        .unwrap();
+    let first = generator.generate(&request()).await.unwrap();
+    assert_eq!(first.provenance.provider, "offline");
+    assert!(
+        generator
+            .generate(&request())
+            .await
+            .unwrap()
+            .provenance
+            .cached
+    );
+    assert!(store.0.lock().unwrap().is_empty());
+}
