@@ -2,6 +2,9 @@
 //! run one from the repository root with `cargo run --example NAME`:
 //!
 //! - `quickstart`: the model, the token provider and the retry policy, offline.
+//! - `publish`: one post to Facebook, Instagram or TikTok, through the real API or any server
+//!   that speaks it (such as `cargo run -p cmis-sandbox`).
+//! - `generate`: captions and hashtags from the AI providers whose keys are set, then offline.
 
 pub mod cli;
 pub mod publish_args;
