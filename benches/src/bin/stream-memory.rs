@@ -51,10 +51,12 @@ impl Drop for TempFile {
 
 async fn run(file_bytes: u64, chunk_bytes: u64) -> Result<(u64, u64, u64), String> {
     let path = std::env::temp_dir().join(format!("cmis-stream-memory-{}.bin", std::process::id()));
-    let file = std::fs::File::create(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
+    let file =
+        std::fs::File::create(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
     let _guard = TempFile(path.clone());
     // Sparse: the length is set without writing, so reading returns zeros from no disk blocks.
-    file.set_len(file_bytes).map_err(|e| format!("set_len: {e}"))?;
+    file.set_len(file_bytes)
+        .map_err(|e| format!("set_len: {e}"))?;
     drop(file);
 
     let sent = Arc::new(AtomicU64::new(0));
@@ -98,7 +100,10 @@ fn main() -> ExitCode {
         .next()
         .and_then(|a| a.parse().ok())
         .unwrap_or(DEFAULT_CHUNK_SIZE);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start tokio: {e}");
@@ -113,7 +118,9 @@ fn main() -> ExitCode {
         }
     };
     let limit = 2 * chunk_bytes + SLACK;
-    eprintln!("{chunks} chunks, the largest (the last, which absorbs the remainder) {largest} bytes");
+    eprintln!(
+        "{chunks} chunks, the largest (the last, which absorbs the remainder) {largest} bytes"
+    );
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
