@@ -318,6 +318,12 @@ pub enum Completion {
         /// What happened.
         error: JobError,
     },
+    /// Not run now (for example the account's rate limit is used up); run at `at`. The attempt
+    /// is given back.
+    Snooze {
+        /// When to run.
+        at: OffsetDateTime,
+    },
     /// Too late to publish.
     Missed {
         /// Why.
@@ -331,7 +337,7 @@ impl Completion {
         match self {
             Self::Published(_) => JobState::Published,
             Self::Pending { .. } => JobState::Pending,
-            Self::Retry { .. } => JobState::RetryScheduled,
+            Self::Retry { .. } | Self::Snooze { .. } => JobState::RetryScheduled,
             Self::UnknownOutcome { .. } => JobState::UnknownOutcome,
             Self::AwaitingReauth { .. } => JobState::AwaitingReauth,
             Self::Failed { .. } => JobState::Failed,

@@ -318,6 +318,12 @@ impl ScheduleStore for MemoryScheduleStore {
                     set_err(j, error);
                     j.run_at = *reconcile_at;
                 }
+                Completion::Snooze { at } => {
+                    j.run_at = Some(*at);
+                    if j.phase == Some(Phase::Publish) {
+                        j.attempts = j.attempts.saturating_sub(1);
+                    }
+                }
                 Completion::AwaitingReauth { error } => {
                     set_err(j, error);
                     if j.phase == Some(Phase::Publish) {
@@ -332,8 +338,12 @@ impl ScheduleStore for MemoryScheduleStore {
             j.phase = None;
             j.started_at = None;
             j.updated_at = now;
-            let record = audit(j, now, &format!("job.{}", j.state.as_str()))
-                .with_detail("fencing_token", lease.token.to_string());
+            let action = match c {
+                Completion::Snooze { .. } => "job.snoozed".to_owned(),
+                _ => format!("job.{}", j.state.as_str()),
+            };
+            let record =
+                audit(j, now, &action).with_detail("fencing_token", lease.token.to_string());
             st.audit.push(record);
         }
         Ok(rejected)

@@ -91,6 +91,7 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion) -> serde_js
             false,
         ),
         Completion::Retry { at, error } => (Some(micros(*at)), Some(error), None, None, false),
+        Completion::Snooze { at } => (Some(micros(*at)), None, None, None, true),
         Completion::UnknownOutcome {
             error,
             reconcile_at,
@@ -121,7 +122,10 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion) -> serde_js
         "cp": checkpoint.and_then(|c| serde_json::to_string(c).ok()),
         "receipt": receipt.and_then(|r| serde_json::to_string(r).ok()),
         "refund": i64::from(refund),
-        "action": format!("job.{}", state.as_str()),
+        "action": match completion {
+            Completion::Snooze { .. } => "job.snoozed".to_owned(),
+            _ => format!("job.{}", state.as_str()),
+        },
         "detail": serde_json::to_string(&detail).unwrap_or_default(),
     })
 }

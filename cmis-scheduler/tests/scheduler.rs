@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use cmis_core::{
     AccessToken, AccountRef, Capabilities, Checkpoint, Clock, Credential, CredentialStore, Error,
     MemoryCredentialStore, MemoryNotifier, NotificationKind, Outcome, Platform, Post, PostId,
-    PublishContext, Publisher, Receipt, Reconciliation, RefreshedToken, RefreshingTokenProvider,
-    Result, RetryPolicy, SecretString, Surface, Target, TenantId, TokenProvider, TokenRefresher,
-    TokioClock,
+    PublishContext, Publisher, RateLimit, Receipt, Reconciliation, RefreshedToken,
+    RefreshingTokenProvider, Result, RetryPolicy, SecretString, Surface, Target, TenantId,
+    TokenProvider, TokenRefresher, TokioClock,
 };
 use cmis_scheduler::{JobFilter, JobState, MemoryScheduleStore, ScheduleStore, Scheduler};
 use time::OffsetDateTime;
@@ -567,5 +567,36 @@ async fn the_refresh_sweep_refreshes_only_credentials_inside_the_window() {
     assert!(got.access_expires_at.unwrap() > T0 + day * 29);
     let listed = rig.store.list(&tenant(), &JobFilter::all()).await.unwrap();
     assert!(listed.is_empty());
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_account_rate_limits_snooze_jobs_without_spending_attempts() {
+    let (store, fake, clock) = rig(|_| {});
+    let rig = start(store, fake, clock, |b| {
+        b.rate_limit(Platform::Facebook, RateLimit::per_minute(2).unwrap())
+    });
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(rig.schedule(&format!("p{i}"), T0).await);
+    }
+    for id in &ids {
+        rig.wait_for(*id, JobState::Published, Duration::from_secs(300))
+            .await;
+    }
+    let times: Vec<_> = rig.fake.calls().into_iter().map(|c| c.1).collect();
+    assert_eq!(times.len(), 5, "each job published once");
+    // A bucket of 2 per minute: a burst of 2 at once, then one permit every 30 s.
+    for (k, at) in times.iter().enumerate() {
+        let earliest = T0 + Duration::from_secs(30 * (k as u64).saturating_sub(1));
+        assert!(*at >= earliest, "call {k} at {at}: {times:?}");
+        assert!(
+            *at <= earliest + Duration::from_millis(200),
+            "call {k} at {at}: {times:?}"
+        );
+    }
+    for id in &ids {
+        assert_eq!(rig.state(*id).await.attempts, 1, "snoozes spend no attempt");
+    }
     rig.stop().await;
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cmis_core::{
-    Clock, Error, Notifier, Platform, Publisher, RefreshingTokenProvider, Result, RetryPolicy,
-    SystemClock, TokenProvider, TracingNotifier,
+    AccountRef, Clock, Error, KeyedRateLimiter, Notifier, Platform, Publisher, RateLimit,
+    RefreshingTokenProvider, Result, RetryPolicy, SystemClock, TokenProvider, TracingNotifier,
 };
 
 pub use checkpoint::JobCheckpointSink;
@@ -56,6 +56,7 @@ pub struct Scheduler {
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn ScheduleStore>,
     pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    pub(crate) limits: HashMap<Platform, KeyedRateLimiter<AccountRef>>,
     pub(crate) tokens: Arc<dyn TokenProvider>,
     pub(crate) refresher: Option<RefreshingTokenProvider>,
     pub(crate) notifier: Arc<dyn Notifier>,
@@ -96,6 +97,7 @@ impl fmt::Debug for Scheduler {
 pub struct SchedulerBuilder {
     store: Arc<dyn ScheduleStore>,
     publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    limits: HashMap<Platform, KeyedRateLimiter<AccountRef>>,
     tokens: Option<Arc<dyn TokenProvider>>,
     refresher: Option<RefreshingTokenProvider>,
     notifier: Arc<dyn Notifier>,
@@ -120,6 +122,7 @@ impl Scheduler {
         SchedulerBuilder {
             store,
             publishers: HashMap::new(),
+            limits: HashMap::new(),
             tokens: None,
             refresher: None,
             notifier: Arc::new(TracingNotifier),
@@ -159,6 +162,14 @@ impl SchedulerBuilder {
     /// Publishes jobs of `publisher.platform()` with it (replacing an earlier one).
     pub fn publisher(mut self, publisher: Arc<dyn Publisher>) -> Self {
         self.publishers.insert(publisher.platform(), publisher);
+        self
+    }
+
+    /// Dispatches at most `limit` platform calls per account of `platform`; a job over the
+    /// budget is snoozed until a permit is free, without spending an attempt. A platform's
+    /// Retry-After on a rate-limit or quota error pauses the whole account the same way.
+    pub fn rate_limit(mut self, platform: Platform, limit: RateLimit) -> Self {
+        self.limits.insert(platform, KeyedRateLimiter::new(limit));
         self
     }
 
@@ -297,6 +308,7 @@ impl SchedulerBuilder {
             shared: Arc::new(Shared {
                 store: self.store,
                 publishers: self.publishers,
+                limits: self.limits,
                 tokens,
                 refresher: self.refresher,
                 notifier: self.notifier,

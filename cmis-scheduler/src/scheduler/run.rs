@@ -150,6 +150,9 @@ async fn dispatch(
             held.insert(job.job.id, job.lease.clone());
             if let Some(d) = too_late(&job, now, &shared.rules) {
                 let _ = done.send((job.lease, d.completion, d.notify));
+            } else if let Some(wait) = over_budget(shared, &job) {
+                let at = now + wait;
+                let _ = done.send((job.lease, Completion::Snooze { at }, None));
             } else {
                 go.push(job);
             }
@@ -188,6 +191,30 @@ async fn dispatch(
     }
 }
 
+/// How long the job's account must wait for a permit of its platform's rate limit, if at all.
+fn over_budget(shared: &Shared, job: &ClaimedJob) -> Option<Duration> {
+    let account = &job.job.target.account;
+    shared
+        .limits
+        .get(&account.platform)
+        .and_then(|l| l.check(account).err())
+}
+
+/// Keeps the whole account away from the platform for as long as it asked.
+fn honour_retry_after<T>(shared: &Shared, job: &ClaimedJob, result: &Result<T>) {
+    let account = &job.job.target.account;
+    if let Err(e) = result
+        && matches!(
+            e.kind(),
+            cmis_core::ErrorKind::RateLimited | cmis_core::ErrorKind::Quota
+        )
+        && let Some(wait) = e.retry_after()
+        && let Some(limiter) = shared.limits.get(&account.platform)
+    {
+        limiter.pause(account, wait);
+    }
+}
+
 /// Runs one job's platform call. No database transaction is open meanwhile.
 async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
     let target = &job.job.target;
@@ -213,10 +240,12 @@ async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
         }
         (Phase::Resume, Some(cp)) => {
             let r = publisher.resume(target, cp, &ctx).await;
+            honour_retry_after(shared, job, &r);
             after_publish(job, r, shared.clock.now(), rules)
         }
         _ => {
             let r = publisher.publish(target, &job.job.post, &ctx).await;
+            honour_retry_after(shared, job, &r);
             after_publish(job, r, shared.clock.now(), rules)
         }
     }

@@ -735,6 +735,46 @@ pub async fn completions_follow_the_state_machine<H: Harness>(h: &H) {
     );
 }
 
+pub async fn snooze_gives_the_attempt_back<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let ids = schedule_n(&*s, "a", 1, T0).await;
+    let c = s
+        .claim("w", 1, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(c.job.attempts, 1);
+    let at = T0 + Duration::from_secs(20);
+    assert!(
+        s.complete(&[(c.lease, Completion::Snooze { at })])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let j = ScheduleStore::get(&*s, &tenant("a"), c.job.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (j.state, j.attempts, j.run_at),
+        (JobState::RetryScheduled, 0, Some(at))
+    );
+    assert!(
+        s.claim("w", 1, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    clock.advance(Duration::from_secs(20));
+    let again = s.claim("w", 1, Duration::from_secs(60)).await.unwrap();
+    assert_eq!((again[0].job.attempts, again[0].phase), (1, Phase::Publish));
+    assert_eq!(
+        actions(&*s, "a", cmis_scheduler::JobId::new(ids[0])).await,
+        ["job.scheduled", "job.claimed", "job.snoozed", "job.claimed"]
+    );
+}
+
 pub async fn leader_election<H: Harness>(h: &H) {
     let clock = ManualClock::new();
     let s = h.fresh(clock.clone()).await;
@@ -945,7 +985,7 @@ macro_rules! conformance_tests {
             tenancy_isolation,
             claim_exclusivity_under_concurrency, future_jobs_are_not_claimed,
             fencing_rejects_a_stale_owner, lease_expiry, cancel_and_reschedule_races,
-            completions_follow_the_state_machine, leader_election,
+            completions_follow_the_state_machine, snooze_gives_the_attempt_back, leader_election,
             cleanup_moves_finished_jobs_to_history, credentials_are_encrypted_and_versioned,
             reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped);
     };
