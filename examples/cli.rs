@@ -32,10 +32,16 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
 }
 
 /// Prints `err` for a person on stderr, with its kind first, and returns the matching exit code.
+/// Broken rules, when there are several, go one per line.
 pub fn fail(err: &Error) -> ExitCode {
-    eprintln!("error [{}]: {err}", err.kind());
-    for v in err.violation_list() {
-        eprintln!("  - {v}");
+    match err.violation_list() {
+        [] | [_] => eprintln!("error [{}]: {err}", err.kind()),
+        many => {
+            eprintln!("error [{}]: {} rules are broken:", err.kind(), many.len());
+            for v in many {
+                eprintln!("  - {v}");
+            }
+        }
     }
     ExitCode::from(exit_code(err.kind()))
 }

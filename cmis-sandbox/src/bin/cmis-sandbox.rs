@@ -4,11 +4,16 @@
 #![allow(clippy::print_stdout)]
 
 use cmis_core::ExposeSecret;
-use cmis_sandbox::{Creator, InstagramLogin, Sandbox};
+use cmis_sandbox::{Creator, InstagramLogin, Sandbox, TikTokConfig};
+
+/// The URL prefix the demo TikTok app has "verified" for `PULL_FROM_URL`.
+const VERIFIED_PREFIX: &str = "https://cdn.example.com/";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let sandbox = Sandbox::start().await?;
+    let mut tiktok_config = TikTokConfig::default();
+    tiktok_config.verified_url_prefixes = vec![VERIFIED_PREFIX.to_owned()];
+    let sandbox = Sandbox::builder().tiktok(tiktok_config).start().await?;
     let tiktok = sandbox.tiktok();
     tiktok.add_creator(Creator::public("sandbox-creator"));
     let tokens = tiktok.issue_tokens(
@@ -22,6 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{}",
         serde_json::json!({
             "tiktok_url": tiktok.url(),
+            "tiktok_verified_url_prefix": VERIFIED_PREFIX,
             "tiktok_client_key": tiktok.client_key(),
             "tiktok_client_secret": tiktok.client_secret().expose_secret(),
             "tiktok_open_id": tokens.open_id,
