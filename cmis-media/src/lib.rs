@@ -53,6 +53,7 @@ mod cover;
 mod format;
 mod probe;
 mod rules;
+pub mod sample;
 mod stream;
 mod validate;
 

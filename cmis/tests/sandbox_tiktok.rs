@@ -215,3 +215,42 @@ async fn a_500_after_init_is_an_unknown_outcome_and_init_is_not_repeated() {
         "exactly one init reached TikTok"
     );
 }
+
+#[tokio::test]
+async fn a_local_video_is_uploaded_in_chunks_with_progress_and_a_5xx_chunk_is_retried() {
+    let f = fixture().await;
+    let dir = std::env::temp_dir().join(format!("cmis-it-tiktok-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clip.mp4");
+    // A valid 5-second MP4, padded past 5 MiB so that it goes up in two chunks.
+    let mut bytes = cmis::media::sample::mp4(1080, 1920, 5, 30);
+    bytes.resize(11 * 1024 * 1024, 0);
+    std::fs::write(&path, &bytes).unwrap();
+    f.sandbox
+        .tiktok()
+        .inject(TikTokEndpoint::Upload, Fault::ServerError, 1);
+    let progress = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = progress.clone();
+    let ctx = f
+        .ctx
+        .clone()
+        .with_progress(Arc::new(move |p: &cmis::Progress| {
+            seen.lock().unwrap().push(p.bytes_sent);
+        }));
+    let post = Post::new()
+        .with_text("from disk")
+        .with_media(Media::path(&path))
+        .with_tiktok(TikTokOptions::new().with_privacy_level(PrivacyLevel::SelfOnly));
+    let publisher = f.publisher.clone().with_chunk_size(5 * 1024 * 1024);
+    let outcome = publisher
+        .publish(&Target::feed(f.account.clone()), &post, &ctx)
+        .await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(matches!(outcome.unwrap(), Outcome::Published(_)));
+    let published = f.sandbox.tiktok().published();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].uploaded_bytes, 11 * 1024 * 1024);
+    assert_eq!(published[0].video_size, Some(11 * 1024 * 1024));
+    let progress = progress.lock().unwrap().clone();
+    assert_eq!(progress.last(), Some(&(11 * 1024 * 1024)), "{progress:?}");
+}
