@@ -1,7 +1,8 @@
 //! Runnable examples of cmis, and the pieces they share. Each example is a file beside this one;
 //! run one from the repository root with `cargo run --example NAME`:
 //!
-//! - `quickstart`: the model, the token provider and the retry policy, offline.
+//! - `quickstart`: sandbox platforms, SQLite, offline captions, the scheduler and the real
+//!   connectors, end to end and offline.
 //! - `publish`: one post to Facebook, Instagram or TikTok, through the real API or any server
 //!   that speaks it (such as `cargo run -p cmis-sandbox`).
 //! - `generate`: captions and hashtags from the AI providers whose keys are set, then offline.

@@ -86,7 +86,9 @@ pub use job::{
 pub use memory::MemoryScheduleStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, PgStoreBuilder};
-pub use scheduler::{JobCheckpointSink, MAINTENANCE_LEADER, Scheduler, SchedulerBuilder};
+pub use scheduler::{
+    JobCheckpointSink, JobProgress, MAINTENANCE_LEADER, Scheduler, SchedulerBuilder,
+};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{Rejected, ScheduleStore};

@@ -18,6 +18,19 @@ use cmis_core::{
 
 pub use checkpoint::JobCheckpointSink;
 
+/// Receives the upload progress of the jobs a [`Scheduler`] runs (for progress bars).
+/// Implemented for any `Fn(&Job, &Progress) + Send + Sync`.
+pub trait JobProgress: Send + Sync {
+    /// Called by the connector after each accepted chunk of `job`'s media.
+    fn progress(&self, job: &crate::Job, progress: &cmis_core::Progress);
+}
+
+impl<F: Fn(&crate::Job, &cmis_core::Progress) + Send + Sync> JobProgress for F {
+    fn progress(&self, job: &crate::Job, progress: &cmis_core::Progress) {
+        self(job, progress);
+    }
+}
+
 use crate::store::ScheduleStore;
 use decide::Rules;
 
@@ -64,6 +77,7 @@ pub(crate) struct Shared {
     pub(crate) worker_id: String,
     pub(crate) rules: Rules,
     pub(crate) cfg: Config,
+    pub(crate) progress: Option<Arc<dyn JobProgress>>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +119,7 @@ pub struct SchedulerBuilder {
     worker_id: Option<String>,
     rules: Rules,
     cfg: Config,
+    progress: Option<Arc<dyn JobProgress>>,
 }
 
 impl fmt::Debug for SchedulerBuilder {
@@ -149,6 +164,7 @@ impl Scheduler {
                 history_after: Duration::from_secs(7 * 24 * 3600),
                 maintenance: true,
             },
+            progress: None,
         }
     }
 
@@ -288,6 +304,12 @@ impl SchedulerBuilder {
         self
     }
 
+    /// Where upload progress of running jobs goes (none by default).
+    pub fn progress(mut self, sink: Arc<dyn JobProgress>) -> Self {
+        self.progress = Some(sink);
+        self
+    }
+
     /// Checks the configuration.
     pub fn build(self) -> Result<Scheduler> {
         let tokens = self.tokens.ok_or_else(|| {
@@ -316,6 +338,7 @@ impl SchedulerBuilder {
                 worker_id,
                 rules: self.rules,
                 cfg: self.cfg,
+                progress: self.progress,
             }),
         })
     }

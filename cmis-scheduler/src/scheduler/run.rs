@@ -229,7 +229,15 @@ async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
         };
     };
     let sink = JobCheckpointSink::new(Arc::clone(&shared.store), job.lease.clone());
-    let ctx = PublishContext::new(Arc::clone(&shared.tokens)).with_checkpoint_sink(Arc::new(sink));
+    let mut ctx =
+        PublishContext::new(Arc::clone(&shared.tokens)).with_checkpoint_sink(Arc::new(sink));
+    if let Some(progress) = &shared.progress {
+        let progress = Arc::clone(progress);
+        let job_for_progress = job.job.clone();
+        ctx = ctx.with_progress(Arc::new(move |p: &cmis_core::Progress| {
+            progress.progress(&job_for_progress, p);
+        }));
+    }
     let rules = &shared.rules;
     match (job.phase, &job.job.checkpoint) {
         (Phase::Reconcile, cp) => {
