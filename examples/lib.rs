@@ -8,4 +8,5 @@
 //! - `generate`: captions and hashtags from the AI providers whose keys are set, then offline.
 
 pub mod cli;
+pub mod connectors;
 pub mod publish_args;

@@ -31,7 +31,8 @@ use cmis_core::{
     AccountRef, Credential, CredentialStore, Error, MemoryCredentialStore, Outcome, Platform, Post,
     Progress, PublishContext, Publisher, Receipt, RefreshingTokenProvider, Result, TikTokOptions,
 };
-use cmis_examples::cli::{app_credentials, env, env_secret, fail};
+use cmis_examples::cli::{env, env_secret, fail};
+use cmis_examples::connectors::{meta_client, tiktok_client};
 use cmis_examples::publish_args::PublishArgs;
 
 /// How long to keep resuming a publish the platform is still processing.
@@ -140,22 +141,10 @@ type Connector = (
 );
 
 fn connector(args: &PublishArgs) -> Result<Connector> {
-    let (app_id, app_secret) = app_credentials(args.platform);
     match args.platform {
         Platform::TikTok => {
-            let mut builder = cmis_tiktok::TikTokClient::builder();
-            if let Some(url) = env("CMIS_TIKTOK_API_URL") {
-                builder = builder.api_base_url(url);
-            }
-            if let Some(key) = app_id {
-                builder = builder.client_key(key);
-            }
-            let has_secret = app_secret.is_some();
-            if let Some(secret) = app_secret {
-                builder = builder.client_secret(secret);
-            }
-            let client = builder.build()?;
-            let refresher: Option<Arc<dyn cmis_core::TokenRefresher>> = (has_secret
+            let (client, can_refresh) = tiktok_client()?;
+            let refresher: Option<Arc<dyn cmis_core::TokenRefresher>> = (can_refresh
                 && env("CMIS_REFRESH_TOKEN").is_some())
             .then(|| Arc::new(cmis_tiktok::TikTokRefresher::new(client.clone())) as _);
             Ok((
@@ -163,37 +152,11 @@ fn connector(args: &PublishArgs) -> Result<Connector> {
                 refresher,
             ))
         }
-        Platform::Facebook | Platform::Instagram => {
-            let mut builder = cmis_meta::MetaClient::builder();
-            if let Some(graph) = env("CMIS_META_GRAPH_URL") {
-                builder = builder
-                    .graph_video_url(
-                        env("CMIS_META_GRAPH_VIDEO_URL").unwrap_or_else(|| graph.clone()),
-                    )
-                    .rupload_url(env("CMIS_META_RUPLOAD_URL").unwrap_or_else(|| graph.clone()))
-                    .instagram_graph_url(graph.clone())
-                    .graph_url(graph);
-            } else {
-                if let Some(video) = env("CMIS_META_GRAPH_VIDEO_URL") {
-                    builder = builder.graph_video_url(video);
-                }
-                if let Some(rupload) = env("CMIS_META_RUPLOAD_URL") {
-                    builder = builder.rupload_url(rupload);
-                }
-            }
-            if let Some(id) = app_id {
-                builder = builder.app_id(id);
-            }
-            if let Some(secret) = app_secret {
-                builder = builder.app_secret(secret);
-            }
-            let client = builder.build()?;
-            if args.platform == Platform::Facebook {
-                return Ok((
-                    Box::new(cmis_meta::FacebookPagePublisher::new(client)),
-                    None,
-                ));
-            }
+        Platform::Facebook => Ok((
+            Box::new(cmis_meta::FacebookPagePublisher::new(meta_client()?)),
+            None,
+        )),
+        Platform::Instagram => {
             let login = match env("CMIS_INSTAGRAM_LOGIN").as_deref() {
                 Some("instagram") => cmis_meta::InstagramLogin::Instagram,
                 Some("facebook") | None => cmis_meta::InstagramLogin::Facebook,
@@ -204,7 +167,7 @@ fn connector(args: &PublishArgs) -> Result<Connector> {
                 }
             };
             Ok((
-                Box::new(cmis_meta::InstagramPublisher::new(client).with_login(login)),
+                Box::new(cmis_meta::InstagramPublisher::new(meta_client()?).with_login(login)),
                 None,
             ))
         }
