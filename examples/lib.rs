@@ -10,3 +10,4 @@
 pub mod cli;
 pub mod connectors;
 pub mod publish_args;
+pub mod schedule_args;
