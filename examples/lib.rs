@@ -5,6 +5,8 @@
 //!   connectors, end to end and offline.
 //! - `publish`: one post to Facebook, Instagram or TikTok, through the real API or any server
 //!   that speaks it (such as `cargo run -p cmis-sandbox`).
+//! - `schedule`: the scheduler driven from a shell, on SQLite or PostgreSQL.
+//! - `refresh-tokens`: the token-refresh sweep, once.
 //! - `generate`: captions and hashtags from the AI providers whose keys are set, then offline.
 
 pub mod cli;
