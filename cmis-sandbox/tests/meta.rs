@@ -375,6 +375,39 @@ async fn publishing_a_container_before_finished_fails_with_9007() {
 }
 
 #[tokio::test]
+async fn slow_processing_keeps_the_next_container_in_progress() {
+    let s = sandbox().await;
+    let token = s
+        .meta()
+        .add_instagram_account("1789", InstagramLogin::Facebook);
+    let t = token.expose_secret();
+    s.meta().inject(
+        MetaEndpoint::Media,
+        Fault::SlowProcessing(Duration::from_secs(3600)),
+        1,
+    );
+    let (_, body) = container(
+        &s,
+        t,
+        "1789",
+        &[("image_url", "https://cdn.example.com/a.jpg")],
+    )
+    .await;
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (_, _, status) = send(
+        http()
+            .get(format!("{}/{V}/{id}", s.meta().url()))
+            .bearer_auth(t)
+            .query(&[("fields", "status_code")]),
+    )
+    .await;
+    assert_eq!(status["status_code"], "IN_PROGRESS");
+    let (code, body) = publish(&s, t, "1789", &id).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(err_code(&body), (9007, Some(2_207_027)));
+}
+
+#[tokio::test]
 async fn containers_publish_once_with_a_permalink_within_the_quota() {
     let mut config = MetaConfig::default();
     config.container_processing_time = Duration::ZERO;

@@ -91,3 +91,8 @@ pub use cmis_scheduler as scheduler;
 /// Local fake platforms for tests and demos.
 #[cfg(feature = "sandbox")]
 pub use cmis_sandbox as sandbox;
+
+/// The README's Rust examples, compiled as doctests so that they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -111,6 +111,7 @@ async fn faulted(
         }
         Some(Fault::DropConnection) => return dropped(),
         Some(Fault::Delay(d)) => pause(d).await,
+        Some(Fault::SlowProcessing(d)) => state.slow_next_container(d),
         _ => {}
     }
     let result = action();

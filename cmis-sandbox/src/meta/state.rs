@@ -115,6 +115,8 @@ struct Inner {
     ig_publishes: HashMap<String, Vec<Instant>>,
     duplicates: u64,
     next_id: u64,
+    /// Extra processing time for the next container (fault injection).
+    pending_slowdown: Duration,
 }
 
 /// The fake Meta's state.
@@ -265,6 +267,10 @@ impl MetaState {
         if let Some(tok) = self.lock().tokens.get_mut(t) {
             tok.expires_at = Some(Instant::now());
         }
+    }
+
+    pub(crate) fn slow_next_container(&self, extra: Duration) {
+        self.lock().pending_slowdown += extra;
     }
 
     pub(crate) fn posts(&self) -> Vec<MetaPost> {
@@ -782,6 +788,7 @@ impl MetaState {
         };
         let id = Self::next_id(&mut inner, 17_889_000_000_000_000);
         let now = Instant::now();
+        let slowdown = std::mem::take(&mut inner.pending_slowdown);
         inner.containers.insert(
             id.clone(),
             Container {
@@ -790,7 +797,7 @@ impl MetaState {
                 caption,
                 media,
                 created_at: now,
-                ready_at: now + self.config.container_processing_time,
+                ready_at: now + self.config.container_processing_time + slowdown,
                 awaiting_upload: resumable,
                 published_as: None,
             },
