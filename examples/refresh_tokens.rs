@@ -9,7 +9,8 @@
 //! Reads `CMIS_SECRET_KEY` and the same base-URL and app-credential variables as `publish`
 //! (`CMIS_INSTAGRAM_LOGIN=instagram` for Instagram-Login tokens). Each line has `tenant`,
 //! `platform`, `account`, `status` (`refreshed`, `unchanged` or `failed`), `expires_at` and
-//! `error`. Exit codes: 0 when no refresh failed, else the code of the first failure as for
+//! `error`. A refresh that fails while the old token is still valid is reported as `failed` (the
+//! old token keeps working until it expires). Exit codes: 0 when no refresh failed, else the code of the first failure as for
 //! `publish` (3: an account must be re-authorised).
 
 #![allow(clippy::print_stdout)]

@@ -178,16 +178,27 @@ impl RefreshingTokenProvider {
 
     /// Refreshes the token of `account` if it expires within `window` (the scheduler's daily
     /// sweep uses 7 days), single-flight with every other caller. Returns the token valid now.
+    ///
+    /// Unlike [`access_token`](TokenProvider::access_token), a refresh that fails while the
+    /// current token is still valid is an error here (and a
+    /// [`NotificationKind::TokenRefreshFailed`] notification with the expiry as deadline): a sweep
+    /// exists to find such failures days before the token dies.
     pub async fn refresh_if_expiring_within(
         &self,
         account: &AccountRef,
         window: Duration,
     ) -> Result<AccessToken> {
-        self.token(account, window.max(self.inner.margin)).await
+        self.token(account, window.max(self.inner.margin), Mode::Sweep)
+            .await
     }
 
     /// A token for `account` valid for at least `valid_for`, refreshing it if needed.
-    async fn token(&self, account: &AccountRef, valid_for: Duration) -> Result<AccessToken> {
+    async fn token(
+        &self,
+        account: &AccountRef,
+        valid_for: Duration,
+        mode: Mode,
+    ) -> Result<AccessToken> {
         let inner = &self.inner;
         if !lock(&inner.rejected).contains_key(account)
             && let Some(cached) = lock(&inner.cache).get(account)
@@ -270,7 +281,7 @@ impl RefreshingTokenProvider {
                 .await;
                 Err(err)
             }
-            Err(err) if !forced && !expired => {
+            Err(err) if !forced && !expired && mode == Mode::Use => {
                 tracing::warn!(
                     account = %account,
                     kind = %err.kind(),
@@ -390,6 +401,15 @@ impl RefreshingTokenProvider {
     }
 }
 
+/// Why a token is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// To make a call now: a still-valid token is good enough when a refresh fails.
+    Use,
+    /// For the refresh sweep: a failed refresh is reported even while the token is still valid.
+    Sweep,
+}
+
 /// Whether `credential` is valid for at least `valid_for` from `now`.
 fn usable(credential: &Credential, now: OffsetDateTime, valid_for: Duration) -> bool {
     let token_ok = !credential.expires_before(now + valid_for);
@@ -401,7 +421,7 @@ fn usable(credential: &Credential, now: OffsetDateTime, valid_for: Duration) -> 
 impl TokenProvider for RefreshingTokenProvider {
     #[tracing::instrument(level = "debug", skip_all, fields(account = %account))]
     async fn access_token(&self, account: &AccountRef) -> Result<AccessToken> {
-        self.token(account, self.inner.margin).await
+        self.token(account, self.inner.margin, Mode::Use).await
     }
 
     async fn invalidate(&self, account: &AccountRef, rejected: &AccessToken) {

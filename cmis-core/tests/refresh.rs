@@ -402,3 +402,23 @@ async fn a_concurrent_rotation_by_another_process_wins() {
     let stored = f.store.get(&account()).await.unwrap().unwrap();
     assert_eq!(stored.refresh_token.unwrap().expose_secret(), "rft.other");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_sweep_reports_a_failed_refresh_even_while_the_token_is_still_valid() {
+    let f = fixture(Duration::from_secs(3 * 86_400), false).await;
+    *f.refresher.fail_with.lock().unwrap() = Some(|| Error::transient("connection reset"));
+    // A call now still gets the valid token...
+    let t = f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(t.secret.expose_secret(), "act.0");
+    // ...but the sweep says the refresh failed, and a person is told before the token dies.
+    let err = f
+        .provider
+        .refresh_if_expiring_within(&account(), Duration::from_secs(7 * 86_400))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    let sent = f.notifier.notifications();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, NotificationKind::TokenRefreshFailed);
+    assert_eq!(sent[0].deadline, Some(T0 + Duration::from_secs(3 * 86_400)));
+}
