@@ -11,5 +11,6 @@
 
 pub mod cli;
 pub mod connectors;
+pub mod db;
 pub mod publish_args;
 pub mod schedule_args;

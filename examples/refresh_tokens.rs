@@ -22,13 +22,11 @@ use std::time::Duration;
 
 use cmis_core::time::OffsetDateTime;
 use cmis_core::time::format_description::well_known::Rfc3339;
-use cmis_core::{
-    CredentialStore, Error, MemoryNotifier, Platform, RefreshingTokenProvider, Result,
-};
+use cmis_core::{Error, MemoryNotifier, Platform, RefreshingTokenProvider, Result};
 use cmis_examples::cli::{env, exit_code, fail, usage_error};
 use cmis_examples::connectors::{meta_client, tiktok_client};
+use cmis_examples::db::open;
 use cmis_meta::{FacebookTokenRefresher, InstagramLoginRefresher};
-use cmis_scheduler::{PgStore, SqliteStore, TokenKey};
 use cmis_tiktok::TikTokRefresher;
 
 const USAGE: &str = "usage: refresh-tokens --db sqlite://PATH|postgres://... [--window-days N]";
@@ -68,40 +66,9 @@ fn text(v: OsString) -> Result<String> {
         .map_err(|v| Error::invalid_input(format!("argument {v:?} is not valid UTF-8")))
 }
 
-fn secret_key() -> Result<TokenKey> {
-    let raw = env("CMIS_SECRET_KEY").ok_or_else(|| {
-        Error::invalid_input("CMIS_SECRET_KEY is not set: give 64 hex characters")
-    })?;
-    let bytes = hex::decode(raw.trim())
-        .ok()
-        .filter(|b| b.len() == 32)
-        .ok_or_else(|| Error::invalid_input("CMIS_SECRET_KEY must be 64 hex characters"))?;
-    TokenKey::from_slice(&bytes)
-}
-
 async fn run() -> Result<u8> {
     let (db, days) = parse()?;
-    let key = secret_key()?;
-    let store: Arc<dyn CredentialStore> = if let Some(path) = db.strip_prefix("sqlite://") {
-        Arc::new(
-            SqliteStore::builder()
-                .path(path)
-                .encryption_key(key)
-                .build()
-                .await?,
-        )
-    } else if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        Arc::new(
-            PgStore::builder(db.as_str())
-                .encryption_key(key)
-                .build()
-                .await?,
-        )
-    } else {
-        return Err(Error::invalid_input(format!(
-            "--db must be sqlite://PATH or postgres://..., not {db:?}"
-        )));
-    };
+    let store = open(&db).await?.credentials;
     let meta = meta_client()?;
     let (tiktok, can_refresh) = tiktok_client()?;
     let instagram: Arc<dyn cmis_core::TokenRefresher> = match env("CMIS_INSTAGRAM_LOGIN").as_deref()

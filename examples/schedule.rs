@@ -26,16 +26,15 @@ use std::time::Duration;
 
 use cmis_core::time::OffsetDateTime;
 use cmis_core::{
-    AccountRef, Credential, CredentialStore, Error, Platform, Post, PostId, Publisher,
-    RefreshingTokenProvider, Result, SecretString, Target, TenantId, TikTokOptions,
+    AccountRef, Credential, Error, Platform, Post, PostId, Publisher, RefreshingTokenProvider,
+    Result, SecretString, Target, TenantId, TikTokOptions,
 };
-use cmis_examples::cli::{env, fail};
+use cmis_examples::cli::fail;
 use cmis_examples::connectors::{meta_client, tiktok_client};
+use cmis_examples::db::open;
 use cmis_examples::schedule_args::{Command, ScheduleArgs};
 use cmis_meta::{FacebookPagePublisher, InstagramPublisher};
-use cmis_scheduler::{
-    Change, JobFilter, JobId, PgStore, ScheduleStore, Scheduler, SqliteStore, TokenKey,
-};
+use cmis_scheduler::{Change, JobFilter, JobId, ScheduleStore, Scheduler};
 use cmis_tiktok::{TikTokPublisher, TikTokRefresher};
 
 /// How far ahead `run --until-idle` looks for work.
@@ -47,45 +46,6 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err),
     }
-}
-
-/// An open database: the job store and the credential store are the same object.
-struct Db {
-    jobs: Arc<dyn ScheduleStore>,
-    credentials: Arc<dyn CredentialStore>,
-}
-
-async fn open(url: &str) -> Result<Db> {
-    let key = secret_key()?;
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let store = Arc::new(
-            SqliteStore::builder()
-                .path(path)
-                .encryption_key(key)
-                .build()
-                .await?,
-        );
-        return Ok(Db {
-            jobs: store.clone(),
-            credentials: store,
-        });
-    }
-    let store = Arc::new(PgStore::builder(url).encryption_key(key).build().await?);
-    Ok(Db {
-        jobs: store.clone(),
-        credentials: store,
-    })
-}
-
-fn secret_key() -> Result<TokenKey> {
-    let raw = env("CMIS_SECRET_KEY").ok_or_else(|| {
-        Error::invalid_input("CMIS_SECRET_KEY is not set: give 64 hex characters (32 random bytes)")
-    })?;
-    let bytes = hex::decode(raw.trim())
-        .ok()
-        .filter(|b| b.len() == 32)
-        .ok_or_else(|| Error::invalid_input("CMIS_SECRET_KEY must be 64 hex characters"))?;
-    TokenKey::from_slice(&bytes)
 }
 
 async fn run() -> Result<()> {

@@ -55,3 +55,34 @@ pub(crate) fn token(prefix: &str) -> String {
     }
     s
 }
+
+/// Parses an `application/x-www-form-urlencoded` body; `None` when it is not valid UTF-8 or
+/// holds a malformed escape.
+pub(crate) fn parse_form(body: &[u8]) -> Option<std::collections::HashMap<String, String>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut map = std::collections::HashMap::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        map.insert(decode_component(k)?, decode_component(v)?);
+    }
+    Some(map)
+}
+
+/// Decodes one form component: `+` is a space, `%XX` a byte.
+fn decode_component(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::MetaEndpoint;
 use super::state::{GraphError, MetaState, Params, RuploadBody, graph_error};
 use crate::fault::Fault;
-use crate::http::{bearer, dropped, json as json_response, pause, trace_id};
+use crate::http::{bearer, dropped, json as json_response, parse_form, pause, trace_id};
 
 type Shared = State<Arc<MetaState>>;
 
@@ -139,37 +139,6 @@ fn token_of(headers: &HeaderMap, params: &Params) -> Option<String> {
     bearer(headers).or_else(|| params.get("access_token").cloned())
 }
 
-fn parse_form(body: &[u8]) -> Params {
-    let mut map = HashMap::new();
-    if let Ok(text) = std::str::from_utf8(body) {
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            if let (Some(k), Some(v)) = (decode(k), decode(v)) {
-                map.insert(k, v);
-            }
-        }
-    }
-    map
-}
-
-fn decode(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Query parameters merged with a form or multipart body. Returns the size of a multipart
 /// `source` file field, if any.
 async fn params(
@@ -198,7 +167,7 @@ async fn params(
             }
         }
     } else if let Ok(body) = Bytes::from_request(request, &()).await {
-        params.extend(parse_form(&body));
+        params.extend(parse_form(&body).unwrap_or_default());
     }
     (headers, params, source)
 }

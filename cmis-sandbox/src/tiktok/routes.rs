@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::TikTokEndpoint;
 use super::state::{ApiError, OAuthError, TikTokState, UploadReply};
 use crate::fault::Fault;
-use crate::http::{bearer, dropped, json as json_response, pause, trace_id};
+use crate::http::{bearer, dropped, json as json_response, parse_form, pause, trace_id};
 
 type Shared = State<Arc<TikTokState>>;
 
@@ -171,7 +171,7 @@ async fn api_call(
 async fn token(State(state): Shared, body: Bytes) -> Response {
     let state2 = state.clone();
     faulted(&state, TikTokEndpoint::Token, None, move || {
-        let form: HashMap<String, String> = match serde_urlencoded_form(&body) {
+        let form: HashMap<String, String> = match parse_form(&body) {
             Some(f) => f,
             None => {
                 return oauth_error(OAuthError {
@@ -192,7 +192,7 @@ async fn token(State(state): Shared, body: Bytes) -> Response {
 async fn revoke(State(state): Shared, body: Bytes) -> Response {
     let state2 = state.clone();
     faulted(&state, TikTokEndpoint::Revoke, None, move || {
-        let Some(form) = serde_urlencoded_form(&body) else {
+        let Some(form) = parse_form(&body) else {
             return oauth_error(OAuthError {
                 status: 400,
                 error: "invalid_request",
@@ -205,35 +205,6 @@ async fn revoke(State(state): Shared, body: Bytes) -> Response {
         }
     })
     .await
-}
-
-fn serde_urlencoded_form(body: &[u8]) -> Option<HashMap<String, String>> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut map = HashMap::new();
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        map.insert(decode(k)?, decode(v)?);
-    }
-    Some(map)
-}
-
-fn decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 async fn creator_info(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
