@@ -143,13 +143,14 @@ impl PgStoreBuilder {
         self
     }
 
-    /// The most connections this process opens (10 by default).
+    /// The most connections this process opens for statements (10 by default); the `LISTEN`
+    /// connection, when [listening](Self::listen), is one more.
     pub fn max_connections(mut self, n: u32) -> Self {
         self.max_connections = n.max(1);
         self
     }
 
-    /// Whether to `LISTEN` for other processes' wake-ups (on by default; one connection).
+    /// Whether to `LISTEN` for other processes' wake-ups (on by default; one more connection).
     pub fn listen(mut self, on: bool) -> Self {
         self.listen = on;
         self
@@ -184,7 +185,8 @@ impl PgStoreBuilder {
             .map_err(|_| Error::invalid_input("the PostgreSQL URL cannot be parsed"))?
             .options([("search_path", schema.as_str())]);
         let pool = PgPoolOptions::new()
-            .max_connections(self.max_connections)
+            // The listener keeps one pooled connection for itself; statements get the rest.
+            .max_connections(self.max_connections.saturating_add(u32::from(self.listen)))
             .connect_with(options)
             .await
             .map_err(db_err)?;
