@@ -57,7 +57,7 @@ use cmis_core::{Error, Result};
 use tokio::sync::oneshot;
 
 pub use fault::Fault;
-pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox};
+pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox, MetaThrottle};
 pub use tiktok::{
     Creator, IssuedTokens, PublishKind, TikTokConfig, TikTokEndpoint, TikTokPublish, TikTokSandbox,
 };

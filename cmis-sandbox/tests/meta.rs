@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use cmis_core::ExposeSecret;
-use cmis_sandbox::{Fault, InstagramLogin, MetaConfig, MetaEndpoint, Sandbox};
+use cmis_sandbox::{Fault, InstagramLogin, MetaConfig, MetaEndpoint, MetaThrottle, Sandbox};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -656,4 +656,57 @@ async fn injected_faults_look_like_meta() {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(err_code(&body), (190, Some(463)));
     }
+}
+
+#[tokio::test]
+async fn an_account_throttle_reports_business_use_case_usage_for_that_account() {
+    let mut config = MetaConfig::default();
+    config.container_processing_time = Duration::ZERO;
+    config.throttle = MetaThrottle::Account { regain_minutes: 1 };
+    let s = sandbox_with(config).await;
+    let m = s.meta();
+    let page = m.add_page("1111", "Cafe");
+    let ig = m.add_instagram_account("1789", InstagramLogin::Facebook);
+
+    m.inject(MetaEndpoint::Feed, Fault::RateLimited, 1);
+    let (status, headers, body) = send(
+        http()
+            .post(format!("{}/{V}/1111/feed", m.url()))
+            .bearer_auth(page.expose_secret())
+            .form(&[("message", "x")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(err_code(&body), (80_001, None));
+    let app: Value = serde_json::from_str(headers["x-app-usage"].to_str().unwrap()).unwrap();
+    assert!(app["call_count"].as_u64().unwrap() < 80, "{app}");
+    let buc: Value =
+        serde_json::from_str(headers["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+    assert_eq!(buc["1111"][0]["call_count"], 100);
+    assert_eq!(buc["1111"][0]["estimated_time_to_regain_access"], 1);
+    assert!(m.posts().is_empty());
+
+    // A read names no account in its path: the limit is the token's Instagram account's.
+    let (status, _, body) = send(
+        http()
+            .post(format!("{}/{V}/1789/media", m.url()))
+            .bearer_auth(ig.expose_secret())
+            .form(&[("image_url", "https://cdn.example.com/a.jpg")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let container = body["id"].as_str().unwrap().to_owned();
+    m.inject(MetaEndpoint::ContainerStatus, Fault::RateLimited, 1);
+    let (status, headers, body) = send(
+        http()
+            .get(format!("{}/{V}/{container}", m.url()))
+            .bearer_auth(ig.expose_secret())
+            .query(&[("fields", "status_code")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(err_code(&body), (80_002, None));
+    let buc: Value =
+        serde_json::from_str(headers["x-business-use-case-usage"].to_str().unwrap()).unwrap();
+    assert_eq!(buc["1789"][0]["estimated_time_to_regain_access"], 1);
 }

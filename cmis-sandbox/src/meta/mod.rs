@@ -65,6 +65,28 @@ pub struct MetaConfig {
     pub publishing_quota: u32,
     /// Long-lived user token lifetime (`expires_in` of the exchange: about 60 days).
     pub long_lived_lifetime: Duration,
+    /// Which limit an injected [`Fault::RateLimited`] reports.
+    pub throttle: MetaThrottle,
+}
+
+/// Which limit an injected [`Fault::RateLimited`] reports on the fake Meta (Meta's rate-limiting
+/// page: code 4 is the app's limit, 80001 a Page's and 80002 an Instagram account's business use
+/// case limit; `estimated_time_to_regain_access` is in minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MetaThrottle {
+    /// The app's limit: code 4, `X-App-Usage` at 100 %, and the Page's
+    /// `X-Business-Use-Case-Usage` at 100 % with 5 minutes to regain access.
+    #[default]
+    App,
+    /// One account's business use case limit: code 80001 for a Page, 80002 for an Instagram
+    /// account (17 for a user token), `X-Business-Use-Case-Usage` at 100 % for that account with
+    /// `estimated_time_to_regain_access` set to `regain_minutes`, while `X-App-Usage` stays low.
+    /// The account is the one the call is made on, or else the one the token belongs to.
+    Account {
+        /// `estimated_time_to_regain_access`, in minutes.
+        regain_minutes: u32,
+    },
 }
 
 impl Default for MetaConfig {
@@ -76,6 +98,7 @@ impl Default for MetaConfig {
             container_processing_time: Duration::from_millis(300),
             publishing_quota: 50,
             long_lived_lifetime: Duration::from_secs(5_183_944),
+            throttle: MetaThrottle::App,
         }
     }
 }

@@ -11,8 +11,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::MetaEndpoint;
 use super::state::{GraphError, MetaState, Params, RuploadBody, graph_error};
+use super::{MetaEndpoint, MetaThrottle};
 use crate::fault::Fault;
 use crate::http::{bearer, dropped, json as json_response, parse_form, pause, trace_id};
 
@@ -56,18 +56,19 @@ fn error_response(e: &GraphError) -> Response {
 fn with_usage(
     mut response: Response,
     owner: Option<&str>,
-    percent: u32,
+    app_percent: u32,
+    account_percent: u32,
     regain_minutes: u32,
 ) -> Response {
-    let usage =
-        json!({"call_count": percent, "total_time": percent / 2, "total_cputime": percent / 2})
-            .to_string();
+    let usage = json!({"call_count": app_percent, "total_time": app_percent / 2, "total_cputime": app_percent / 2})
+        .to_string();
     if let Ok(v) = HeaderValue::from_str(&usage) {
         response.headers_mut().insert("x-app-usage", v);
     }
     if let Some(owner) = owner {
         let buc = json!({ owner: [{
-            "type": "pages", "call_count": percent, "total_cputime": percent / 2, "total_time": percent / 2,
+            "type": "pages", "call_count": account_percent, "total_cputime": account_percent / 2,
+            "total_time": account_percent / 2,
             "estimated_time_to_regain_access": regain_minutes,
         }]})
         .to_string();
@@ -78,6 +79,35 @@ fn with_usage(
         }
     }
     response
+}
+
+/// The answer to an injected rate limit, as configured by [`MetaConfig::throttle`].
+///
+/// [`MetaConfig::throttle`]: super::MetaConfig::throttle
+fn throttled(state: &MetaState, token: Option<&str>, owner: Option<&str>) -> Response {
+    match state.config().throttle {
+        MetaThrottle::Account { regain_minutes } => {
+            let target = state.throttle_target(owner, token);
+            let code = target.as_ref().map_or(4, |(_, code)| *code);
+            let message = match code {
+                80_001 => {
+                    "(#80001) There have been too many calls to this Page account. Wait a bit and try again."
+                }
+                80_002 => {
+                    "(#80002) There have been too many calls to this Instagram account. Wait a bit and try again."
+                }
+                17 => "(#17) User request limit reached",
+                _ => "(#4) Application request limit reached",
+            };
+            let e = graph_error(403, code, None, message);
+            let id = target.map(|(id, _)| id);
+            with_usage(error_response(&e), id.as_deref(), 12, 100, regain_minutes)
+        }
+        MetaThrottle::App => {
+            let e = graph_error(403, 4, None, "(#4) Application request limit reached");
+            with_usage(error_response(&e), owner, 100, 100, 5)
+        }
+    }
 }
 
 /// Runs `action` under the fault injected for `endpoint`, and adds the usage headers.
@@ -98,12 +128,9 @@ async fn faulted(
                 "An unexpected error has occurred. Please retry your request later.",
             );
             e.is_transient = Some(true);
-            return with_usage(error_response(&e), owner, 10, 0);
+            return with_usage(error_response(&e), owner, 10, 10, 0);
         }
-        Some(Fault::RateLimited) => {
-            let e = graph_error(403, 4, None, "(#4) Application request limit reached");
-            return with_usage(error_response(&e), owner, 100, 5);
-        }
+        Some(Fault::RateLimited) => return throttled(state, token, owner),
         Some(Fault::ExpiredToken) => {
             if let Some(t) = token {
                 state.expire_token(t);
@@ -132,7 +159,7 @@ async fn faulted(
         }
         _ => response,
     };
-    with_usage(response, owner, 12, 0)
+    with_usage(response, owner, 12, 12, 0)
 }
 
 fn token_of(headers: &HeaderMap, params: &Params) -> Option<String> {

@@ -269,6 +269,31 @@ impl MetaState {
         }
     }
 
+    /// The account a business use case limit counts against, with its throttle code: the
+    /// Page (80001) or Instagram account (80002) the call is made on, else the token's owner
+    /// (17 for a user).
+    pub(crate) fn throttle_target(
+        &self,
+        owner: Option<&str>,
+        t: Option<&str>,
+    ) -> Option<(String, i64)> {
+        let inner = self.lock();
+        if let Some(id) = owner {
+            if inner.pages.contains_key(id) {
+                return Some((id.to_owned(), 80_001));
+            }
+            if inner.instagram.contains_key(id) {
+                return Some((id.to_owned(), 80_002));
+            }
+        }
+        let tok = inner.tokens.get(t?)?;
+        Some(match &tok.subject {
+            Subject::Page(p) => (p.clone(), 80_001),
+            Subject::Instagram(i, _) => (i.clone(), 80_002),
+            Subject::User(u) => (u.clone(), 17),
+        })
+    }
+
     pub(crate) fn slow_next_container(&self, extra: Duration) {
         self.lock().pending_slowdown += extra;
     }
