@@ -12,11 +12,12 @@ use cmis_core::{
 use time::OffsetDateTime;
 
 use crate::job::{
-    Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, Phase,
+    Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,
+    Phase,
 };
 use crate::plan::{UserOp, plan_user_op};
 use crate::store::{Rejected, ScheduleStore};
-use crate::validate::{check_targets, lost_lease, not_found};
+use crate::validate::{batch_rows, check_targets, lost_lease, not_found};
 
 /// A [`ScheduleStore`] in memory. Nothing survives a restart.
 #[derive(Debug)]
@@ -94,6 +95,57 @@ fn is_due(j: &Job, now: OffsetDateTime) -> bool {
     ) && j.run_at.is_some_and(|t| t <= now)
 }
 
+fn refuse_clash(st: &State, tenant: &TenantId, post_id: &PostId, targets: &[Target]) -> Result<()> {
+    let clash = st.jobs.values().any(|j| {
+        j.state.is_active()
+            && &j.tenant == tenant
+            && &j.post_id == post_id
+            && targets.contains(&j.target)
+    });
+    if clash {
+        return Err(Error::invalid_input(
+            "an active job already exists for this post and target (one per post and target)",
+        ));
+    }
+    Ok(())
+}
+
+fn insert_job(
+    st: &mut State,
+    tenant: &TenantId,
+    post_id: &PostId,
+    post: &Post,
+    target: &Target,
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Job {
+    st.next_id += 1;
+    let job = Job {
+        id: JobId::new(st.next_id),
+        tenant: tenant.clone(),
+        post_id: post_id.clone(),
+        target: target.clone(),
+        post: post.clone(),
+        state: JobState::Scheduled,
+        scheduled_for: at,
+        run_at: Some(at),
+        attempts: 0,
+        last_error: None,
+        checkpoint: None,
+        receipt: None,
+        lease_owner: None,
+        lease_expires_at: None,
+        fencing_token: 0,
+        phase: None,
+        started_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    st.audit.push(audit(&job, now, "job.scheduled"));
+    st.jobs.insert(job.id, job.clone());
+    job
+}
+
 #[async_trait]
 impl ScheduleStore for MemoryScheduleStore {
     async fn schedule(
@@ -107,48 +159,35 @@ impl ScheduleStore for MemoryScheduleStore {
         check_targets(tenant, post_id, targets)?;
         let now = self.clock.now();
         let mut st = self.lock();
-        let clash = st.jobs.values().any(|j| {
-            j.state.is_active()
-                && &j.tenant == tenant
-                && &j.post_id == post_id
-                && targets.contains(&j.target)
-        });
-        if clash {
-            return Err(Error::invalid_input(
-                "an active job already exists for this post and target (one per post and target)",
-            ));
-        }
-        let mut out = Vec::new();
-        for target in targets {
-            st.next_id += 1;
-            let job = Job {
-                id: JobId::new(st.next_id),
-                tenant: tenant.clone(),
-                post_id: post_id.clone(),
-                target: target.clone(),
-                post: post.clone(),
-                state: JobState::Scheduled,
-                scheduled_for: at,
-                run_at: Some(at),
-                attempts: 0,
-                last_error: None,
-                checkpoint: None,
-                receipt: None,
-                lease_owner: None,
-                lease_expires_at: None,
-                fencing_token: 0,
-                phase: None,
-                started_at: None,
-                created_at: now,
-                updated_at: now,
-            };
-            st.audit.push(audit(&job, now, "job.scheduled"));
-            st.jobs.insert(job.id, job.clone());
-            out.push(job);
-        }
+        refuse_clash(&st, tenant, post_id, targets)?;
+        let out = targets
+            .iter()
+            .map(|target| insert_job(&mut st, tenant, post_id, post, target, at, now))
+            .collect();
         drop(st);
         self.wake();
         Ok(out)
+    }
+
+    async fn schedule_many(&self, tenant: &TenantId, posts: &[NewPost]) -> Result<u64> {
+        // All or nothing: every post is checked (and the batch for duplicates) before any job
+        // is inserted, all under one lock.
+        batch_rows(tenant, posts)?;
+        let now = self.clock.now();
+        let mut st = self.lock();
+        for p in posts {
+            refuse_clash(&st, tenant, &p.post_id, &p.targets)?;
+        }
+        let mut n = 0;
+        for p in posts {
+            for target in &p.targets {
+                insert_job(&mut st, tenant, &p.post_id, &p.post, target, p.at, now);
+                n += 1;
+            }
+        }
+        drop(st);
+        self.wake();
+        Ok(n)
     }
 
     async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>> {
