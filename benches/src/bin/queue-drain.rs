@@ -16,13 +16,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use cmis_benches::{BenchStore, NoTokens};
 use cmis_core::{
-    AccessToken, AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId,
-    PublishContext, Publisher, Receipt, Result, Surface, Target, TenantId, TokenProvider,
+    AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId, PublishContext,
+    Publisher, Receipt, Result, Surface, Target, TenantId,
 };
-use cmis_scheduler::{
-    JobFilter, JobState, NewPost, PgStore, ScheduleStore, Scheduler, SqliteStore,
-};
+use cmis_scheduler::{JobFilter, JobState, NewPost, ScheduleStore, Scheduler};
 
 struct Args {
     store: String,
@@ -87,16 +86,6 @@ impl Publisher for Noop {
     }
 }
 
-struct NoTokens;
-
-#[async_trait]
-impl TokenProvider for NoTokens {
-    async fn access_token(&self, _: &AccountRef) -> Result<AccessToken> {
-        Err(Error::unsupported("the no-op publisher needs no token"))
-    }
-    async fn invalidate(&self, _: &AccountRef, _: &AccessToken) {}
-}
-
 async fn drain(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<f64> {
     let tenant = TenantId::new("bench");
     let target = Target::feed(AccountRef::new("bench", Platform::Facebook, "page"));
@@ -159,36 +148,10 @@ async fn drain(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<f64> {
 }
 
 async fn main_async(args: Args) -> Result<f64> {
-    match args.store.as_str() {
-        "sqlite" => {
-            let path = args.url.strip_prefix("sqlite://").unwrap_or(&args.url);
-            if path.is_empty() || std::path::Path::new(path).exists() {
-                return Err(Error::invalid_input(
-                    "--url must name a new SQLite file (it is not overwritten)",
-                ));
-            }
-            let store = Arc::new(SqliteStore::builder().path(path).build().await?);
-            drain(&args, store).await
-        }
-        "postgres" => {
-            let schema = format!("cmis_bench_{}", std::process::id());
-            let store = Arc::new(
-                PgStore::builder(&args.url)
-                    .schema(&schema)
-                    .max_connections(8)
-                    .build()
-                    .await?,
-            );
-            let result = drain(&args, store.clone()).await;
-            if let Err(e) = store.drop_schema().await {
-                eprintln!("could not drop schema {schema}: {e}");
-            }
-            result
-        }
-        other => Err(Error::invalid_input(format!(
-            "--store {other:?}: expected sqlite or postgres"
-        ))),
-    }
+    let bench = BenchStore::open(&args.store, &args.url, 8).await?;
+    let result = drain(&args, Arc::clone(&bench.store)).await;
+    bench.close().await;
+    result
 }
 
 fn main() -> ExitCode {
