@@ -1,7 +1,8 @@
 //! The PostgreSQL schema, as numbered migrations the store applies itself.
 
 /// Migrations in order; the index + 1 is the version.
-pub(super) const MIGRATIONS: &[&str] = &[r"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE jobs (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -75,4 +76,17 @@ CREATE TABLE credentials (
     PRIMARY KEY (tenant, platform, account)
 );
 CREATE INDEX credentials_expiry ON credentials (access_expires_at);
-"];
+",
+    r"
+-- 2: the AI generator's persistent cache (cmis-ai's CacheStore). The key is a SHA-256 over the
+-- normalised request, tenant included; times are microseconds since the Unix epoch.
+CREATE TABLE ai_cache (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX ai_cache_expiry ON ai_cache (expires_at);
+",
+];
