@@ -238,55 +238,16 @@ impl ScheduleStore for MemoryScheduleStore {
     }
 
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
-        let now = self.clock.now();
-        let mut st = self.lock();
-        let mut due: Vec<_> = st
-            .jobs
-            .values()
-            .filter(|j| is_due(j, now))
-            .map(|j| (j.run_at, j.id))
-            .collect();
-        due.sort();
-        due.truncate(limit);
-        let mut out = Vec::new();
-        for (_, id) in due {
-            let Some(j) = st.jobs.get_mut(&id) else {
-                continue;
-            };
-            let from = j.state;
-            let phase = if from == JobState::UnknownOutcome {
-                Phase::Reconcile
-            } else if j.checkpoint.is_some() {
-                Phase::Resume
-            } else {
-                Phase::Publish
-            };
-            if matches!(from, JobState::Scheduled | JobState::RetryScheduled) {
-                j.attempts += 1;
-            }
-            j.state = JobState::Publishing;
-            j.lease_owner = Some(owner.to_owned());
-            j.lease_expires_at = Some(now + lease);
-            j.fencing_token += 1;
-            j.phase = Some(phase);
-            j.started_at = None;
-            j.updated_at = now;
-            let job = j.clone();
-            st.claimed_from.insert(id, from);
-            let lease = Lease::new(id, owner, job.fencing_token);
-            st.audit.push(
-                audit(&job, now, "job.claimed")
-                    .with_detail("from", from.as_str())
-                    .with_detail("fencing_token", job.fencing_token.to_string()),
-            );
-            out.push(ClaimedJob {
-                job,
-                lease,
-                phase,
-                claimed_from: from,
-            });
-        }
-        Ok(out)
+        Ok(self.claim_inner(owner, limit, lease, false))
+    }
+
+    async fn claim_started(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>> {
+        Ok(self.claim_inner(owner, limit, lease, true))
     }
 
     async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
@@ -524,5 +485,69 @@ impl MemoryScheduleStore {
             self.wake();
         }
         Ok(Change::Applied(updated))
+    }
+}
+
+impl MemoryScheduleStore {
+    /// Claims due jobs; `started` records their platform calls as started (and writes no
+    /// `job.claimed` record), as [`ScheduleStore::claim_started`] does.
+    fn claim_inner(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+        started: bool,
+    ) -> Vec<ClaimedJob> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let mut due: Vec<_> = st
+            .jobs
+            .values()
+            .filter(|j| is_due(j, now))
+            .map(|j| (j.run_at, j.id))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut out = Vec::new();
+        for (_, id) in due {
+            let Some(j) = st.jobs.get_mut(&id) else {
+                continue;
+            };
+            let from = j.state;
+            let phase = if from == JobState::UnknownOutcome {
+                Phase::Reconcile
+            } else if j.checkpoint.is_some() {
+                Phase::Resume
+            } else {
+                Phase::Publish
+            };
+            if matches!(from, JobState::Scheduled | JobState::RetryScheduled) {
+                j.attempts += 1;
+            }
+            j.state = JobState::Publishing;
+            j.lease_owner = Some(owner.to_owned());
+            j.lease_expires_at = Some(now + lease);
+            j.fencing_token += 1;
+            j.phase = Some(phase);
+            j.started_at = started.then_some(now);
+            j.updated_at = now;
+            let job = j.clone();
+            st.claimed_from.insert(id, from);
+            let lease = Lease::new(id, owner, job.fencing_token);
+            if !started {
+                st.audit.push(
+                    audit(&job, now, "job.claimed")
+                        .with_detail("from", from.as_str())
+                        .with_detail("fencing_token", job.fencing_token.to_string()),
+                );
+            }
+            out.push(ClaimedJob {
+                job,
+                lease,
+                phase,
+                claimed_from: from,
+            });
+        }
+        out
     }
 }

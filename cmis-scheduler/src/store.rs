@@ -92,6 +92,34 @@ pub trait ScheduleStore: Send + Sync + Debug {
     /// are still held; call the platform only for those.
     async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>>;
 
+    /// Claims like [`claim`](Self::claim) and records the claimed jobs as started in the same
+    /// write, for a worker that calls the platform for every claimed job at once (the
+    /// [`Scheduler`](crate::Scheduler) does): one write per batch instead of two. A crash from
+    /// the claim on leaves the jobs in `unknown_outcome`, to be reconciled. No `job.claimed`
+    /// audit record is written: the job's completion or rescue record names the owner and the
+    /// fencing token.
+    ///
+    /// The default claims, then marks the claimed jobs started.
+    async fn claim_started(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>> {
+        let claimed = self.claim(owner, limit, lease).await?;
+        let leases: Vec<Lease> = claimed.iter().map(|c| c.lease.clone()).collect();
+        let held: std::collections::HashSet<JobId> = self
+            .mark_started(&leases)
+            .await?
+            .into_iter()
+            .map(|l| l.job)
+            .collect();
+        Ok(claimed
+            .into_iter()
+            .filter(|c| held.contains(&c.job.id))
+            .collect())
+    }
+
     /// Extends still-held leases to `lease` from now; returns those still held.
     async fn heartbeat(&self, leases: &[Lease], lease: Duration) -> Result<Vec<Lease>>;
 

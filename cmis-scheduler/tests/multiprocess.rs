@@ -411,10 +411,15 @@ async fn run(scenario: Scenario) -> Result<()> {
             "the in-flight job went to unknown_outcome and was settled by the read-only check: \
              {actions:?}"
         );
-        let claims = actions.iter().filter(|a| **a == "job.claimed").count();
-        assert_eq!(
-            claims, 2,
-            "claimed twice: once to publish, once to reconcile: {actions:?}"
+        let owners: Vec<_> = trail
+            .iter()
+            .filter(|r| r.action == "job.published")
+            .filter_map(|r| r.detail.get("owner"))
+            .collect();
+        assert_eq!(owners.len(), 1, "published once: {actions:?}");
+        assert!(
+            !owners[0].starts_with(&format!("{}-0", scenario.name)),
+            "settled by another worker than the victim: {owners:?}"
         );
     }
     eprintln!(

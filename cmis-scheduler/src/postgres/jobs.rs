@@ -90,6 +90,21 @@ const CLAIM: &str = concat!(
     " FROM claimed ORDER BY run_at, id"
 );
 
+/// The claim of [`ScheduleStore::claim_started`]: no audit record, `started_at` set.
+const CLAIM_STARTED: &str = concat!(
+    "WITH due AS (SELECT id FROM jobs \
+        WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+        AND run_at <= $3 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     UPDATE jobs AS j SET state = 'publishing', lease_owner = $1, lease_expires_at = $2, \
+        fencing_token = j.fencing_token + 1, \
+        phase = CASE WHEN j.state = 'unknown_outcome' THEN 'reconcile' \
+                     WHEN j.checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
+        attempts = j.attempts + CASE WHEN j.state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
+        claimed_from = j.state, started_at = $3, updated_at = $3 \
+        WHERE j.id = ANY(ARRAY(SELECT id FROM due)) RETURNING ",
+    job_columns!()
+);
+
 const MARK_STARTED: &str = concat!(
     "UPDATE jobs AS j SET started_at = $2 FROM ",
     "jsonb_to_recordset($1::jsonb) AS v(id bigint, owner text, token bigint)",
@@ -411,6 +426,31 @@ impl ScheduleStore for PgStore {
             .iter()
             .map(claimed_from_row)
             .collect()
+    }
+
+    async fn claim_started(
+        &self,
+        owner: &str,
+        limit_: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>> {
+        if limit_ == 0 {
+            return Ok(Vec::new());
+        }
+        let now = micros(self.now());
+        let mut claimed = sqlx::query(CLAIM_STARTED)
+            .bind(owner)
+            .bind(now.saturating_add(duration_micros(lease)))
+            .bind(now)
+            .bind(limit(limit_))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(claimed_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
+        Ok(claimed)
     }
 
     async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {

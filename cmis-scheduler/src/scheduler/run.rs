@@ -63,7 +63,7 @@ impl Scheduler {
                 let want = free.min(shared.cfg.batch_size);
                 match shared
                     .store
-                    .claim(&shared.worker_id, want, shared.cfg.lease)
+                    .claim_started(&shared.worker_id, want, shared.cfg.lease)
                     .await
                 {
                     Ok(batch) => {
@@ -158,29 +158,8 @@ async fn dispatch(
             }
         }
     }
-    if go.is_empty() {
-        return;
-    }
-    // The start is durable before any call: a crash from here on means `unknown_outcome`.
-    let leases: Vec<Lease> = go.iter().map(|j| j.lease.clone()).collect();
-    let started = match shared.store.mark_started(&leases).await {
-        Ok(s) => s,
-        Err(e) => {
-            // Nothing was called; the leases expire and the rescuer returns the jobs.
-            tracing::warn!(error = %e, "recording the start of platform calls failed");
-            let mut held = lock(in_flight);
-            for l in &leases {
-                held.remove(&l.job);
-            }
-            return;
-        }
-    };
-    let started: std::collections::HashSet<JobId> = started.into_iter().map(|l| l.job).collect();
+    // The claim recorded every job as started: a crash from here on means `unknown_outcome`.
     for job in go {
-        if !started.contains(&job.job.id) {
-            lock(in_flight).remove(&job.job.id);
-            continue;
-        }
         let shared = Arc::clone(shared);
         let done = done.clone();
         tasks.spawn(async move {

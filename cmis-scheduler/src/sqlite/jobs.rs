@@ -82,6 +82,21 @@ const CLAIM: &str = concat!(
     job_columns!()
 );
 
+/// The claim of [`ScheduleStore::claim_started`]: no audit record, `started_at` set.
+const CLAIM_STARTED: &str = concat!(
+    "UPDATE jobs SET state = 'publishing', lease_owner = ?1, lease_expires_at = ?2, \
+     fencing_token = fencing_token + 1, \
+     phase = CASE WHEN state = 'unknown_outcome' THEN 'reconcile' \
+                  WHEN checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
+     attempts = attempts + (CASE WHEN state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END), \
+     claimed_from = state, started_at = ?3, updated_at = ?3 \
+     WHERE id IN (SELECT id FROM jobs \
+        WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+        AND run_at <= ?3 ORDER BY run_at, id LIMIT ?4) \
+     RETURNING ",
+    job_columns!()
+);
+
 const CLAIM_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
      SELECT tenant, ?1, 'job.claimed', platform, account, CAST(id AS TEXT), \
         json_object('from', claimed_from, 'owner', lease_owner, \
@@ -426,6 +441,38 @@ impl ScheduleStore for SqliteStore {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
+        Ok(claimed)
+    }
+
+    async fn claim_started(
+        &self,
+        owner: &str,
+        limit_: usize,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>> {
+        if limit_ == 0 {
+            return Ok(Vec::new());
+        }
+        let now = micros(self.now());
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(CLAIM_STARTED)
+            .bind(owner)
+            .bind(now.saturating_add(duration_micros(lease)))
+            .bind(now)
+            .bind(limit(limit_))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(Vec::new());
+        }
+        tx.commit().await.map_err(db_err)?;
+        let mut claimed = rows
+            .iter()
+            .map(claimed_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
         Ok(claimed)
     }
 

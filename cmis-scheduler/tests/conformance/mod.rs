@@ -322,6 +322,83 @@ pub async fn claim_exclusivity_under_concurrency<H: Harness>(h: &H) {
     );
 }
 
+/// `claim_started`: exclusive under concurrency like `claim`, recorded as started in the same
+/// write (an expired lease means `unknown_outcome`), no `job.claimed` record, fenced as usual.
+pub async fn claim_started_marks_the_call_started<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let ids = schedule_n(&*s, "a", 120, T0).await;
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = s
+                    .claim_started(&format!("w{w}"), 5, Duration::from_secs(30))
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                for c in batch {
+                    assert_eq!(c.lease.owner, format!("w{w}"));
+                    assert_eq!(c.phase, Phase::Publish);
+                    assert_eq!(c.job.state, JobState::Publishing);
+                    assert_eq!(c.job.attempts, 1);
+                    mine.push(c);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().map(|c| c.job.id.get()).collect();
+    assert_eq!(all.len(), 120, "every job claimed once");
+    assert_eq!(unique, ids.into_iter().collect::<HashSet<_>>());
+    let trail = s.audit_trail(&tenant("a"), None).await.unwrap();
+    assert_eq!(
+        trail.iter().filter(|r| r.action == "job.claimed").count(),
+        0,
+        "the completion or rescue record names the owner instead"
+    );
+    // One completes; a stale owner cannot; the rest expire and go to reconciliation.
+    all.sort_by_key(|c| c.job.id);
+    let first = all[0].clone();
+    assert!(
+        s.complete(&[(first.lease.clone(), Completion::Published(receipt("p-1")))])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let forged = Lease::new(all[1].lease.job, "someone-else", all[1].lease.token);
+    assert_eq!(
+        s.complete(&[(forged, Completion::Published(receipt("p-x")))])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    clock.advance(Duration::from_secs(31));
+    let rescued = s.rescue_expired(1_000).await.unwrap();
+    assert_eq!(rescued.len(), 119);
+    assert!(
+        rescued
+            .iter()
+            .all(|j| j.state == JobState::UnknownOutcome && j.attempts == 1),
+        "a started call is never returned to `scheduled`"
+    );
+    let again = s
+        .claim_started("B", 200, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 119);
+    assert!(again.iter().all(|c| c.phase == Phase::Reconcile));
+}
+
 pub async fn future_jobs_are_not_claimed<H: Harness>(h: &H) {
     let clock = ManualClock::new();
     let s = h.fresh(clock.clone()).await;
@@ -983,7 +1060,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $harness;
             migrations_from_empty, schedule_and_uniqueness, schedule_many_is_all_or_nothing,
             tenancy_isolation,
-            claim_exclusivity_under_concurrency, future_jobs_are_not_claimed,
+            claim_exclusivity_under_concurrency, claim_started_marks_the_call_started,
+            future_jobs_are_not_claimed,
             fencing_rejects_a_stale_owner, lease_expiry, cancel_and_reschedule_races,
             completions_follow_the_state_machine, snooze_gives_the_attempt_back, leader_election,
             cleanup_moves_finished_jobs_to_history, credentials_are_encrypted_and_versioned,
