@@ -26,10 +26,26 @@ use std::time::Duration;
 
 use cmis_core::{Error, ErrorKind};
 
+mod fetch;
+#[doc(hidden)]
+pub mod fuzzing;
+mod policy;
+
+pub use fetch::{
+    DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_MEDIA_BYTES, DEFAULT_MAX_REDIRECTS, MediaDownload,
+    MediaFetcher, MediaFetcherBuilder,
+};
+pub use policy::{AddressClass, GuardedResolver, RefusedAddress, UrlPolicy};
+
 pub use reqwest;
 
 /// The `User-Agent` cmis sends.
 pub const USER_AGENT: &str = concat!("cmis/", env!("CARGO_PKG_VERSION"));
+
+/// The longest wait cmis takes from a server (`Retry-After`, Meta's regain time): 24 hours.
+/// A server asking for longer gets its answer checked again after a day rather than a deadline
+/// that overflows the clock.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Whether a request changes anything on the platform; decides how a failure is classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

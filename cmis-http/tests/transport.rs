@@ -78,3 +78,39 @@ async fn redirects_are_not_followed() {
     .unwrap();
     assert_eq!(response.status(), 302);
 }
+
+#[tokio::test]
+async fn no_redirect_status_carries_the_authorization_header_to_another_host() {
+    let server = MockServer::start().await;
+    let other = MockServer::start().await;
+    // Another host name for the second server, so the redirect crosses hosts and ports.
+    let elsewhere = format!("http://localhost:{}/steal", other.address().port());
+    for status in [301, 302, 303, 307, 308] {
+        Mock::given(method("POST"))
+            .and(path(format!("/r{status}")))
+            .respond_with(ResponseTemplate::new(status).insert_header("location", &elsewhere))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&other)
+        .await;
+    let client = client_builder().unwrap().build().unwrap();
+    for status in [301, 302, 303, 307, 308] {
+        let response = send(
+            client
+                .post(format!("{}/r{status}", server.uri()))
+                .bearer_auth("SECRET-TOKEN"),
+            Call::Mutation,
+        )
+        .await
+        .unwrap();
+        // The redirect itself is the answer: each connector classifies it as an error.
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["location"], elsewhere.as_str());
+    }
+    assert!(other.received_requests().await.unwrap().is_empty());
+}

@@ -4,6 +4,10 @@
 //! reads image and MP4/MOV headers, checks each platform's media rules, converts what a platform
 //! will not take, makes thumbnails, and plans and streams chunked uploads with progress.
 //!
+//! - **Fetch** ([`probe_url`], [`fetch_to_file`]): media given by URL, downloaded through a
+//!   [`MediaFetcher`] whose [`UrlPolicy`] refuses loopback, private, link-local, CGNAT,
+//!   multicast and cloud-metadata addresses (every resolved address, every redirect hop) unless
+//!   the caller allows an [`AddressClass`], with a size cap enforced while streaming.
 //! - **Probe** ([`probe_file`], [`probe_bytes`], [`probe`]): the real [`Format`] from magic
 //!   bytes, never the file name; image size, colour type and bit depth from the header; MP4/MOV
 //!   duration, codec, size, rotation, frame rate and whether `moov` precedes `mdat`, from a box
@@ -50,6 +54,7 @@
 mod chunk;
 mod convert;
 mod cover;
+mod fetch;
 mod format;
 mod probe;
 mod rules;
@@ -58,10 +63,12 @@ mod stream;
 mod validate;
 
 pub use chunk::{Chunk, ChunkPlan, ChunkRules, DEFAULT_CHUNK_SIZE};
+pub use cmis_http::{AddressClass, MediaFetcher, MediaFetcherBuilder, UrlPolicy};
 pub use convert::{
     ConvertOptions, Converted, DEFAULT_JPEG_QUALITY, prepare_image, thumbnail, to_jpeg,
 };
 pub use cover::video_cover_frame;
+pub use fetch::{FetchedFile, fetch_to_file, probe_url};
 pub use format::{ColorType, Format, VideoCodec};
 pub use probe::{MediaInfo, probe, probe_bytes, probe_file};
 pub use rules::{

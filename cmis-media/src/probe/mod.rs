@@ -132,7 +132,8 @@ pub fn probe_bytes(name: &str, bytes: &[u8]) -> Result<MediaInfo> {
 }
 
 /// Probes a post's media item: a local path (on a blocking thread) or bytes. A URL is not
-/// downloaded for probing: it is an [`Unsupported`](ErrorKind::Unsupported) error.
+/// downloaded for probing: it is an [`Unsupported`](ErrorKind::Unsupported) error; use
+/// [`probe_url`](crate::probe_url), which downloads through a [`UrlPolicy`](crate::UrlPolicy).
 pub async fn probe(media: &Media) -> Result<MediaInfo> {
     match &media.source {
         MediaSource::Path(path) => {
@@ -142,9 +143,16 @@ pub async fn probe(media: &Media) -> Result<MediaInfo> {
                 .map_err(|e| Error::internal(format!("probe task failed: {e}")))?
         }
         MediaSource::Bytes { data, .. } => probe_bytes(&media.display_name(), data),
-        MediaSource::Url(url) => Err(Error::unsupported(format!(
-            "{url}: media at a URL is not downloaded for probing"
-        ))),
+        MediaSource::Url(url) => {
+            // The query may hold a signed token: it stays out of the message.
+            let mut shown = url.clone();
+            shown.set_query(None);
+            shown.set_fragment(None);
+            Err(Error::unsupported(format!(
+                "{shown}: media at a URL is not downloaded for probing (cmis_media::probe_url \
+                 downloads it through a URL policy)"
+            )))
+        }
         _ => Err(Error::unsupported(format!(
             "{}: this media source cannot be probed",
             media.display_name()
