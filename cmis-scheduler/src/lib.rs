@@ -63,6 +63,7 @@
 //! - `sqlite` (default): [`SqliteStore`], on a bundled SQLite.
 //! - `postgres`: `PgStore`, on PostgreSQL (TLS through rustls), with `LISTEN/NOTIFY` wake-ups.
 
+mod audit_chain;
 mod credential_codec;
 mod crypto;
 mod job;
@@ -78,6 +79,7 @@ mod store;
 mod validate;
 mod webhook;
 
+pub use audit_chain::{AuditProblem, AuditVerification};
 pub use crypto::TokenKey;
 pub use job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,

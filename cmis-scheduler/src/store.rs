@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use cmis_core::{AuditRecord, Checkpoint, Post, PostId, Result, Target, TenantId};
 use time::OffsetDateTime;
 
+use crate::audit_chain::AuditVerification;
 use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
 
 /// A fenced completion that was rejected: the worker no longer holds the job's lease.
@@ -82,6 +83,18 @@ pub trait ScheduleStore: Send + Sync + Debug {
 
     /// The audit trail of `tenant` (of one job when `job` is given), oldest first.
     async fn audit_trail(&self, tenant: &TenantId, job: Option<JobId>) -> Result<Vec<AuditRecord>>;
+
+    /// Checks `tenant`'s audit trail against its hash chain: finds records edited, deleted,
+    /// inserted or reordered behind the store's back (the trail is append-only through the
+    /// store; the database refuses updates and deletes of audit rows).
+    ///
+    /// The default answers [`ErrorKind::Unsupported`](cmis_core::ErrorKind::Unsupported).
+    async fn verify_audit(&self, tenant: &TenantId) -> Result<AuditVerification> {
+        let _ = tenant;
+        Err(cmis_core::Error::unsupported(
+            "this store keeps no hash-chained audit trail",
+        ))
+    }
 
     /// Claims up to `limit` due jobs for `owner`, with a lease of `lease` and a new fencing
     /// token each. Concurrent claimers never get the same job.

@@ -84,6 +84,29 @@ impl Harness for Pg {
             .unwrap();
         text.unwrap_or_default().into_bytes()
     }
+
+    async fn raw_sql(&self, sql: &str) -> Result<(), String> {
+        let schema = self.schema.lock().unwrap().clone().unwrap();
+        let pool = sqlx::PgPool::connect(&self.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let sql = format!("SET search_path TO \"{schema}\"; {sql}");
+        let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        pool.close().await;
+        r
+    }
+
+    async fn drop_audit_guard(&self) {
+        self.raw_sql(
+            "DROP TRIGGER audit_no_change ON audit; DROP TRIGGER audit_no_truncate ON audit;",
+        )
+        .await
+        .unwrap();
+    }
 }
 
 impl Drop for Pg {

@@ -68,6 +68,25 @@ impl Harness for Sqlite {
         bytes.extend(std::fs::read(wal).unwrap_or_default());
         bytes
     }
+
+    async fn raw_sql(&self, sql: &str) -> Result<(), String> {
+        use sqlx::Connection;
+        let path = self.path.lock().unwrap().clone().unwrap();
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn drop_audit_guard(&self) {
+        self.raw_sql("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+            .await
+            .unwrap();
+    }
 }
 
 impl Drop for Sqlite {

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::PgStore;
 use super::jobs::insert_audit;
+use crate::audit_chain::AuditRow;
 use crate::credential_codec::{open, seal};
 use crate::plan::micros;
 use crate::rows::db_err;
@@ -35,11 +36,9 @@ const CAS_UPDATE: &str = "UPDATE credentials SET version = version + 1, access_e
      AND version = $7 RETURNING version";
 
 /// Jobs parked for re-authorisation run again once the account has a new credential.
-const RELEASE_REAUTH: &str = "WITH r AS (UPDATE jobs SET state = 'retry_scheduled', run_at = $4, \
-        updated_at = $4 WHERE tenant = $1 AND platform = $2 AND account = $3 \
-        AND state = 'awaiting_reauth' RETURNING id, tenant, platform, account) \
-     INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-     SELECT tenant, $4, 'job.reauthorised', platform, account, id::text, '{}' FROM r";
+const RELEASE_REAUTH: &str = "UPDATE jobs SET state = 'retry_scheduled', run_at = $4, \
+     updated_at = $4 WHERE tenant = $1 AND platform = $2 AND account = $3 \
+     AND state = 'awaiting_reauth' RETURNING id";
 
 impl PgStore {
     async fn read_credential(
@@ -89,14 +88,29 @@ impl PgStore {
         let Some(version) = q.fetch_optional(&mut *tx).await.map_err(db_err)? else {
             return Ok(None);
         };
-        sqlx::query(RELEASE_REAUTH)
+        let released: Vec<i64> = sqlx::query_scalar(RELEASE_REAUTH)
             .bind(a.tenant.as_str())
             .bind(a.platform.as_str())
             .bind(a.account.as_str())
             .bind(micros(now))
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
+        let audit = released
+            .into_iter()
+            .map(|id| {
+                AuditRow::job(
+                    a.tenant.as_str(),
+                    micros(now),
+                    "job.reauthorised",
+                    a.platform.as_str(),
+                    a.account.as_str(),
+                    id,
+                    "{}".to_owned(),
+                )
+            })
+            .collect();
+        super::audit::append(&mut tx, audit).await?;
         let record = AuditRecord::for_account(&a, action)
             .at(now)
             .with_detail("version", version.to_string());
@@ -207,7 +221,8 @@ impl CredentialStore for PgStore {
 #[async_trait]
 impl AuditSink for PgStore {
     async fn record(&self, record: &AuditRecord) -> Result<()> {
-        let mut conn = self.pool().acquire().await.map_err(db_err)?;
-        insert_audit(&mut conn, record).await
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        insert_audit(&mut tx, record).await?;
+        tx.commit().await.map_err(db_err)
     }
 }

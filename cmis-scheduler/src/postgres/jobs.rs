@@ -12,6 +12,7 @@ use sqlx::{Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::PgStore;
+use crate::audit_chain::{AuditRow, AuditVerification};
 use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
 use crate::plan::{UserOp, completion_row, duration_micros, micros, plan_user_op};
 use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
@@ -25,19 +26,13 @@ const INSERT_JOB: &str = concat!(
     job_columns!()
 );
 
-pub(super) const INSERT_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, \
-     subject, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
 const INSERT_MANY: &str = "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(post_id text, \
         platform text, account text, surface text, post text, at bigint)), \
      ins AS (INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, \
         scheduled_for, run_at, created_at, updated_at) \
         SELECT $2, post_id, platform, account, surface, post, 'scheduled', at, at, $3, $3 FROM v \
-        RETURNING id, tenant, platform, account, scheduled_for), \
-     audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-        SELECT tenant, $3, 'job.scheduled', platform, account, id::text, \
-          json_build_object('at', scheduled_for::text)::text FROM ins) \
-     SELECT count(*) FROM ins";
+        RETURNING id, platform, account, scheduled_for) \
+     SELECT id, platform, account, scheduled_for FROM ins ORDER BY id";
 
 const GET_JOB: &str = concat!(
     "SELECT ",
@@ -79,12 +74,7 @@ const CLAIM: &str = concat!(
                      WHEN j.checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
         attempts = j.attempts + CASE WHEN j.state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
         claimed_from = j.state, started_at = NULL, updated_at = $3 \
-        WHERE j.id = ANY(ARRAY(SELECT id FROM due)) RETURNING j.*), \
-     audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-        SELECT tenant, $3, 'job.claimed', platform, account, id::text, \
-          json_build_object('from', claimed_from, 'owner', lease_owner, \
-                            'fencing_token', fencing_token::text, 'phase', phase)::text \
-        FROM claimed) \
+        WHERE j.id = ANY(ARRAY(SELECT id FROM due)) RETURNING j.*) \
      SELECT ",
     job_columns!(),
     " FROM claimed ORDER BY run_at, id"
@@ -119,12 +109,9 @@ const HEARTBEAT: &str = concat!(
      AND j.state = 'publishing' RETURNING j.id, j.lease_owner, j.fencing_token"
 );
 
-const SAVE_CHECKPOINT: &str = "WITH u AS (UPDATE jobs SET checkpoint = $4, updated_at = $5 \
-        WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 AND state = 'publishing' \
-        RETURNING tenant, platform, account, id), \
-     a AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-        SELECT tenant, $5, 'job.checkpoint', platform, account, id::text, $6 FROM u) \
-     SELECT id FROM u";
+const SAVE_CHECKPOINT: &str = "UPDATE jobs SET checkpoint = $4, updated_at = $5 \
+     WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 AND state = 'publishing' \
+     RETURNING tenant, platform, account";
 
 const COMPLETE: &str = "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, \
         owner text, token bigint, state text, run_at bigint, err_kind text, err text, cp text, \
@@ -138,10 +125,8 @@ const COMPLETE: &str = "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) A
         updated_at = $2 \
         FROM v WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
         AND j.state = 'publishing' \
-        RETURNING j.id, j.tenant, j.platform, j.account, v.action, v.detail), \
-     audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-        SELECT tenant, $2, action, platform, account, id::text, detail FROM done) \
-     SELECT id FROM done";
+        RETURNING j.id, j.tenant, j.platform, j.account, v.action, v.detail) \
+     SELECT id, tenant, platform, account, action, detail FROM done ORDER BY id";
 
 const RESCUE: &str = concat!(
     "WITH x AS (SELECT id FROM jobs WHERE state = 'publishing' AND lease_expires_at < $1 \
@@ -154,13 +139,10 @@ const RESCUE: &str = concat!(
         last_error = CASE WHEN j.started_at IS NOT NULL \
            THEN 'the worker''s lease expired while its platform call was in flight' ELSE j.last_error END, \
         lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, updated_at = $1 \
-        WHERE j.id = ANY(ARRAY(SELECT id FROM x)) RETURNING j.*), \
-     audited AS (INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-        SELECT tenant, $1, 'job.rescued', platform, account, id::text, \
-          json_build_object('to', state)::text FROM r) \
+        WHERE j.id = ANY(ARRAY(SELECT id FROM x)) RETURNING j.*) \
      SELECT ",
     job_columns!(),
-    " FROM r"
+    " FROM r ORDER BY id"
 );
 
 const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
@@ -204,38 +186,32 @@ async fn audit_job(
     action: &str,
     detail: &str,
 ) -> Result<()> {
-    sqlx::query(INSERT_AUDIT)
-        .bind(job.tenant.as_str())
-        .bind(micros(at))
-        .bind(action)
-        .bind(job.target.account.platform.as_str())
-        .bind(job.target.account.account.as_str())
-        .bind(job.id.to_string())
-        .bind(detail)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+    super::audit::append(
+        &mut *tx,
+        vec![job_row(job, micros(at), action, detail.to_owned())],
+    )
+    .await
 }
 
+/// The audit row of `action` on `job`.
+fn job_row(job: &Job, at: i64, action: &str, detail: String) -> AuditRow {
+    AuditRow::job(
+        job.tenant.as_str(),
+        at,
+        action,
+        job.target.account.platform.as_str(),
+        job.target.account.account.as_str(),
+        job.id.get(),
+        detail,
+    )
+}
+
+/// Appends a caller's record. Must run inside a transaction.
 pub(super) async fn insert_audit(
     conn: &mut sqlx::PgConnection,
     record: &AuditRecord,
 ) -> Result<()> {
-    let detail = serde_json::to_string(&record.detail)
-        .map_err(|e| Error::internal(format!("audit detail cannot be encoded: {e}")))?;
-    sqlx::query(INSERT_AUDIT)
-        .bind(record.tenant.as_str())
-        .bind(micros(record.at))
-        .bind(record.action.as_str())
-        .bind(record.account.as_ref().map(|a| a.platform.as_str()))
-        .bind(record.account.as_ref().map(|a| a.account.as_str()))
-        .bind(record.subject.as_deref())
-        .bind(detail)
-        .execute(conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+    super::audit::append(conn, vec![AuditRow::from_record(record)?]).await
 }
 
 impl PgStore {
@@ -337,21 +313,37 @@ impl ScheduleStore for PgStore {
         let rows = batch_rows(tenant, posts)?;
         let now = micros(self.now());
         let mut tx = self.pool().begin().await.map_err(db_err)?;
-        let mut n = 0i64;
+        let mut n = 0u64;
         for chunk in rows.chunks(5_000) {
-            let inserted: i64 = sqlx::query_scalar(INSERT_MANY)
+            let inserted = sqlx::query(INSERT_MANY)
                 .bind(serde_json::Value::from(chunk.to_vec()).to_string())
                 .bind(tenant.as_str())
                 .bind(now)
-                .fetch_one(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            n += inserted;
+            n += inserted.len() as u64;
+            let audit = inserted
+                .iter()
+                .map(|r| {
+                    let at: i64 = r.try_get("scheduled_for").map_err(db_err)?;
+                    Ok(AuditRow::job(
+                        tenant.as_str(),
+                        now,
+                        "job.scheduled",
+                        r.try_get::<String, _>("platform").map_err(db_err)?,
+                        r.try_get::<String, _>("account").map_err(db_err)?,
+                        r.try_get("id").map_err(db_err)?,
+                        json!({"at": at.to_string()}).to_string(),
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            super::audit::append(&mut tx, audit).await?;
         }
         self.notify(&mut tx).await?;
         tx.commit().await.map_err(db_err)?;
         self.wake_local();
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(n)
     }
 
     async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>> {
@@ -415,17 +407,33 @@ impl ScheduleStore for PgStore {
             return Ok(Vec::new());
         }
         let now = micros(self.now());
-        sqlx::query(CLAIM)
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let claimed = sqlx::query(CLAIM)
             .bind(owner)
             .bind(now.saturating_add(duration_micros(lease)))
             .bind(now)
             .bind(limit(limit_))
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?
             .iter()
             .map(claimed_from_row)
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let audit = claimed
+            .iter()
+            .map(|c| {
+                let detail = json!({
+                    "from": c.claimed_from.as_str(),
+                    "owner": c.lease.owner,
+                    "fencing_token": c.lease.token.to_string(),
+                    "phase": c.phase.as_str(),
+                });
+                job_row(&c.job, now, "job.claimed", detail.to_string())
+            })
+            .collect();
+        super::audit::append(&mut tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(claimed)
     }
 
     async fn claim_started(
@@ -484,20 +492,31 @@ impl ScheduleStore for PgStore {
         let cp = serde_json::to_string(checkpoint)
             .map_err(|e| Error::internal(format!("checkpoint cannot be encoded: {e}")))?;
         let detail = json!({"stage": checkpoint.stage, "fencing_token": lease.token.to_string()});
+        let now = micros(self.now());
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
         let row = sqlx::query(SAVE_CHECKPOINT)
             .bind(lease.job.get())
             .bind(lease.owner.as_str())
             .bind(lease.token)
             .bind(cp)
-            .bind(micros(self.now()))
-            .bind(detail.to_string())
-            .fetch_optional(self.pool())
+            .bind(now)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
-        match row {
-            Some(_) => Ok(()),
-            None => Err(lost_lease(lease)),
-        }
+        let Some(row) = row else {
+            return Err(lost_lease(lease));
+        };
+        let audit = AuditRow::job(
+            row.try_get::<String, _>("tenant").map_err(db_err)?,
+            now,
+            "job.checkpoint",
+            row.try_get::<String, _>("platform").map_err(db_err)?,
+            row.try_get::<String, _>("account").map_err(db_err)?,
+            lease.job.get(),
+            detail.to_string(),
+        );
+        super::audit::append(&mut tx, vec![audit]).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>> {
@@ -508,13 +527,31 @@ impl ScheduleStore for PgStore {
             .iter()
             .map(|(l, c)| completion_row(l, c))
             .collect();
-        let applied: Vec<i64> = sqlx::query_scalar(COMPLETE)
+        let now = micros(self.now());
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let done = sqlx::query(COMPLETE)
             .bind(serde_json::Value::from(rows).to_string())
-            .bind(micros(self.now()))
-            .fetch_all(self.pool())
+            .bind(now)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let applied: std::collections::HashSet<i64> = applied.into_iter().collect();
+        let mut applied = std::collections::HashSet::with_capacity(done.len());
+        let mut audit = Vec::with_capacity(done.len());
+        for r in &done {
+            let id: i64 = r.try_get("id").map_err(db_err)?;
+            applied.insert(id);
+            audit.push(AuditRow::job(
+                r.try_get::<String, _>("tenant").map_err(db_err)?,
+                now,
+                r.try_get::<String, _>("action").map_err(db_err)?,
+                r.try_get::<String, _>("platform").map_err(db_err)?,
+                r.try_get::<String, _>("account").map_err(db_err)?,
+                id,
+                r.try_get::<String, _>("detail").map_err(db_err)?,
+            ));
+        }
+        super::audit::append(&mut tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
         Ok(completions
             .iter()
             .filter(|(l, _)| !applied.contains(&l.job.get()))
@@ -523,15 +560,30 @@ impl ScheduleStore for PgStore {
     }
 
     async fn rescue_expired(&self, limit_: usize) -> Result<Vec<Job>> {
+        let now = micros(self.now());
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
         let jobs = sqlx::query(RESCUE)
-            .bind(micros(self.now()))
+            .bind(now)
             .bind(limit(limit_))
-            .fetch_all(self.pool())
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?
             .iter()
             .map(job_from_row)
             .collect::<Result<Vec<_>>>()?;
+        let audit = jobs
+            .iter()
+            .map(|j| {
+                job_row(
+                    j,
+                    now,
+                    "job.rescued",
+                    json!({"to": j.state.as_str()}).to_string(),
+                )
+            })
+            .collect();
+        super::audit::append(&mut tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
         if !jobs.is_empty() {
             self.wake_local();
         }
@@ -577,6 +629,11 @@ impl ScheduleStore for PgStore {
             .await
             .map_err(db_err)?
             .rows_affected())
+    }
+
+    async fn verify_audit(&self, tenant: &TenantId) -> Result<AuditVerification> {
+        let mut conn = self.pool().acquire().await.map_err(db_err)?;
+        super::audit::verify(&mut conn, tenant).await
     }
 
     fn wake_signal(&self) -> Arc<tokio::sync::Notify> {

@@ -1,7 +1,8 @@
-//! The PostgreSQL backend: claims with `FOR UPDATE SKIP LOCKED` in one CTE statement that also
-//! writes the audit records, batched fenced completions, `LISTEN/NOTIFY` wake-ups, migrations
-//! applied on connect under an advisory lock.
+//! The PostgreSQL backend: claims with `FOR UPDATE SKIP LOCKED` in one CTE statement, batched
+//! fenced completions with their hash-chained audit records in the same transaction,
+//! `LISTEN/NOTIFY` wake-ups, migrations applied on connect under an advisory lock.
 
+mod audit;
 mod credentials;
 mod jobs;
 mod schema;

@@ -89,4 +89,22 @@ CREATE TABLE ai_cache (
 );
 CREATE INDEX ai_cache_expiry ON ai_cache (expires_at);
 ",
+    r"
+-- 3: the audit trail is hash-chained per tenant (see audit_chain.rs) and append-only.
+ALTER TABLE audit ADD COLUMN seq BIGINT, ADD COLUMN hash BYTEA;
+CREATE TABLE audit_heads (
+    tenant TEXT PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    hash BYTEA NOT NULL
+);
+CREATE FUNCTION cmis_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only';
+END
+$f$;
+CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION cmis_audit_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION cmis_audit_append_only();
+",
 ];

@@ -11,6 +11,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
 use super::SqliteStore;
+use crate::audit_chain::{AuditRow, AuditVerification};
 use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, JobState, Lease, NewPost};
 use crate::plan::{UserOp, completion_row, duration_micros, micros, plan_user_op};
 use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
@@ -24,20 +25,13 @@ const INSERT_JOB: &str = concat!(
     job_columns!()
 );
 
-const INSERT_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, \
-     detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-
 const INSERT_MANY: &str = "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, \
      state, scheduled_for, run_at, created_at, updated_at) \
      SELECT ?2, json_extract(value, '$.post_id'), json_extract(value, '$.platform'), \
         json_extract(value, '$.account'), json_extract(value, '$.surface'), \
         json_extract(value, '$.post'), 'scheduled', json_extract(value, '$.at'), \
-        json_extract(value, '$.at'), ?3, ?3 FROM json_each(?1) RETURNING id";
-
-const INSERT_MANY_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-     SELECT tenant, ?2, 'job.scheduled', platform, account, CAST(id AS TEXT), \
-        json_object('at', CAST(scheduled_for AS TEXT)) \
-     FROM jobs WHERE id IN (SELECT value FROM json_each(?1))";
+        json_extract(value, '$.at'), ?3, ?3 FROM json_each(?1) \
+     RETURNING id, platform, account, scheduled_for";
 
 const GET_JOB: &str = concat!(
     "SELECT ",
@@ -97,12 +91,6 @@ const CLAIM_STARTED: &str = concat!(
     job_columns!()
 );
 
-const CLAIM_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-     SELECT tenant, ?1, 'job.claimed', platform, account, CAST(id AS TEXT), \
-        json_object('from', claimed_from, 'owner', lease_owner, \
-                    'fencing_token', CAST(fencing_token AS TEXT), 'phase', phase) \
-     FROM jobs WHERE id IN (SELECT value FROM json_each(?2))";
-
 const MARK_STARTED: &str = concat!(
     "UPDATE jobs SET started_at = ?2 FROM (",
     "SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.owner') AS owner, \
@@ -136,12 +124,7 @@ const COMPLETE: &str = "UPDATE jobs SET state = v.state, run_at = v.run_at, \
         json_extract(value, '$.receipt') AS receipt, json_extract(value, '$.refund') AS refund \
         FROM json_each(?1)) AS v \
      WHERE jobs.id = v.id AND jobs.lease_owner = v.owner AND jobs.fencing_token = v.token \
-     AND jobs.state = 'publishing' RETURNING jobs.id";
-
-const COMPLETE_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-     SELECT j.tenant, ?2, json_extract(e.value, '$.action'), j.platform, j.account, \
-        CAST(j.id AS TEXT), json_extract(e.value, '$.detail') \
-     FROM json_each(?1) AS e JOIN jobs AS j ON j.id = json_extract(e.value, '$.id')";
+     AND jobs.state = 'publishing' RETURNING jobs.id, jobs.tenant, jobs.platform, jobs.account";
 
 const RESCUE: &str = concat!(
     "UPDATE jobs SET \
@@ -156,10 +139,6 @@ const RESCUE: &str = concat!(
         ORDER BY lease_expires_at LIMIT ?2) RETURNING ",
     job_columns!()
 );
-
-const RESCUE_AUDIT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail) \
-     SELECT tenant, ?1, 'job.rescued', platform, account, CAST(id AS TEXT), json_object('to', state) \
-     FROM jobs WHERE id IN (SELECT value FROM json_each(?2))";
 
 const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
      WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome')";
@@ -242,38 +221,32 @@ async fn audit_job(
     action: &str,
     detail: &str,
 ) -> Result<()> {
-    sqlx::query(INSERT_AUDIT)
-        .bind(job.tenant.as_str())
-        .bind(micros(at))
-        .bind(action)
-        .bind(job.target.account.platform.as_str())
-        .bind(job.target.account.account.as_str())
-        .bind(job.id.to_string())
-        .bind(detail)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+    super::audit::append(
+        tx,
+        vec![job_row(job, micros(at), action, detail.to_owned())],
+    )
+    .await
 }
 
+/// The audit row of `action` on `job`.
+fn job_row(job: &Job, at: i64, action: &str, detail: String) -> AuditRow {
+    AuditRow::job(
+        job.tenant.as_str(),
+        at,
+        action,
+        job.target.account.platform.as_str(),
+        job.target.account.account.as_str(),
+        job.id.get(),
+        detail,
+    )
+}
+
+/// Appends a caller's record inside the write transaction `tx`.
 pub(super) async fn insert_audit(
     tx: &mut Transaction<'static, Sqlite>,
     record: &AuditRecord,
 ) -> Result<()> {
-    let detail = serde_json::to_string(&record.detail)
-        .map_err(|e| Error::internal(format!("audit detail cannot be encoded: {e}")))?;
-    sqlx::query(INSERT_AUDIT)
-        .bind(record.tenant.as_str())
-        .bind(micros(record.at))
-        .bind(record.action.as_str())
-        .bind(record.account.as_ref().map(|a| a.platform.as_str()))
-        .bind(record.account.as_ref().map(|a| a.account.as_str()))
-        .bind(record.subject.as_deref())
-        .bind(detail)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+    super::audit::append(tx, vec![AuditRow::from_record(record)?]).await
 }
 
 fn leases_from_rows(rows: &[SqliteRow]) -> Result<Vec<Lease>> {
@@ -333,20 +306,31 @@ impl ScheduleStore for SqliteStore {
         let mut tx = self.write_tx().await?;
         let mut n = 0u64;
         for chunk in rows.chunks(5_000) {
-            let ids: Vec<i64> = sqlx::query_scalar(INSERT_MANY)
+            let inserted = sqlx::query(INSERT_MANY)
                 .bind(serde_json::Value::from(chunk.to_vec()).to_string())
                 .bind(tenant.as_str())
                 .bind(now)
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            n += ids.len() as u64;
-            sqlx::query(INSERT_MANY_AUDIT)
-                .bind(serde_json::Value::from(ids).to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            n += inserted.len() as u64;
+            let mut audit = inserted
+                .iter()
+                .map(|r| {
+                    let at: i64 = r.try_get("scheduled_for").map_err(db_err)?;
+                    Ok(AuditRow::job(
+                        tenant.as_str(),
+                        now,
+                        "job.scheduled",
+                        r.try_get::<String, _>("platform").map_err(db_err)?,
+                        r.try_get::<String, _>("account").map_err(db_err)?,
+                        r.try_get("id").map_err(db_err)?,
+                        json!({"at": at.to_string()}).to_string(),
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            audit.sort_by_key(AuditRow::subject_id);
+            super::audit::append(&mut tx, audit).await?;
         }
         tx.commit().await.map_err(db_err)?;
         self.wake();
@@ -432,14 +416,19 @@ impl ScheduleStore for SqliteStore {
             .map(claimed_from_row)
             .collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
-        let ids =
-            serde_json::Value::from(claimed.iter().map(|c| c.job.id.get()).collect::<Vec<_>>());
-        sqlx::query(CLAIM_AUDIT)
-            .bind(now)
-            .bind(ids.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let audit = claimed
+            .iter()
+            .map(|c| {
+                let detail = json!({
+                    "from": c.claimed_from.as_str(),
+                    "owner": c.lease.owner,
+                    "fencing_token": c.lease.token.to_string(),
+                    "phase": c.phase.as_str(),
+                });
+                job_row(&c.job, now, "job.claimed", detail.to_string())
+            })
+            .collect();
+        super::audit::append(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(claimed)
     }
@@ -525,17 +514,16 @@ impl ScheduleStore for SqliteStore {
             return Err(lost_lease(lease));
         };
         let detail = json!({"stage": checkpoint.stage, "fencing_token": lease.token.to_string()});
-        sqlx::query(INSERT_AUDIT)
-            .bind(row.try_get::<String, _>("tenant").map_err(db_err)?)
-            .bind(micros(now))
-            .bind("job.checkpoint")
-            .bind(row.try_get::<String, _>("platform").map_err(db_err)?)
-            .bind(row.try_get::<String, _>("account").map_err(db_err)?)
-            .bind(lease.job.to_string())
-            .bind(detail.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let audit = AuditRow::job(
+            row.try_get::<String, _>("tenant").map_err(db_err)?,
+            micros(now),
+            "job.checkpoint",
+            row.try_get::<String, _>("platform").map_err(db_err)?,
+            row.try_get::<String, _>("account").map_err(db_err)?,
+            lease.job.get(),
+            detail.to_string(),
+        );
+        super::audit::append(&mut tx, vec![audit]).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -549,25 +537,38 @@ impl ScheduleStore for SqliteStore {
             .collect();
         let now = micros(self.now());
         let mut tx = self.write_tx().await?;
-        let applied: Vec<i64> = sqlx::query_scalar(COMPLETE)
+        let done = sqlx::query(COMPLETE)
             .bind(serde_json::Value::from(rows.clone()).to_string())
             .bind(now)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let applied: std::collections::HashSet<i64> = applied.into_iter().collect();
-        let audited: Vec<_> = rows
-            .into_iter()
-            .filter(|r| r["id"].as_i64().is_some_and(|id| applied.contains(&id)))
-            .collect();
-        if !audited.is_empty() {
-            sqlx::query(COMPLETE_AUDIT)
-                .bind(serde_json::Value::from(audited).to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+        let mut targets = std::collections::HashMap::with_capacity(done.len());
+        for r in &done {
+            let id: i64 = r.try_get("id").map_err(db_err)?;
+            let tenant: String = r.try_get("tenant").map_err(db_err)?;
+            let platform: String = r.try_get("platform").map_err(db_err)?;
+            let account: String = r.try_get("account").map_err(db_err)?;
+            targets.insert(id, (tenant, platform, account));
         }
+        let audit = rows
+            .iter()
+            .filter_map(|r| {
+                let id = r["id"].as_i64()?;
+                let (tenant, platform, account) = targets.get(&id)?;
+                Some(AuditRow::job(
+                    tenant.as_str(),
+                    now,
+                    r["action"].as_str().unwrap_or_default(),
+                    platform.as_str(),
+                    account.as_str(),
+                    id,
+                    r["detail"].as_str().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect();
+        super::audit::append(&mut tx, audit).await?;
+        let applied: std::collections::HashSet<i64> = targets.into_keys().collect();
         tx.commit().await.map_err(db_err)?;
         Ok(completions
             .iter()
@@ -586,20 +587,28 @@ impl ScheduleStore for SqliteStore {
             .await
             .map_err(db_err)?;
         let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
-        if !jobs.is_empty() {
-            let ids = serde_json::Value::from(jobs.iter().map(|j| j.id.get()).collect::<Vec<_>>());
-            sqlx::query(RESCUE_AUDIT)
-                .bind(now)
-                .bind(ids.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
+        let audit = jobs
+            .iter()
+            .map(|j| {
+                job_row(
+                    j,
+                    now,
+                    "job.rescued",
+                    json!({"to": j.state.as_str()}).to_string(),
+                )
+            })
+            .collect();
+        super::audit::append(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
         if jobs.iter().any(|j| j.state != JobState::Publishing) {
             self.wake();
         }
         Ok(jobs)
+    }
+
+    async fn verify_audit(&self, tenant: &TenantId) -> Result<AuditVerification> {
+        let mut conn = self.inner.reader.acquire().await.map_err(db_err)?;
+        super::audit::verify(&mut conn, tenant).await
     }
 
     async fn next_due(&self) -> Result<Option<OffsetDateTime>> {

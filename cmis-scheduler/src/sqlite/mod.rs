@@ -1,6 +1,7 @@
 //! The SQLite backend: one file (or memory), WAL, `BEGIN IMMEDIATE` for every write, a busy
 //! timeout so that several processes can share the file, migrations applied on open.
 
+mod audit;
 mod credentials;
 mod jobs;
 mod schema;

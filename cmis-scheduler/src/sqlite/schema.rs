@@ -108,4 +108,18 @@ CREATE TABLE ai_cache (
 );
 CREATE INDEX ai_cache_expiry ON ai_cache (expires_at);
 ",
+    r"
+-- 3: the audit trail is hash-chained per tenant (see audit_chain.rs) and append-only.
+ALTER TABLE audit ADD COLUMN seq INTEGER;
+ALTER TABLE audit ADD COLUMN hash BLOB;
+CREATE TABLE audit_heads (
+    tenant TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    hash BLOB NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+",
 ];

@@ -52,6 +52,10 @@ pub trait Harness {
     fn reopen(&self, clock: Arc<ManualClock>) -> impl Future<Output = Arc<Self::S>>;
     /// Every byte the database holds about credentials, as stored.
     fn raw_credentials(&self) -> impl Future<Output = Vec<u8>>;
+    /// Runs `sql` on the last `fresh` database as someone with direct access would.
+    fn raw_sql(&self, sql: &str) -> impl Future<Output = Result<(), String>>;
+    /// Drops the triggers that keep the audit trail append-only (as an intruder would).
+    fn drop_audit_guard(&self) -> impl Future<Output = ()>;
 }
 
 pub fn tenant(name: &str) -> TenantId {
@@ -1053,6 +1057,98 @@ pub async fn audit_sink_records_are_tenant_scoped<H: Harness>(h: &H) {
     assert!(s.audit_trail(&tenant("b"), None).await.unwrap().is_empty());
 }
 
+/// The audit trail is append-only in the database, hash-chained per tenant, and
+/// `verify_audit` finds an edited, a deleted, a reordered record and a truncated end.
+pub async fn audit_chain_finds_tampering<H: Harness>(h: &H) {
+    use cmis_scheduler::AuditProblem;
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    schedule_n(&*s, "a", 3, T0).await; // a: 1-3
+    schedule_n(&*s, "b", 2, T0).await; // b: 1-2
+    let claimed = s
+        .claim_started("w", 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    s.complete(&[(
+        claimed[0].lease.clone(),
+        Completion::Published(receipt("p-1")),
+    )])
+    .await
+    .unwrap(); // a: 4
+    AuditSink::record(&*s, &AuditRecord::new(tenant("a"), "custom.note").at(T0))
+        .await
+        .unwrap(); // a: 5
+    for i in 10..12 {
+        s.schedule(
+            &tenant("a"),
+            &PostId::new(format!("q{i}")),
+            &post(),
+            &[target("a", "page")],
+            T0,
+        )
+        .await
+        .unwrap(); // a: 6, 7
+    }
+    let a = s.verify_audit(&tenant("a")).await.unwrap();
+    assert!(a.is_intact(), "{:?}", a.problems);
+    assert_eq!(a.records, 7);
+    assert!(s.verify_audit(&tenant("b")).await.unwrap().is_intact());
+    assert!(s.verify_audit(&tenant("nobody")).await.unwrap().is_intact());
+
+    // Through the database itself, the trail cannot be changed.
+    let edit = "UPDATE audit SET detail = '{\"at\":\"0\"}' WHERE tenant = 'a' AND seq = 2";
+    assert!(h.raw_sql(edit).await.is_err(), "an update is refused");
+    assert!(
+        h.raw_sql("DELETE FROM audit WHERE tenant = 'a' AND seq = 4")
+            .await
+            .is_err(),
+        "a delete is refused"
+    );
+    assert!(s.verify_audit(&tenant("a")).await.unwrap().is_intact());
+
+    // Someone who removes the guard is still found out.
+    h.drop_audit_guard().await;
+    h.raw_sql(edit).await.unwrap();
+    assert_eq!(
+        s.verify_audit(&tenant("a")).await.unwrap().problems,
+        [AuditProblem::Edited { seq: 2 }]
+    );
+    h.raw_sql("DELETE FROM audit WHERE tenant = 'a' AND seq = 4")
+        .await
+        .unwrap();
+    let problems = s.verify_audit(&tenant("a")).await.unwrap().problems;
+    assert!(
+        problems.contains(&AuditProblem::Missing {
+            seq: 5,
+            expected: 4
+        }),
+        "{problems:?}"
+    );
+    h.raw_sql(
+        "UPDATE audit SET seq = CASE seq WHEN 6 THEN 7 ELSE 6 END \
+         WHERE tenant = 'a' AND seq IN (6, 7)",
+    )
+    .await
+    .unwrap();
+    let problems = s.verify_audit(&tenant("a")).await.unwrap().problems;
+    assert!(
+        problems.contains(&AuditProblem::Reordered { seq: 6 }),
+        "{problems:?}"
+    );
+    // b is untouched by all of this; then its newest record goes.
+    assert!(s.verify_audit(&tenant("b")).await.unwrap().is_intact());
+    h.raw_sql("DELETE FROM audit WHERE tenant = 'b' AND seq = 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.verify_audit(&tenant("b")).await.unwrap().problems,
+        [AuditProblem::HeadMismatch {
+            last_seq: 1,
+            head_seq: 2
+        }]
+    );
+}
+
 /// One `#[tokio::test]` per case for a harness expression.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -1065,7 +1161,8 @@ macro_rules! conformance_tests {
             fencing_rejects_a_stale_owner, lease_expiry, cancel_and_reschedule_races,
             completions_follow_the_state_machine, snooze_gives_the_attempt_back, leader_election,
             cleanup_moves_finished_jobs_to_history, credentials_are_encrypted_and_versioned,
-            reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped);
+            reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped,
+            audit_chain_finds_tampering);
     };
     (@each $harness:expr; $($name:ident),*) => {
         $(

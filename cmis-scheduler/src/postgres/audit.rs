@@ -1,0 +1,170 @@
+//! The hash-chained audit trail on PostgreSQL: appends lock the tenants' heads (in tenant order,
+//! so concurrent appends cannot deadlock), link the rows and write them with one statement.
+
+use std::collections::BTreeMap;
+
+use cmis_core::{Result, TenantId};
+use sqlx::{PgConnection, Row};
+
+use crate::audit_chain::{self, AuditRow, AuditVerification, GENESIS, Hash};
+use crate::rows::db_err;
+
+const LOCK_HEADS: &str = "SELECT tenant, seq, hash FROM audit_heads WHERE tenant = ANY($1) \
+     ORDER BY tenant FOR UPDATE";
+
+const NEW_HEADS: &str = "INSERT INTO audit_heads (tenant, seq, hash) \
+     SELECT t, 0, $2 FROM UNNEST($1::text[]) AS t ON CONFLICT (tenant) DO NOTHING";
+
+const INSERT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail, \
+     seq, hash) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+     $6::text[], $7::text[], $8::bigint[], $9::bytea[])";
+
+const MOVE_HEADS: &str = "UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash \
+     FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) AS v(tenant, seq, hash) \
+     WHERE h.tenant = v.tenant";
+
+async fn lock_heads(
+    conn: &mut PgConnection,
+    tenants: &[String],
+) -> Result<BTreeMap<String, (i64, Hash)>> {
+    let rows = sqlx::query(LOCK_HEADS)
+        .bind(tenants)
+        .fetch_all(conn)
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let hash: Vec<u8> = r.try_get("hash").map_err(db_err)?;
+            Ok((
+                r.try_get::<String, _>("tenant").map_err(db_err)?,
+                (
+                    r.try_get::<i64, _>("seq").map_err(db_err)?,
+                    audit_chain::hash_from(&hash),
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// Appends `rows` to their tenants' chains. Must run inside a transaction.
+pub(super) async fn append(conn: &mut PgConnection, rows: Vec<AuditRow>) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let tenants: Vec<String> = rows
+        .iter()
+        .map(|r| r.tenant.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut heads = lock_heads(conn, &tenants).await?;
+    if heads.len() < tenants.len() {
+        let missing: Vec<&String> = tenants.iter().filter(|t| !heads.contains_key(*t)).collect();
+        sqlx::query(NEW_HEADS)
+            .bind(missing)
+            .bind(&GENESIS[..])
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        heads = lock_heads(conn, &tenants).await?;
+    }
+    let chained = audit_chain::extend(&mut heads, rows);
+    let n = chained.len();
+    let (mut tenant, mut at, mut action, mut platform, mut account, mut subject, mut detail) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut seq, mut hash) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for c in chained {
+        tenant.push(c.row.tenant);
+        at.push(c.row.at);
+        action.push(c.row.action);
+        platform.push(c.row.platform);
+        account.push(c.row.account);
+        subject.push(c.row.subject);
+        detail.push(c.row.detail);
+        seq.push(c.seq);
+        hash.push(c.hash.to_vec());
+    }
+    sqlx::query(INSERT)
+        .bind(tenant)
+        .bind(at)
+        .bind(action)
+        .bind(platform)
+        .bind(account)
+        .bind(subject)
+        .bind(detail)
+        .bind(seq)
+        .bind(hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let (mut t, mut s, mut h) = (Vec::new(), Vec::new(), Vec::new());
+    for (tenant, (seq, hash)) in heads {
+        t.push(tenant);
+        s.push(seq);
+        h.push(hash.to_vec());
+    }
+    sqlx::query(MOVE_HEADS)
+        .bind(t)
+        .bind(s)
+        .bind(h)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Reads `tenant`'s trail and head and checks the chain.
+pub(super) async fn verify(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+) -> Result<AuditVerification> {
+    let rows = sqlx::query(
+        "SELECT tenant, at, action, platform, account, subject, detail, seq, hash FROM audit \
+         WHERE tenant = $1 ORDER BY id",
+    )
+    .bind(tenant.as_str())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let stored = rows
+        .iter()
+        .map(|r| {
+            let row = AuditRow {
+                tenant: r.try_get("tenant").map_err(db_err)?,
+                at: r.try_get("at").map_err(db_err)?,
+                action: r.try_get("action").map_err(db_err)?,
+                platform: r.try_get("platform").map_err(db_err)?,
+                account: r.try_get("account").map_err(db_err)?,
+                subject: r.try_get("subject").map_err(db_err)?,
+                detail: r.try_get("detail").map_err(db_err)?,
+            };
+            let seq: Option<i64> = r.try_get("seq").map_err(db_err)?;
+            let hash: Option<Vec<u8>> = r.try_get("hash").map_err(db_err)?;
+            Ok((
+                row,
+                seq.zip(hash).map(|(s, h)| (s, audit_chain::hash_from(&h))),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant = $1")
+        .bind(tenant.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(db_err)?
+        .map(|r| -> Result<(i64, Hash)> {
+            let hash: Vec<u8> = r.try_get("hash").map_err(db_err)?;
+            Ok((
+                r.try_get("seq").map_err(db_err)?,
+                audit_chain::hash_from(&hash),
+            ))
+        })
+        .transpose()?;
+    Ok(audit_chain::verify(&stored, head))
+}
