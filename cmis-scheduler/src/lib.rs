@@ -57,13 +57,19 @@
 //!   notifies, and stops gracefully; one process per database is the elected leader that rescues
 //!   expired leases, sweeps token refreshes and moves finished jobs to history.
 //! - [`WebhookNotifier`]: notifications as signed JSON POSTs.
+//! - With the `ai` feature, the database stores are also cmis-ai's `CacheStore`: the AI
+//!   generator's persistent second-level cache (table `ai_cache`, entries kept
+//!   `DEFAULT_AI_CACHE_TTL` unless the builder's `ai_cache_ttl` says otherwise).
 //!
 //! ## Features
 //!
 //! - `sqlite` (default): [`SqliteStore`], on a bundled SQLite.
 //! - `postgres`: `PgStore`, on PostgreSQL (TLS through rustls), with `LISTEN/NOTIFY` wake-ups.
+//! - `ai`: [`SqliteStore`] and `PgStore` implement `cmis_ai::CacheStore`.
 
 mod audit_chain;
+#[cfg(feature = "ai")]
+mod ai_cache;
 mod credential_codec;
 mod crypto;
 mod job;
@@ -80,6 +86,8 @@ mod validate;
 mod webhook;
 
 pub use audit_chain::{AuditProblem, AuditVerification};
+#[cfg(feature = "ai")]
+pub use ai_cache::{DEFAULT_AI_CACHE_TTL, MAX_AI_CACHE_ENTRY_BYTES};
 pub use crypto::TokenKey;
 pub use job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,

@@ -3,6 +3,8 @@
 //! `LISTEN/NOTIFY` wake-ups, migrations applied on connect under an advisory lock.
 
 mod audit;
+#[cfg(feature = "ai")]
+mod cache;
 mod credentials;
 mod jobs;
 mod schema;
@@ -40,6 +42,8 @@ struct Inner {
     channel: String,
     schema: String,
     listener: Option<tokio::task::JoinHandle<()>>,
+    #[cfg(feature = "ai")]
+    ai_cache_ttl: Duration,
 }
 
 impl Drop for Inner {
@@ -68,6 +72,8 @@ pub struct PgStoreBuilder {
     listen: bool,
     clock: Arc<dyn Clock>,
     key: Option<TokenKey>,
+    #[cfg(feature = "ai")]
+    ai_cache_ttl: Duration,
 }
 
 impl fmt::Debug for PgStoreBuilder {
@@ -90,6 +96,8 @@ impl PgStore {
             listen: true,
             clock: Arc::new(SystemClock),
             key: None,
+            #[cfg(feature = "ai")]
+            ai_cache_ttl: crate::DEFAULT_AI_CACHE_TTL,
         }
     }
 
@@ -226,6 +234,8 @@ impl PgStoreBuilder {
                 channel,
                 schema,
                 listener,
+                #[cfg(feature = "ai")]
+                ai_cache_ttl: self.ai_cache_ttl,
             }),
         })
     }

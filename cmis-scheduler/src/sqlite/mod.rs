@@ -2,6 +2,8 @@
 //! timeout so that several processes can share the file, migrations applied on open.
 
 mod audit;
+#[cfg(feature = "ai")]
+mod cache;
 mod credentials;
 mod jobs;
 mod schema;
@@ -45,6 +47,8 @@ struct Inner {
     key: Option<TokenKey>,
     wake: Arc<tokio::sync::Notify>,
     location: String,
+    #[cfg(feature = "ai")]
+    ai_cache_ttl: Duration,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -66,6 +70,8 @@ pub struct SqliteStoreBuilder {
     durable: bool,
     clock: Arc<dyn Clock>,
     key: Option<TokenKey>,
+    #[cfg(feature = "ai")]
+    ai_cache_ttl: Duration,
 }
 
 impl SqliteStore {
@@ -78,6 +84,8 @@ impl SqliteStore {
             durable: true,
             clock: Arc::new(SystemClock),
             key: None,
+            #[cfg(feature = "ai")]
+            ai_cache_ttl: crate::DEFAULT_AI_CACHE_TTL,
         }
     }
 
@@ -180,6 +188,8 @@ impl SqliteStoreBuilder {
                 key: self.key,
                 wake: Arc::new(tokio::sync::Notify::new()),
                 location,
+                #[cfg(feature = "ai")]
+                ai_cache_ttl: self.ai_cache_ttl,
             }),
         };
         store.migrate().await?;
