@@ -67,9 +67,9 @@
 //! - `postgres`: `PgStore`, on PostgreSQL (TLS through rustls), with `LISTEN/NOTIFY` wake-ups.
 //! - `ai`: [`SqliteStore`] and `PgStore` implement `cmis_ai::CacheStore`.
 
-mod audit_chain;
 #[cfg(feature = "ai")]
 mod ai_cache;
+mod audit_chain;
 mod credential_codec;
 mod crypto;
 mod job;
@@ -85,9 +85,9 @@ mod store;
 mod validate;
 mod webhook;
 
-pub use audit_chain::{AuditProblem, AuditVerification};
 #[cfg(feature = "ai")]
 pub use ai_cache::{DEFAULT_AI_CACHE_TTL, MAX_AI_CACHE_ENTRY_BYTES};
+pub use audit_chain::{AuditProblem, AuditVerification};
 pub use crypto::TokenKey;
 pub use job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,
