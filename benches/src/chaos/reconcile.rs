@@ -1,0 +1,230 @@
+//! The end of the soak: the sandbox's own record of what reached each platform, read by the
+//! marker in each post's text, against what the store says of each job.
+
+use std::collections::{BTreeMap, HashMap};
+
+use cmis_core::Result;
+use cmis_sandbox::Sandbox;
+use cmis_scheduler::{Job, JobFilter, JobState};
+
+use super::db::Db;
+use super::operator::Operator;
+use super::world::{World, marker_of};
+
+/// The figures of the final line.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) posts: usize,
+    pub(crate) published: usize,
+    pub(crate) failed: usize,
+    pub(crate) unknown: usize,
+    pub(crate) missed: usize,
+    pub(crate) lost: usize,
+    pub(crate) duplicated: usize,
+}
+
+/// How many times each post reached a platform, by marker: published Facebook and Instagram
+/// objects, and TikTok publishes that are done or will finish on their own (media complete).
+pub(crate) fn platform_counts(sandbox: &Sandbox) -> HashMap<usize, Vec<String>> {
+    let mut seen: HashMap<usize, Vec<String>> = HashMap::new();
+    for p in sandbox.meta().posts() {
+        if !p.published {
+            continue;
+        }
+        if let Some(i) = p.message.as_deref().and_then(marker_of) {
+            seen.entry(i)
+                .or_default()
+                .push(format!("meta {} {} as {}", p.kind, p.id, p.owner));
+        }
+    }
+    for p in sandbox.tiktok().publishes() {
+        let complete_media = p.video_size.is_none_or(|size| p.uploaded_bytes >= size);
+        let reached = p.is_done() || (p.status.starts_with("PROCESSING") && complete_media);
+        if !reached {
+            continue;
+        }
+        let text = [p.title.as_deref(), p.description.as_deref()];
+        if let Some(i) = text.into_iter().flatten().find_map(marker_of) {
+            seen.entry(i).or_default().push(format!(
+                "tiktok {} ({}) by {}",
+                p.publish_id, p.status, p.open_id
+            ));
+        }
+    }
+    seen
+}
+
+/// Every job of every tenant.
+pub(crate) async fn all_jobs(db: &Db, world: &World) -> Result<Vec<Job>> {
+    let limit = u32::try_from(world.posts.len() + 10).unwrap_or(u32::MAX);
+    let mut jobs = Vec::new();
+    for tenant in &world.tenants {
+        jobs.extend(
+            db.jobs
+                .list(tenant, &JobFilter::all().with_limit(limit))
+                .await?,
+        );
+    }
+    Ok(jobs)
+}
+
+fn describe(job: &Job) -> String {
+    let err = job
+        .last_error
+        .as_ref()
+        .map(|e| format!("{}: {}", e.kind, e.message))
+        .unwrap_or_else(|| "no error recorded".to_owned());
+    format!(
+        "job {} ({} {}, {}, attempts {}): {err}",
+        job.id, job.post_id, job.target.account, job.state, job.attempts
+    )
+}
+
+async fn print_trail(db: &Db, job: &Job) {
+    match db.jobs.audit_trail(&job.tenant, Some(job.id)).await {
+        Ok(trail) => {
+            for r in trail {
+                let detail: Vec<String> =
+                    r.detail.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                eprintln!("    audit {} {} {}", r.at, r.action, detail.join(" "));
+            }
+        }
+        Err(e) => eprintln!("    audit trail unavailable: {e}"),
+    }
+}
+
+/// Reconciles and prints every unknown, lost and duplicated post on stderr, with its reason.
+pub(crate) async fn reconcile(
+    db: &Db,
+    world: &World,
+    sandbox: &Sandbox,
+    operator: &Operator,
+) -> Result<Report> {
+    let jobs = all_jobs(db, world).await?;
+    let seen = platform_counts(sandbox);
+    let mut by_post: HashMap<usize, Vec<&Job>> = HashMap::new();
+    for job in &jobs {
+        if let Some(i) = World::index_of(&job.post_id) {
+            by_post.entry(i).or_default().push(job);
+        }
+    }
+    let mut report = Report {
+        posts: world.posts.len(),
+        ..Report::default()
+    };
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unknown_reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for planned in &world.posts {
+        let i = planned.index;
+        let reached = seen.get(&i).map_or(&[][..], Vec::as_slice);
+        if reached.len() > 1 {
+            report.duplicated += 1;
+            eprintln!(
+                "DUPLICATED post-{i:06} ({}) reached the platform {} times: {}",
+                planned.kind,
+                reached.len(),
+                reached.join("; ")
+            );
+            for job in by_post.get(&i).into_iter().flatten() {
+                eprintln!("  {}", describe(job));
+                print_trail(db, job).await;
+            }
+        }
+        let Some([job]) = by_post.get(&i).map(Vec::as_slice) else {
+            report.lost += 1;
+            eprintln!(
+                "LOST post-{i:06} ({}): expected one job in the store, found {}",
+                planned.kind,
+                by_post.get(&i).map_or(0, Vec::len)
+            );
+            continue;
+        };
+        match job.state {
+            JobState::Published if !reached.is_empty() => report.published += 1,
+            JobState::Published => {
+                report.lost += 1;
+                eprintln!(
+                    "LOST post-{i:06} ({}): the store says published as {:?}, but the platform has no such post; {}",
+                    planned.kind,
+                    job.receipt.as_ref().map(|r| r.post_id.to_string()),
+                    describe(job)
+                );
+                print_trail(db, job).await;
+            }
+            JobState::Failed | JobState::Missed | JobState::Cancelled => {
+                if job.state == JobState::Missed {
+                    report.missed += 1;
+                } else {
+                    report.failed += 1;
+                }
+                let kind = job.last_error.as_ref().map_or("none", |e| e.kind.as_str());
+                *failures
+                    .entry(format!("{} {} ({kind})", planned.kind, job.state))
+                    .or_default() += 1;
+                eprintln!(
+                    "{} post-{i:06} ({}): {}",
+                    job.state.as_str().to_uppercase(),
+                    planned.kind,
+                    describe(job)
+                );
+                if !reached.is_empty() {
+                    eprintln!(
+                        "WARNING post-{i:06}: the store says {} but the platform has it: {}",
+                        job.state,
+                        reached.join("; ")
+                    );
+                }
+            }
+            JobState::UnknownOutcome if job.run_at.is_none() => {
+                report.unknown += 1;
+                let on_platform = if reached.is_empty() {
+                    "the sandbox has no such post (publishing it again would have been safe)"
+                        .to_owned()
+                } else {
+                    format!("the sandbox has it once: {}", reached.join("; "))
+                };
+                let operator_did = operator
+                    .touched
+                    .get(&job.id)
+                    .map(|v| format!("; the operator {}", v.join(", then ")))
+                    .unwrap_or_default();
+                let reason = job
+                    .last_error
+                    .as_ref()
+                    .map_or_else(String::new, |e| e.message.clone());
+                *unknown_reasons
+                    .entry(format!(
+                        "{} {}",
+                        planned.kind,
+                        if reached.is_empty() {
+                            "absent"
+                        } else {
+                            "present"
+                        }
+                    ))
+                    .or_default() += 1;
+                eprintln!(
+                    "UNKNOWN post-{i:06} ({}) job {} on {}: not reconciled: {reason}; {on_platform}{operator_did}",
+                    planned.kind, job.id, job.target.account
+                );
+            }
+            _ => {
+                report.lost += 1;
+                eprintln!(
+                    "LOST post-{i:06} ({}): never settled: {}; on the platform {} time(s)",
+                    planned.kind,
+                    describe(job),
+                    reached.len()
+                );
+                print_trail(db, job).await;
+            }
+        }
+    }
+    for (what, n) in &failures {
+        eprintln!("failed/missed by kind: {what}: {n}");
+    }
+    for (what, n) in &unknown_reasons {
+        eprintln!("unknown by kind and platform record: {what}: {n}");
+    }
+    Ok(report)
+}

@@ -1,0 +1,344 @@
+//! The parent: sets the world up, runs and kills the workers, tends the jobs as an operator
+//! would, waits until every job has settled, and reconciles.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use cmis_core::time::OffsetDateTime;
+use cmis_core::{Error, ExposeSecret, Result};
+use cmis_sandbox::{
+    Fault, MetaConfig, MetaEndpoint, MetaThrottle, Sandbox, TikTokConfig, TikTokEndpoint,
+};
+use cmis_scheduler::{Job, JobFilter, JobState};
+
+use super::db::{Db, Location, StoreKind, open};
+use super::operator::Operator;
+use super::reconcile::{Report, reconcile};
+use super::worker::{
+    ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET, ENV_META_URL, ENV_SCHEMA, ENV_STORE,
+    ENV_TIKTOK_KEY, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
+};
+use super::workers::Workers;
+use super::world::{MEDIA_PREFIX, World};
+use super::{SLOW_PROCESSING, TIMEOUT_DELAY};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) store: StoreKind,
+    pub(crate) url: Option<String>,
+    pub(crate) posts: usize,
+    pub(crate) fault_rate: f64,
+    pub(crate) kills: usize,
+    pub(crate) workers: usize,
+    pub(crate) seed: u64,
+    pub(crate) timeout: Duration,
+    pub(crate) keep: bool,
+}
+
+/// The result: the report and how long the drain took.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub(crate) report: Report,
+    pub(crate) seconds: f64,
+}
+
+/// Every fault the sandbox can inject, as the soak uses them.
+fn faults() -> Vec<Fault> {
+    vec![
+        Fault::ServerError,
+        Fault::ServerErrorAfterAccept,
+        Fault::RateLimited,
+        Fault::ExpiredToken,
+        Fault::Delay(TIMEOUT_DELAY),
+        Fault::DelayAfterAccept(TIMEOUT_DELAY),
+        Fault::DropConnection,
+        Fault::DropAfterAccept,
+        Fault::SlowProcessing(SLOW_PROCESSING),
+    ]
+}
+
+const META_ENDPOINTS: [MetaEndpoint; 11] = [
+    MetaEndpoint::Feed,
+    MetaEndpoint::Photos,
+    MetaEndpoint::Uploads,
+    MetaEndpoint::Videos,
+    MetaEndpoint::Reels,
+    MetaEndpoint::Media,
+    MetaEndpoint::ContainerStatus,
+    MetaEndpoint::MediaPublish,
+    MetaEndpoint::Permalink,
+    MetaEndpoint::PublishingLimit,
+    MetaEndpoint::Tokens,
+];
+
+fn random_key() -> Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::getrandom(&mut key)
+        .map_err(|e| Error::internal(format!("no randomness for the credential key: {e}")))?;
+    Ok(key)
+}
+
+fn unique_suffix(seed: u64) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() % 1_000_000_000);
+    format!("{}_{nanos}_{}", std::process::id(), seed % 100_000)
+}
+
+/// Runs the soak. The working directory and PostgreSQL schema are removed afterwards unless
+/// `keep` is set or something was lost or duplicated.
+pub(crate) async fn run(cfg: Config) -> Result<Outcome> {
+    let suffix = unique_suffix(cfg.seed);
+    let dir = std::env::temp_dir().join(format!("cmis-chaos-{suffix}"));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+    let location = match cfg.store {
+        StoreKind::Sqlite => Location {
+            kind: StoreKind::Sqlite,
+            url: cfg
+                .url
+                .clone()
+                .unwrap_or_else(|| dir.join("chaos.db").display().to_string()),
+            schema: String::new(),
+        },
+        StoreKind::Postgres => Location {
+            kind: StoreKind::Postgres,
+            url: cfg
+                .url
+                .clone()
+                .or_else(|| std::env::var("CMIS_TEST_POSTGRES_URL").ok())
+                .ok_or_else(|| {
+                    Error::invalid_input("--store postgres needs --url (or CMIS_TEST_POSTGRES_URL)")
+                })?,
+            schema: format!("cmis_chaos_{suffix}"),
+        },
+    };
+    let key = random_key()?;
+    let db = open(&location, &key).await?;
+    let result = soak(&cfg, &location, &key, &db, dir.clone()).await;
+    let clean = !cfg.keep
+        && result
+            .as_ref()
+            .is_ok_and(|o| o.report.lost == 0 && o.report.duplicated == 0);
+    if clean {
+        if let Some(pg) = &db.pg
+            && let Err(e) = pg.drop_schema().await
+        {
+            eprintln!("warning: could not drop schema {}: {e}", location.schema);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        eprintln!(
+            "kept for inspection: {} (worker logs, database){}",
+            dir.display(),
+            if location.kind == StoreKind::Postgres {
+                format!(" and schema {}", location.schema)
+            } else {
+                String::new()
+            }
+        );
+    }
+    result
+}
+
+async fn start_sandbox() -> Result<Sandbox> {
+    let mut tiktok = TikTokConfig::default();
+    tiktok.verified_url_prefixes = vec![MEDIA_PREFIX.to_owned()];
+    let mut meta = MetaConfig::default();
+    // A rate limit stops one account for a minute, as Meta's business use case limits do; the
+    // app-wide limit would stop every account for an hour and tell nothing more.
+    meta.throttle = MetaThrottle::Account { regain_minutes: 1 };
+    Sandbox::builder().tiktok(tiktok).meta(meta).start().await
+}
+
+async fn soak(
+    cfg: &Config,
+    location: &Location,
+    key: &[u8; 32],
+    db: &Db,
+    dir: PathBuf,
+) -> Result<Outcome> {
+    let mut rng = fastrand::Rng::with_seed(cfg.seed);
+    let sandbox = start_sandbox().await?;
+    let world = World::plan(cfg.posts, &mut rng, &dir)?;
+    world.seed(&sandbox, db, &mut rng).await?;
+    eprintln!(
+        "chaos: seed {} store {} posts {} accounts {} tenants {} workers {} fault rate {} kills {}; dir {}",
+        cfg.seed,
+        location.kind.as_str(),
+        cfg.posts,
+        world.accounts.len(),
+        world.tenants.len(),
+        cfg.workers,
+        cfg.fault_rate,
+        cfg.kills,
+        dir.display()
+    );
+
+    let meta = sandbox.meta();
+    let tiktok = sandbox.tiktok();
+    let env = vec![
+        (ENV_STORE, location.kind.as_str().to_owned()),
+        (ENV_URL, location.url.clone()),
+        (ENV_SCHEMA, location.schema.clone()),
+        (ENV_KEY, hex::encode(key)),
+        (ENV_META_URL, meta.url()),
+        (ENV_META_APP_ID, meta.app_id()),
+        (
+            ENV_META_APP_SECRET,
+            meta.app_secret().expose_secret().to_owned(),
+        ),
+        (ENV_TIKTOK_URL, tiktok.url()),
+        (ENV_TIKTOK_KEY, tiktok.client_key()),
+        (
+            ENV_TIKTOK_SECRET,
+            tiktok.client_secret().expose_secret().to_owned(),
+        ),
+    ];
+
+    let start = OffsetDateTime::now_utc() + Duration::from_secs(1);
+    let spread = Duration::from_secs(10);
+    let created = world.schedule(db, start, spread, &mut rng).await?;
+    eprintln!(
+        "chaos: scheduled {created} jobs over {} s",
+        spread.as_secs()
+    );
+
+    let fault_seed = rng.u64(..);
+    meta.set_fault_rate(
+        cfg.fault_rate,
+        fault_seed,
+        faults(),
+        META_ENDPOINTS.to_vec(),
+    );
+    tiktok.set_fault_rate(
+        cfg.fault_rate,
+        fault_seed ^ 0x5eed,
+        faults(),
+        TikTokEndpoint::ALL.to_vec(),
+    );
+
+    let began = Instant::now();
+    let mut workers = Workers::start(cfg.workers, env, dir)?;
+    let mut operator = Operator::default();
+    // Kill when these fractions of the jobs have settled: random moments spread over the drain.
+    let mut thresholds: Vec<f64> = (0..cfg.kills).map(|_| 0.03 + 0.8 * rng.f64()).collect();
+    thresholds.sort_by(f64::total_cmp);
+    thresholds.reverse();
+    let deadline = began + cfg.timeout;
+    let mut last_progress = Instant::now();
+    let mut quiet_rounds = 0;
+    let n = world.posts.len();
+    let seconds = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        workers.restart_exited()?;
+        let active = active_jobs(db, &world).await?;
+        operator.tend(&active, db, &sandbox).await?;
+        let unsettled = active.iter().filter(|j| !operator.settled(j)).count();
+        let settled = n - unsettled.min(n);
+        #[allow(clippy::cast_precision_loss)]
+        let fraction = settled as f64 / n.max(1) as f64;
+        if let Some(&next) = thresholds.last()
+            && fraction >= next
+            && unsettled > 0
+        {
+            thresholds.pop();
+            tokio::time::sleep(Duration::from_millis(rng.u64(..400))).await;
+            let slot = rng.usize(..workers.len());
+            let killed = workers.kill_and_restart(slot)?;
+            eprintln!(
+                "chaos: {:>6.1} s  SIGKILL {killed} at {settled}/{n} settled; restarted",
+                began.elapsed().as_secs_f64()
+            );
+        }
+        if last_progress.elapsed() >= Duration::from_secs(5) {
+            last_progress = Instant::now();
+            eprintln!(
+                "chaos: {:>6.1} s  settled {settled}/{n}  {}",
+                began.elapsed().as_secs_f64(),
+                summarize(&active)
+            );
+        }
+        if unsettled == 0 {
+            // Twice in a row, so that an outcome being written as we looked is not missed.
+            quiet_rounds += 1;
+            if quiet_rounds >= 2 {
+                break began.elapsed().as_secs_f64();
+            }
+        } else {
+            quiet_rounds = 0;
+        }
+        if Instant::now() >= deadline {
+            eprintln!(
+                "chaos: timed out after {} s with {unsettled} jobs not settled",
+                cfg.timeout.as_secs()
+            );
+            break began.elapsed().as_secs_f64();
+        }
+    };
+    workers.stop();
+    meta.clear_faults();
+    tiktok.clear_faults();
+    if !thresholds.is_empty() {
+        eprintln!(
+            "chaos: every job settled before {} of the {} kills",
+            thresholds.len(),
+            cfg.kills
+        );
+    }
+    let report = reconcile(db, &world, &sandbox, &operator).await?;
+    eprintln!(
+        "chaos: kills {} worker crashes {} reconnected accounts {} (jobs run again {}) unknowns re-checked {} tiktok refreshes {} instagram publish calls on published containers {}",
+        workers.kills,
+        workers.crashes.len(),
+        operator.reauths,
+        operator.reauth_retries,
+        operator.recheck_count,
+        tiktok.refresh_count(),
+        meta.duplicate_publish_attempts()
+    );
+    for c in &workers.crashes {
+        eprintln!("chaos: worker crash: {c}");
+    }
+    for r in &operator.reauth_reasons {
+        eprintln!("chaos: reconnected {r}");
+    }
+    Ok(Outcome { report, seconds })
+}
+
+/// The jobs that are not finished, across tenants.
+async fn active_jobs(db: &Db, world: &World) -> Result<Vec<Job>> {
+    let limit = u32::try_from(world.posts.len() + 10).unwrap_or(u32::MAX);
+    let mut filter = JobFilter::all().with_limit(limit);
+    filter.states = JobState::ALL
+        .into_iter()
+        .filter(|s| s.is_active())
+        .collect();
+    let mut jobs = Vec::new();
+    for tenant in &world.tenants {
+        jobs.extend(db.jobs.list(tenant, &filter).await?);
+    }
+    Ok(jobs)
+}
+
+fn summarize(active: &[Job]) -> String {
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for j in active {
+        let name = match j.state {
+            JobState::UnknownOutcome if j.run_at.is_none() => "unknown_parked".to_owned(),
+            JobState::RetryScheduled => format!(
+                "retry({} {})",
+                j.target.platform(),
+                j.last_error.as_ref().map_or("snooze", |e| e.kind.as_str())
+            ),
+            other => other.as_str().to_owned(),
+        };
+        *counts.entry(name).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,310 @@
+//! The soak's world: tenants, their Facebook Pages, Instagram accounts and TikTok creators on the
+//! sandbox, their credentials in the store, and the posts, each carrying a marker that finds it
+//! again in the sandbox's record.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cmis_core::time::OffsetDateTime;
+use cmis_core::url::Url;
+use cmis_core::{
+    AccountRef, Credential, Error, Media, Platform, Post, PostId, PrivacyLevel, Result, Target,
+    TenantId, TikTokOptions,
+};
+use cmis_sandbox::{Creator, InstagramLogin, Sandbox};
+use cmis_scheduler::NewPost;
+
+use super::db::Db;
+
+/// The verified domain the posts' media URLs live on (the sandbox never fetches them).
+pub(crate) const MEDIA_PREFIX: &str = "https://media.chaos.example/";
+
+pub(crate) const TIKTOK_SCOPES: [&str; 3] = ["user.info.basic", "video.publish", "video.upload"];
+
+const TENANTS: usize = 4;
+/// Posts per account at most. Platform limits stay out of the way (Instagram allows 50 API
+/// posts per account per 24 h; TikTok 6 inits per minute per token), and an injected rate limit
+/// or expired token, which stops one account for a minute or until it is reconnected, holds up
+/// a handful of posts rather than a large share of them.
+const FACEBOOK_POSTS_PER_PAGE: usize = 10;
+const INSTAGRAM_POSTS_PER_ACCOUNT: usize = 10;
+const TIKTOK_POSTS_PER_CREATOR: usize = 5;
+
+/// One post: its marker index, tenant, target and content.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedPost {
+    pub(crate) index: usize,
+    pub(crate) tenant: TenantId,
+    pub(crate) target: Target,
+    pub(crate) post: Post,
+    pub(crate) kind: &'static str,
+}
+
+/// Tenants, accounts and posts.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub(crate) tenants: Vec<TenantId>,
+    pub(crate) accounts: Vec<AccountRef>,
+    pub(crate) posts: Vec<PlannedPost>,
+    pub(crate) video: PathBuf,
+}
+
+/// The marker written into post `index`'s text; [`marker_of`] reads it back.
+pub(crate) fn marker(index: usize) -> String {
+    format!("[chaos p{index:06}]")
+}
+
+/// The post index of the first marker in `text`, if any.
+pub(crate) fn marker_of(text: &str) -> Option<usize> {
+    let start = text.find("[chaos p")? + "[chaos p".len();
+    let rest = &text[start..];
+    let end = rest.find(']')?;
+    rest[..end].parse().ok()
+}
+
+fn tenant_name(t: usize) -> String {
+    format!("chaos-tenant-{t}")
+}
+
+fn account_id(platform: Platform, i: usize) -> String {
+    match platform {
+        Platform::Facebook => format!("{}", 100_000_000_000_000u64 + i as u64),
+        Platform::Instagram => format!("{}", 17_841_400_000_000_000u64 + i as u64),
+        _ => format!("chaos-creator-{i:05}"),
+    }
+}
+
+fn media_url(name: &str) -> Result<Media> {
+    let url = Url::parse(&format!("{MEDIA_PREFIX}{name}"))
+        .map_err(|e| Error::internal(format!("bad media URL {name}: {e}")))?;
+    Ok(Media::url(url))
+}
+
+impl World {
+    /// Plans `n` posts, spread round-robin over the three platforms and over enough accounts of
+    /// [`TENANTS`] tenants; content drawn with `rng`.
+    pub(crate) fn plan(n: usize, rng: &mut fastrand::Rng, dir: &Path) -> Result<Self> {
+        let per_platform = n.div_ceil(3).max(1);
+        let counts = [
+            (
+                Platform::Facebook,
+                per_platform.div_ceil(FACEBOOK_POSTS_PER_PAGE),
+            ),
+            (
+                Platform::Instagram,
+                per_platform.div_ceil(INSTAGRAM_POSTS_PER_ACCOUNT),
+            ),
+            (
+                Platform::TikTok,
+                per_platform.div_ceil(TIKTOK_POSTS_PER_CREATOR),
+            ),
+        ];
+        let tenants: Vec<TenantId> = (0..TENANTS)
+            .map(|t| TenantId::new(tenant_name(t)))
+            .collect();
+        let mut by_platform: Vec<Vec<AccountRef>> = Vec::new();
+        let mut accounts = Vec::new();
+        for (platform, count) in counts {
+            let list: Vec<AccountRef> = (0..count)
+                .map(|i| {
+                    AccountRef::new(
+                        tenant_name(i % TENANTS).as_str(),
+                        platform,
+                        account_id(platform, i).as_str(),
+                    )
+                })
+                .collect();
+            accounts.extend(list.iter().cloned());
+            by_platform.push(list);
+        }
+        let video = dir.join("clip.mp4");
+        let mut posts = Vec::with_capacity(n);
+        for index in 0..n {
+            let list = &by_platform[index % 3];
+            let account = list[(index / 3) % list.len()].clone();
+            let tenant = account.tenant.clone();
+            let (post, kind) = content(index, account.platform, rng, &video)?;
+            posts.push(PlannedPost {
+                index,
+                tenant,
+                target: Target::feed(account),
+                post,
+                kind,
+            });
+        }
+        Ok(Self {
+            tenants,
+            accounts,
+            posts,
+            video,
+        })
+    }
+
+    /// Adds every account to the sandbox and stores its credential; writes the sample video.
+    pub(crate) async fn seed(
+        &self,
+        sandbox: &Sandbox,
+        db: &Db,
+        rng: &mut fastrand::Rng,
+    ) -> Result<()> {
+        std::fs::write(&self.video, cmis_media::sample::mp4(1080, 1920, 5, 30))
+            .map_err(|e| Error::internal(format!("cannot write {}: {e}", self.video.display())))?;
+        for account in &self.accounts {
+            // A third of the TikTok tokens expire within the refresh margin, so workers refresh
+            // them (rotating the refresh token) while they publish.
+            let soon = account.platform == Platform::TikTok && rng.u8(..3) == 0;
+            let credential = issue(sandbox, account, soon)?;
+            db.credentials.put(credential).await?;
+        }
+        Ok(())
+    }
+
+    /// Schedules every post, `spread` over the next seconds, in one transaction per chunk.
+    pub(crate) async fn schedule(
+        &self,
+        db: &Db,
+        start: OffsetDateTime,
+        spread: Duration,
+        rng: &mut fastrand::Rng,
+    ) -> Result<u64> {
+        let mut created = 0;
+        for tenant in &self.tenants {
+            let mine: Vec<NewPost> = self
+                .posts
+                .iter()
+                .filter(|p| &p.tenant == tenant)
+                .map(|p| {
+                    let offset = spread.mul_f64(rng.f64());
+                    NewPost::new(
+                        PostId::new(format!("post-{:06}", p.index)),
+                        p.post.clone(),
+                        vec![p.target.clone()],
+                        start + offset,
+                    )
+                })
+                .collect();
+            for chunk in mine.chunks(1000) {
+                created += db.jobs.schedule_many(tenant, chunk).await?;
+            }
+        }
+        Ok(created)
+    }
+
+    /// The post index of a store post id (`post-000042`).
+    pub(crate) fn index_of(post_id: &PostId) -> Option<usize> {
+        post_id.as_str().strip_prefix("post-")?.parse().ok()
+    }
+}
+
+/// A fresh credential for `account`, issued by the sandbox as a completed login would.
+pub(crate) fn issue(sandbox: &Sandbox, account: &AccountRef, expiring: bool) -> Result<Credential> {
+    let now = OffsetDateTime::now_utc();
+    let id = account.account.as_str();
+    Ok(match account.platform {
+        Platform::Facebook => Credential::new(
+            account.clone(),
+            sandbox.meta().add_page(id, &format!("Page {id}")),
+        )
+        .with_issued_at(now),
+        Platform::Instagram => Credential::new(
+            account.clone(),
+            sandbox
+                .meta()
+                .add_instagram_account(id, InstagramLogin::Facebook),
+        )
+        .with_issued_at(now),
+        Platform::TikTok => {
+            let tiktok = sandbox.tiktok();
+            tiktok.add_creator(Creator::public(id));
+            let issued = tiktok.issue_tokens(id, &TIKTOK_SCOPES);
+            let lifetime = if expiring {
+                Duration::from_secs(120)
+            } else {
+                issued.expires_in
+            };
+            Credential::new(account.clone(), issued.access_token)
+                .with_refresh_token(issued.refresh_token)
+                .with_access_expires_at(now + lifetime)
+                .with_refresh_expires_at(now + issued.refresh_expires_in)
+                .with_issued_at(now)
+                .with_scopes(issued.scopes)
+        }
+        other => {
+            return Err(Error::internal(format!(
+                "the soak has no accounts on {other}"
+            )));
+        }
+    })
+}
+
+/// A post for `platform`: mostly cheap ones, some with more steps.
+fn content(
+    index: usize,
+    platform: Platform,
+    rng: &mut fastrand::Rng,
+    video: &Path,
+) -> Result<(Post, &'static str)> {
+    let mark = marker(index);
+    let roll = rng.u8(..100);
+    Ok(match platform {
+        Platform::Facebook => {
+            let text = format!("{mark} Soak post {index}: doors open at nine.");
+            let post = Post::new().with_text(text);
+            match roll {
+                0..70 => (post, "fb-text"),
+                70..90 => {
+                    let link = Url::parse(&format!("https://www.example.com/chaos/{index}"))
+                        .map_err(|e| Error::internal(format!("bad link: {e}")))?;
+                    (post.with_link(link), "fb-link")
+                }
+                _ => (
+                    post.with_media(media_url(&format!("photo-{index}.jpg"))?),
+                    "fb-photo",
+                ),
+            }
+        }
+        Platform::Instagram => {
+            let post = Post::new().with_text(format!("{mark} Soak post {index} #chaos"));
+            match roll {
+                0..85 => (
+                    post.with_media(media_url(&format!("ig-{index}.jpg"))?),
+                    "ig-image",
+                ),
+                _ => (
+                    post.with_media(media_url(&format!("ig-{index}-a.jpg"))?)
+                        .with_media(media_url(&format!("ig-{index}-b.jpg"))?),
+                    "ig-carousel",
+                ),
+            }
+        }
+        _ => {
+            let post = Post::new()
+                .with_text(format!("{mark} Soak post {index}"))
+                .with_tiktok(
+                    TikTokOptions::new().with_privacy_level(PrivacyLevel::PublicToEveryone),
+                );
+            match roll {
+                0..70 => (
+                    post.with_media(media_url(&format!("clip-{index}.mp4"))?),
+                    "tt-pull-video",
+                ),
+                70..90 => (
+                    post.with_media(media_url(&format!("tt-{index}.jpg"))?),
+                    "tt-photo",
+                ),
+                _ => (post.with_media(Media::path(video)), "tt-file-upload"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_round_trip() {
+        assert_eq!(marker_of(&format!("x {} y", marker(42))), Some(42));
+        assert_eq!(marker_of("no marker"), None);
+    }
+}
