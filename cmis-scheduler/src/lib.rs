@@ -57,6 +57,8 @@
 //!   notifies, and stops gracefully; one process per database is the elected leader that rescues
 //!   expired leases, sweeps token refreshes and moves finished jobs to history.
 //! - [`WebhookNotifier`]: notifications as signed JSON POSTs.
+//! - [`Zone`]: local times in IANA time zones as instants and back, with gaps and folds settled
+//!   explicitly ([`Disambiguation`]), on a bundled time zone database.
 //! - With the `ai` feature, the database stores are also cmis-ai's `CacheStore`: the AI
 //!   generator's persistent second-level cache (table `ai_cache`, entries kept
 //!   `DEFAULT_AI_CACHE_TTL` unless the builder's `ai_cache_ttl` says otherwise).
@@ -84,6 +86,7 @@ mod sqlite;
 mod store;
 mod validate;
 mod webhook;
+mod when;
 
 #[cfg(feature = "ai")]
 pub use ai_cache::{DEFAULT_AI_CACHE_TTL, MAX_AI_CACHE_ENTRY_BYTES};
@@ -105,3 +108,4 @@ pub use store::{Rejected, ScheduleStore};
 pub use webhook::{
     DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, WebhookNotifierBuilder,
 };
+pub use when::{Disambiguation, LocalTime, TZDATA_VERSION, Zone};
