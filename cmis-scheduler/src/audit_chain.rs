@@ -3,8 +3,9 @@
 //! inserted or reordered record breaks the chain. The newest number and hash of each tenant
 //! (the *head*) are kept apart, so that a record deleted from the end shows too.
 //!
-//! Stores append through [`Chain`]; [`ScheduleStore::verify_audit`](crate::ScheduleStore::verify_audit)
-//! reads a tenant's trail and its head and checks them with [`verify`].
+//! Stores append through `extend` (inside the transaction that writes the records);
+//! [`ScheduleStore::verify_audit`](crate::ScheduleStore::verify_audit) reads a tenant's trail
+//! and its head and checks them with `verify`.
 
 use std::fmt;
 
@@ -135,7 +136,8 @@ pub(crate) fn hash_from(bytes: &[u8]) -> Hash {
     bytes.try_into().unwrap_or([0xff; 32])
 }
 
-/// What [`verify`] found wrong at one place in a tenant's chain.
+/// What [`ScheduleStore::verify_audit`](crate::ScheduleStore::verify_audit) found wrong at one
+/// place in a tenant's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuditProblem {
