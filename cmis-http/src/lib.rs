@@ -143,8 +143,9 @@ pub async fn read_body(response: reqwest::Response, call: Call) -> Result<Vec<u8
         .map_err(|e| classify(e, call))
 }
 
-/// Parses a `Retry-After` header given in seconds (the form the platforms use). HTTP-date values
-/// and garbage yield `None`.
+/// Parses a `Retry-After` header given in seconds (the form the platforms use), capped at
+/// [`MAX_RETRY_AFTER`]: callers add the wait to the clock, and an absurd value must not overflow
+/// it. HTTP-date values and garbage yield `None`.
 pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     headers
         .get(http::header::RETRY_AFTER)?
@@ -153,7 +154,7 @@ pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
         .trim()
         .parse::<u64>()
         .ok()
-        .map(Duration::from_secs)
+        .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -174,6 +175,13 @@ mod tests {
             http::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&h), None);
+        // Crashed the fuzz targets (a hand-made input): a huge value overflowed
+        // `Instant::now() + wait` in its callers.
+        h.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("18446744073709551615"),
+        );
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
     }
 
     #[test]

@@ -495,24 +495,28 @@ impl MetaClient {
         let header_wait = cmis_http::retry_after(response.headers());
         self.apply_usage(key, &usage);
         let body = cmis_http::read_body(response, req.call).await?;
-        let ok = (200..300).contains(&status);
-        if ok && GraphError::parse(&body).is_none() {
-            if body.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_slice(&body).map_err(|e| {
-                unreadable(
-                    req.call,
-                    platform,
-                    &format!("the response is not JSON: {e}"),
-                )
-            });
-        }
         let retry_after = usage.regain.or(header_wait);
-        let mut err = classify(status, &body, req.call, platform, retry_after);
+        self.finish(key, status, &body, req.call, platform, retry_after)
+    }
+
+    /// What a call answered once its body is read: the JSON, or the classified error. A rate
+    /// limit pauses the account first (Meta: once limited, stop calling; further calls extend
+    /// the block).
+    pub(crate) fn finish(
+        &self,
+        key: &str,
+        status: u16,
+        body: &[u8],
+        call: Call,
+        platform: Platform,
+        retry_after: Option<Duration>,
+    ) -> Result<Value> {
+        let mut err = match read_response(status, body, call, platform, retry_after) {
+            Ok(v) => return Ok(v),
+            Err(err) => err,
+        };
         if err.kind() == ErrorKind::RateLimited {
             let wait = err.retry_after().unwrap_or(DEFAULT_THROTTLE_WAIT);
-            // Meta: once limited, stop calling; further calls extend the block.
             self.inner.accounts.pause(&key.to_owned(), wait);
             if err.retry_after().is_none() {
                 err = err.with_retry_after(wait);
@@ -522,7 +526,8 @@ impl MetaClient {
         Err(err)
     }
 
-    fn apply_usage(&self, key: &str, usage: &Usage) {
+    /// Slows the app and the account down as the usage headers ask.
+    pub(crate) fn apply_usage(&self, key: &str, usage: &Usage) {
         if let Some(p) = usage.app_pause() {
             tracing::info!(percent = ?usage.app_percent, pause_s = p.as_secs(), "app usage high; pausing");
             self.inner.app.pause(&(), p);
@@ -552,6 +557,27 @@ impl MetaClient {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// Reads a Graph response: the JSON of a success (`Null` for an empty body), or the error its
+/// envelope or status describes. `retry_after` is what the usage headers or `Retry-After` said.
+/// A 2xx carrying an error envelope is an error too.
+pub(crate) fn read_response(
+    status: u16,
+    body: &[u8],
+    call: Call,
+    platform: Platform,
+    retry_after: Option<Duration>,
+) -> Result<Value> {
+    let ok = (200..300).contains(&status);
+    if ok && GraphError::parse(body).is_none() {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        return serde_json::from_slice(body)
+            .map_err(|e| unreadable(call, platform, &format!("the response is not JSON: {e}")));
+    }
+    Err(classify(status, body, call, platform, retry_after))
 }
 
 fn throttle_key(account: &AccountRef) -> String {

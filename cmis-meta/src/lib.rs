@@ -60,6 +60,8 @@
 mod client;
 mod error;
 mod facebook;
+#[doc(hidden)]
+pub mod fuzzing;
 mod instagram;
 mod media;
 mod request;

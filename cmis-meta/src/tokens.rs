@@ -35,12 +35,17 @@ fn app_credentials(client: &MetaClient) -> Result<(&str, &SecretString)> {
     }
 }
 
+/// The longest token lifetime read from a response: ten years. Meta's tokens live hours to
+/// about 60 days; a larger figure is garbage that would overflow the expiry instant computed
+/// from it.
+const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
 fn lifetime(v: &Value) -> Option<Duration> {
     v.get("expires_in")
         .and_then(as_i64)
         .and_then(|s| u64::try_from(s).ok())
         .filter(|s| *s > 0)
-        .map(Duration::from_secs)
+        .map(|s| Duration::from_secs(s).min(MAX_LIFETIME))
 }
 
 fn new_token(v: &Value, what: &str) -> Result<SecretString> {
@@ -70,8 +75,14 @@ pub async fn exchange_for_long_lived(
     let v = client
         .exchange(&req, None, TOKEN_KEY, Platform::Facebook)
         .await?;
-    let mut out = RefreshedToken::new(new_token(&v, "fb_exchange_token")?);
-    if let Some(life) = lifetime(&v) {
+    refreshed(&v, "fb_exchange_token")
+}
+
+/// Reads `{"access_token","token_type","expires_in"}` (the long-lived exchange and Instagram's
+/// `ig_refresh_token`); `what` names the call in the error when the token is missing.
+pub(crate) fn refreshed(v: &Value, what: &str) -> Result<RefreshedToken> {
+    let mut out = RefreshedToken::new(new_token(v, what)?);
+    if let Some(life) = lifetime(v) {
         out = out.with_expires_in(life);
     }
     Ok(out)
@@ -136,6 +147,11 @@ pub async fn debug_token(client: &MetaClient, token: &SecretString) -> Result<To
     let v = client
         .exchange(&req, Some(&app_token), TOKEN_KEY, Platform::Facebook)
         .await?;
+    token_info(&v)
+}
+
+/// Reads a `debug_token` answer: `{"data":{app_id, type, is_valid, expires_at, …}}`.
+pub(crate) fn token_info(v: &Value) -> Result<TokenInfo> {
     let d = v
         .get("data")
         .ok_or_else(|| Error::internal("debug_token response holds no data"))?;
@@ -195,44 +211,57 @@ pub async fn page_tokens(client: &MetaClient, user_token: &SecretString) -> Resu
         let v = client
             .exchange(&req, Some(user_token), TOKEN_KEY, Platform::Facebook)
             .await?;
-        for page in v
-            .get("data")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let (Some(id), Some(token)) = (
-                id_string(page.get("id")),
-                page.get("access_token").and_then(Value::as_str),
-            ) else {
-                continue;
-            };
-            out.push(PageToken {
-                id,
-                name: page.get("name").and_then(Value::as_str).map(str::to_owned),
-                access_token: SecretString::from(token.to_owned()),
-                tasks: page
-                    .get("tasks")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            });
-        }
-        let has_next = v.pointer("/paging/next").is_some();
-        after = v
-            .pointer("/paging/cursors/after")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        if !has_next || after.is_none() {
+        let (pages, next) = page_list(&v);
+        out.extend(pages);
+        after = next;
+        if after.is_none() {
             return Ok(out);
         }
     }
     Ok(out)
+}
+
+/// Reads one page of `/me/accounts`: the Pages that carry an id and a token, and the cursor of
+/// the next page when there is one.
+pub(crate) fn page_list(v: &Value) -> (Vec<PageToken>, Option<String>) {
+    let mut out = Vec::new();
+    for page in v
+        .get("data")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        // A Page without an id or a token cannot be published to: it is skipped, never stored.
+        let (Some(id), Some(token)) = (
+            id_string(page.get("id")).filter(|id| !id.is_empty()),
+            page.get("access_token")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty()),
+        ) else {
+            continue;
+        };
+        out.push(PageToken {
+            id,
+            name: page.get("name").and_then(Value::as_str).map(str::to_owned),
+            access_token: SecretString::from(token.to_owned()),
+            tasks: page
+                .get("tasks")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        });
+    }
+    let next = v
+        .pointer("/paging/cursors/after")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty() && v.pointer("/paging/next").is_some())
+        .map(str::to_owned);
+    (out, next)
 }
 
 /// Refreshes Facebook user tokens with the long-lived exchange (`fb_exchange_token`).
@@ -337,11 +366,7 @@ impl TokenRefresher for InstagramLoginRefresher {
                     e
                 }
             })?;
-        let mut out = RefreshedToken::new(new_token(&v, "ig_refresh_token")?);
-        if let Some(life) = lifetime(&v) {
-            out = out.with_expires_in(life);
-        }
-        Ok(out)
+        refreshed(&v, "ig_refresh_token")
     }
 }
 
@@ -396,5 +421,39 @@ pub async fn notify_reauth_deadline(
     match check_reauth_deadline(credential, now, warn_before) {
         Some(n) => notifier.notify(&n).await.map(|()| true),
         None => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absurd_lifetime_is_capped_so_the_expiry_instant_exists() {
+        // Crashed the fuzz target (a hand-made input): i64::MAX seconds overflowed
+        // `requested_at + expires_in`.
+        let v = serde_json::json!({"access_token": "EAAB", "expires_in": i64::MAX});
+        let token = refreshed(&v, "test").unwrap();
+        assert_eq!(token.expires_in, Some(MAX_LIFETIME));
+        let account = cmis_core::AccountRef::new("t", Platform::Facebook, "1");
+        let now = OffsetDateTime::now_utc();
+        let next = token.apply_to(&Credential::new(account, SecretString::from("old")), now);
+        assert_eq!(next.access_expires_at, Some(now + MAX_LIFETIME));
+    }
+
+    #[test]
+    fn pages_without_an_id_or_a_token_are_skipped() {
+        let v = serde_json::json!({
+            "data": [
+                {"id": "", "access_token": "EAAB-1"},
+                {"id": "2", "access_token": ""},
+                {"id": 3, "access_token": "EAAB-3"}
+            ],
+            "paging": {"cursors": {"after": ""}, "next": "https://graph.facebook.com/x"}
+        });
+        let (pages, next) = page_list(&v);
+        assert_eq!(pages.len(), 1);
+        assert_eq!(pages[0].id, "3");
+        assert_eq!(next, None);
     }
 }

@@ -68,7 +68,9 @@ impl Usage {
             }
         }
         usage.account_percent = account;
-        usage.regain = regain_minutes.map(|m| Duration::from_secs(m.saturating_mul(60)));
+        // Capped: the pause is added to the clock, and an absurd figure must not overflow it.
+        usage.regain = regain_minutes
+            .map(|m| Duration::from_secs(m.saturating_mul(60)).min(cmis_http::MAX_RETRY_AFTER));
         usage
     }
 
@@ -158,6 +160,18 @@ mod tests {
         )]);
         let u = Usage::parse(&h);
         assert_eq!(u.account_pause(), Some(Duration::from_secs(420)));
+    }
+
+    #[test]
+    fn an_absurd_regain_time_is_capped() {
+        // Crashed the fuzz target (a hand-made input): i64::MAX minutes overflowed
+        // `Instant::now() + pause`.
+        let h = headers(&[(
+            "x-business-use-case-usage",
+            r#"{"1":[{"call_count":100,"estimated_time_to_regain_access":9223372036854775807}]}"#,
+        )]);
+        let u = Usage::parse(&h);
+        assert_eq!(u.account_pause(), Some(cmis_http::MAX_RETRY_AFTER));
     }
 
     #[test]

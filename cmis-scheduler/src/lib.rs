@@ -107,5 +107,6 @@ pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{Rejected, ScheduleStore};
 pub use webhook::{
     DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, WebhookNotifierBuilder,
+    fuzz_verify, verify_webhook,
 };
 pub use when::{Disambiguation, LocalTime, TZDATA_VERSION, Zone};

@@ -11,6 +11,7 @@ use cmis_core::{Error, ErrorKind, Platform};
 use cmis_http::Call;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// The code TikTok sends when the access token is invalid or expired; the caller refreshes once
 /// and retries once.
@@ -31,15 +32,35 @@ pub(crate) struct ApiErrorBody {
     pub(crate) log_id: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ErrorPart {
-    #[serde(default)]
-    error: Option<ApiErrorBody>,
-}
-
-#[derive(Deserialize)]
-struct DataPart<T> {
-    data: T,
+impl ApiErrorBody {
+    /// Reads an `error` object leniently: a `message` or `log_id` of an unexpected type must not
+    /// hide the code (fuzzing found a repeated `error` key making the whole envelope unreadable;
+    /// `"message": null` did the same, and a refusal on HTTP 200 became "no error object").
+    /// `None` when it is not an object or its
+    /// `code` is not a string: then it is not TikTok's envelope.
+    pub(crate) fn from_value(v: &Value) -> Option<Self> {
+        let obj = v.as_object()?;
+        let code = match obj.get("code") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(c)) => c.clone(),
+            Some(_) => return None,
+        };
+        let message = obj
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let log_id = match obj.get("log_id") {
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        Some(Self {
+            code,
+            message,
+            log_id,
+        })
+    }
 }
 
 /// Whether `err` is TikTok saying the access token is invalid (so one refresh may help).
@@ -48,20 +69,25 @@ pub(crate) fn is_token_invalid(err: &Error) -> bool {
 }
 
 /// Reads a v2 envelope: the error code first (even on HTTP 200), then `data` as `T`.
+///
+/// The body is read as a JSON value first (a repeated key keeps its last value, as in any JSON
+/// reader that does not refuse them), so that one odd field cannot hide the code.
 pub(crate) fn parse_envelope<T: DeserializeOwned>(
     status: u16,
     retry_after: Option<Duration>,
     body: &[u8],
     call: Call,
 ) -> Result<T, Error> {
-    let error = serde_json::from_slice::<ErrorPart>(body)
-        .ok()
-        .and_then(|p| p.error);
-    match error {
+    let mut value = serde_json::from_slice::<Value>(body).ok();
+    let error = value
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .and_then(ApiErrorBody::from_value);
+    let log_id = match error {
         Some(e) if !e.code.is_empty() && e.code != "ok" => {
             return Err(classify_code(status, &e, retry_after, call));
         }
-        Some(_) => {}
+        Some(e) => e.log_id,
         None => {
             return Err(classify_status(
                 status,
@@ -70,30 +96,27 @@ pub(crate) fn parse_envelope<T: DeserializeOwned>(
                 "no error object",
             ));
         }
-    }
+    };
     if !(200..300).contains(&status) {
         // An HTTP error with `code: ok` is not something TikTok documents; trust the status.
         return Err(classify_status(status, retry_after, call, "code ok"));
     }
-    serde_json::from_slice::<DataPart<T>>(body)
-        .map(|d| d.data)
-        .map_err(|e| {
-            let what = format!("TikTok's response could not be read: {e}");
-            match call {
-                // The platform acted (it said ok) but we cannot tell what it returned.
-                Call::Mutation => Error::unknown_outcome(what),
-                Call::Read => Error::internal(what),
-            }
-            .with_platform(Platform::TikTok)
-            .with_trace_id_opt(error_log_id(body))
-        })
-}
-
-fn error_log_id(body: &[u8]) -> Option<String> {
-    serde_json::from_slice::<ErrorPart>(body)
-        .ok()
-        .and_then(|p| p.error)
-        .and_then(|e| e.log_id)
+    // A missing `data` reads as `null`: fine for an `Option`, an error for anything else.
+    let data = value
+        .as_mut()
+        .and_then(|v| v.get_mut("data"))
+        .map(Value::take)
+        .unwrap_or(Value::Null);
+    serde_json::from_value::<T>(data).map_err(|e| {
+        let what = format!("TikTok's response could not be read: {e}");
+        match call {
+            // The platform acted (it said ok) but we cannot tell what it returned.
+            Call::Mutation => Error::unknown_outcome(what),
+            Call::Read => Error::internal(what),
+        }
+        .with_platform(Platform::TikTok)
+        .with_trace_id_opt(log_id)
+    })
 }
 
 trait WithTraceOpt {
@@ -290,6 +313,27 @@ pub(crate) fn classify_oauth(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_odd_field_does_not_hide_the_code() {
+        // The fuzzer found the repeated key; the others are its neighbours. Each lost its code
+        // and read as "no error object".
+        for body in [
+            r#"{"data":{},"error":{"code":"spam_risk_too_many_posts","message":null,"log_id":"L"}}"#,
+            r#"{"data":{},"error":{"code":"spam_risk_too_many_posts","message":"m","log_id":42}}"#,
+            r#"{"error":{"code":"ok"},"error":{"code":"spam_risk_too_many_posts"}}"#,
+        ] {
+            let err = parse_envelope::<Option<Value>>(200, None, body.as_bytes(), Call::Mutation)
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Quota, "{body}");
+            assert_eq!(err.platform_code(), Some("spam_risk_too_many_posts"));
+        }
+        let err =
+            parse_envelope::<Option<Value>>(200, None, br#"{"error":{"code":5}}"#, Call::Read)
+                .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Internal);
+        assert!(err.message().contains("no error object"), "{err}");
+    }
 
     fn body(code: &str) -> ApiErrorBody {
         ApiErrorBody {

@@ -75,6 +75,8 @@ mod checkpoint;
 mod client;
 mod creator_info;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod oauth;
 mod plan;

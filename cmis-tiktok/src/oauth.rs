@@ -11,7 +11,6 @@ use cmis_core::{
     TenantId, TokenRefresher,
 };
 use cmis_http::Call;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use url::Url;
@@ -181,28 +180,50 @@ impl TokenGrant {
     }
 }
 
-#[derive(Deserialize)]
+/// The fields of an OAuth answer, read leniently from a JSON value: a field of an unexpected
+/// type counts as absent instead of making the whole answer unreadable (found by fuzzing: a
+/// repeated or odd field hid the OAuth error code).
+#[derive(Default)]
 struct RawToken {
-    #[serde(default)]
     error: Option<serde_json::Value>,
-    #[serde(default)]
     error_description: Option<String>,
-    #[serde(default)]
     log_id: Option<String>,
-    #[serde(default)]
     open_id: Option<String>,
-    #[serde(default)]
     scope: Option<String>,
-    #[serde(default)]
     access_token: Option<String>,
-    #[serde(default)]
     expires_in: Option<u64>,
-    #[serde(default)]
     refresh_token: Option<String>,
-    #[serde(default)]
     refresh_expires_in: Option<u64>,
-    #[serde(default)]
     token_type: Option<String>,
+}
+
+impl RawToken {
+    /// `None` when `v` is not a JSON object.
+    fn from_value(v: &serde_json::Value) -> Option<Self> {
+        use serde_json::Value;
+        let obj = v.as_object()?;
+        let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
+        let seconds = |k: &str| match obj.get(k)? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        Some(Self {
+            error: obj.get("error").filter(|e| !e.is_null()).cloned(),
+            error_description: text("error_description"),
+            log_id: match obj.get("log_id") {
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => text("log_id"),
+            },
+            open_id: text("open_id"),
+            scope: text("scope"),
+            access_token: text("access_token"),
+            expires_in: seconds("expires_in"),
+            refresh_token: text("refresh_token"),
+            refresh_expires_in: seconds("refresh_expires_in"),
+            token_type: text("token_type"),
+        })
+    }
 }
 
 /// Parses the comma-separated scope list TikTok returns.
@@ -225,7 +246,7 @@ fn oauth_error(status: u16, raw: &RawToken, call: Call) -> Option<Error> {
             raw.log_id.clone(),
         )),
         Some(obj @ serde_json::Value::Object(_)) => {
-            let body: ApiErrorBody = serde_json::from_value(obj.clone()).unwrap_or_default();
+            let body = ApiErrorBody::from_value(obj).unwrap_or_default();
             (!body.code.is_empty() && body.code != "ok")
                 .then(|| classify_code(status, &body, None, call))
         }
@@ -404,17 +425,12 @@ impl TikTokClient {
             ("client_secret", secret.expose_secret().to_owned()),
             ("token", token.expose_secret().to_owned()),
         ];
-        let (status, raw) = self.form_post(REVOKE_PATH, &form).await?;
-        if let Some(err) = oauth_error(status, &raw, Call::Mutation) {
-            return Err(err);
-        }
-        if !(200..300).contains(&status) {
-            return Err(classify_status(status, None, Call::Mutation, "revoke"));
-        }
-        Ok(())
+        let (status, body) = self.form_post(REVOKE_PATH, &form).await?;
+        revoke_response(status, &body)
     }
 
-    async fn form_post(&self, path: &str, form: &[(&str, String)]) -> Result<(u16, RawToken)> {
+    /// Posts an OAuth form and reads the whole answer.
+    async fn form_post(&self, path: &str, form: &[(&str, String)]) -> Result<(u16, Vec<u8>)> {
         // A token request rotates the refresh token: if it is sent and the answer is lost, the
         // old refresh token may already be dead, so a lost answer is an unknown outcome.
         let call = Call::Mutation;
@@ -422,54 +438,72 @@ impl TikTokClient {
         let response = cmis_http::send(request, call).await?;
         let status = response.status().as_u16();
         let body = cmis_http::read_body(response, call).await?;
-        let raw: RawToken = match serde_json::from_slice(&body) {
-            Ok(raw) => raw,
-            Err(_) => {
-                return Err(classify_status(
-                    status,
-                    None,
-                    call,
-                    "unreadable OAuth response",
-                ));
-            }
-        };
-        Ok((status, raw))
+        Ok((status, body))
     }
 
     async fn token_request(&self, form: &[(&str, String)]) -> Result<TokenGrant> {
-        let (status, raw) = self.form_post(TOKEN_PATH, form).await?;
-        if let Some(err) = oauth_error(status, &raw, Call::Mutation) {
-            return Err(err);
-        }
-        if !(200..300).contains(&status) {
-            return Err(classify_status(
-                status,
-                None,
-                Call::Mutation,
-                "token endpoint",
-            ));
-        }
-        let missing = |field: &str| {
-            Error::internal(format!("TikTok's token response has no {field}"))
-                .with_platform(Platform::TikTok)
-        };
-        Ok(TokenGrant {
-            open_id: raw.open_id.ok_or_else(|| missing("open_id"))?,
-            scopes: parse_scopes(raw.scope.as_deref().unwrap_or("")),
-            access_token: SecretString::from(
-                raw.access_token.ok_or_else(|| missing("access_token"))?,
-            ),
-            expires_in: Duration::from_secs(raw.expires_in.ok_or_else(|| missing("expires_in"))?),
-            refresh_token: SecretString::from(
-                raw.refresh_token.ok_or_else(|| missing("refresh_token"))?,
-            ),
-            refresh_expires_in: Duration::from_secs(
-                raw.refresh_expires_in
-                    .ok_or_else(|| missing("refresh_expires_in"))?,
-            ),
-            token_type: raw.token_type.unwrap_or_else(|| "Bearer".to_owned()),
-        })
+        let (status, body) = self.form_post(TOKEN_PATH, form).await?;
+        token_response(status, &body)
     }
+}
+
+/// Reads an OAuth endpoint's answer: unreadable JSON, either error envelope, or an HTTP error
+/// status are errors (`what` names the endpoint); anything else is the raw fields.
+fn read_oauth(status: u16, body: &[u8], what: &str) -> Result<RawToken> {
+    let call = Call::Mutation;
+    let raw = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| RawToken::from_value(&v));
+    let Some(raw) = raw else {
+        return Err(classify_status(
+            status,
+            None,
+            call,
+            "unreadable OAuth response",
+        ));
+    };
+    if let Some(err) = oauth_error(status, &raw, call) {
+        return Err(err);
+    }
+    if !(200..300).contains(&status) {
+        return Err(classify_status(status, None, call, what));
+    }
+    Ok(raw)
+}
+
+/// The answer of `/v2/oauth/revoke/`: `{}` on success.
+pub(crate) fn revoke_response(status: u16, body: &[u8]) -> Result<()> {
+    read_oauth(status, body, "revoke").map(|_| ())
+}
+
+/// The longest lifetime read from a token response: ten years. TikTok's tokens live hours
+/// (access) and months (refresh); a larger figure is garbage that would overflow the expiry
+/// instant computed from it.
+const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
+/// The flat token JSON of `/v2/oauth/token/` (code exchange and refresh). An empty id or token
+/// counts as missing: storing one would only fail later, far from the cause.
+pub(crate) fn token_response(status: u16, body: &[u8]) -> Result<TokenGrant> {
+    let raw = read_oauth(status, body, "token endpoint")?;
+    let missing = |field: &str| {
+        Error::internal(format!("TikTok's token response has no {field}"))
+            .with_platform(Platform::TikTok)
+    };
+    let text =
+        |v: Option<String>, field: &str| v.filter(|s| !s.is_empty()).ok_or_else(|| missing(field));
+    let lifetime = |v: Option<u64>, field: &str| {
+        v.map(|s| Duration::from_secs(s).min(MAX_LIFETIME))
+            .ok_or_else(|| missing(field))
+    };
+    Ok(TokenGrant {
+        open_id: text(raw.open_id, "open_id")?,
+        scopes: parse_scopes(raw.scope.as_deref().unwrap_or("")),
+        access_token: SecretString::from(text(raw.access_token, "access_token")?),
+        expires_in: lifetime(raw.expires_in, "expires_in")?,
+        refresh_token: SecretString::from(text(raw.refresh_token, "refresh_token")?),
+        refresh_expires_in: lifetime(raw.refresh_expires_in, "refresh_expires_in")?,
+        token_type: raw.token_type.unwrap_or_else(|| "Bearer".to_owned()),
+    })
 }
 
 /// TikTok's [`TokenRefresher`]: the `refresh_token` grant, with lifetimes from `expires_in` and
@@ -541,6 +575,37 @@ impl TokenRefresher for TikTokRefresher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_odd_field_does_not_hide_the_oauth_error() {
+        // The fuzzer found the repeated key; a numeric log_id did the same: the body was
+        // unreadable and `invalid_grant` (re-authorise) became a bare HTTP 400.
+        for body in [
+            r#"{"error":"invalid_grant","error_description":"a","error_description":"b"}"#,
+            r#"{"error":"invalid_grant","error_description":null,"log_id":20220622}"#,
+        ] {
+            let err = token_response(400, body.as_bytes()).err().unwrap();
+            assert_eq!(err.kind(), cmis_core::ErrorKind::Auth, "{body}");
+            assert_eq!(err.platform_code(), Some("invalid_grant"));
+        }
+    }
+
+    #[test]
+    fn empty_tokens_and_absurd_lifetimes_are_not_a_grant() {
+        let body = |access: &str, life: &str| {
+            format!(
+                r#"{{"open_id":"o","scope":"video.publish","access_token":"{access}","expires_in":{life},"refresh_token":"r","refresh_expires_in":86400}}"#
+            )
+        };
+        let err = token_response(200, body("", "7200").as_bytes())
+            .err()
+            .unwrap();
+        assert!(err.message().contains("access_token"), "{err}");
+        let grant = token_response(200, body("a", "18446744073709551615").as_bytes()).unwrap();
+        assert_eq!(grant.expires_in, MAX_LIFETIME);
+        let grant = token_response(200, body("a", "\"7200\"").as_bytes()).unwrap();
+        assert_eq!(grant.expires_in, Duration::from_secs(7200));
+    }
 
     #[test]
     fn challenge_is_hex_sha256() {

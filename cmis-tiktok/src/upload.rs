@@ -108,7 +108,7 @@ pub(crate) fn upload_expired(publish_id: &str) -> Error {
 }
 
 /// Parses the server's `Content-Range: bytes 0-{LAST}/{TOTAL}` into the next offset to send.
-fn next_offset_from(headers: &header::HeaderMap, total: u64) -> Option<u64> {
+pub(crate) fn next_offset_from(headers: &header::HeaderMap, total: u64) -> Option<u64> {
     let value = headers.get(header::CONTENT_RANGE)?.to_str().ok()?;
     let range = value.trim().strip_prefix("bytes ")?;
     let (span, size) = range.split_once('/')?;

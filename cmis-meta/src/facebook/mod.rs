@@ -21,6 +21,9 @@ use url::Url;
 use crate::client::{MetaClient, Session, segment};
 use crate::media::{Kind, sniff_media};
 use feed::scheduling;
+// The response shapes, for `crate::fuzzing`.
+pub(crate) use photo::PhotoResponse;
+pub(crate) use video::{Handle, ReelStart, Success};
 
 /// The earliest a native scheduled post may be published (`docs/meta-graph-api.md` §1: "between
 /// 10 minutes and 30 days from the time of the API request").

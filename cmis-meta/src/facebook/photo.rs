@@ -10,11 +10,11 @@ use crate::media::{file_name, load, sniff_media};
 
 /// `{"id":"photo_id","post_id":"page_post_id"}` (`post_id` is absent for unpublished photos).
 #[derive(Debug, Deserialize)]
-pub(super) struct PhotoResponse {
+pub(crate) struct PhotoResponse {
     #[serde(deserialize_with = "de_id")]
-    pub(super) id: String,
+    pub(crate) id: String,
     #[serde(default, deserialize_with = "de_opt_id")]
-    pub(super) post_id: Option<String>,
+    pub(crate) post_id: Option<String>,
 }
 
 /// A `multipart/form-data` body: text fields, then one file part.

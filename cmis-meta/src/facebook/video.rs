@@ -22,20 +22,20 @@ use crate::media::{file_name, load, sniff_media};
 const UPLOAD_ATTEMPTS: u32 = 4;
 
 #[derive(Debug, Deserialize)]
-struct Handle {
-    h: String,
+pub(crate) struct Handle {
+    pub(crate) h: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct ReelStart {
+pub(crate) struct ReelStart {
     #[serde(deserialize_with = "de_id")]
-    video_id: String,
+    pub(crate) video_id: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct Success {
+pub(crate) struct Success {
     #[serde(default)]
-    success: bool,
+    pub(crate) success: bool,
 }
 
 fn first_media(post: &Post) -> Result<&Media> {

@@ -14,11 +14,11 @@ use crate::media::{Kind, load, sniff_media};
 
 /// A container's `status_code` and `status`.
 #[derive(Debug, Clone, Deserialize)]
-pub(super) struct Status {
+pub(crate) struct Status {
     #[serde(rename = "status_code", default)]
-    pub(super) code: String,
+    pub(crate) code: String,
     #[serde(default)]
-    pub(super) status: Option<String>,
+    pub(crate) status: Option<String>,
 }
 
 /// How polling ended.
@@ -34,7 +34,7 @@ pub(super) enum Polled {
 
 /// The 2207xxx subcode inside an `ERROR` status such as
 /// "Error: Media upload has failed with error code 2207026".
-fn subcode_in(status: &str) -> Option<String> {
+pub(crate) fn subcode_in(status: &str) -> Option<String> {
     status
         .split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 7 && w.starts_with("2207"))

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Host, MetaClient, Session, segment};
 use crate::media::{Kind, sniff_media};
+// The container status and its parser, for `crate::fuzzing`.
+pub(crate) use container::{Status, subcode_in};
 
 /// Items in a carousel: 2 to 10 (`docs/meta-graph-api.md` §2 and error 100/2207028).
 const CAROUSEL_MIN: usize = 2;
