@@ -228,3 +228,70 @@ pub(crate) async fn reconcile(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use cmis_core::time::OffsetDateTime;
+    use cmis_core::{PublishContext, Publisher, RefreshingTokenProvider};
+    use cmis_meta::{FacebookPagePublisher, MetaClient};
+
+    use super::*;
+    use crate::chaos::db::{Location, StoreKind, open};
+    use crate::chaos::run::start_sandbox;
+
+    /// The soak must be able to fail: a post that reaches the platform twice counts as
+    /// duplicated, and jobs the scheduler never finished count as lost.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_post_published_twice_is_duplicated_and_unfinished_jobs_are_lost() {
+        let dir = std::env::temp_dir().join(format!(
+            "cmis-chaos-test-{}-{}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sandbox = start_sandbox().await.unwrap();
+        let location = Location {
+            kind: StoreKind::Sqlite,
+            url: dir.join("test.db").display().to_string(),
+            schema: String::new(),
+        };
+        let db = open(&location, &[3; 32]).await.unwrap();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let world = World::plan(3, &mut rng, &dir).unwrap();
+        world.seed(&sandbox, &db, &mut rng).await.unwrap();
+        let created = world
+            .schedule(&db, OffsetDateTime::now_utc(), Duration::ZERO, &mut rng)
+            .await
+            .unwrap();
+        assert_eq!(created, 3);
+
+        // Post 0 (Facebook) published twice through the connector, behind the scheduler's back.
+        let meta = MetaClient::builder()
+            .graph_url(sandbox.meta().url())
+            .build()
+            .unwrap();
+        let tokens = RefreshingTokenProvider::builder(db.credentials.clone()).build();
+        let ctx = PublishContext::new(Arc::new(tokens));
+        let facebook = FacebookPagePublisher::new(meta);
+        let first = &world.posts[0];
+        for _ in 0..2 {
+            facebook
+                .publish(&first.target, &first.post, &ctx)
+                .await
+                .unwrap();
+        }
+        assert_eq!(platform_counts(&sandbox).get(&0).map(Vec::len), Some(2));
+
+        let report = reconcile(&db, &world, &sandbox, &Operator::default())
+            .await
+            .unwrap();
+        assert_eq!(report.posts, 3);
+        assert_eq!(report.duplicated, 1);
+        assert_eq!(report.lost, 3, "no job was ever run by a scheduler");
+        assert_eq!(report.published, 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -142,7 +142,7 @@ pub(crate) async fn run(cfg: Config) -> Result<Outcome> {
     result
 }
 
-async fn start_sandbox() -> Result<Sandbox> {
+pub(crate) async fn start_sandbox() -> Result<Sandbox> {
     let mut tiktok = TikTokConfig::default();
     tiktok.verified_url_prefixes = vec![MEDIA_PREFIX.to_owned()];
     let mut meta = MetaConfig::default();
