@@ -69,3 +69,22 @@ impl Clock for TokioClock {
         self.wall + self.origin.elapsed()
     }
 }
+
+/// `at` plus `d`, saturating at the largest instant the `time` crate holds instead of
+/// panicking: a platform's absurd `expires_in` or `Retry-After` must never crash the caller.
+///
+/// ```
+/// use std::time::Duration;
+/// use cmis_core::after;
+/// use time::macros::datetime;
+///
+/// let t = datetime!(2026-06-01 12:00 UTC);
+/// assert_eq!(after(t, Duration::from_secs(60)), datetime!(2026-06-01 12:01 UTC));
+/// assert!(after(t, Duration::MAX) > datetime!(9999-01-01 0:00 UTC));
+/// ```
+pub fn after(at: OffsetDateTime, d: std::time::Duration) -> OffsetDateTime {
+    time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| at.checked_add(d))
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_offset(at.offset()))
+}

@@ -58,7 +58,7 @@ mod refreshing;
 mod retry;
 mod traits;
 
-pub use clock::{Clock, SystemClock, TokioClock};
+pub use clock::{Clock, SystemClock, TokioClock, after};
 pub use error::{Error, ErrorKind, Result, Violation};
 pub use memory::{
     MemoryAuditSink, MemoryCheckpointSink, MemoryCredentialStore, MemoryNotifier, TracingAuditSink,

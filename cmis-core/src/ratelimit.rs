@@ -141,7 +141,12 @@ impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
     /// Pauses `key` for `duration`: no permit is given before then. A longer pause already in
     /// place is kept.
     pub fn pause(&self, key: &K, duration: Duration) {
-        let until = Instant::now() + duration;
+        // An absurd pause saturates at about a century rather than overflowing.
+        let now = Instant::now();
+        let until = now
+            .checked_add(duration)
+            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+            .unwrap_or(now);
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         let state = keys.entry(key.clone()).or_insert(KeyState {
             tat: Instant::now(),

@@ -391,7 +391,7 @@ pub fn check_reauth_deadline(
         why = "the Page token expires and cannot be refreshed";
     }
     let deadline = deadline?;
-    if deadline > now + warn_before {
+    if deadline > cmis_core::after(now, warn_before) {
         return None;
     }
     let message = if deadline <= now {

@@ -173,8 +173,8 @@ impl TokenGrant {
         let account = AccountRef::new(tenant, Platform::TikTok, self.open_id.as_str());
         Credential::new(account, self.access_token.clone())
             .with_refresh_token(self.refresh_token.clone())
-            .with_access_expires_at(requested_at + self.expires_in)
-            .with_refresh_expires_at(requested_at + self.refresh_expires_in)
+            .with_access_expires_at(cmis_core::after(requested_at, self.expires_in))
+            .with_refresh_expires_at(cmis_core::after(requested_at, self.refresh_expires_in))
             .with_issued_at(requested_at)
             .with_scopes(self.scopes.iter().cloned())
     }

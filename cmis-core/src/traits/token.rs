@@ -128,9 +128,9 @@ impl RefreshedToken {
         if let Some(rt) = &self.refresh_token {
             next.refresh_token = Some(rt.clone());
         }
-        next.access_expires_at = self.expires_in.map(|d| requested_at + d);
+        next.access_expires_at = self.expires_in.map(|d| crate::after(requested_at, d));
         if let Some(d) = self.refresh_expires_in {
-            next.refresh_expires_at = Some(requested_at + d);
+            next.refresh_expires_at = Some(crate::after(requested_at, d));
         }
         if let Some(scopes) = &self.scopes {
             next.scopes = scopes.clone();

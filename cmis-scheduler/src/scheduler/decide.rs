@@ -89,7 +89,7 @@ pub(crate) fn after_publish(
             let wait = checkpoint.resume_after.unwrap_or(rules.pending_interval);
             Decision::quiet(Completion::Pending {
                 checkpoint,
-                resume_at: now + wait,
+                resume_at: cmis_core::after(now, wait),
             })
         }
         Err(e) => after_error(job, &e, now, rules),
@@ -102,7 +102,7 @@ fn after_error(job: &ClaimedJob, e: &Error, now: OffsetDateTime, rules: &Rules) 
         // Sent, result unknown: find out with read-only calls, never send again blindly.
         ErrorKind::UnknownOutcome => Decision::quiet(Completion::UnknownOutcome {
             error,
-            reconcile_at: Some(now + rules.reconcile_interval),
+            reconcile_at: Some(cmis_core::after(now, rules.reconcile_interval)),
         }),
         ErrorKind::Auth => {
             let message = format!(
@@ -123,7 +123,7 @@ fn after_error(job: &ClaimedJob, e: &Error, now: OffsetDateTime, rules: &Rules) 
                 .retry_after()
                 .unwrap_or_else(|| rules.retry.backoff(retry));
             Decision::quiet(Completion::Retry {
-                at: now + wait,
+                at: cmis_core::after(now, wait),
                 error,
             })
         }
@@ -169,7 +169,7 @@ pub(crate) fn after_reconcile(
         if now < job.job.scheduled_for + rules.reconcile_window {
             Decision::quiet(Completion::UnknownOutcome {
                 error,
-                reconcile_at: Some(now + rules.reconcile_interval),
+                reconcile_at: Some(cmis_core::after(now, rules.reconcile_interval)),
             })
         } else {
             park(error, "checks did not settle it in time".to_owned())
@@ -181,7 +181,7 @@ pub(crate) fn after_reconcile(
             let wait = checkpoint.resume_after.unwrap_or(rules.pending_interval);
             Decision::quiet(Completion::Pending {
                 checkpoint,
-                resume_at: now + wait,
+                resume_at: cmis_core::after(now, wait),
             })
         }
         // The platform says nothing was published: publishing now cannot duplicate.

@@ -151,7 +151,7 @@ async fn dispatch(
             if let Some(d) = too_late(&job, now, &shared.rules) {
                 let _ = done.send((job.lease, d.completion, d.notify));
             } else if let Some(wait) = over_budget(shared, &job) {
-                let at = now + wait;
+                let at = cmis_core::after(now, wait);
                 let _ = done.send((job.lease, Completion::Snooze { at }, None));
             } else {
                 go.push(job);
