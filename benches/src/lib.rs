@@ -71,6 +71,45 @@ impl BenchStore {
     }
 }
 
+/// Runs a scheduler benchmark's `main`: parses its arguments with `parse` (printing `usage` on
+/// an error), runs `body` on a single-threaded tokio runtime and prints the line it returns as
+/// the final `key=value` line on standard output.
+pub fn run_bench<A, P, B, F>(name: &str, usage: &str, parse: P, body: B) -> std::process::ExitCode
+where
+    P: FnOnce() -> std::result::Result<A, lexopt::Error>,
+    B: FnOnce(A) -> F,
+    F: std::future::Future<Output = Result<String>>,
+{
+    use std::io::Write;
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{name}: {e}\nusage: {usage}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start tokio: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(body(args)) {
+        Ok(line) => {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name} failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// For publishers that need no token.
 #[derive(Debug, Clone, Copy)]
 pub struct NoTokens;

@@ -133,6 +133,46 @@ where
     Ok(record)
 }
 
+/// Decodes a stored audit row with its place in the chain (`tenant, at, action, platform,
+/// account, subject, detail, seq, hash`), for `verify_audit`.
+pub(crate) fn chained_audit_from_row<'r, R>(row: &'r R) -> Result<crate::audit_chain::Stored>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let audit = crate::audit_chain::AuditRow {
+        tenant: get(row, "tenant")?,
+        at: get(row, "at")?,
+        action: get(row, "action")?,
+        platform: get(row, "platform")?,
+        account: get(row, "account")?,
+        subject: get(row, "subject")?,
+        detail: get(row, "detail")?,
+    };
+    let seq: Option<i64> = get(row, "seq")?;
+    let hash: Option<Vec<u8>> = get(row, "hash")?;
+    Ok((
+        audit,
+        seq.zip(hash)
+            .map(|(s, h)| (s, crate::audit_chain::hash_from(&h))),
+    ))
+}
+
+/// Decodes a tenant's chain head (`seq, hash`).
+pub(crate) fn head_from_row<'r, R>(row: &'r R) -> Result<(i64, crate::audit_chain::Hash)>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let hash: Vec<u8> = get(row, "hash")?;
+    Ok((get(row, "seq")?, crate::audit_chain::hash_from(&hash)))
+}
+
 /// Maps a database error: a unique violation is the caller's (an active job already exists),
 /// anything else is internal. The database's error stays an opaque source.
 pub(crate) fn db_err(e: sqlx::Error) -> Error {

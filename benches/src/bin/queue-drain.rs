@@ -9,14 +9,13 @@
 //! SQLite: `--url` is a path to a new file. PostgreSQL: a fresh schema is created in the
 //! database and dropped afterwards.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use cmis_benches::{BenchStore, NoTokens};
+use cmis_benches::{BenchStore, NoTokens, run_bench};
 use cmis_core::{
     AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId, PublishContext,
     Publisher, Receipt, Result, Surface, Target, TenantId,
@@ -147,47 +146,23 @@ async fn drain(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<f64> {
     Ok(seconds)
 }
 
-async fn main_async(args: Args) -> Result<f64> {
+async fn main_async(args: Args) -> Result<String> {
     let bench = BenchStore::open(&args.store, &args.url, 8).await?;
     let result = drain(&args, Arc::clone(&bench.store)).await;
     bench.close().await;
-    result
+    let seconds = result?;
+    let jobs = args.jobs;
+    let rate = jobs as f64 / seconds;
+    Ok(format!(
+        "jobs={jobs} seconds={seconds:.3} jobs_per_sec={rate:.0}"
+    ))
 }
 
 fn main() -> ExitCode {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!(
-                "queue-drain: {e}\nusage: queue-drain --store sqlite|postgres --url URL --jobs N --workers W [--batch B]"
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start tokio: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let jobs = args.jobs;
-    match runtime.block_on(main_async(args)) {
-        Ok(seconds) => {
-            let rate = jobs as f64 / seconds;
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
-                "jobs={jobs} seconds={seconds:.3} jobs_per_sec={rate:.0}"
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("queue-drain failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_bench(
+        "queue-drain",
+        "queue-drain --store sqlite|postgres --url URL --jobs N --workers W [--batch B]",
+        parse,
+        main_async,
+    )
 }

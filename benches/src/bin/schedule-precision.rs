@@ -9,14 +9,13 @@
 //! SQLite: `--url` is a path to a new file. PostgreSQL: a fresh schema is created in the
 //! database and dropped afterwards.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cmis_benches::{BenchStore, NoTokens};
+use cmis_benches::{BenchStore, NoTokens, run_bench};
 use cmis_core::{
     AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId, PublishContext,
     Publisher, Receipt, Result, Surface, Target, TenantId,
@@ -171,42 +170,19 @@ async fn measure(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<(f64, f64
     percentiles(late).ok_or_else(|| Error::invalid_input("--jobs must be at least 1"))
 }
 
-async fn main_async(args: Args) -> Result<(f64, f64, f64)> {
+async fn main_async(args: Args) -> Result<String> {
     let bench = BenchStore::open(&args.store, &args.url, 8).await?;
     let result = measure(&args, Arc::clone(&bench.store)).await;
     bench.close().await;
-    result
+    let (p50, p99, max) = result?;
+    Ok(format!("p50_ms={p50:.3} p99_ms={p99:.3} max_ms={max:.3}"))
 }
 
 fn main() -> ExitCode {
-    let args = match parse() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!(
-                "schedule-precision: {e}\nusage: schedule-precision --store sqlite|postgres --url URL --jobs N [--workers W] [--spread-secs S]"
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start tokio: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(main_async(args)) {
-        Ok((p50, p99, max)) => {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "p50_ms={p50:.3} p99_ms={p99:.3} max_ms={max:.3}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("schedule-precision failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    run_bench(
+        "schedule-precision",
+        "schedule-precision --store sqlite|postgres --url URL --jobs N [--workers W] [--spread-secs S]",
+        parse,
+        main_async,
+    )
 }

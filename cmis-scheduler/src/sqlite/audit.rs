@@ -8,7 +8,7 @@ use serde_json::json;
 use sqlx::{Row, SqliteConnection};
 
 use crate::audit_chain::{self, AuditRow, AuditVerification, Hash};
-use crate::rows::db_err;
+use crate::rows::{chained_audit_from_row, db_err, head_from_row};
 
 const HEADS: &str = "SELECT tenant, seq, hash FROM audit_heads \
      WHERE tenant IN (SELECT value FROM json_each(?1))";
@@ -43,13 +43,9 @@ pub(crate) async fn append(conn: &mut SqliteConnection, rows: Vec<AuditRow>) -> 
         .map_err(db_err)?
         .iter()
         .map(|r| {
-            let hash: Vec<u8> = r.try_get("hash").map_err(db_err)?;
             Ok((
                 r.try_get::<String, _>("tenant").map_err(db_err)?,
-                (
-                    r.try_get::<i64, _>("seq").map_err(db_err)?,
-                    audit_chain::hash_from(&hash),
-                ),
+                head_from_row(r)?,
             ))
         })
         .collect::<Result<_>>()?;
@@ -102,36 +98,15 @@ pub(crate) async fn verify(
     .map_err(db_err)?;
     let stored = rows
         .iter()
-        .map(|r| {
-            let row = AuditRow {
-                tenant: r.try_get("tenant").map_err(db_err)?,
-                at: r.try_get("at").map_err(db_err)?,
-                action: r.try_get("action").map_err(db_err)?,
-                platform: r.try_get("platform").map_err(db_err)?,
-                account: r.try_get("account").map_err(db_err)?,
-                subject: r.try_get("subject").map_err(db_err)?,
-                detail: r.try_get("detail").map_err(db_err)?,
-            };
-            let seq: Option<i64> = r.try_get("seq").map_err(db_err)?;
-            let hash: Option<Vec<u8>> = r.try_get("hash").map_err(db_err)?;
-            Ok((
-                row,
-                seq.zip(hash).map(|(s, h)| (s, audit_chain::hash_from(&h))),
-            ))
-        })
+        .map(chained_audit_from_row)
         .collect::<Result<Vec<_>>>()?;
     let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant = ?1")
         .bind(tenant.as_str())
         .fetch_optional(conn)
         .await
         .map_err(db_err)?
-        .map(|r| -> Result<(i64, Hash)> {
-            let hash: Vec<u8> = r.try_get("hash").map_err(db_err)?;
-            Ok((
-                r.try_get("seq").map_err(db_err)?,
-                audit_chain::hash_from(&hash),
-            ))
-        })
+        .as_ref()
+        .map(head_from_row)
         .transpose()?;
     Ok(audit_chain::verify(&stored, head))
 }
