@@ -600,3 +600,34 @@ async fn per_account_rate_limits_snooze_jobs_without_spending_attempts() {
     }
     rig.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_outcome_over_the_rate_budget_is_reconciled_later_never_published_again() {
+    // Found by the chaos soak: the reconcile of an unknown outcome, claimed while the account
+    // was over its budget, was snoozed into `retry_scheduled` and then published again.
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|_| Err(Error::unknown_outcome("the response was lost")));
+    });
+    let rig = start(store, fake, clock, |b| {
+        b.rate_limit(Platform::Facebook, RateLimit::per_minute(1).unwrap())
+            .reconcile(Duration::from_secs(5), Duration::from_secs(3600))
+    });
+    let id = rig.schedule("p0", T0).await;
+    // The publish takes the minute's only permit; the reconcile due 5 s later is over budget.
+    rig.wait_for(id, JobState::UnknownOutcome, Duration::from_secs(2))
+        .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let job = rig.state(id).await;
+    assert_eq!(job.state, JobState::UnknownOutcome, "{:?}", rig.fake.ops());
+    assert!(job.run_at.is_some(), "still to be reconciled");
+    // Once a permit is free, the job is reconciled, never published again.
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let ops = rig.fake.ops();
+    assert_eq!(
+        ops.iter().filter(|o| **o == "publish").count(),
+        1,
+        "{ops:?}"
+    );
+    assert!(ops.contains(&"reconcile"), "{ops:?}");
+    rig.stop().await;
+}

@@ -152,7 +152,8 @@ async fn dispatch(
                 let _ = done.send((job.lease, d.completion, d.notify));
             } else if let Some(wait) = over_budget(shared, &job) {
                 let at = cmis_core::after(now, wait);
-                let _ = done.send((job.lease, Completion::Snooze { at }, None));
+                let deferred = defer(&job, at);
+                let _ = done.send((job.lease, deferred, None));
             } else {
                 go.push(job);
             }
@@ -168,6 +169,24 @@ async fn dispatch(
             let _ = done.send((lease, d.completion, d.notify));
         });
     }
+}
+
+/// Puts back a job whose account is over its budget until `at`. A reconcile stays
+/// `unknown_outcome`: snoozed, it would become `retry_scheduled` and be published again.
+fn defer(job: &ClaimedJob, at: time::OffsetDateTime) -> Completion {
+    if job.phase == Phase::Reconcile {
+        let error = job.job.last_error.clone().unwrap_or_else(|| {
+            JobError::new(
+                cmis_core::ErrorKind::UnknownOutcome,
+                "the outcome is unknown; it is checked once the account's rate budget allows",
+            )
+        });
+        return Completion::UnknownOutcome {
+            error,
+            reconcile_at: Some(at),
+        };
+    }
+    Completion::Snooze { at }
 }
 
 /// How long the job's account must wait for a permit of its platform's rate limit, if at all.
