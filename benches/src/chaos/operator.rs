@@ -30,7 +30,7 @@ const RECHECK_AFTER: Duration = Duration::from_secs(20);
 
 /// An account reconnected this recently is not reconnected again: workers that still hold the
 /// old token see it refused once, then read the new one.
-const REAUTH_QUIET: Duration = Duration::from_secs(5);
+const REAUTH_QUIET: Duration = Duration::from_secs(2);
 
 /// What the operator did, and to which jobs.
 #[derive(Debug, Default)]

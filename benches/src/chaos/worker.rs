@@ -8,7 +8,9 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis_core::{Error, RefreshingTokenProvider, Result, RetryPolicy, SecretString};
+use cmis_core::{
+    Error, Platform, RateLimit, RefreshingTokenProvider, Result, RetryPolicy, SecretString,
+};
 use cmis_meta::{FacebookPagePublisher, InstagramPublisher, MetaClient, PollPolicy};
 use cmis_scheduler::Scheduler;
 use cmis_tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
@@ -121,6 +123,11 @@ pub(crate) async fn run() -> Result<()> {
         .publisher(Arc::new(InstagramPublisher::new(meta)))
         .publisher(Arc::new(tiktok_publisher))
         .refreshing_tokens(tokens)
+        // Per-account dispatch budgets, as an embedder would set them; they also make a
+        // platform's Retry-After pause the whole account without spending attempts.
+        .rate_limit(Platform::Facebook, RateLimit::per_minute(60)?)
+        .rate_limit(Platform::Instagram, RateLimit::per_minute(60)?)
+        .rate_limit(Platform::TikTok, RateLimit::per_minute(6)?)
         .concurrency(32)
         .lease(LEASE)
         .poll_interval(Duration::from_millis(200))
