@@ -50,7 +50,9 @@ fn notice(
 /// `Missed` when a job that has not reached the platform yet is later than the staleness
 /// deadline; a job already in the platform's hands (resume, reconcile) is never missed.
 pub(crate) fn too_late(job: &ClaimedJob, now: OffsetDateTime, rules: &Rules) -> Option<Decision> {
-    if job.phase != Phase::Publish || now <= job.job.scheduled_for + rules.staleness {
+    if job.phase != Phase::Publish
+        || now <= cmis_core::after(job.job.scheduled_for, rules.staleness)
+    {
         return None;
     }
     let late = now - job.job.scheduled_for;
