@@ -267,6 +267,16 @@ impl RefreshingTokenProvider {
                 self.store_refreshed(account, current.version, next).await
             }
             Err(err) if err.kind() == ErrorKind::Auth => {
+                // Another process may have rotated the refresh token while ours was in flight
+                // (the platform then refuses the old one): its credential wins, no re-auth.
+                if let Ok(Some(newer)) = inner.store.get(account).await
+                    && newer.version != current.version
+                    && usable(&newer, inner.clock.now(), valid_for)
+                {
+                    tracing::debug!(account = %account, "another process rotated the token first");
+                    lock(&inner.cache).insert(account.clone(), newer.clone());
+                    return Ok(AccessToken::from_credential(&newer));
+                }
                 lock(&inner.cache).remove(account);
                 self.audit_failure(account, &err).await;
                 self.notify(

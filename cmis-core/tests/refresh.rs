@@ -404,6 +404,49 @@ async fn a_concurrent_rotation_by_another_process_wins() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_refresh_refused_because_another_process_rotated_first_uses_its_token() {
+    let f = fixture(Duration::from_secs(10), false).await;
+    // The other process rotates while our refresh is in flight, so the platform refuses our
+    // (now spent) refresh token with invalid_grant.
+    *f.refresher.fail_with.lock().unwrap() =
+        Some(|| Error::auth("invalid_grant").with_platform_code("invalid_grant"));
+    let store = f.store.clone();
+    let racer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut theirs = store.get(&account()).await.unwrap().unwrap();
+        theirs.access_token = SecretString::from("act.other");
+        theirs.refresh_token = Some(SecretString::from("rft.other"));
+        theirs.access_expires_at = Some(T0 + Duration::from_secs(86_400));
+        let v = theirs.version;
+        assert!(matches!(
+            store.compare_and_swap(v, theirs).await.unwrap(),
+            CasOutcome::Stored(_)
+        ));
+    });
+    let t = f.provider.access_token(&account()).await.unwrap();
+    racer.await.unwrap();
+    assert_eq!(t.secret.expose_secret(), "act.other");
+    assert!(
+        f.notifier.notifications().is_empty(),
+        "no re-authorisation is asked for: {:?}",
+        f.notifier.notifications()
+    );
+    // Without a rotation elsewhere, the same refusal still asks for re-authorisation.
+    let g = fixture(Duration::from_secs(10), false).await;
+    *g.refresher.fail_with.lock().unwrap() =
+        Some(|| Error::auth("invalid_grant").with_platform_code("invalid_grant"));
+    assert_eq!(
+        g.provider
+            .access_token(&account())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Auth
+    );
+    assert_eq!(g.notifier.notifications().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_sweep_reports_a_failed_refresh_even_while_the_token_is_still_valid() {
     let f = fixture(Duration::from_secs(3 * 86_400), false).await;
     *f.refresher.fail_with.lock().unwrap() = Some(|| Error::transient("connection reset"));
