@@ -15,12 +15,12 @@ const LOCK_HEADS: &str = "SELECT tenant, seq, hash FROM audit_heads WHERE tenant
 const NEW_HEADS: &str = "INSERT INTO audit_heads (tenant, seq, hash) \
      SELECT t, 0, $2 FROM UNNEST($1::text[]) AS t ON CONFLICT (tenant) DO NOTHING";
 
-const INSERT: &str = "INSERT INTO audit (tenant, at, action, platform, account, subject, detail, \
-     seq, hash) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
-     $6::text[], $7::text[], $8::bigint[], $9::bytea[])";
-
-const MOVE_HEADS: &str = "UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash \
-     FROM UNNEST($1::text[], $2::bigint[], $3::bytea[]) AS v(tenant, seq, hash) \
+/// Inserts the linked records and moves the heads in one statement (one round trip).
+const INSERT_AND_MOVE: &str = "WITH ins AS (INSERT INTO audit (tenant, at, action, platform, \
+        account, subject, detail, seq, hash) SELECT * FROM UNNEST($1::text[], $2::bigint[], \
+        $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bytea[])) \
+     UPDATE audit_heads AS h SET seq = v.seq, hash = v.hash \
+     FROM UNNEST($10::text[], $11::bigint[], $12::bytea[]) AS v(tenant, seq, hash) \
      WHERE h.tenant = v.tenant";
 
 async fn lock_heads(
@@ -87,7 +87,13 @@ pub(super) async fn append(conn: &mut PgConnection, rows: Vec<AuditRow>) -> Resu
         seq.push(c.seq);
         hash.push(c.hash.to_vec());
     }
-    sqlx::query(INSERT)
+    let (mut t, mut s, mut h) = (Vec::new(), Vec::new(), Vec::new());
+    for (tenant, (seq, hash)) in heads {
+        t.push(tenant);
+        s.push(seq);
+        h.push(hash.to_vec());
+    }
+    sqlx::query(INSERT_AND_MOVE)
         .bind(tenant)
         .bind(at)
         .bind(action)
@@ -97,16 +103,6 @@ pub(super) async fn append(conn: &mut PgConnection, rows: Vec<AuditRow>) -> Resu
         .bind(detail)
         .bind(seq)
         .bind(hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    let (mut t, mut s, mut h) = (Vec::new(), Vec::new(), Vec::new());
-    for (tenant, (seq, hash)) in heads {
-        t.push(tenant);
-        s.push(seq);
-        h.push(hash.to_vec());
-    }
-    sqlx::query(MOVE_HEADS)
         .bind(t)
         .bind(s)
         .bind(h)
