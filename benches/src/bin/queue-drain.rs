@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p cmis-benches --bin queue-drain -- \
-//!     --store sqlite|postgres --url URL --jobs N --workers W [--batch B]
+//!     --store sqlite|postgres --url URL --jobs N --workers W [--batch B] [--schedulers L]
 //! ```
 //! SQLite: `--url` is a path to a new file. PostgreSQL: a fresh schema is created in the
 //! database and dropped afterwards.
@@ -28,6 +28,7 @@ struct Args {
     jobs: u64,
     workers: usize,
     batch: usize,
+    schedulers: usize,
 }
 
 fn parse() -> std::result::Result<Args, lexopt::Error> {
@@ -38,6 +39,7 @@ fn parse() -> std::result::Result<Args, lexopt::Error> {
         jobs: 100_000,
         workers: 256,
         batch: 512,
+        schedulers: 1,
     };
     let mut p = lexopt::Parser::from_env();
     while let Some(arg) = p.next()? {
@@ -47,6 +49,7 @@ fn parse() -> std::result::Result<Args, lexopt::Error> {
             Long("jobs") => args.jobs = p.value()?.parse()?,
             Long("workers") => args.workers = p.value()?.parse()?,
             Long("batch") => args.batch = p.value()?.parse()?,
+            Long("schedulers") => args.schedulers = p.value()?.parse()?,
             _ => return Err(arg.unexpected()),
         }
     }
@@ -108,25 +111,43 @@ async fn drain(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<f64> {
     eprintln!("enqueued {} jobs", args.jobs);
 
     let noop = Arc::new(Noop::default());
-    let scheduler = Scheduler::builder(Arc::clone(&store))
-        .publisher(noop.clone())
-        .tokens(Arc::new(NoTokens))
-        .concurrency(args.workers)
-        .batch_size(args.batch)
-        .poll_interval(Duration::from_millis(50))
-        .build()?;
+    // `--schedulers` scheduler loops share the workers, so claims and completions of one loop
+    // overlap another's round trips (every loop is a worker of its own, as separate processes
+    // would be).
+    let loops = args.schedulers.max(1);
+    let mut schedulers = Vec::with_capacity(loops);
+    for _ in 0..loops {
+        schedulers.push(
+            Scheduler::builder(Arc::clone(&store))
+                .publisher(noop.clone())
+                .tokens(Arc::new(NoTokens))
+                .concurrency((args.workers / loops).max(1))
+                .batch_size(args.batch)
+                .poll_interval(Duration::from_millis(50))
+                .maintenance(false)
+                .build()?,
+        );
+    }
     let jobs = args.jobs;
-    let watched = Arc::clone(&noop);
     let started = Instant::now();
-    scheduler
-        .run(async move {
-            // Stop once every job was handed to the publisher; `run` then writes every
-            // outstanding completion before it returns, so the clock covers all of them.
-            while watched.calls.load(Ordering::Relaxed) < jobs {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        })
-        .await?;
+    let mut runs = tokio::task::JoinSet::new();
+    for scheduler in schedulers {
+        let watched = Arc::clone(&noop);
+        runs.spawn(async move {
+            scheduler
+                .run(async move {
+                    // Stop once every job was handed to the publisher; `run` then writes every
+                    // outstanding completion before it returns, so the clock covers all of them.
+                    while watched.calls.load(Ordering::Relaxed) < jobs {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                })
+                .await
+        });
+    }
+    while let Some(result) = runs.join_next().await {
+        result.map_err(|e| Error::internal(format!("a scheduler task failed: {e}")))??;
+    }
     let seconds = started.elapsed().as_secs_f64();
 
     let limit = u32::try_from(jobs + 1).unwrap_or(u32::MAX);
@@ -161,7 +182,7 @@ async fn main_async(args: Args) -> Result<String> {
 fn main() -> ExitCode {
     run_bench(
         "queue-drain",
-        "queue-drain --store sqlite|postgres --url URL --jobs N --workers W [--batch B]",
+        "queue-drain --store sqlite|postgres --url URL --jobs N --workers W [--batch B] [--schedulers L]",
         parse,
         main_async,
     )
