@@ -265,39 +265,69 @@ async fn complete_loop(
     in_flight: InFlight,
 ) {
     let max = shared.cfg.batch_size.max(64);
-    let mut buf = Vec::with_capacity(max);
-    while rx.recv_many(&mut buf, max).await > 0 {
-        let batch: Vec<(Lease, Completion)> =
-            buf.iter().map(|(l, c, _)| (l.clone(), c.clone())).collect();
-        let mut wait = Duration::from_millis(50);
-        let rejected = loop {
-            match shared.store.complete(&batch).await {
-                Ok(r) => break r,
-                Err(e) => {
-                    tracing::warn!(error = %e, jobs = batch.len(), "recording outcomes failed; retrying the write");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(5));
-                }
-            }
+    // Two batches may be written at once, so that one's round trips overlap the other's.
+    // Batches hold different jobs, and every write is fenced, so their order does not matter.
+    let writers = Arc::new(tokio::sync::Semaphore::new(COMPLETION_WRITERS));
+    let mut writes = JoinSet::new();
+    loop {
+        let mut buf = Vec::with_capacity(max);
+        if rx.recv_many(&mut buf, max).await == 0 {
+            break;
+        }
+        let Ok(permit) = Arc::clone(&writers).acquire_owned().await else {
+            break;
         };
-        let rejected: std::collections::HashSet<JobId> =
-            rejected.into_iter().map(|r| r.lease.job).collect();
-        {
-            let mut held = lock(&in_flight);
-            for (l, _, _) in &buf {
-                held.remove(&l.job);
+        let shared = Arc::clone(&shared);
+        let in_flight = Arc::clone(&in_flight);
+        writes.spawn(async move {
+            write_batch(&shared, buf, &in_flight).await;
+            drop(permit);
+        });
+        while let Some(r) = writes.try_join_next() {
+            log_join(r);
+        }
+    }
+    while let Some(r) = writes.join_next().await {
+        log_join(r);
+    }
+}
+
+/// Completion batches written at the same time, at most.
+const COMPLETION_WRITERS: usize = 2;
+
+/// Writes one batch of outcomes (retrying the write, never the publish), then releases the
+/// leases from the heartbeat and sends the notifications of the outcomes that were stored.
+async fn write_batch(shared: &Shared, mut buf: Vec<Done>, in_flight: &InFlight) {
+    let batch: Vec<(Lease, Completion)> =
+        buf.iter().map(|(l, c, _)| (l.clone(), c.clone())).collect();
+    let mut wait = Duration::from_millis(50);
+    let rejected = loop {
+        match shared.store.complete(&batch).await {
+            Ok(r) => break r,
+            Err(e) => {
+                tracing::warn!(error = %e, jobs = batch.len(), "recording outcomes failed; retrying the write");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
             }
         }
-        for (lease, _, notify) in buf.drain(..) {
-            if rejected.contains(&lease.job) {
-                tracing::warn!(job = %lease.job, "outcome rejected: the lease was lost to another worker");
-                continue;
-            }
-            if let Some(n) = notify
-                && let Err(e) = shared.notifier.notify(&n).await
-            {
-                tracing::warn!(error = %e, job = %lease.job, "sending a notification failed");
-            }
+    };
+    let rejected: std::collections::HashSet<JobId> =
+        rejected.into_iter().map(|r| r.lease.job).collect();
+    {
+        let mut held = lock(in_flight);
+        for (l, _, _) in &buf {
+            held.remove(&l.job);
+        }
+    }
+    for (lease, _, notify) in buf.drain(..) {
+        if rejected.contains(&lease.job) {
+            tracing::warn!(job = %lease.job, "outcome rejected: the lease was lost to another worker");
+            continue;
+        }
+        if let Some(n) = notify
+            && let Err(e) = shared.notifier.notify(&n).await
+        {
+            tracing::warn!(error = %e, job = %lease.job, "sending a notification failed");
         }
     }
 }
