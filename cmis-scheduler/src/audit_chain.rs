@@ -51,6 +51,35 @@ impl AuditRow {
         }
     }
 
+    /// The row of `action` on `job`.
+    pub(crate) fn for_job(job: &crate::Job, at: i64, action: &str, detail: String) -> Self {
+        Self::job(
+            job.tenant.as_str(),
+            at,
+            action,
+            job.target.account.platform.as_str(),
+            job.target.account.account.as_str(),
+            job.id.get(),
+            detail,
+        )
+    }
+
+    /// The `job.claimed` rows of a claim (who holds each job, with which token, to do what).
+    pub(crate) fn claimed(claimed: &[crate::ClaimedJob], at: i64) -> Vec<Self> {
+        claimed
+            .iter()
+            .map(|c| {
+                let detail = serde_json::json!({
+                    "from": c.claimed_from.as_str(),
+                    "owner": c.lease.owner,
+                    "fencing_token": c.lease.token.to_string(),
+                    "phase": c.phase.as_str(),
+                });
+                Self::for_job(&c.job, at, "job.claimed", detail.to_string())
+            })
+            .collect()
+    }
+
     /// The job id a job's row is about (for ordering rows of one batch).
     pub(crate) fn subject_id(&self) -> Option<i64> {
         self.subject.as_deref().and_then(|s| s.parse().ok())

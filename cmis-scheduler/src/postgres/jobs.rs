@@ -64,24 +64,8 @@ const USER_WRITE: &str = concat!(
     job_columns!()
 );
 
+/// Claims due jobs; `$5` is the start time to record (`NULL`: not started).
 const CLAIM: &str = concat!(
-    "WITH due AS (SELECT id FROM jobs \
-        WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
-        AND run_at <= $3 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED), \
-     claimed AS (UPDATE jobs AS j SET state = 'publishing', lease_owner = $1, lease_expires_at = $2, \
-        fencing_token = j.fencing_token + 1, \
-        phase = CASE WHEN j.state = 'unknown_outcome' THEN 'reconcile' \
-                     WHEN j.checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
-        attempts = j.attempts + CASE WHEN j.state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
-        claimed_from = j.state, started_at = NULL, updated_at = $3 \
-        WHERE j.id = ANY(ARRAY(SELECT id FROM due)) RETURNING j.*) \
-     SELECT ",
-    job_columns!(),
-    " FROM claimed ORDER BY run_at, id"
-);
-
-/// The claim of [`ScheduleStore::claim_started`]: no audit record, `started_at` set.
-const CLAIM_STARTED: &str = concat!(
     "WITH due AS (SELECT id FROM jobs \
         WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
         AND run_at <= $3 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
@@ -90,7 +74,7 @@ const CLAIM_STARTED: &str = concat!(
         phase = CASE WHEN j.state = 'unknown_outcome' THEN 'reconcile' \
                      WHEN j.checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
         attempts = j.attempts + CASE WHEN j.state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
-        claimed_from = j.state, started_at = $3, updated_at = $3 \
+        claimed_from = j.state, started_at = $5, updated_at = $3 \
         WHERE j.id = ANY(ARRAY(SELECT id FROM due)) RETURNING ",
     job_columns!()
 );
@@ -188,22 +172,14 @@ async fn audit_job(
 ) -> Result<()> {
     super::audit::append(
         &mut *tx,
-        vec![job_row(job, micros(at), action, detail.to_owned())],
+        vec![AuditRow::for_job(
+            job,
+            micros(at),
+            action,
+            detail.to_owned(),
+        )],
     )
     .await
-}
-
-/// The audit row of `action` on `job`.
-fn job_row(job: &Job, at: i64, action: &str, detail: String) -> AuditRow {
-    AuditRow::job(
-        job.tenant.as_str(),
-        at,
-        action,
-        job.target.account.platform.as_str(),
-        job.target.account.account.as_str(),
-        job.id.get(),
-        detail,
-    )
 }
 
 /// Appends a caller's record. Must run inside a transaction.
@@ -215,6 +191,46 @@ pub(super) async fn insert_audit(
 }
 
 impl PgStore {
+    /// Claims due jobs for `owner`; `started` records their calls as started and writes no
+    /// `job.claimed` records (one statement), otherwise the records go in the same transaction.
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        limit_: usize,
+        lease: Duration,
+        started: bool,
+    ) -> Result<Vec<ClaimedJob>> {
+        if limit_ == 0 {
+            return Ok(Vec::new());
+        }
+        let now = micros(self.now());
+        let query = sqlx::query(CLAIM)
+            .bind(owner)
+            .bind(now.saturating_add(duration_micros(lease)))
+            .bind(now)
+            .bind(limit(limit_))
+            .bind(started.then_some(now));
+        // A started claim is one statement, committed alone (the hot path: one round trip).
+        let mut tx = None;
+        let rows = if started {
+            query.fetch_all(self.pool()).await
+        } else {
+            let t = tx.insert(self.pool().begin().await.map_err(db_err)?);
+            query.fetch_all(&mut **t).await
+        }
+        .map_err(db_err)?;
+        let mut claimed = rows
+            .iter()
+            .map(claimed_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
+        if let Some(mut tx) = tx {
+            super::audit::append(&mut tx, AuditRow::claimed(&claimed, now)).await?;
+            tx.commit().await.map_err(db_err)?;
+        }
+        Ok(claimed)
+    }
+
     /// Wakes workers in every process (delivered when `tx` commits) and in this one.
     pub(super) async fn notify(&self, tx: &mut Transaction<'static, Postgres>) -> Result<()> {
         sqlx::query("SELECT pg_notify($1, '')")
@@ -403,37 +419,7 @@ impl ScheduleStore for PgStore {
     }
 
     async fn claim(&self, owner: &str, limit_: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
-        if limit_ == 0 {
-            return Ok(Vec::new());
-        }
-        let now = micros(self.now());
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
-        let claimed = sqlx::query(CLAIM)
-            .bind(owner)
-            .bind(now.saturating_add(duration_micros(lease)))
-            .bind(now)
-            .bind(limit(limit_))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(claimed_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let audit = claimed
-            .iter()
-            .map(|c| {
-                let detail = json!({
-                    "from": c.claimed_from.as_str(),
-                    "owner": c.lease.owner,
-                    "fencing_token": c.lease.token.to_string(),
-                    "phase": c.phase.as_str(),
-                });
-                job_row(&c.job, now, "job.claimed", detail.to_string())
-            })
-            .collect();
-        super::audit::append(&mut tx, audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(claimed)
+        self.claim_jobs(owner, limit_, lease, false).await
     }
 
     async fn claim_started(
@@ -442,23 +428,7 @@ impl ScheduleStore for PgStore {
         limit_: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>> {
-        if limit_ == 0 {
-            return Ok(Vec::new());
-        }
-        let now = micros(self.now());
-        let mut claimed = sqlx::query(CLAIM_STARTED)
-            .bind(owner)
-            .bind(now.saturating_add(duration_micros(lease)))
-            .bind(now)
-            .bind(limit(limit_))
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(claimed_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
-        Ok(claimed)
+        self.claim_jobs(owner, limit_, lease, true).await
     }
 
     async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
@@ -574,7 +544,7 @@ impl ScheduleStore for PgStore {
         let audit = jobs
             .iter()
             .map(|j| {
-                job_row(
+                AuditRow::for_job(
                     j,
                     now,
                     "job.rescued",

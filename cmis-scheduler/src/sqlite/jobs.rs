@@ -62,28 +62,14 @@ const USER_WRITE: &str = concat!(
     job_columns!()
 );
 
+/// Claims due jobs; `?5` is the start time to record (`NULL`: not started).
 const CLAIM: &str = concat!(
     "UPDATE jobs SET state = 'publishing', lease_owner = ?1, lease_expires_at = ?2, \
      fencing_token = fencing_token + 1, \
      phase = CASE WHEN state = 'unknown_outcome' THEN 'reconcile' \
                   WHEN checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
      attempts = attempts + (CASE WHEN state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END), \
-     claimed_from = state, started_at = NULL, updated_at = ?3 \
-     WHERE id IN (SELECT id FROM jobs \
-        WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
-        AND run_at <= ?3 ORDER BY run_at, id LIMIT ?4) \
-     RETURNING ",
-    job_columns!()
-);
-
-/// The claim of [`ScheduleStore::claim_started`]: no audit record, `started_at` set.
-const CLAIM_STARTED: &str = concat!(
-    "UPDATE jobs SET state = 'publishing', lease_owner = ?1, lease_expires_at = ?2, \
-     fencing_token = fencing_token + 1, \
-     phase = CASE WHEN state = 'unknown_outcome' THEN 'reconcile' \
-                  WHEN checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
-     attempts = attempts + (CASE WHEN state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END), \
-     claimed_from = state, started_at = ?3, updated_at = ?3 \
+     claimed_from = state, started_at = ?5, updated_at = ?3 \
      WHERE id IN (SELECT id FROM jobs \
         WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
         AND run_at <= ?3 ORDER BY run_at, id LIMIT ?4) \
@@ -164,6 +150,45 @@ fn limit(n: usize) -> i64 {
 }
 
 impl SqliteStore {
+    /// Claims due jobs for `owner`; `started` records their calls as started and writes no
+    /// `job.claimed` records, otherwise the records go in the same transaction.
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        limit_: usize,
+        lease: Duration,
+        started: bool,
+    ) -> Result<Vec<ClaimedJob>> {
+        if limit_ == 0 {
+            return Ok(Vec::new());
+        }
+        let now = micros(self.now());
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(CLAIM)
+            .bind(owner)
+            .bind(now.saturating_add(duration_micros(lease)))
+            .bind(now)
+            .bind(limit(limit_))
+            .bind(started.then_some(now))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            tx.rollback().await.map_err(db_err)?;
+            return Ok(Vec::new());
+        }
+        let mut claimed = rows
+            .iter()
+            .map(claimed_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
+        if !started {
+            super::audit::append(&mut tx, AuditRow::claimed(&claimed, now)).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(claimed)
+    }
+
     pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
         self.inner
             .writer
@@ -223,22 +248,14 @@ async fn audit_job(
 ) -> Result<()> {
     super::audit::append(
         tx,
-        vec![job_row(job, micros(at), action, detail.to_owned())],
+        vec![AuditRow::for_job(
+            job,
+            micros(at),
+            action,
+            detail.to_owned(),
+        )],
     )
     .await
-}
-
-/// The audit row of `action` on `job`.
-fn job_row(job: &Job, at: i64, action: &str, detail: String) -> AuditRow {
-    AuditRow::job(
-        job.tenant.as_str(),
-        at,
-        action,
-        job.target.account.platform.as_str(),
-        job.target.account.account.as_str(),
-        job.id.get(),
-        detail,
-    )
 }
 
 /// Appends a caller's record inside the write transaction `tx`.
@@ -394,43 +411,7 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn claim(&self, owner: &str, limit_: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
-        if limit_ == 0 {
-            return Ok(Vec::new());
-        }
-        let now = micros(self.now());
-        let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(CLAIM)
-            .bind(owner)
-            .bind(now.saturating_add(duration_micros(lease)))
-            .bind(now)
-            .bind(limit(limit_))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if rows.is_empty() {
-            tx.rollback().await.map_err(db_err)?;
-            return Ok(Vec::new());
-        }
-        let mut claimed = rows
-            .iter()
-            .map(claimed_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
-        let audit = claimed
-            .iter()
-            .map(|c| {
-                let detail = json!({
-                    "from": c.claimed_from.as_str(),
-                    "owner": c.lease.owner,
-                    "fencing_token": c.lease.token.to_string(),
-                    "phase": c.phase.as_str(),
-                });
-                job_row(&c.job, now, "job.claimed", detail.to_string())
-            })
-            .collect();
-        super::audit::append(&mut tx, audit).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(claimed)
+        self.claim_jobs(owner, limit_, lease, false).await
     }
 
     async fn claim_started(
@@ -439,30 +420,7 @@ impl ScheduleStore for SqliteStore {
         limit_: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>> {
-        if limit_ == 0 {
-            return Ok(Vec::new());
-        }
-        let now = micros(self.now());
-        let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(CLAIM_STARTED)
-            .bind(owner)
-            .bind(now.saturating_add(duration_micros(lease)))
-            .bind(now)
-            .bind(limit(limit_))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        if rows.is_empty() {
-            tx.rollback().await.map_err(db_err)?;
-            return Ok(Vec::new());
-        }
-        tx.commit().await.map_err(db_err)?;
-        let mut claimed = rows
-            .iter()
-            .map(claimed_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
-        Ok(claimed)
+        self.claim_jobs(owner, limit_, lease, true).await
     }
 
     async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
@@ -590,7 +548,7 @@ impl ScheduleStore for SqliteStore {
         let audit = jobs
             .iter()
             .map(|j| {
-                job_row(
+                AuditRow::for_job(
                     j,
                     now,
                     "job.rescued",
