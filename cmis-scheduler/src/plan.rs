@@ -76,8 +76,44 @@ pub(crate) fn plan_user_op(job: &Job, op: UserOp, now: OffsetDateTime) -> Option
     }
 }
 
-/// One fenced completion as the backends apply it (a row of a JSON batch).
-pub(crate) fn completion_row(lease: &Lease, completion: &Completion) -> serde_json::Value {
+/// One fenced completion as the backends apply it: the write and its audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CompletionRow {
+    pub(crate) id: i64,
+    pub(crate) owner: String,
+    pub(crate) token: i64,
+    pub(crate) state: &'static str,
+    pub(crate) run_at: Option<i64>,
+    pub(crate) err_kind: Option<String>,
+    pub(crate) err: Option<String>,
+    pub(crate) checkpoint: Option<String>,
+    pub(crate) receipt: Option<String>,
+    /// Whether the claim's attempt is given back (a snooze, a wait for re-authorisation).
+    pub(crate) refund: bool,
+    pub(crate) action: String,
+    pub(crate) detail: String,
+}
+
+impl CompletionRow {
+    /// The row as a JSON object (SQLite reads a batch with `json_each`).
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        json!({
+            "id": self.id,
+            "owner": self.owner,
+            "token": self.token,
+            "state": self.state,
+            "run_at": self.run_at,
+            "err_kind": self.err_kind,
+            "err": self.err,
+            "cp": self.checkpoint,
+            "receipt": self.receipt,
+            "refund": i64::from(self.refund),
+        })
+    }
+}
+
+/// What the backends write for `completion` of the job held by `lease`.
+pub(crate) fn completion_row(lease: &Lease, completion: &Completion) -> CompletionRow {
     let (run_at, error, checkpoint, receipt, refund) = match completion {
         Completion::Published(receipt) => (None, None, None, Some(receipt), false),
         Completion::Pending {
@@ -111,23 +147,23 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion) -> serde_js
     if let Some(r) = receipt {
         detail.insert("platform_post_id", r.post_id.to_string());
     }
-    json!({
-        "id": lease.job.get(),
-        "owner": lease.owner,
-        "token": lease.token,
-        "state": state.as_str(),
-        "run_at": run_at,
-        "err_kind": error.map(|e| e.kind.as_str()),
-        "err": error.map(|e| e.message.as_str()),
-        "cp": checkpoint.and_then(|c| serde_json::to_string(c).ok()),
-        "receipt": receipt.and_then(|r| serde_json::to_string(r).ok()),
-        "refund": i64::from(refund),
-        "action": match completion {
+    CompletionRow {
+        id: lease.job.get(),
+        owner: lease.owner.clone(),
+        token: lease.token,
+        state: state.as_str(),
+        run_at,
+        err_kind: error.map(|e| e.kind.clone()),
+        err: error.map(|e| e.message.clone()),
+        checkpoint: checkpoint.and_then(|c| serde_json::to_string(c).ok()),
+        receipt: receipt.and_then(|r| serde_json::to_string(r).ok()),
+        refund,
+        action: match completion {
             Completion::Snooze { .. } => "job.snoozed".to_owned(),
             _ => format!("job.{}", state.as_str()),
         },
-        "detail": serde_json::to_string(&detail).unwrap_or_default(),
-    })
+        detail: serde_json::to_string(&detail).unwrap_or_default(),
+    }
 }
 
 /// Microseconds since the Unix epoch: how every instant is stored.

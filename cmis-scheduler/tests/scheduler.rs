@@ -631,3 +631,39 @@ async fn an_unknown_outcome_over_the_rate_budget_is_reconciled_later_never_publi
     assert!(ops.contains(&"reconcile"), "{ops:?}");
     rig.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_publisher_sends_its_job_to_reconciliation_and_frees_its_slot() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|n| {
+            assert!(n != 0, "the publisher panics on its first call");
+            Ok(Outcome::Published(receipt(&format!("fb-{n}"))))
+        });
+        f.on_reconcile = Box::new(|_| Ok(Reconciliation::NotPublished));
+    });
+    // One slot: the second job runs only if the panicked one gave its slot back.
+    let rig = start(store, fake, clock, |b| {
+        b.concurrency(1)
+            .reconcile(Duration::from_secs(60), Duration::from_secs(3600))
+    });
+    let first = rig.schedule("p1", T0).await;
+    rig.wait_for(first, JobState::UnknownOutcome, Duration::from_secs(5))
+        .await;
+    let job = rig.state(first).await;
+    assert_eq!(job.lease_owner, None, "the lease is released, not renewed");
+    assert_eq!(
+        job.last_error.as_ref().map(|e| e.kind.as_str()),
+        Some("unknown_outcome")
+    );
+    let second = rig.schedule("p2", T0).await;
+    rig.wait_for(second, JobState::Published, Duration::from_secs(5))
+        .await;
+    // The platform says the first was not published: only then is it sent again.
+    rig.wait_for(first, JobState::Published, Duration::from_secs(600))
+        .await;
+    assert_eq!(
+        rig.fake.ops(),
+        ["publish", "publish", "reconcile", "publish"]
+    );
+    rig.stop().await;
+}

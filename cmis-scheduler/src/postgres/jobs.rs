@@ -1,5 +1,11 @@
 //! `ScheduleStore` on PostgreSQL. Worker-side calls are each one statement (one round trip):
 //! the CTE claims, fences, transitions and writes the audit records together.
+//!
+//! A claim changes no indexed column (see migration 5): the row keeps its stored `state`
+//! (`scheduled`, `retry_scheduled`, `pending` or `unknown_outcome`) and is *publishing* while
+//! it holds a lease (`lease_owner IS NOT NULL`), so PostgreSQL rewrites it in place (a HOT
+//! update, no index entry) instead of writing a new version into every index. Reads show the
+//! model's state through [`pg_job_columns!`]; every worker-side write is fenced on the lease.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,16 +20,28 @@ use time::OffsetDateTime;
 use super::PgStore;
 use crate::audit_chain::{AuditRow, AuditVerification};
 use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
-use crate::plan::{UserOp, completion_row, duration_micros, micros, plan_user_op};
+use crate::plan::{CompletionRow, UserOp, completion_row, duration_micros, micros, plan_user_op};
 use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
 use crate::store::{Rejected, ScheduleStore};
 use crate::validate::{batch_rows, check_targets, lease_json, lost_lease, not_found};
+
+/// [`job_columns!`] as the model sees a row: a job holding a lease is `publishing`, and was last
+/// changed when it was claimed if that is later than its stored `updated_at`.
+macro_rules! pg_job_columns {
+    () => {
+        "id, tenant, post_id, platform, account, surface, post, \
+         CASE WHEN lease_owner IS NULL THEN state ELSE 'publishing' END AS state, scheduled_for, \
+         run_at, attempts, last_error_kind, last_error, checkpoint, receipt, lease_owner, \
+         lease_expires_at, fencing_token, phase, started_at, created_at, \
+         GREATEST(updated_at, claimed_at) AS updated_at, claimed_from"
+    };
+}
 
 const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
      run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $7, $8, $8) \
      RETURNING ",
-    job_columns!()
+    pg_job_columns!()
 );
 
 const INSERT_MANY: &str = "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(post_id text, \
@@ -36,23 +54,23 @@ const INSERT_MANY: &str = "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb
 
 const GET_JOB: &str = concat!(
     "SELECT ",
-    job_columns!(),
+    pg_job_columns!(),
     " FROM jobs WHERE id = $1 AND tenant = $2 UNION ALL SELECT ",
-    job_columns!(),
+    pg_job_columns!(),
     " FROM jobs_history WHERE id = $1 AND tenant = $2"
 );
 
 const LOCK_ACTIVE: &str = concat!(
     "SELECT ",
-    job_columns!(),
+    pg_job_columns!(),
     " FROM jobs WHERE id = $1 AND tenant = $2 FOR UPDATE"
 );
 
 const LIST_JOBS: &str = concat!(
     "SELECT * FROM (SELECT ",
-    job_columns!(),
+    pg_job_columns!(),
     " FROM jobs WHERE tenant = $1 UNION ALL SELECT ",
-    job_columns!(),
+    pg_job_columns!(),
     " FROM jobs_history WHERE tenant = $1) AS u WHERE ($2::text IS NULL OR post_id = $2) \
      AND ($3::jsonb IS NULL OR state IN (SELECT jsonb_array_elements_text($3::jsonb))) \
      ORDER BY id LIMIT $4"
@@ -61,76 +79,81 @@ const LIST_JOBS: &str = concat!(
 const USER_WRITE: &str = concat!(
     "UPDATE jobs SET state = $2, scheduled_for = $3, run_at = $4, \
      attempts = CASE WHEN $5 THEN 0 ELSE attempts END, updated_at = $6 WHERE id = $1 RETURNING ",
-    job_columns!()
+    pg_job_columns!()
 );
 
-/// Claims due jobs; `$5` is the start time to record (`NULL`: not started).
+/// Claims due jobs; `$5` is the start time to record (`NULL`: not started). Only columns outside
+/// every index change, so the update is in place; `claimed_from` keeps the stored state.
 const CLAIM: &str = concat!(
     "WITH due AS (SELECT id FROM jobs \
         WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
-        AND run_at <= $3 ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-     UPDATE jobs AS j SET state = 'publishing', lease_owner = $1, lease_expires_at = $2, \
+        AND run_at <= $3 AND lease_owner IS NULL ORDER BY run_at, id LIMIT $4 \
+        FOR UPDATE SKIP LOCKED) \
+     UPDATE jobs AS j SET lease_owner = $1, lease_expires_at = $2, \
         fencing_token = j.fencing_token + 1, \
         phase = CASE WHEN j.state = 'unknown_outcome' THEN 'reconcile' \
                      WHEN j.checkpoint IS NOT NULL THEN 'resume' ELSE 'publish' END, \
         attempts = j.attempts + CASE WHEN j.state IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
-        claimed_from = j.state, started_at = $5, updated_at = $3 \
+        claimed_from = j.state, started_at = $5, claimed_at = $3 \
         WHERE j.id = ANY(ARRAY(SELECT id FROM due)) RETURNING ",
-    job_columns!()
+    pg_job_columns!()
 );
 
 const MARK_STARTED: &str = concat!(
     "UPDATE jobs AS j SET started_at = $2 FROM ",
     "jsonb_to_recordset($1::jsonb) AS v(id bigint, owner text, token bigint)",
     " WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
-     AND j.state = 'publishing' RETURNING j.id, j.lease_owner, j.fencing_token"
+     RETURNING j.id, j.lease_owner, j.fencing_token"
 );
 
 const HEARTBEAT: &str = concat!(
     "UPDATE jobs AS j SET lease_expires_at = $2 FROM ",
     "jsonb_to_recordset($1::jsonb) AS v(id bigint, owner text, token bigint)",
     " WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
-     AND j.state = 'publishing' RETURNING j.id, j.lease_owner, j.fencing_token"
+     RETURNING j.id, j.lease_owner, j.fencing_token"
 );
 
 const SAVE_CHECKPOINT: &str = "UPDATE jobs SET checkpoint = $4, updated_at = $5 \
-     WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 AND state = 'publishing' \
+     WHERE id = $1 AND lease_owner = $2 AND fencing_token = $3 \
      RETURNING tenant, platform, account";
 
-const COMPLETE: &str = "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id bigint, \
-        owner text, token bigint, state text, run_at bigint, err_kind text, err text, cp text, \
-        receipt text, refund bigint, action text, detail text)), \
-     done AS (UPDATE jobs AS j SET state = v.state, run_at = v.run_at, \
+/// Applies a batch of fenced completions, bound as one array per column (no JSON to parse).
+const COMPLETE: &str = "UPDATE jobs AS j SET state = v.state, run_at = v.run_at, \
         last_error_kind = COALESCE(v.err_kind, j.last_error_kind), \
         last_error = COALESCE(v.err, j.last_error), \
         checkpoint = COALESCE(v.cp, j.checkpoint), receipt = COALESCE(v.receipt, j.receipt), \
-        attempts = j.attempts - CASE WHEN v.refund = 1 AND j.phase = 'publish' THEN 1 ELSE 0 END, \
+        attempts = j.attempts - CASE WHEN v.refund AND j.phase = 'publish' THEN 1 ELSE 0 END, \
         lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, \
-        updated_at = $2 \
-        FROM v WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
-        AND j.state = 'publishing' \
-        RETURNING j.id, j.tenant, j.platform, j.account, v.action, v.detail) \
-     SELECT id, tenant, platform, account, action, detail FROM done ORDER BY id";
+        claimed_at = NULL, updated_at = $11 \
+     FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], \
+        $7::text[], $8::text[], $9::text[], $10::bool[]) \
+        AS v(id, owner, token, state, run_at, err_kind, err, cp, receipt, refund) \
+     WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
+     RETURNING j.id, j.tenant, j.platform, j.account";
 
 const RESCUE: &str = concat!(
-    "WITH x AS (SELECT id FROM jobs WHERE state = 'publishing' AND lease_expires_at < $1 \
-        ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED), \
+    "WITH x AS (SELECT id FROM jobs \
+        WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+        AND run_at <= $1 AND lease_owner IS NOT NULL AND lease_expires_at < $1 \
+        ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
      r AS (UPDATE jobs AS j SET \
-        state = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' ELSE j.claimed_from END, \
+        state = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' ELSE j.state END, \
         run_at = CASE WHEN j.started_at IS NOT NULL THEN $1 ELSE j.run_at END, \
         attempts = j.attempts - CASE WHEN j.started_at IS NULL AND j.phase = 'publish' THEN 1 ELSE 0 END, \
         last_error_kind = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' ELSE j.last_error_kind END, \
         last_error = CASE WHEN j.started_at IS NOT NULL \
            THEN 'the worker''s lease expired while its platform call was in flight' ELSE j.last_error END, \
-        lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, updated_at = $1 \
+        lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, \
+        claimed_at = NULL, updated_at = $1 \
         WHERE j.id = ANY(ARRAY(SELECT id FROM x)) RETURNING j.*) \
      SELECT ",
-    job_columns!(),
+    pg_job_columns!(),
     " FROM r ORDER BY id"
 );
 
 const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
-     WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome')";
+     WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+     AND lease_owner IS NULL";
 
 const TRY_LEAD: &str = "INSERT INTO leaders (name, owner, expires_at) VALUES ($1, $2, $3) \
      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
@@ -498,33 +521,54 @@ impl ScheduleStore for PgStore {
             .map(|(l, c)| completion_row(l, c))
             .collect();
         let now = micros(self.now());
+        let column = |f: &dyn Fn(&CompletionRow) -> Option<String>| -> Vec<Option<String>> {
+            rows.iter().map(f).collect()
+        };
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         let done = sqlx::query(COMPLETE)
-            .bind(serde_json::Value::from(rows).to_string())
+            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.owner.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.token).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.state).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.run_at).collect::<Vec<_>>())
+            .bind(column(&|r| r.err_kind.clone()))
+            .bind(column(&|r| r.err.clone()))
+            .bind(column(&|r| r.checkpoint.clone()))
+            .bind(column(&|r| r.receipt.clone()))
+            .bind(rows.iter().map(|r| r.refund).collect::<Vec<_>>())
             .bind(now)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let mut applied = std::collections::HashSet::with_capacity(done.len());
-        let mut audit = Vec::with_capacity(done.len());
+        let mut targets = std::collections::HashMap::with_capacity(done.len());
         for r in &done {
             let id: i64 = r.try_get("id").map_err(db_err)?;
-            applied.insert(id);
-            audit.push(AuditRow::job(
-                r.try_get::<String, _>("tenant").map_err(db_err)?,
-                now,
-                r.try_get::<String, _>("action").map_err(db_err)?,
-                r.try_get::<String, _>("platform").map_err(db_err)?,
-                r.try_get::<String, _>("account").map_err(db_err)?,
-                id,
-                r.try_get::<String, _>("detail").map_err(db_err)?,
-            ));
+            let tenant: String = r.try_get("tenant").map_err(db_err)?;
+            let platform: String = r.try_get("platform").map_err(db_err)?;
+            let account: String = r.try_get("account").map_err(db_err)?;
+            targets.insert(id, (tenant, platform, account));
         }
+        let audit = rows
+            .iter()
+            .filter_map(|r| {
+                let (tenant, platform, account) = targets.get(&r.id)?;
+                Some(AuditRow::job(
+                    tenant.as_str(),
+                    now,
+                    r.action.as_str(),
+                    platform.as_str(),
+                    account.as_str(),
+                    r.id,
+                    r.detail.clone(),
+                ))
+            })
+            .collect();
         super::audit::append(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
+        let applied = targets;
         Ok(completions
             .iter()
-            .filter(|(l, _)| !applied.contains(&l.job.get()))
+            .filter(|(l, _)| !applied.contains_key(&l.job.get()))
             .map(|(l, _)| Rejected { lease: l.clone() })
             .collect())
     }

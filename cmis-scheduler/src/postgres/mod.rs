@@ -192,7 +192,15 @@ impl PgStoreBuilder {
         }
         let options = PgConnectOptions::from_str(&self.url)
             .map_err(|_| Error::invalid_input("the PostgreSQL URL cannot be parsed"))?
-            .options([("search_path", schema.as_str())]);
+            // Queue scans must walk `jobs_due` in order and stop after the batch. Right after a
+            // burst of scheduling the statistics are stale, and with them PostgreSQL prefers a
+            // bitmap scan that reads and sorts every due row for each claim (seen: 120-210 ms
+            // per claim of 2 000 in a queue of 100 000 instead of a few). No query of this
+            // store needs a bitmap scan, so its connections do without.
+            .options([
+                ("search_path", schema.as_str()),
+                ("enable_bitmapscan", "off"),
+            ]);
         let pool = PgPoolOptions::new()
             // The listener keeps one pooled connection for itself; statements get the rest.
             .max_connections(self.max_connections.saturating_add(u32::from(self.listen)))

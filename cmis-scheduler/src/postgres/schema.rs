@@ -124,4 +124,18 @@ ALTER TABLE audit_heads ALTER COLUMN tenant TYPE text COLLATE "C";
 ALTER TABLE credentials ALTER COLUMN tenant TYPE text COLLATE "C",
     ALTER COLUMN platform TYPE text COLLATE "C", ALTER COLUMN account TYPE text COLLATE "C";
 "#,
+    r"
+-- 5: a claim rewrites the row in place. It changes no indexed column (nor any column of an index
+-- predicate): the stored state stays what it was and a job holding a lease (lease_owner set) is
+-- the model's 'publishing'. So PostgreSQL can update it on its own page (HOT) without an entry
+-- in any index, the claim's largest cost before. The rescuer finds expired leases through
+-- jobs_due (a leased job is due: it was claimed because it was), so jobs_leases goes; and the
+-- claim time is its own column, since updated_at is indexed. Pages keep room for the claim's
+-- new row version on the same page.
+UPDATE jobs SET state = COALESCE(claimed_from, 'scheduled') WHERE state = 'publishing';
+DROP INDEX jobs_leases;
+ALTER TABLE jobs ADD COLUMN claimed_at BIGINT;
+ALTER TABLE jobs_history ADD COLUMN claimed_at BIGINT;
+ALTER TABLE jobs SET (fillfactor = 50);
+",
 ];

@@ -30,12 +30,15 @@ impl Scheduler {
     pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
         let shared = &self.shared;
         let in_flight: InFlight = Arc::default();
+        // Signalled whenever written outcomes free slots.
+        let freed = Arc::new(tokio::sync::Notify::new());
         let (done_tx, done_rx) = mpsc::unbounded_channel::<Done>();
         let (stop_tx, stop_rx) = watch::channel(false);
         let completer = tokio::spawn(complete_loop(
             Arc::clone(shared),
             done_rx,
             Arc::clone(&in_flight),
+            Arc::clone(&freed),
         ));
         let heartbeat = tokio::spawn(heartbeat_loop(
             Arc::clone(shared),
@@ -52,14 +55,19 @@ impl Scheduler {
         let concurrency = shared.cfg.concurrency;
         // Claim again once this many slots are free, so that claims stay batched under load.
         let low_water = (concurrency / 4).clamp(1, shared.cfg.batch_size);
+        // A job holds its slot until its outcome is written, not only while its platform call
+        // runs: claims never outrun the writes, and a lease is never held for a job that waits
+        // for nothing but a database write.
+        let busy = || lock(&in_flight).len();
         tokio::pin!(shutdown);
         loop {
             while let Some(r) = tasks.try_join_next() {
                 log_join(r);
             }
-            let free = concurrency.saturating_sub(tasks.len());
+            let held = busy();
+            let free = concurrency.saturating_sub(held);
             let mut more_due = false;
-            if free >= low_water || tasks.is_empty() {
+            if free >= low_water || held == 0 {
                 let want = free.min(shared.cfg.batch_size);
                 match shared
                     .store
@@ -73,10 +81,10 @@ impl Scheduler {
                     Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying"),
                 }
             }
-            if more_due && concurrency > tasks.len() {
+            if more_due && concurrency > busy() {
                 continue;
             }
-            let sleep = if tasks.len() >= concurrency || more_due {
+            let sleep = if busy() >= concurrency || more_due {
                 shared.cfg.poll_interval
             } else {
                 until_next_due(shared).await
@@ -84,6 +92,7 @@ impl Scheduler {
             tokio::select! {
                 () = &mut shutdown => break,
                 () = wake.notified() => {}
+                () = freed.notified() => {}
                 Some(r) = tasks.join_next(), if !tasks.is_empty() => log_join(r),
                 () = tokio::time::sleep(sleep) => {}
             }
@@ -106,8 +115,7 @@ impl Scheduler {
 
 fn log_join(r: std::result::Result<(), tokio::task::JoinError>) {
     if let Err(e) = r {
-        // A panicking publisher loses only its own job: its lease expires and the rescuer
-        // marks it `unknown_outcome`.
+        // A panicking publisher loses only its own job: `Settle` sends it to reconciliation.
         tracing::error!(error = %e, "a scheduler task failed");
     }
 }
@@ -162,12 +170,52 @@ async fn dispatch(
     // The claim recorded every job as started: a crash from here on means `unknown_outcome`.
     for job in go {
         let shared = Arc::clone(shared);
-        let done = done.clone();
+        let mut outcome = Settle {
+            lease: Some(job.lease.clone()),
+            done: done.clone(),
+            shared: Arc::clone(&shared),
+        };
         tasks.spawn(async move {
-            let lease = job.lease.clone();
             let d = execute(&shared, &job).await;
-            let _ = done.send((lease, d.completion, d.notify));
+            outcome.send(d.completion, d.notify);
         });
+    }
+}
+
+/// Sends a job's outcome to the writer exactly once. If the task ends without one (the
+/// publisher panicked, or the task was aborted), the call may have reached the platform:
+/// the job goes to reconciliation, and its slot and lease are released.
+struct Settle {
+    lease: Option<Lease>,
+    done: mpsc::UnboundedSender<Done>,
+    shared: Arc<Shared>,
+}
+
+impl Settle {
+    fn send(&mut self, completion: Completion, notify: Option<Notification>) {
+        if let Some(lease) = self.lease.take() {
+            let _ = self.done.send((lease, completion, notify));
+        }
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        if self.lease.is_some() {
+            let now = self.shared.clock.now();
+            let error = JobError::new(
+                cmis_core::ErrorKind::UnknownOutcome,
+                "the publisher stopped without an answer (it panicked); the platform is checked \
+                 before anything is sent again",
+            );
+            self.send(
+                Completion::UnknownOutcome {
+                    error,
+                    reconcile_at: Some(cmis_core::after(now, self.shared.rules.reconcile_interval)),
+                },
+                None,
+            );
+        }
     }
 }
 
@@ -263,6 +311,7 @@ async fn complete_loop(
     shared: Arc<Shared>,
     mut rx: mpsc::UnboundedReceiver<Done>,
     in_flight: InFlight,
+    freed: Arc<tokio::sync::Notify>,
 ) {
     let max = shared.cfg.batch_size.max(64);
     // Two batches may be written at once, so that one's round trips overlap the other's.
@@ -279,8 +328,9 @@ async fn complete_loop(
         };
         let shared = Arc::clone(&shared);
         let in_flight = Arc::clone(&in_flight);
+        let freed = Arc::clone(&freed);
         writes.spawn(async move {
-            write_batch(&shared, buf, &in_flight).await;
+            write_batch(&shared, buf, &in_flight, &freed).await;
             drop(permit);
         });
         while let Some(r) = writes.try_join_next() {
@@ -297,7 +347,12 @@ const COMPLETION_WRITERS: usize = 2;
 
 /// Writes one batch of outcomes (retrying the write, never the publish), then releases the
 /// leases from the heartbeat and sends the notifications of the outcomes that were stored.
-async fn write_batch(shared: &Shared, mut buf: Vec<Done>, in_flight: &InFlight) {
+async fn write_batch(
+    shared: &Shared,
+    mut buf: Vec<Done>,
+    in_flight: &InFlight,
+    freed: &tokio::sync::Notify,
+) {
     let batch: Vec<(Lease, Completion)> =
         buf.iter().map(|(l, c, _)| (l.clone(), c.clone())).collect();
     let mut wait = Duration::from_millis(50);
@@ -319,6 +374,7 @@ async fn write_batch(shared: &Shared, mut buf: Vec<Done>, in_flight: &InFlight) 
             held.remove(&l.job);
         }
     }
+    freed.notify_one();
     for (lease, _, notify) in buf.drain(..) {
         if rejected.contains(&lease.job) {
             tracing::warn!(job = %lease.job, "outcome rejected: the lease was lost to another worker");

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::SqliteStore;
 use crate::audit_chain::{AuditRow, AuditVerification};
 use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, JobState, Lease, NewPost};
-use crate::plan::{UserOp, completion_row, duration_micros, micros, plan_user_op};
+use crate::plan::{CompletionRow, UserOp, completion_row, duration_micros, micros, plan_user_op};
 use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
 use crate::store::{Rejected, ScheduleStore};
 use crate::validate::{batch_rows, check_targets, lease_json, lost_lease, not_found};
@@ -496,7 +496,12 @@ impl ScheduleStore for SqliteStore {
         let now = micros(self.now());
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(COMPLETE)
-            .bind(serde_json::Value::from(rows.clone()).to_string())
+            .bind(
+                serde_json::Value::from(
+                    rows.iter().map(CompletionRow::to_json).collect::<Vec<_>>(),
+                )
+                .to_string(),
+            )
             .bind(now)
             .fetch_all(&mut *tx)
             .await
@@ -512,16 +517,15 @@ impl ScheduleStore for SqliteStore {
         let audit = rows
             .iter()
             .filter_map(|r| {
-                let id = r["id"].as_i64()?;
-                let (tenant, platform, account) = targets.get(&id)?;
+                let (tenant, platform, account) = targets.get(&r.id)?;
                 Some(AuditRow::job(
                     tenant.as_str(),
                     now,
-                    r["action"].as_str().unwrap_or_default(),
+                    r.action.as_str(),
                     platform.as_str(),
                     account.as_str(),
-                    id,
-                    r["detail"].as_str().unwrap_or_default().to_owned(),
+                    r.id,
+                    r.detail.clone(),
                 ))
             })
             .collect();
