@@ -602,6 +602,65 @@ async fn per_account_rate_limits_snooze_jobs_without_spending_attempts() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_quota_answer_pauses_the_whole_account_even_without_a_rate_limit() {
+    // The platform's daily cap is reached on the first publish: the account's other jobs wait
+    // for the platform's time instead of each asking again; other accounts go on.
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|n| {
+            if n == 0 {
+                Err(Error::quota("the daily publishing limit is reached")
+                    .with_retry_after(Duration::from_secs(3600)))
+            } else {
+                Ok(Outcome::Published(receipt(&format!("fb-{n}"))))
+            }
+        });
+    });
+    let rig = start(store, fake, clock, |b| b);
+    let first = rig.schedule("p0", T0).await;
+    rig.wait_for(first, JobState::RetryScheduled, Duration::from_secs(5))
+        .await;
+    let second = rig.schedule("p1", T0 + Duration::from_secs(10)).await;
+    let elsewhere = AccountRef::new("acme", Platform::Facebook, "other-page");
+    let other = rig
+        .store
+        .schedule(
+            &tenant(),
+            &PostId::new("q"),
+            &Post::new().with_text("q"),
+            &[Target::feed(elsewhere)],
+            T0 + Duration::from_secs(10),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    rig.wait_for(other, JobState::Published, Duration::from_secs(60))
+        .await;
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_ne!(rig.state(second).await.state, JobState::Published);
+    assert_eq!(
+        rig.fake.ops().len(),
+        2,
+        "only p0 and the other account's job were sent"
+    );
+
+    for id in [first, second] {
+        rig.wait_for(id, JobState::Published, Duration::from_secs(3600))
+            .await;
+    }
+    let calls = rig.fake.calls();
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    for (_, at) in &calls[2..] {
+        assert!(*at >= T0 + Duration::from_secs(3600), "{calls:?}");
+    }
+    assert_eq!(
+        rig.state(second).await.attempts,
+        1,
+        "the wait spent no attempt"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_unknown_outcome_over_the_rate_budget_is_reconciled_later_never_published_again() {
     // Found by the chaos soak: the reconcile of an unknown outcome, claimed while the account
     // was over its budget, was snoozed into `retry_scheduled` and then published again.

@@ -4,6 +4,7 @@
 mod checkpoint;
 mod decide;
 mod maintenance;
+mod pauses;
 mod run;
 
 use std::collections::HashMap;
@@ -70,6 +71,7 @@ pub(crate) struct Shared {
     pub(crate) store: Arc<dyn ScheduleStore>,
     pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
     pub(crate) limits: HashMap<Platform, KeyedRateLimiter<AccountRef>>,
+    pub(crate) pauses: pauses::AccountPauses,
     pub(crate) tokens: Arc<dyn TokenProvider>,
     pub(crate) refresher: Option<RefreshingTokenProvider>,
     pub(crate) notifier: Arc<dyn Notifier>,
@@ -182,8 +184,12 @@ impl SchedulerBuilder {
     }
 
     /// Dispatches at most `limit` platform calls per account of `platform`; a job over the
-    /// budget is snoozed until a permit is free, without spending an attempt. A platform's
-    /// Retry-After on a rate-limit or quota error pauses the whole account the same way.
+    /// budget is snoozed until a permit is free, without spending an attempt.
+    ///
+    /// Whether or not a limit is set, a platform's Retry-After on a rate-limit or quota error
+    /// (Instagram's publishing limit read before a publish, TikTok's daily post cap, Meta's
+    /// regain time) pauses the whole account in this scheduler: its other jobs are snoozed the
+    /// same way until the platform's time is up.
     pub fn rate_limit(mut self, platform: Platform, limit: RateLimit) -> Self {
         self.limits.insert(platform, KeyedRateLimiter::new(limit));
         self
@@ -331,6 +337,7 @@ impl SchedulerBuilder {
                 store: self.store,
                 publishers: self.publishers,
                 limits: self.limits,
+                pauses: pauses::AccountPauses::default(),
                 tokens,
                 refresher: self.refresher,
                 notifier: self.notifier,

@@ -158,7 +158,7 @@ async fn dispatch(
             held.insert(job.job.id, job.lease.clone());
             if let Some(d) = too_late(&job, now, &shared.rules) {
                 let _ = done.send((job.lease, d.completion, d.notify));
-            } else if let Some(wait) = over_budget(shared, &job) {
+            } else if let Some(wait) = over_budget(shared, &job, now) {
                 let at = cmis_core::after(now, wait);
                 let deferred = defer(&job, at);
                 let _ = done.send((job.lease, deferred, None));
@@ -237,9 +237,13 @@ fn defer(job: &ClaimedJob, at: time::OffsetDateTime) -> Completion {
     Completion::Snooze { at }
 }
 
-/// How long the job's account must wait for a permit of its platform's rate limit, if at all.
-fn over_budget(shared: &Shared, job: &ClaimedJob) -> Option<Duration> {
+/// How long the job's account must wait: for the end of a pause the platform asked for, or for
+/// a permit of its platform's rate limit. A paused account takes no permit.
+fn over_budget(shared: &Shared, job: &ClaimedJob, now: time::OffsetDateTime) -> Option<Duration> {
     let account = &job.job.target.account;
+    if let Some(wait) = shared.pauses.remaining(account, now) {
+        return Some(wait);
+    }
     shared
         .limits
         .get(&account.platform)
@@ -255,9 +259,11 @@ fn honour_retry_after<T>(shared: &Shared, job: &ClaimedJob, result: &Result<T>) 
             cmis_core::ErrorKind::RateLimited | cmis_core::ErrorKind::Quota
         )
         && let Some(wait) = e.retry_after()
-        && let Some(limiter) = shared.limits.get(&account.platform)
     {
-        limiter.pause(account, wait);
+        let now = shared.clock.now();
+        shared
+            .pauses
+            .pause(account, cmis_core::after(now, wait), now);
     }
 }
 
@@ -290,6 +296,7 @@ async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
             let r = publisher
                 .reconcile(target, &job.job.post, cp.as_ref(), &ctx)
                 .await;
+            honour_retry_after(shared, job, &r);
             after_reconcile(job, r, shared.clock.now(), rules)
         }
         (Phase::Resume, Some(cp)) => {
