@@ -661,6 +661,53 @@ async fn a_quota_answer_pauses_the_whole_account_even_without_a_rate_limit() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_quota_without_retry_after_holds_the_account_until_the_refused_jobs_retry() {
+    // Instagram's publishing limit, read before a publish, answers Quota with no time: the
+    // account's other jobs wait for the refused job's retry instead of each being refused in
+    // turn and spending an attempt.
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|n| {
+            if n == 0 {
+                Err(Error::quota("50 of 50 API posts in the last 24 hours"))
+            } else {
+                Ok(Outcome::Published(receipt(&format!("fb-{n}"))))
+            }
+        });
+    });
+    let rig = start(store, fake, clock, |b| {
+        b.retry_policy(
+            RetryPolicy::default()
+                .with_max_attempts(4)
+                .with_base(Duration::from_secs(3600))
+                .with_cap(Duration::from_secs(3600)),
+        )
+    });
+    let first = rig.schedule("p0", T0).await;
+    rig.wait_for(first, JobState::RetryScheduled, Duration::from_secs(5))
+        .await;
+    let retry_at = rig.state(first).await.run_at.expect("a retry time");
+    let second = rig.schedule("p1", rig.fake.clock.now()).await;
+    for id in [first, second] {
+        rig.wait_for(id, JobState::Published, Duration::from_secs(7200))
+            .await;
+    }
+    let calls = rig.fake.calls();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    for (_, at) in &calls[1..] {
+        assert!(
+            *at >= retry_at,
+            "called at {at}, before {retry_at}: {calls:?}"
+        );
+    }
+    assert_eq!(
+        rig.state(second).await.attempts,
+        1,
+        "the wait spent no attempt"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_unknown_outcome_over_the_rate_budget_is_reconciled_later_never_published_again() {
     // Found by the chaos soak: the reconcile of an unknown outcome, claimed while the account
     // was over its budget, was snoozed into `retry_scheduled` and then published again.

@@ -186,10 +186,11 @@ impl SchedulerBuilder {
     /// Dispatches at most `limit` platform calls per account of `platform`; a job over the
     /// budget is snoozed until a permit is free, without spending an attempt.
     ///
-    /// Whether or not a limit is set, a platform's Retry-After on a rate-limit or quota error
-    /// (Instagram's publishing limit read before a publish, TikTok's daily post cap, Meta's
-    /// regain time) pauses the whole account in this scheduler: its other jobs are snoozed the
-    /// same way until the platform's time is up.
+    /// Whether or not a limit is set, a rate-limit or quota error (Instagram's publishing limit
+    /// read before a publish, TikTok's daily post cap, Meta's regain time) holds back the whole
+    /// account in this scheduler: its other jobs are snoozed the same way, without spending an
+    /// attempt, until the refused job's retry (the platform's Retry-After when it gave one, the
+    /// retry policy's backoff otherwise).
     pub fn rate_limit(mut self, platform: Platform, limit: RateLimit) -> Self {
         self.limits.insert(platform, KeyedRateLimiter::new(limit));
         self

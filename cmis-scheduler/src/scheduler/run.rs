@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cmis_core::{Notification, PublishContext, Result};
+use cmis_core::{Error, Notification, Outcome, PublishContext, Result};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -250,21 +250,32 @@ fn over_budget(shared: &Shared, job: &ClaimedJob, now: time::OffsetDateTime) -> 
         .and_then(|l| l.check(account).err())
 }
 
-/// Keeps the whole account away from the platform for as long as it asked.
-fn honour_retry_after<T>(shared: &Shared, job: &ClaimedJob, result: &Result<T>) {
-    let account = &job.job.target.account;
-    if let Err(e) = result
-        && matches!(
+/// Whether `result` is a limit on the account rather than on this one call.
+fn account_limited<T>(result: &Result<T>) -> bool {
+    result.as_ref().is_err_and(|e| {
+        matches!(
             e.kind(),
             cmis_core::ErrorKind::RateLimited | cmis_core::ErrorKind::Quota
         )
-        && let Some(wait) = e.retry_after()
-    {
-        let now = shared.clock.now();
-        shared
-            .pauses
-            .pause(account, cmis_core::after(now, wait), now);
+    })
+}
+
+/// Keeps the whole account away from the platform until `until`.
+fn hold_account(shared: &Shared, job: &ClaimedJob, until: time::OffsetDateTime) {
+    let now = shared.clock.now();
+    shared.pauses.pause(&job.job.target.account, until, now);
+}
+
+/// The decision after a publish or resume call. A rate limit or quota belongs to the account,
+/// so the account's other jobs wait as long as this one (the platform's Retry-After, or the
+/// backoff when it gave none) instead of each asking the platform again and spending an attempt.
+fn after_call(shared: &Shared, job: &ClaimedJob, result: Result<Outcome>) -> Decision {
+    let limited = account_limited(&result);
+    let decision = after_publish(job, result, shared.clock.now(), &shared.rules);
+    if limited && let Completion::Retry { at, .. } = &decision.completion {
+        hold_account(shared, job, *at);
     }
+    decision
 }
 
 /// Runs one job's platform call. No database transaction is open meanwhile.
@@ -296,18 +307,20 @@ async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
             let r = publisher
                 .reconcile(target, &job.job.post, cp.as_ref(), &ctx)
                 .await;
-            honour_retry_after(shared, job, &r);
+            if account_limited(&r)
+                && let Some(wait) = r.as_ref().err().and_then(Error::retry_after)
+            {
+                hold_account(shared, job, cmis_core::after(shared.clock.now(), wait));
+            }
             after_reconcile(job, r, shared.clock.now(), rules)
         }
         (Phase::Resume, Some(cp)) => {
             let r = publisher.resume(target, cp, &ctx).await;
-            honour_retry_after(shared, job, &r);
-            after_publish(job, r, shared.clock.now(), rules)
+            after_call(shared, job, r)
         }
         _ => {
             let r = publisher.publish(target, &job.job.post, &ctx).await;
-            honour_retry_after(shared, job, &r);
-            after_publish(job, r, shared.clock.now(), rules)
+            after_call(shared, job, r)
         }
     }
 }
