@@ -48,7 +48,8 @@
 //!
 //! - [`ScheduleStore`]: the store contract, implemented by [`SqliteStore`], `PgStore` and
 //!   [`MemoryScheduleStore`] (tests; follows tokio's paused clock exactly). One conformance suite
-//!   (`tests/conformance`) runs against every database backend.
+//!   (`tests/conformance`) runs against every database backend; its job cases run against the
+//!   memory store too.
 //! - The database stores also implement [`CredentialStore`](cmis_core::CredentialStore)
 //!   (tokens sealed with XChaCha20-Poly1305 under a caller-supplied [`TokenKey`], bound to their
 //!   row; compare-and-set on the version) and [`AuditSink`](cmis_core::AuditSink).

@@ -36,6 +36,9 @@ struct State {
     /// The state each publishing job was claimed from, to return to if its lease expires
     /// before its call starts.
     claimed_from: BTreeMap<JobId, JobState>,
+    /// Finished jobs moved "to history" by `cleanup`: still readable, never changed again (as
+    /// in the database backends, whose history table takes no writes).
+    history: HashSet<JobId>,
 }
 
 impl Default for MemoryScheduleStore {
@@ -437,9 +440,27 @@ impl ScheduleStore for MemoryScheduleStore {
         Ok(())
     }
 
-    async fn cleanup(&self, _before: OffsetDateTime, _limit: usize) -> Result<u64> {
-        // Memory has no hot table to keep small; finished jobs stay readable.
-        Ok(0)
+    async fn cleanup(&self, before: OffsetDateTime, limit: usize) -> Result<u64> {
+        // Nothing is copied (memory has no hot table to keep small), but the moved jobs behave
+        // as in the database backends: counted once, readable, refused any further change.
+        let mut st = self.lock();
+        let mut finished: Vec<(OffsetDateTime, JobId)> = st
+            .jobs
+            .values()
+            .filter(|j| {
+                matches!(
+                    j.state,
+                    JobState::Published | JobState::Failed | JobState::Missed | JobState::Cancelled
+                ) && j.updated_at < before
+                    && !st.history.contains(&j.id)
+            })
+            .map(|j| (j.updated_at, j.id))
+            .collect();
+        finished.sort_unstable();
+        finished.truncate(limit);
+        let moved = finished.len() as u64;
+        st.history.extend(finished.into_iter().map(|(_, id)| id));
+        Ok(moved)
     }
 
     fn wake_signal(&self) -> Arc<tokio::sync::Notify> {
@@ -454,6 +475,10 @@ impl MemoryScheduleStore {
         let Some(job) = st.jobs.get(&id).filter(|j| &j.tenant == tenant).cloned() else {
             return Err(not_found(id));
         };
+        if st.history.contains(&id) {
+            // Finished jobs moved to history can no longer change.
+            return Ok(Change::Refused(job));
+        }
         let Some(w) = plan_user_op(&job, op, now) else {
             return Ok(Change::Refused(job));
         };

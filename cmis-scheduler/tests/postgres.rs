@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cmis_scheduler::{PgStore, TokenKey};
-use conformance::{Harness, ManualClock};
+use conformance::{DbHarness, Harness, ManualClock};
 
 struct Pg {
     url: String,
@@ -70,7 +70,9 @@ impl Harness for Pg {
         let schema = self.schema.lock().unwrap().clone().unwrap();
         self.open(&schema, clock).await
     }
+}
 
+impl DbHarness for Pg {
     async fn raw_credentials(&self) -> Vec<u8> {
         let schema = self.schema.lock().unwrap().clone().unwrap();
         let pool = sqlx::PgPool::connect(&self.url).await.unwrap();

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cmis_scheduler::{SqliteStore, TokenKey};
-use conformance::{Harness, ManualClock};
+use conformance::{DbHarness, Harness, ManualClock};
 
 struct Sqlite {
     path: Mutex<Option<PathBuf>>,
@@ -58,7 +58,9 @@ impl Harness for Sqlite {
         let path = self.path.lock().unwrap().clone().unwrap();
         open(&path, clock).await
     }
+}
 
+impl DbHarness for Sqlite {
     async fn raw_credentials(&self) -> Vec<u8> {
         // The main file and its write-ahead log: every byte on disk.
         let path = self.path.lock().unwrap().clone().unwrap();

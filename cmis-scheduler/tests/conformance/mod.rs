@@ -43,13 +43,18 @@ impl Clock for ManualClock {
 pub trait Store: ScheduleStore + CredentialStore + AuditSink + 'static {}
 impl<T: ScheduleStore + CredentialStore + AuditSink + 'static> Store for T {}
 
-/// How a backend makes stores for the suite.
+/// How a backend makes stores for the suite's job cases.
 pub trait Harness {
-    type S: Store;
+    type S: ScheduleStore + 'static;
     /// A store on a new, empty database (or schema), with `clock`.
     fn fresh(&self, clock: Arc<ManualClock>) -> impl Future<Output = Arc<Self::S>>;
     /// Another store on the same database as the last `fresh` one (migrations run again).
     fn reopen(&self, clock: Arc<ManualClock>) -> impl Future<Output = Arc<Self::S>>;
+}
+
+/// A database backend: its stores also keep credentials and the audit sink, and the suite can
+/// look at (and tamper with) what the database holds.
+pub trait DbHarness: Harness<S: Store> {
     /// Every byte the database holds about credentials, as stored.
     fn raw_credentials(&self) -> impl Future<Output = Vec<u8>>;
     /// Runs `sql` on the last `fresh` database as someone with direct access would.
@@ -78,7 +83,12 @@ fn err(kind: ErrorKind) -> JobError {
     JobError::new(kind, "boom")
 }
 
-async fn schedule_n<S: Store>(s: &S, tenant_: &str, n: usize, at: OffsetDateTime) -> Vec<i64> {
+async fn schedule_n<S: ScheduleStore>(
+    s: &S,
+    tenant_: &str,
+    n: usize,
+    at: OffsetDateTime,
+) -> Vec<i64> {
     let mut ids = Vec::new();
     for i in 0..n {
         let jobs = s
@@ -96,7 +106,7 @@ async fn schedule_n<S: Store>(s: &S, tenant_: &str, n: usize, at: OffsetDateTime
     ids
 }
 
-async fn actions<S: Store>(s: &S, t: &str, job: cmis_scheduler::JobId) -> Vec<String> {
+async fn actions<S: ScheduleStore>(s: &S, t: &str, job: cmis_scheduler::JobId) -> Vec<String> {
     s.audit_trail(&tenant(t), Some(job))
         .await
         .unwrap()
@@ -105,7 +115,7 @@ async fn actions<S: Store>(s: &S, t: &str, job: cmis_scheduler::JobId) -> Vec<St
         .collect()
 }
 
-pub async fn migrations_from_empty<H: Harness>(h: &H) {
+pub async fn migrations_from_empty<H: DbHarness>(h: &H) {
     let clock = ManualClock::new();
     let s = h.fresh(clock.clone()).await;
     let jobs = s
@@ -913,7 +923,7 @@ pub async fn cleanup_moves_finished_jobs_to_history<H: Harness>(h: &H) {
     assert!(new[0].id.get() > *ids.iter().max().unwrap());
 }
 
-pub async fn credentials_are_encrypted_and_versioned<H: Harness>(h: &H) {
+pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
     let s = h.fresh(ManualClock::new()).await;
     let acct = AccountRef::new("a", Platform::TikTok, "open-1");
     let cred = Credential::new(acct.clone(), SecretString::from("act.CLEAR-ACCESS-TOKEN"))
@@ -995,7 +1005,7 @@ pub async fn credentials_are_encrypted_and_versioned<H: Harness>(h: &H) {
     assert!(!s.delete(&fresh).await.unwrap());
 }
 
-pub async fn reauthorisation_releases_parked_jobs<H: Harness>(h: &H) {
+pub async fn reauthorisation_releases_parked_jobs<H: DbHarness>(h: &H) {
     let s = h.fresh(ManualClock::new()).await;
     let t = tenant("a");
     let jobs = s
@@ -1035,7 +1045,7 @@ pub async fn reauthorisation_releases_parked_jobs<H: Harness>(h: &H) {
     );
 }
 
-pub async fn audit_sink_records_are_tenant_scoped<H: Harness>(h: &H) {
+pub async fn audit_sink_records_are_tenant_scoped<H: DbHarness>(h: &H) {
     let s = h.fresh(ManualClock::new()).await;
     let acct = AccountRef::new("a", Platform::Instagram, "17841");
     s.record(
@@ -1059,7 +1069,7 @@ pub async fn audit_sink_records_are_tenant_scoped<H: Harness>(h: &H) {
 
 /// The audit trail is append-only in the database, hash-chained per tenant, and
 /// `verify_audit` finds an edited, a deleted, a reordered record and a truncated end.
-pub async fn audit_chain_finds_tampering<H: Harness>(h: &H) {
+pub async fn audit_chain_finds_tampering<H: DbHarness>(h: &H) {
     use cmis_scheduler::AuditProblem;
     let clock = ManualClock::new();
     let s = h.fresh(clock.clone()).await;
@@ -1152,17 +1162,23 @@ pub async fn audit_chain_finds_tampering<H: Harness>(h: &H) {
 /// One `#[tokio::test]` per case for a harness expression.
 #[macro_export]
 macro_rules! conformance_tests {
+    // Every case, for a database backend (a `DbHarness`).
     ($harness:expr) => {
+        $crate::conformance_tests!(@jobs $harness);
         $crate::conformance_tests!(@each $harness;
-            migrations_from_empty, schedule_and_uniqueness, schedule_many_is_all_or_nothing,
-            tenancy_isolation,
+            migrations_from_empty, credentials_are_encrypted_and_versioned,
+            reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped,
+            audit_chain_finds_tampering);
+    };
+    // The job cases only: what every `ScheduleStore` must do, the in-memory one included.
+    (@jobs $harness:expr) => {
+        $crate::conformance_tests!(@each $harness;
+            schedule_and_uniqueness, schedule_many_is_all_or_nothing, tenancy_isolation,
             claim_exclusivity_under_concurrency, claim_started_marks_the_call_started,
             future_jobs_are_not_claimed,
             fencing_rejects_a_stale_owner, lease_expiry, cancel_and_reschedule_races,
             completions_follow_the_state_machine, snooze_gives_the_attempt_back, leader_election,
-            cleanup_moves_finished_jobs_to_history, credentials_are_encrypted_and_versioned,
-            reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped,
-            audit_chain_finds_tampering);
+            cleanup_moves_finished_jobs_to_history);
     };
     (@each $harness:expr; $($name:ident),*) => {
         $(
