@@ -118,6 +118,17 @@ impl TokenProvider for NoTokens {
     async fn invalidate(&self, _: &AccountRef, _: &AccessToken) {}
 }
 
+/// A publish script that answers the first call with `error()` and publishes every later one.
+fn refuse_first(error: fn() -> Error) -> Box<PublishFn> {
+    Box::new(move |n| {
+        if n == 0 {
+            Err(error())
+        } else {
+            Ok(Outcome::Published(receipt(&format!("fb-{n}"))))
+        }
+    })
+}
+
 struct Rig {
     store: Arc<MemoryScheduleStore>,
     fake: Arc<Fake>,
@@ -606,13 +617,9 @@ async fn a_quota_answer_pauses_the_whole_account_even_without_a_rate_limit() {
     // The platform's daily cap is reached on the first publish: the account's other jobs wait
     // for the platform's time instead of each asking again; other accounts go on.
     let (store, fake, clock) = rig(|f| {
-        f.on_publish = Box::new(|n| {
-            if n == 0 {
-                Err(Error::quota("the daily publishing limit is reached")
-                    .with_retry_after(Duration::from_secs(3600)))
-            } else {
-                Ok(Outcome::Published(receipt(&format!("fb-{n}"))))
-            }
+        f.on_publish = refuse_first(|| {
+            Error::quota("the daily publishing limit is reached")
+                .with_retry_after(Duration::from_secs(3600))
         });
     });
     let rig = start(store, fake, clock, |b| b);
@@ -666,13 +673,7 @@ async fn a_quota_without_retry_after_holds_the_account_until_the_refused_jobs_re
     // account's other jobs wait for the refused job's retry instead of each being refused in
     // turn and spending an attempt.
     let (store, fake, clock) = rig(|f| {
-        f.on_publish = Box::new(|n| {
-            if n == 0 {
-                Err(Error::quota("50 of 50 API posts in the last 24 hours"))
-            } else {
-                Ok(Outcome::Published(receipt(&format!("fb-{n}"))))
-            }
-        });
+        f.on_publish = refuse_first(|| Error::quota("50 of 50 API posts in the last 24 hours"));
     });
     let rig = start(store, fake, clock, |b| {
         b.retry_policy(
