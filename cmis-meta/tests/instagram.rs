@@ -688,3 +688,41 @@ async fn a_failing_checkpoint_sink_stops_before_the_next_mutating_call() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Internal);
 }
+
+/// A checkpoint sink that fails only on `stage`.
+struct FailingOn(&'static str);
+
+#[async_trait::async_trait]
+impl cmis_core::CheckpointSink for FailingOn {
+    async fn save(&self, checkpoint: &Checkpoint) -> cmis_core::Result<()> {
+        if checkpoint.stage == self.0 {
+            return Err(cmis_core::Error::internal("connection reset"));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_checkpoint_that_fails_after_media_publish_never_fails_the_live_post() {
+    let h = harness().await;
+    mount_limit(&h.server, "ig_publishing_limit.json").await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{IG}/media")))
+        .respond_with(json(200, "ig_container.json"))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    mount_status(&h.server, CONTAINER, "ig_status_finished.json", 1).await;
+    mount_publish(&h.server, 1).await;
+    mount_permalink(&h.server).await;
+    let ctx = h
+        .ctx
+        .clone()
+        .with_checkpoint_sink(std::sync::Arc::new(FailingOn("published")));
+    let post = Post::new().with_media(url("https://cdn.example.com/cake.jpg"));
+    let out = InstagramPublisher::new(h.client.clone())
+        .publish(&Target::feed(ig()), &post, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(out.receipt().unwrap().post_id.as_str(), MEDIA);
+}

@@ -52,6 +52,11 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// - The `publish_id` goes to the checkpoint sink right after init, before the first chunk;
 ///   [`resume`](cmis_core::Publisher::resume) finishes the upload or polls, and never calls init
 ///   again.
+/// - Once TikTok can publish without another call (a pulled publish after init, an upload after
+///   its last chunk), a checkpoint that cannot be saved makes the publish
+///   [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome), never a failure:
+///   [`reconcile`](cmis_core::Publisher::reconcile) then reads the status from the last checkpoint
+///   that was saved.
 #[derive(Clone)]
 pub struct TikTokPublisher {
     client: TikTokClient,
@@ -198,9 +203,33 @@ impl TikTokPublisher {
         s.run(|t| async move { client.cancel(&t, id).await }).await
     }
 
-    async fn save(&self, ctx: &PublishContext, state: &State, stage: &str) -> Result<()> {
-        ctx.save_checkpoint(&state.checkpoint(stage)?).await.inspect_err(|e| {
-            tracing::error!(publish_id = %state.publish_id, kind = %e.kind(), "checkpoint could not be saved; stopping");
+    /// Saves a checkpoint of a publish that init has created.
+    ///
+    /// Before TikTok has every byte of an upload, the publish cannot go live without us, and
+    /// the sink's error is returned as it is. From then on (a `PULL_FROM_URL` init, the last
+    /// chunk sent; `after_all_media`) TikTok publishes the post by itself: a failure is
+    /// `UnknownOutcome`, so the caller reconciles instead of reporting a failure and calling
+    /// init again, which would publish a second post.
+    async fn save(
+        &self,
+        ctx: &PublishContext,
+        state: &State,
+        stage: &str,
+        after_all_media: bool,
+    ) -> Result<()> {
+        let checkpoint = state.checkpoint(stage)?;
+        let saved = if after_all_media {
+            ctx.save_checkpoint_after_mutation(&checkpoint).await
+        } else {
+            ctx.save_checkpoint(&checkpoint).await
+        };
+        saved.inspect_err(|e| {
+            tracing::error!(
+                publish_id = %state.publish_id,
+                stage,
+                kind = %e.kind(),
+                "checkpoint could not be saved; stopping: {e}"
+            );
         })
     }
 
@@ -268,7 +297,7 @@ impl TikTokPublisher {
                 ))
                 .with_platform(Platform::TikTok));
             }
-            self.save(ctx, state, STAGE_UPLOADING).await?;
+            self.save(ctx, state, STAGE_UPLOADING, false).await?;
         }
     }
 
@@ -387,7 +416,7 @@ impl TikTokPublisher {
             return Ok(pending);
         }
         state.upload = None;
-        self.save(ctx, &state, STAGE_PROCESSING).await?;
+        self.save(ctx, &state, STAGE_PROCESSING, true).await?;
         self.poll(s, target, &state).await
     }
 }
@@ -497,7 +526,7 @@ impl cmis_core::Publisher for TikTokPublisher {
         }) = prepared
         else {
             // TikTok pulls the media itself: nothing to send, only to wait for.
-            self.save(ctx, &state, STAGE_PROCESSING).await?;
+            self.save(ctx, &state, STAGE_PROCESSING, true).await?;
             return self.poll(&mut s, target, &state).await;
         };
         let Some(upload_url) = init.upload_url.filter(|u| !u.is_empty()) else {
@@ -509,7 +538,7 @@ impl cmis_core::Publisher for TikTokPublisher {
         };
         state.upload = Some(upload.session(upload_url, self.clock.now() + UPLOAD_URL_LIFETIME));
         // The publish exists from here on: record it before the first byte is sent.
-        self.save(ctx, &state, STAGE_UPLOADING).await?;
+        self.save(ctx, &state, STAGE_UPLOADING, false).await?;
         self.finish_upload(&mut s, ctx, target, state, upload.source)
             .await
     }

@@ -14,7 +14,7 @@ pub use generate::{
 pub use notify::{Notification, NotificationKind, Notifier};
 pub use publisher::{
     Capabilities, CheckpointSink, DiscardCheckpoints, Progress, ProgressSink, PublishContext,
-    Publisher,
+    Publisher, unsaved_after_mutation,
 };
 pub use store::{CasOutcome, CredentialStore};
 pub use token::{AccessToken, RefreshedToken, TokenProvider, TokenRefresher};

@@ -20,6 +20,10 @@ use crate::{
 ///   id for the post, or [`Outcome::Pending`] when the platform is still processing.
 /// - Before every mutating call after the first, the connector hands its progress to
 ///   [`PublishContext::save_checkpoint`]; if saving fails, it stops.
+/// - A checkpoint saved after the platform may already hold the post (or will publish it
+///   without another call) goes through [`PublishContext::save_checkpoint_after_mutation`]:
+///   its failure is an [`ErrorKind::UnknownOutcome`](crate::ErrorKind::UnknownOutcome), never
+///   a failure that would invite publishing again.
 /// - [`resume`](Self::resume) continues from a checkpoint and never creates a second post.
 /// - A mutating call whose outcome is unknown returns
 ///   [`ErrorKind::UnknownOutcome`](crate::ErrorKind::UnknownOutcome); [`reconcile`](Self::reconcile)
@@ -205,10 +209,103 @@ impl PublishContext {
         self.checkpoints.save(checkpoint).await
     }
 
+    /// Hands `checkpoint` to the checkpoint sink after a mutating call has succeeded, when the
+    /// platform may already hold the post or go on to publish it without another call (a
+    /// publish created from a URL, the last byte of an upload sent).
+    ///
+    /// If saving fails, the post may still appear, and a caller that took the sink's error
+    /// (often [`ErrorKind::Internal`](crate::ErrorKind::Internal) from a database) for a
+    /// failure would tell the user so and then publish a second time. The error is therefore
+    /// [`unsaved_after_mutation`]: kind
+    /// [`ErrorKind::UnknownOutcome`](crate::ErrorKind::UnknownOutcome), the sink's error as its
+    /// source, so the caller reconciles with read-only calls from its last stored checkpoint.
+    pub async fn save_checkpoint_after_mutation(&self, checkpoint: &Checkpoint) -> Result<()> {
+        self.checkpoints
+            .save(checkpoint)
+            .await
+            .map_err(|err| unsaved_after_mutation(checkpoint, err))
+    }
+
     /// Reports upload progress.
     pub fn report_progress(&self, progress: Progress) {
         if let Some(sink) = &self.progress {
             sink.progress(&progress);
         }
+    }
+}
+
+/// The error for a checkpoint that could not be saved after the platform acted: an
+/// [`ErrorKind::UnknownOutcome`](crate::ErrorKind::UnknownOutcome) naming the platform and
+/// stage, with `err` (the sink's failure) as its source.
+///
+/// [`PublishContext::save_checkpoint_after_mutation`] applies it; a caller that stores
+/// checkpoints outside a connector after a platform call (for example with a job's completion)
+/// can use it for the same rule.
+///
+/// ```
+/// use cmis_core::{Checkpoint, Error, ErrorKind, Platform, unsaved_after_mutation};
+///
+/// let cp = Checkpoint::new(Platform::TikTok, "processing", &"publish-1").unwrap();
+/// let err = unsaved_after_mutation(&cp, Error::internal("connection reset"));
+/// assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+/// assert_eq!(err.platform(), Some(&Platform::TikTok));
+/// ```
+pub fn unsaved_after_mutation(checkpoint: &Checkpoint, err: Error) -> Error {
+    Error::unknown_outcome(format!(
+        "{} may have the post (checkpoint stage {}), but the checkpoint could not be saved \
+         ({err}): reconcile before publishing again",
+        checkpoint.platform, checkpoint.stage
+    ))
+    .with_platform(checkpoint.platform)
+    .with_source(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+    use crate::{ErrorKind, MemoryCredentialStore, RefreshingTokenProvider};
+
+    struct Failing;
+
+    #[async_trait]
+    impl CheckpointSink for Failing {
+        async fn save(&self, _checkpoint: &Checkpoint) -> Result<()> {
+            Err(Error::internal("database is down"))
+        }
+    }
+
+    fn ctx(sink: Arc<dyn CheckpointSink>) -> PublishContext {
+        let tokens =
+            RefreshingTokenProvider::builder(Arc::new(MemoryCredentialStore::new())).build();
+        PublishContext::new(Arc::new(tokens)).with_checkpoint_sink(sink)
+    }
+
+    #[tokio::test]
+    async fn a_save_after_a_mutation_fails_as_an_unknown_outcome_with_the_sink_error() {
+        let cp = Checkpoint::new(Platform::TikTok, "processing", &"p1").unwrap();
+        let ctx = ctx(Arc::new(Failing));
+        let plain = ctx.save_checkpoint(&cp).await.unwrap_err();
+        assert_eq!(plain.kind(), ErrorKind::Internal);
+        let after = ctx.save_checkpoint_after_mutation(&cp).await.unwrap_err();
+        assert_eq!(after.kind(), ErrorKind::UnknownOutcome);
+        assert_eq!(after.platform(), Some(&Platform::TikTok));
+        assert!(after.message().contains("processing"), "{after}");
+        assert_eq!(
+            after.source().map(ToString::to_string).as_deref(),
+            Some("internal: database is down")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_save_after_a_mutation_that_works_is_ok() {
+        let cp = Checkpoint::new(Platform::TikTok, "processing", &"p1").unwrap();
+        let sink = Arc::new(crate::MemoryCheckpointSink::new());
+        ctx(sink.clone())
+            .save_checkpoint_after_mutation(&cp)
+            .await
+            .unwrap();
+        assert_eq!(sink.latest().unwrap().stage, "processing");
     }
 }
