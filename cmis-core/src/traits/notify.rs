@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{AccountRef, Result, TenantId};
+use crate::{AccountRef, Receipt, Result, TenantId};
 
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,6 +22,8 @@ pub enum NotificationKind {
     PublishMissed,
     /// A post's outcome is unknown and needs a look.
     UnknownOutcome,
+    /// A post was published: the platform returned an id (see [`Notification::receipt`]).
+    Published,
 }
 
 impl NotificationKind {
@@ -33,14 +35,19 @@ impl NotificationKind {
             Self::PublishFailed => "publish_failed",
             Self::PublishMissed => "publish_missed",
             Self::UnknownOutcome => "unknown_outcome",
+            Self::Published => "published",
         }
     }
 }
 
-/// A notification for a person. It never holds a secret.
+/// A notification for a person, or for the program embedding cmis. It never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Notification {
+    /// The delivery id, when the notification comes from a durable outbox: the same for every
+    /// attempt to deliver it, so a receiver drops repeats by it (at-least-once delivery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The tenant to notify.
     pub tenant: TenantId,
     /// What it is about.
@@ -59,12 +66,16 @@ pub struct Notification {
     /// When the notification was raised.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// What the platform returned, for [`NotificationKind::Published`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
 }
 
 impl Notification {
     /// A notification of `kind` for `tenant`, now.
     pub fn new(tenant: TenantId, kind: NotificationKind, message: impl Into<String>) -> Self {
         Self {
+            id: None,
             tenant,
             kind,
             account: None,
@@ -72,6 +83,7 @@ impl Notification {
             message: message.into(),
             deadline: None,
             at: OffsetDateTime::now_utc(),
+            receipt: None,
         }
     }
 
@@ -97,6 +109,20 @@ impl Notification {
     #[must_use]
     pub fn with_deadline(mut self, deadline: OffsetDateTime) -> Self {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// Sets the receipt (of a published post).
+    #[must_use]
+    pub fn with_receipt(mut self, receipt: Receipt) -> Self {
+        self.receipt = Some(receipt);
+        self
+    }
+
+    /// Sets the delivery id.
+    #[must_use]
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
         self
     }
 
