@@ -12,11 +12,27 @@ use time::OffsetDateTime;
 use crate::{
     AccessToken, AccountRef, AuditRecord, AuditSink, CasOutcome, Clock, Credential,
     CredentialStore, Error, ErrorKind, Notification, NotificationKind, Notifier, Platform, Result,
-    SystemClock, TokenProvider, TokenRefresher,
+    RetryPolicy, SystemClock, TokenProvider, TokenRefresher,
 };
 
 /// The default refresh margin: tokens are refreshed when they expire within 5 minutes.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// Tries at storing a refreshed credential before it is kept in memory only.
+const STORE_ATTEMPTS: u32 = 3;
+
+/// How long a credential kept in memory is served from the cache before storing it is tried
+/// again.
+const UNSAVED_RETRY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The backoff between tries at storing a refreshed credential (any error kind is retried:
+/// a store's failures are `Internal`).
+fn store_backoff() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_attempts(STORE_ATTEMPTS)
+        .with_base(Duration::from_millis(200))
+        .with_cap(Duration::from_secs(2))
+}
 
 /// A [`TokenProvider`] over a [`CredentialStore`] and one [`TokenRefresher`] per platform.
 ///
@@ -26,8 +42,12 @@ pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 ///   its result.
 /// - The refreshed credential (with a rotated refresh token, if the platform rotated it) is
 ///   written to the store with compare-and-set **before** the new access token is handed out.
-///   If it cannot be stored, the caller gets the store's error and the new token is not used.
 ///   If another process stored first, its credential wins.
+/// - A store error on that write is retried a few times with backoff. If the store still
+///   fails, the platform has already revoked the old refresh token, so the new credential is
+///   the only copy: it is kept in memory and used, storing it is tried again (every 30 s while
+///   it is in use), and an error is logged (without the token): a process that stops before
+///   it is stored leaves the account needing re-authorisation.
 /// - A refresh the platform refuses yields [`ErrorKind::Auth`] and a
 ///   [`NotificationKind::ReauthRequired`] notification. A refresh that fails for another reason
 ///   while the current token is still valid is logged and the current token is used.
@@ -66,6 +86,14 @@ struct Inner {
     cache: Mutex<HashMap<AccountRef, Credential>>,
     rejected: Mutex<HashMap<AccountRef, u64>>,
     flights: Mutex<HashMap<AccountRef, Arc<tokio::sync::Mutex<()>>>>,
+    unsaved: Mutex<HashMap<AccountRef, Unsaved>>,
+}
+
+/// A refreshed credential the store has not accepted yet. Its `version` is the stored version
+/// it replaces, the one compare-and-set expects.
+struct Unsaved {
+    credential: Credential,
+    retry_at: OffsetDateTime,
 }
 
 impl fmt::Debug for RefreshingTokenProvider {
@@ -147,6 +175,7 @@ impl RefreshingTokenProviderBuilder {
                 cache: Mutex::default(),
                 rejected: Mutex::default(),
                 flights: Mutex::default(),
+                unsaved: Mutex::default(),
             }),
         }
     }
@@ -200,7 +229,11 @@ impl RefreshingTokenProvider {
         mode: Mode,
     ) -> Result<AccessToken> {
         let inner = &self.inner;
-        if !lock(&inner.rejected).contains_key(account)
+        let store_due = lock(&inner.unsaved)
+            .get(account)
+            .is_some_and(|u| u.retry_at <= inner.clock.now());
+        if !store_due
+            && !lock(&inner.rejected).contains_key(account)
             && let Some(cached) = lock(&inner.cache).get(account)
             && usable(cached, inner.clock.now(), valid_for)
         {
@@ -210,7 +243,14 @@ impl RefreshingTokenProvider {
         let flight = Arc::clone(lock(&inner.flights).entry(account.clone()).or_default());
         let _guard = flight.lock().await;
 
-        let Some(current) = inner.store.get(account).await? else {
+        let unsaved = lock(&inner.unsaved)
+            .get(account)
+            .map(|u| u.credential.clone());
+        let current = match unsaved {
+            Some(unsaved) => self.store_unsaved(account, unsaved).await,
+            None => inner.store.get(account).await?,
+        };
+        let Some(current) = current else {
             lock(&inner.cache).remove(account);
             return Err(self
                 .reauth(account, None, "no credential is stored for this account")
@@ -278,6 +318,7 @@ impl RefreshingTokenProvider {
                     return Ok(AccessToken::from_credential(&newer));
                 }
                 lock(&inner.cache).remove(account);
+                lock(&inner.unsaved).remove(account);
                 self.audit_failure(account, &err).await;
                 self.notify(
                     Notification::for_account(
@@ -324,17 +365,12 @@ impl RefreshingTokenProvider {
         next: Credential,
     ) -> Result<AccessToken> {
         let inner = &self.inner;
-        let stored = match inner.store.compare_and_swap(expected_version, next).await {
+        let stored = match self
+            .swap_with_retries(account, expected_version, &next)
+            .await
+        {
             Ok(CasOutcome::Stored(stored)) => {
-                self.audit(
-                    AuditRecord::for_account(account, "token.refreshed").with_detail(
-                        "expires_at",
-                        stored
-                            .access_expires_at
-                            .map_or_else(|| "never".to_owned(), |t| t.to_string()),
-                    ),
-                )
-                .await;
+                self.audit_refreshed(account, &stored).await;
                 stored
             }
             Ok(CasOutcome::Conflict(Some(theirs))) => {
@@ -347,18 +383,100 @@ impl RefreshingTokenProvider {
                 )));
             }
             Err(err) => {
-                lock(&inner.cache).remove(account);
+                // The platform has already revoked the refresh token this one replaces: this is
+                // the only copy, so it is used and stored at the next chance.
                 tracing::error!(
                     account = %account,
                     kind = %err.kind(),
-                    "refreshed token could not be stored; it is not used"
+                    attempts = STORE_ATTEMPTS,
+                    "the refreshed credential could not be stored; it is kept in memory and \
+                     stored at the next chance (if this process stops first, the account must \
+                     be re-authorised): {err}"
                 );
-                return Err(err);
+                lock(&inner.unsaved).insert(
+                    account.clone(),
+                    Unsaved {
+                        credential: next.clone(),
+                        retry_at: inner.clock.now() + UNSAVED_RETRY_INTERVAL,
+                    },
+                );
+                next
             }
         };
         lock(&inner.rejected).remove(account);
         lock(&inner.cache).insert(account.clone(), stored.clone());
         Ok(AccessToken::from_credential(&stored))
+    }
+
+    /// Compare-and-set of `next`, retried with backoff after a store error.
+    async fn swap_with_retries(
+        &self,
+        account: &AccountRef,
+        expected_version: u64,
+        next: &Credential,
+    ) -> Result<CasOutcome> {
+        let policy = store_backoff();
+        let mut attempt = 1;
+        loop {
+            match self
+                .inner
+                .store
+                .compare_and_swap(expected_version, next.clone())
+                .await
+            {
+                Err(err) if attempt < STORE_ATTEMPTS => {
+                    tracing::warn!(
+                        account = %account,
+                        attempt,
+                        kind = %err.kind(),
+                        "the refreshed credential could not be stored; trying again: {err}"
+                    );
+                    tokio::time::sleep(policy.backoff(attempt - 1)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Tries again to store a refreshed credential kept in memory. Returns the credential to
+    /// go on with: the stored one, one stored since by someone else (a re-authorisation or
+    /// another process, which wins), the one in memory while the store still fails, or `None`
+    /// when the account's credential was deleted.
+    async fn store_unsaved(&self, account: &AccountRef, unsaved: Credential) -> Option<Credential> {
+        let inner = &self.inner;
+        let outcome = inner
+            .store
+            .compare_and_swap(unsaved.version, unsaved.clone())
+            .await;
+        let next = match outcome {
+            Ok(CasOutcome::Stored(stored)) => {
+                tracing::info!(account = %account, "the refreshed credential kept in memory is stored");
+                self.audit_refreshed(account, &stored).await;
+                Some(stored)
+            }
+            Ok(CasOutcome::Conflict(theirs)) => {
+                tracing::warn!(
+                    account = %account,
+                    "the credential was replaced or deleted since the refresh kept in memory; \
+                     the stored one wins"
+                );
+                theirs
+            }
+            Err(err) => {
+                tracing::error!(
+                    account = %account,
+                    kind = %err.kind(),
+                    "the refreshed credential kept in memory still cannot be stored: {err}"
+                );
+                if let Some(u) = lock(&inner.unsaved).get_mut(account) {
+                    u.retry_at = inner.clock.now() + UNSAVED_RETRY_INTERVAL;
+                }
+                return Some(unsaved);
+            }
+        };
+        lock(&inner.unsaved).remove(account);
+        next
     }
 
     async fn reauth(
@@ -390,6 +508,18 @@ impl RefreshingTokenProvider {
         if let Err(err) = notifier.notify(&notification).await {
             tracing::warn!(kind = %err.kind(), "notification could not be delivered: {err}");
         }
+    }
+
+    async fn audit_refreshed(&self, account: &AccountRef, stored: &Credential) {
+        self.audit(
+            AuditRecord::for_account(account, "token.refreshed").with_detail(
+                "expires_at",
+                stored
+                    .access_expires_at
+                    .map_or_else(|| "never".to_owned(), |t| t.to_string()),
+            ),
+        )
+        .await;
     }
 
     async fn audit_failure(&self, account: &AccountRef, err: &Error) {

@@ -29,6 +29,8 @@ struct CountingRefresher {
     lifetime: Duration,
     log: Arc<Mutex<Vec<String>>>,
     fail_with: Mutex<Option<fn() -> Error>>,
+    /// The refresh token each call was given.
+    given: Mutex<Vec<String>>,
 }
 
 impl CountingRefresher {
@@ -39,6 +41,7 @@ impl CountingRefresher {
             lifetime: Duration::from_secs(86_400),
             log,
             fail_with: Mutex::new(None),
+            given: Mutex::default(),
         }
     }
 
@@ -55,6 +58,12 @@ impl TokenRefresher for CountingRefresher {
 
     async fn refresh(&self, current: &Credential) -> Result<RefreshedToken> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(rt) = &current.refresh_token {
+            self.given
+                .lock()
+                .unwrap()
+                .push(rt.expose_secret().to_owned());
+        }
         tokio::time::sleep(self.delay).await;
         let fail = *self.fail_with.lock().unwrap();
         if let Some(make) = fail {
@@ -73,11 +82,12 @@ impl TokenRefresher for CountingRefresher {
     }
 }
 
-/// A store that logs compare-and-swap calls and can be told to fail them.
+/// A store that logs compare-and-swap calls and can be told to fail the next ones.
 struct LoggingStore {
     inner: MemoryCredentialStore,
     log: Arc<Mutex<Vec<String>>>,
-    fail_cas: bool,
+    /// How many of the next compare-and-swap calls fail.
+    fail_cas: AtomicU32,
 }
 
 #[async_trait]
@@ -89,7 +99,11 @@ impl CredentialStore for LoggingStore {
         self.inner.put(c).await
     }
     async fn compare_and_swap(&self, v: u64, c: Credential) -> Result<CasOutcome> {
-        if self.fail_cas {
+        let failing = self
+            .fail_cas
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
             self.log.lock().unwrap().push("cas-failed".into());
             return Err(Error::internal("database is locked"));
         }
@@ -125,11 +139,16 @@ struct Fixture {
 
 /// A provider whose credential expires `expires_in` after T0, with a 5-minute margin.
 async fn fixture(expires_in: Duration, fail_cas: bool) -> Fixture {
+    fixture_failing_cas(expires_in, if fail_cas { u32::MAX } else { 0 }).await
+}
+
+/// A [`fixture`] whose store fails its next `failing` compare-and-swap calls.
+async fn fixture_failing_cas(expires_in: Duration, failing: u32) -> Fixture {
     let log = Arc::new(Mutex::new(Vec::new()));
     let store = Arc::new(LoggingStore {
         inner: MemoryCredentialStore::new(),
         log: log.clone(),
-        fail_cas,
+        fail_cas: AtomicU32::new(failing),
     });
     store
         .put(
@@ -224,18 +243,87 @@ async fn the_rotated_refresh_token_is_stored_before_the_access_token_is_used() {
     );
 }
 
+async fn stored_refresh_token(f: &Fixture) -> String {
+    let stored = f.store.get(&account()).await.unwrap().unwrap();
+    stored.refresh_token.unwrap().expose_secret().to_owned()
+}
+
 #[tokio::test(start_paused = true)]
-async fn a_refreshed_token_that_cannot_be_stored_is_not_handed_out() {
-    let f = fixture(Duration::from_secs(10), true).await;
-    let err = f.provider.access_token(&account()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Internal);
+async fn a_store_error_on_the_rotated_credential_is_retried_until_it_is_stored() {
+    let f = fixture_failing_cas(Duration::from_secs(10), 2).await;
+    let token = f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(token.secret.expose_secret(), "act.1");
     assert_eq!(
         *f.log.lock().unwrap(),
-        vec!["refresh 1".to_owned(), "cas-failed".into()]
+        vec![
+            "refresh 1".to_owned(),
+            "cas-failed".into(),
+            "cas-failed".into(),
+            "cas rft.1".into()
+        ]
     );
-    // The store still holds the old pair; nothing claims the new token exists.
+    assert_eq!(stored_refresh_token(&f).await, "rft.1");
+    let second = f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(second.secret.expose_secret(), "act.1");
+    assert_eq!(f.refresher.calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rotated_credential_the_store_refuses_is_kept_in_memory_and_stored_later() {
+    // Every try after the refresh fails, and the first retry after it too.
+    let f = fixture_failing_cas(Duration::from_secs(10), 4).await;
+    // The platform has revoked rft.0: the new pair is the only one that works, so it is used.
+    let token = f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(token.secret.expose_secret(), "act.1");
+    assert_eq!(stored_refresh_token(&f).await, "rft.0");
+    // Served from memory without touching the store until the retry interval has passed.
+    let cas_calls = |f: &Fixture| {
+        f.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with("cas"))
+            .count()
+    };
+    assert_eq!(cas_calls(&f), 3);
+    f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(cas_calls(&f), 3);
+    tokio::time::advance(Duration::from_secs(31)).await;
+    // The store still fails: the token in memory is used all the same.
+    let again = f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(again.secret.expose_secret(), "act.1");
+    assert_eq!(cas_calls(&f), 4);
+    assert_eq!(stored_refresh_token(&f).await, "rft.0");
+    // The store is back: the next chance stores the rotated pair, with no second refresh.
+    tokio::time::advance(Duration::from_secs(31)).await;
+    let later = f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(later.secret.expose_secret(), "act.1");
+    assert_eq!(stored_refresh_token(&f).await, "rft.1");
     let stored = f.store.get(&account()).await.unwrap().unwrap();
-    assert_eq!(stored.refresh_token.unwrap().expose_secret(), "rft.0");
+    assert_eq!(stored.access_token.expose_secret(), "act.1");
+    assert_eq!(stored.version, 2);
+    assert_eq!(f.refresher.calls(), 1);
+    assert_eq!(
+        f.audit
+            .records()
+            .iter()
+            .map(|r| r.action.as_str())
+            .collect::<Vec<_>>(),
+        vec!["token.refreshed"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_next_refresh_uses_the_rotated_token_kept_in_memory_not_the_stored_one() {
+    let f = fixture(Duration::from_secs(10), true).await;
+    let first = f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(first.secret.expose_secret(), "act.1");
+    // A day later act.1 expires too, and the store still refuses every write.
+    tokio::time::advance(Duration::from_secs(86_400)).await;
+    let second = f.provider.access_token(&account()).await.unwrap();
+    assert_eq!(second.secret.expose_secret(), "act.2");
+    assert_eq!(*f.refresher.given.lock().unwrap(), vec!["rft.0", "rft.1"]);
+    assert_eq!(stored_refresh_token(&f).await, "rft.0");
 }
 
 #[tokio::test(start_paused = true)]
