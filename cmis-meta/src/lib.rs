@@ -49,9 +49,12 @@
 //!   give larger videos as public URLs.
 //! - Instagram Login accounts take media by public URL only (rupload is for Facebook Login).
 //! - Facebook Page stories are not published ([`ErrorKind::Unsupported`](cmis_core::ErrorKind::Unsupported)).
-//! - A Facebook post whose creating call had an unknown outcome cannot be reconciled by a
-//!   read-only call: [`Publisher::reconcile`](cmis_core::Publisher::reconcile) answers
-//!   `Unknown`, and a person decides.
+//! - [`Publisher::reconcile`](cmis_core::Publisher::reconcile) finds a post whose creating
+//!   call's response was lost among the account's recent posts, by exact text and creation time
+//!   inside the call's window ([`ReconcilePolicy`]), or by a stored id. What it cannot settle
+//!   (two candidates, a photo without text, a natively scheduled post, a window not yet closed)
+//!   is an [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome) error whose
+//!   message says why.
 //!
 //! ## Features
 //!
@@ -64,6 +67,7 @@ mod facebook;
 pub mod fuzzing;
 mod instagram;
 mod media;
+mod reconcile;
 mod request;
 pub mod tokens;
 mod usage;
@@ -75,6 +79,7 @@ pub use client::{
 pub use facebook::{FacebookPagePublisher, SCHEDULE_MAX_LEAD, SCHEDULE_MIN_LEAD};
 pub use instagram::{InstagramLogin, InstagramPublisher};
 pub use media::MAX_UPLOAD_BYTES;
+pub use reconcile::ReconcilePolicy;
 pub use tokens::{
     FacebookTokenRefresher, InstagramLoginRefresher, PageToken, TokenInfo, check_reauth_deadline,
     debug_token, exchange_for_long_lived, notify_reauth_deadline, page_tokens,

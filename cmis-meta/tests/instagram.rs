@@ -443,11 +443,19 @@ async fn a_5xx_on_media_publish_is_unknown_sent_once_and_reconciled_read_only() 
     server.reset().await;
     catch_all(server).await;
     mount_status(server, CONTAINER, "ig_status_published.json", 1).await;
-    let rec = publisher
+    // (the post has no caption to find it by among the account's media:
+    // tests/reconcile_instagram.rs covers the listing)
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{IG}/media")))
+        .respond_with(json(200, "ig_media_list.json"))
+        .expect(1)
+        .mount(server)
+        .await;
+    let err = publisher
         .reconcile(&Target::feed(ig()), &Post::new(), Some(&cp), &h.ctx)
         .await
-        .unwrap();
-    assert_eq!(rec, Reconciliation::Unknown);
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
     // … and ERROR proves nothing was published.
     server.reset().await;
     catch_all(server).await;

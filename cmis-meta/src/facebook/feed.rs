@@ -2,7 +2,7 @@
 
 use cmis_core::{Error, ErrorKind, Post, PublishContext, Receipt, Result, Target};
 
-use super::{FacebookPagePublisher, FbState, STAGE_SENDING, checkpoint, unix};
+use super::{Creates, FacebookPagePublisher, FbState, STAGE_SENDING, checkpoint, unix};
 use crate::client::{ApiRequest, Host, IdResponse, Session};
 
 /// `published=false` and `scheduled_publish_time` when the post is natively scheduled.
@@ -16,29 +16,48 @@ pub(super) fn scheduling(post: &Post) -> Vec<(String, String)> {
     }
 }
 
-/// Runs a creating call whose outcome may be unknown: the checkpoint says "sending" first (so a
-/// crash never leads to a second post), and is put back when the call provably did nothing.
-pub(super) async fn guarded<T>(
-    ctx: &PublishContext,
-    before: Option<(&str, &FbState)>,
-    endpoint: &str,
-    call: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    ctx.save_checkpoint(&checkpoint(
-        STAGE_SENDING,
-        &FbState::Sending {
-            endpoint: endpoint.to_owned(),
-        },
-    )?)
-    .await?;
-    let result = call.await;
-    if let (Err(err), Some((stage, state))) = (&result, before)
-        && err.kind() != ErrorKind::UnknownOutcome
-        && let Err(save) = ctx.save_checkpoint(&checkpoint(stage, state)?).await
-    {
-        tracing::warn!(kind = %save.kind(), "checkpoint could not be restored after a refused call");
+/// A creating call about to be sent: where it goes and what it makes.
+pub(super) struct Creating<'a> {
+    pub(super) endpoint: &'a str,
+    pub(super) creates: Creates,
+    /// Ids the created post will point at (photos of a multi-photo post, a Reel's video id).
+    pub(super) ids: Vec<String>,
+}
+
+impl FacebookPagePublisher {
+    /// Runs a creating call whose outcome may be unknown. The checkpoint says "sending" first,
+    /// with the time the call starts, what it creates and `before` (so a crash never leads to a
+    /// second post, and reconcile knows the call's window and where to resume); `before` is put
+    /// back when the call provably did nothing.
+    pub(super) async fn guarded<T>(
+        &self,
+        ctx: &PublishContext,
+        before: &FbState,
+        creating: Creating<'_>,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        ctx.save_checkpoint(&checkpoint(
+            STAGE_SENDING,
+            &FbState::Sending {
+                endpoint: creating.endpoint.to_owned(),
+                started_at: Some(self.client.clock().now()),
+                creates: Some(creating.creates),
+                ids: creating.ids,
+                retry: Some(Box::new(before.clone())),
+            },
+        )?)
+        .await?;
+        let result = call.await;
+        if let Err(err) = &result
+            && err.kind() != ErrorKind::UnknownOutcome
+            && let Err(save) = ctx
+                .save_checkpoint(&checkpoint(before.stage(), before)?)
+                .await
+        {
+            tracing::warn!(kind = %save.kind(), "checkpoint could not be restored after a refused call");
+        }
+        result
     }
-    result
 }
 
 impl FacebookPagePublisher {
@@ -48,6 +67,7 @@ impl FacebookPagePublisher {
         s: Session<'_>,
         target: &Target,
         post: &Post,
+        ctx: &PublishContext,
     ) -> Result<Receipt> {
         let mut fields = Vec::new();
         if let Some(text) = post.text.as_deref().filter(|t| !t.is_empty()) {
@@ -60,9 +80,19 @@ impl FacebookPagePublisher {
         let url = self
             .client
             .url(Host::Graph, &format!("{}/feed", target.account.account));
+        let ready = FbState::Ready { post: post.clone() };
+        let creating = Creating {
+            endpoint: "/feed",
+            creates: Creates::Feed,
+            ids: Vec::new(),
+        };
         let created: IdResponse = self
-            .client
-            .call_as(s, &ApiRequest::post(url).form(fields))
+            .guarded(
+                ctx,
+                &ready,
+                creating,
+                self.client.call_as(s, &ApiRequest::post(url).form(fields)),
+            )
             .await?;
         Ok(self.receipt(
             target,
@@ -115,17 +145,23 @@ impl FacebookPagePublisher {
         let url = self
             .client
             .url(Host::Graph, &format!("{}/feed", target.account.account));
+        let creating = Creating {
+            endpoint: "/feed",
+            creates: Creates::Photos,
+            ids: photo_ids.clone(),
+        };
         let state = FbState::MultiPhoto {
             post: post.clone(),
             photo_ids,
         };
-        let created: IdResponse = guarded(
-            ctx,
-            Some(("photos", &state)),
-            "/feed",
-            self.client.call_as(s, &ApiRequest::post(url).form(fields)),
-        )
-        .await?;
+        let created: IdResponse = self
+            .guarded(
+                ctx,
+                &state,
+                creating,
+                self.client.call_as(s, &ApiRequest::post(url).form(fields)),
+            )
+            .await?;
         Ok(self.receipt(
             target,
             created.id,

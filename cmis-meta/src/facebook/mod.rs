@@ -5,6 +5,7 @@
 
 mod feed;
 mod photo;
+mod reconcile;
 mod video;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ use url::Url;
 
 use crate::client::{MetaClient, Session, segment};
 use crate::media::{Kind, sniff_media};
+use crate::reconcile::ReconcilePolicy;
 use feed::scheduling;
 // The response shapes, for `crate::fuzzing`.
 pub(crate) use photo::PhotoResponse;
@@ -51,12 +53,24 @@ const MAX_PHOTOS: usize = 10;
 #[derive(Debug, Clone)]
 pub struct FacebookPagePublisher {
     client: MetaClient,
+    reconcile: ReconcilePolicy,
 }
 
 impl FacebookPagePublisher {
     /// A publisher using `client`.
     pub fn new(client: MetaClient) -> Self {
-        Self { client }
+        Self {
+            client,
+            reconcile: ReconcilePolicy::default(),
+        }
+    }
+
+    /// Sets how [`reconcile`](cmis_core::Publisher::reconcile) matches a lost call to the
+    /// Page's posts.
+    #[must_use]
+    pub fn with_reconcile_policy(mut self, policy: ReconcilePolicy) -> Self {
+        self.reconcile = policy;
+        self
     }
 }
 
@@ -89,12 +103,62 @@ enum FbState {
         video_id: String,
         uploaded: bool,
     },
-    /// A creating call (`/feed`, `/videos`, Reels `finish`) was sent; its outcome is unknown
-    /// until reconciled.
-    Sending { endpoint: String },
+    /// Nothing that creates a post was sent yet, or it was refused: publish `post` afresh.
+    Ready { post: Post },
+    /// A creating call (`/feed`, `/photos`, `/videos`, Reels `finish`) was sent; its outcome is
+    /// unknown until reconciled.
+    Sending {
+        endpoint: String,
+        /// When the call started, on the client's clock: the start of its window.
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        started_at: Option<OffsetDateTime>,
+        /// What the call creates (absent in checkpoints written before reconciling existed).
+        #[serde(default)]
+        creates: Option<Creates>,
+        /// Ids the created post points at: the photos of a multi-photo post, a Reel's video id.
+        #[serde(default)]
+        ids: Vec<String>,
+        /// Where to resume when reconciling proves that nothing was created.
+        #[serde(default)]
+        retry: Option<Box<FbState>>,
+    },
+}
+
+/// The kind of post a creating call makes, for reconciling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Creates {
+    /// A text or link post (`/feed`).
+    Feed,
+    /// A single photo post (`/photos`).
+    Photo,
+    /// A multi-photo post (`/feed` with `attached_media`).
+    Photos,
+    /// A Page video (`/videos`).
+    Video,
+    /// A Reel (`video_reels` finish).
+    Reel,
 }
 
 const STAGE_SENDING: &str = "sending";
+const STAGE_READY: &str = "ready";
+
+impl FbState {
+    /// The stage a resumable state is saved under.
+    fn stage(&self) -> &'static str {
+        match self {
+            Self::Ready { .. } => STAGE_READY,
+            Self::MultiPhoto { .. } => "photos",
+            Self::Video { handle: None, .. } => "upload_session",
+            Self::Video { .. } => "video_uploaded",
+            Self::Reel {
+                uploaded: false, ..
+            } => "reel_started",
+            Self::Reel { .. } => "reel_uploaded",
+            Self::Sending { .. } => STAGE_SENDING,
+        }
+    }
+}
 
 fn checkpoint(stage: &str, state: &FbState) -> Result<Checkpoint> {
     Checkpoint::new(Platform::Facebook, stage, state)
@@ -253,8 +317,8 @@ impl cmis_core::Publisher for FacebookPagePublisher {
         let plan = self.plan(target, post).await?;
         let s = Self::session(target, ctx);
         match plan {
-            Plan::Text => self.text_post(s, target, post).await,
-            Plan::Photo => self.photo_post(s, target, post).await,
+            Plan::Text => self.text_post(s, target, post, ctx).await,
+            Plan::Photo => self.photo_post(s, target, post, ctx).await,
             Plan::MultiPhoto => {
                 self.multi_photo(s, target, post.clone(), Vec::new(), ctx)
                     .await
@@ -275,6 +339,9 @@ impl cmis_core::Publisher for FacebookPagePublisher {
         let state: FbState = checkpoint.decode()?;
         let s = Self::session(target, ctx);
         match state {
+            FbState::Ready { post } => {
+                return cmis_core::Publisher::publish(self, target, &post, ctx).await;
+            }
             FbState::MultiPhoto { post, photo_ids } => {
                 self.multi_photo(s, target, post, photo_ids, ctx).await
             }
@@ -294,7 +361,7 @@ impl cmis_core::Publisher for FacebookPagePublisher {
                 self.reel_from(s, target, &post, video_id, uploaded, ctx)
                     .await
             }
-            FbState::Sending { endpoint } => Err(Error::unknown_outcome(format!(
+            FbState::Sending { endpoint, .. } => Err(Error::unknown_outcome(format!(
                 "the POST to {endpoint} was sent before the checkpoint was left; it may have \
                  created the post, so it is not sent again: reconcile instead"
             ))
@@ -303,15 +370,19 @@ impl cmis_core::Publisher for FacebookPagePublisher {
         .map(Outcome::Published)
     }
 
+    /// Reads the Page's posts (`published_posts`) created within the lost call's window and
+    /// matches them by exact text and kind, or by the stored photo ids of a multi-photo post; a
+    /// Reel is looked up by its stored video id. Anything it cannot settle is an
+    /// [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome) error whose message
+    /// says why.
+    #[tracing::instrument(skip_all, fields(platform = "facebook", account = %target.account.account))]
     async fn reconcile(
         &self,
-        _target: &Target,
-        _post: &Post,
-        _checkpoint: Option<&Checkpoint>,
-        _ctx: &PublishContext,
+        target: &Target,
+        post: &Post,
+        checkpoint: Option<&Checkpoint>,
+        ctx: &PublishContext,
     ) -> Result<Reconciliation> {
-        // A Page feed has no read-only lookup by request: a post created by a lost response
-        // cannot be told apart from the Page's other posts with certainty, so a person decides.
-        Ok(Reconciliation::Unknown)
+        self.find_lost(target, post, checkpoint, ctx).await
     }
 }

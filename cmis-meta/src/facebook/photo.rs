@@ -1,10 +1,11 @@
 //! Page photos: `POST /{page-id}/photos` by URL (`url=`) or by file (multipart `source`).
 
 use bytes::{BufMut, Bytes, BytesMut};
-use cmis_core::{Media, MediaSource, Post, Receipt, Result, Target};
+use cmis_core::{Media, MediaSource, Post, PublishContext, Receipt, Result, Target};
 use serde::Deserialize;
 
-use super::{FacebookPagePublisher, scheduling};
+use super::feed::Creating;
+use super::{Creates, FacebookPagePublisher, FbState, scheduling};
 use crate::client::{ApiRequest, Host, Session, de_id, de_opt_id};
 use crate::media::{file_name, load, sniff_media};
 
@@ -83,6 +84,7 @@ impl FacebookPagePublisher {
         s: Session<'_>,
         target: &Target,
         post: &Post,
+        ctx: &PublishContext,
     ) -> Result<Receipt> {
         let Some(media) = post.media.first() else {
             return Err(cmis_core::Error::internal("photo post without media"));
@@ -92,7 +94,20 @@ impl FacebookPagePublisher {
             fields.push(("message".into(), text.to_owned()));
         }
         fields.extend(scheduling(post));
-        let photo = self.upload_photo(s, target, media, fields).await?;
+        let ready = FbState::Ready { post: post.clone() };
+        let creating = Creating {
+            endpoint: "/photos",
+            creates: Creates::Photo,
+            ids: Vec::new(),
+        };
+        let photo = self
+            .guarded(
+                ctx,
+                &ready,
+                creating,
+                self.upload_photo(s, target, media, fields),
+            )
+            .await?;
         let id = photo.post_id.unwrap_or(photo.id);
         Ok(self.receipt(
             target,

@@ -12,8 +12,8 @@ use cmis_core::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::feed::guarded;
-use super::{FacebookPagePublisher, FbState, checkpoint, scheduling, unix};
+use super::feed::Creating;
+use super::{Creates, FacebookPagePublisher, FbState, checkpoint, scheduling, unix};
 use crate::client::{ApiRequest, Host, IdResponse, Session, de_id, segment};
 use crate::error::as_i64;
 use crate::media::{file_name, load, sniff_media};
@@ -140,9 +140,20 @@ impl FacebookPagePublisher {
         if let MediaSource::Url(u) = &media.source {
             let mut fields = vec![("file_url".to_owned(), u.to_string())];
             fields.extend(self.video_fields(post));
+            let ready = FbState::Ready { post: post.clone() };
+            let creating = Creating {
+                endpoint: "/videos",
+                creates: Creates::Video,
+                ids: Vec::new(),
+            };
             let created: IdResponse = self
-                .client
-                .call_as(s, &ApiRequest::post(self.videos_url(target)).form(fields))
+                .guarded(
+                    ctx,
+                    &ready,
+                    creating,
+                    self.client
+                        .call_as(s, &ApiRequest::post(self.videos_url(target)).form(fields)),
+                )
                 .await?;
             return Ok(no_permalink(self.receipt(
                 target,
@@ -231,14 +242,20 @@ impl FacebookPagePublisher {
             session,
             handle: Some(handle),
         };
-        let created: IdResponse = guarded(
-            ctx,
-            Some(("video_uploaded", &state)),
-            "/videos",
-            self.client
-                .call_as(s, &ApiRequest::post(self.videos_url(target)).form(fields)),
-        )
-        .await?;
+        let creating = Creating {
+            endpoint: "/videos",
+            creates: Creates::Video,
+            ids: Vec::new(),
+        };
+        let created: IdResponse = self
+            .guarded(
+                ctx,
+                &state,
+                creating,
+                self.client
+                    .call_as(s, &ApiRequest::post(self.videos_url(target)).form(fields)),
+            )
+            .await?;
         Ok(no_permalink(self.receipt(
             target,
             created.id,
@@ -364,14 +381,20 @@ impl FacebookPagePublisher {
             video_id: video_id.clone(),
             uploaded: true,
         };
-        let done: Success = guarded(
-            ctx,
-            Some(("reel_uploaded", &state)),
-            "video_reels finish",
-            self.client
-                .call_as(s, &ApiRequest::post(self.reels_url(target)).form(fields)),
-        )
-        .await?;
+        let creating = Creating {
+            endpoint: "video_reels finish",
+            creates: Creates::Reel,
+            ids: vec![video_id.clone()],
+        };
+        let done: Success = self
+            .guarded(
+                ctx,
+                &state,
+                creating,
+                self.client
+                    .call_as(s, &ApiRequest::post(self.reels_url(target)).form(fields)),
+            )
+            .await?;
         if !done.success {
             return Err(Error::unknown_outcome(
                 "video_reels finish answered without success:true; reconcile before retrying",

@@ -6,6 +6,7 @@
 
 mod container;
 mod publish;
+mod reconcile;
 
 use std::collections::BTreeSet;
 
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Host, MetaClient, Session, segment};
 use crate::media::{Kind, sniff_media};
+use crate::reconcile::ReconcilePolicy;
 // The container status and its parser, for `crate::fuzzing`.
 pub(crate) use container::{Status, subcode_in};
 
@@ -56,6 +58,7 @@ pub enum InstagramLogin {
 pub struct InstagramPublisher {
     client: MetaClient,
     login: InstagramLogin,
+    reconcile: ReconcilePolicy,
 }
 
 impl InstagramPublisher {
@@ -64,7 +67,16 @@ impl InstagramPublisher {
         Self {
             client,
             login: InstagramLogin::Facebook,
+            reconcile: ReconcilePolicy::default(),
         }
+    }
+
+    /// Sets how [`reconcile`](cmis_core::Publisher::reconcile) matches a lost `media_publish`
+    /// to the account's media.
+    #[must_use]
+    pub fn with_reconcile_policy(mut self, policy: ReconcilePolicy) -> Self {
+        self.reconcile = policy;
+        self
     }
 
     /// Sets how accounts are connected (and so which host is used).
@@ -288,6 +300,13 @@ impl cmis_core::Publisher for InstagramPublisher {
         self.run(s, target, state, ctx).await
     }
 
+    /// Settles a lost publish from the checkpoint: no checkpoint or no container means
+    /// `media_publish` never ran; a stored media id is the post; otherwise the container's
+    /// `status_code` decides, and a `PUBLISHED` container whose media id was lost is found among
+    /// the account's media by exact caption and time. Anything it cannot settle is an
+    /// [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome) error whose message
+    /// says why.
+    #[tracing::instrument(skip_all, fields(platform = "instagram", account = %target.account.account))]
     async fn reconcile(
         &self,
         target: &Target,
@@ -295,26 +314,6 @@ impl cmis_core::Publisher for InstagramPublisher {
         checkpoint: Option<&Checkpoint>,
         ctx: &PublishContext,
     ) -> Result<Reconciliation> {
-        let Some(cp) = checkpoint else {
-            return Ok(Reconciliation::Unknown);
-        };
-        let state: IgState = cp.decode()?;
-        let s = Self::session(target, ctx);
-        if let Some(media_id) = &state.media_id {
-            return Ok(Reconciliation::Published(
-                self.receipt(s, target, media_id.clone()).await,
-            ));
-        }
-        let Some(container) = &state.container else {
-            // No publishable container was ever created, so media_publish never ran.
-            return Ok(Reconciliation::NotPublished);
-        };
-        let status = self.status(s, container).await?;
-        Ok(match status.code.as_str() {
-            // Published, but the media id was lost with the response: a person must look.
-            "PUBLISHED" => Reconciliation::Unknown,
-            "ERROR" | "EXPIRED" => Reconciliation::NotPublished,
-            _ => Reconciliation::Pending(cp.clone()),
-        })
+        self.find_lost(target, checkpoint, ctx).await
     }
 }
