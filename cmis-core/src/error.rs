@@ -168,6 +168,7 @@ struct Inner {
     trace_id: Option<String>,
     user_message: Option<String>,
     retry_after: Option<Duration>,
+    discards_checkpoint: bool,
     violations: Vec<Violation>,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
@@ -185,6 +186,7 @@ impl Error {
                 trace_id: None,
                 user_message: None,
                 retry_after: None,
+                discards_checkpoint: false,
                 violations: Vec::new(),
                 source: None,
             }),
@@ -297,6 +299,18 @@ impl Error {
         self
     }
 
+    /// Marks that the platform no longer has what the publish's checkpoint points to (the
+    /// upload expired, the platform's publish failed for good, the container expired): running
+    /// the post again must publish it from the start, not resume the checkpoint. A connector
+    /// sets it only when the platform *says* its object is dead; an error about the call
+    /// itself (a timeout, a 503 while polling) must keep the checkpoint, or a retry could
+    /// publish twice.
+    #[must_use]
+    pub fn discarding_checkpoint(mut self) -> Self {
+        self.inner.discards_checkpoint = true;
+        self
+    }
+
     /// Sets the underlying cause. It must not print a secret in its `Display` or `Debug`.
     #[must_use]
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
@@ -330,6 +344,11 @@ impl Error {
     /// How long the platform asked to wait, if it said.
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
+    }
+
+    /// Whether the publish's checkpoint is dead (see [`discarding_checkpoint`](Self::discarding_checkpoint)).
+    pub fn discards_checkpoint(&self) -> bool {
+        self.inner.discards_checkpoint
     }
 
     /// The platform that returned the error, if any.
@@ -415,6 +434,9 @@ impl fmt::Debug for Error {
         }
         if let Some(r) = &i.retry_after {
             d.field("retry_after", r);
+        }
+        if i.discards_checkpoint {
+            d.field("discards_checkpoint", &true);
         }
         if !i.violations.is_empty() {
             d.field("violations", &i.violations);

@@ -165,6 +165,11 @@ pub struct JobError {
     pub kind: String,
     /// The error's message.
     pub message: String,
+    /// Whether the platform no longer has what the job's checkpoint points to, so the job's
+    /// next run publishes from the start ([`Error::discards_checkpoint`]). Not stored: the
+    /// completion that carries it drops the checkpoint.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discard_checkpoint: bool,
 }
 
 impl JobError {
@@ -173,6 +178,7 @@ impl JobError {
         Self {
             kind: error.kind().as_str().to_owned(),
             message: error.to_string(),
+            discard_checkpoint: error.discards_checkpoint(),
         }
     }
 
@@ -181,7 +187,16 @@ impl JobError {
         Self {
             kind: kind.as_str().to_owned(),
             message: message.into(),
+            discard_checkpoint: false,
         }
+    }
+
+    /// This error, marked as leaving the checkpoint dead: the job's next run publishes from
+    /// the start.
+    #[must_use]
+    pub fn discarding_checkpoint(mut self) -> Self {
+        self.discard_checkpoint = true;
+        self
     }
 }
 

@@ -77,6 +77,7 @@ mod credential_codec;
 mod crypto;
 mod job;
 mod memory;
+mod outbox;
 mod plan;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -98,10 +99,11 @@ pub use job::{
     Phase,
 };
 pub use memory::MemoryScheduleStore;
+pub use outbox::{Delivered, Delivery, DeliveryPolicy};
 #[cfg(feature = "postgres")]
 pub use postgres::{PgStore, PgStoreBuilder};
 pub use scheduler::{
-    JobCheckpointSink, JobProgress, MAINTENANCE_LEADER, Scheduler, SchedulerBuilder,
+    JobCheckpointSink, JobProgress, MAINTENANCE_LEADER, OutboxNotifier, Scheduler, SchedulerBuilder,
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AuditRecord, Checkpoint, Clock, Error, Post, PostId, Result, SystemClock, Target, TenantId,
+    AuditRecord, Checkpoint, Clock, Error, Notification, Platform, Post, PostId, Result, Surface,
+    SystemClock, Target, TenantId,
 };
 use time::OffsetDateTime;
 
@@ -15,6 +16,7 @@ use crate::job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,
     Phase,
 };
+use crate::outbox::{Delivered, Delivery};
 use crate::plan::{UserOp, plan_user_op};
 use crate::store::{Rejected, ScheduleStore};
 use crate::validate::{batch_rows, check_targets, lost_lease, not_found};
@@ -39,6 +41,37 @@ struct State {
     /// Finished jobs moved "to history" by `cleanup`: still readable, never changed again (as
     /// in the database backends, whose history table takes no writes).
     history: HashSet<JobId>,
+    /// The notification outbox, by sequence number.
+    outbox: BTreeMap<i64, OutboxEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct OutboxEntry {
+    notification: Notification,
+    created_at: OffsetDateTime,
+    run_at: OffsetDateTime,
+    attempts: u32,
+    lease: Option<(String, OffsetDateTime)>,
+    done: bool,
+}
+
+fn push_outbox(st: &mut State, n: &Notification, now: OffsetDateTime) {
+    let seq = i64::try_from(st.outbox.len()).unwrap_or(i64::MAX) + 1;
+    let n = match &n.id {
+        Some(_) => n.clone(),
+        None => n.clone().with_id(crate::outbox::new_delivery_id()),
+    };
+    st.outbox.insert(
+        seq,
+        OutboxEntry {
+            notification: n,
+            created_at: now,
+            run_at: now,
+            attempts: 0,
+            lease: None,
+            done: false,
+        },
+    );
 }
 
 impl Default for MemoryScheduleStore {
@@ -241,7 +274,7 @@ impl ScheduleStore for MemoryScheduleStore {
     }
 
     async fn claim(&self, owner: &str, limit: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
-        Ok(self.claim_inner(owner, limit, lease, false))
+        Ok(self.claim_inner(owner, limit, lease, false, &Platform::ALL))
     }
 
     async fn claim_started(
@@ -250,7 +283,60 @@ impl ScheduleStore for MemoryScheduleStore {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>> {
-        Ok(self.claim_inner(owner, limit, lease, true))
+        Ok(self.claim_inner(owner, limit, lease, true, &Platform::ALL))
+    }
+
+    async fn claim_started_on(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+        platforms: &[Platform],
+    ) -> Result<Vec<ClaimedJob>> {
+        Ok(self.claim_inner(owner, limit, lease, true, platforms))
+    }
+
+    async fn release_unheld(&self, owner: &str, held: &[Lease]) -> Result<u64> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let keep: HashSet<JobId> = held
+            .iter()
+            .filter(|l| l.owner == owner)
+            .map(|l| l.job)
+            .collect();
+        let lost: Vec<JobId> = st
+            .jobs
+            .values()
+            .filter(|j| {
+                j.state == JobState::Publishing
+                    && j.lease_owner.as_deref() == Some(owner)
+                    && !keep.contains(&j.id)
+            })
+            .map(|j| j.id)
+            .collect();
+        for id in &lost {
+            let from = st.claimed_from.get(id).copied();
+            let Some(j) = st.jobs.get_mut(id) else {
+                continue;
+            };
+            let from = from.unwrap_or(JobState::RetryScheduled);
+            if matches!(from, JobState::Scheduled | JobState::RetryScheduled) {
+                j.attempts = j.attempts.saturating_sub(1);
+            }
+            j.state = from;
+            j.lease_owner = None;
+            j.lease_expires_at = None;
+            j.phase = None;
+            j.started_at = None;
+            j.updated_at = now;
+            let record = audit(j, now, "job.released").with_detail("owner", owner);
+            st.audit.push(record);
+        }
+        drop(st);
+        if !lost.is_empty() {
+            self.wake();
+        }
+        Ok(lost.len() as u64)
     }
 
     async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
@@ -288,11 +374,18 @@ impl ScheduleStore for MemoryScheduleStore {
         Ok(())
     }
 
-    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>> {
+    async fn complete_notifying(
+        &self,
+        completions: &[(Lease, Completion, Option<Notification>)],
+    ) -> Result<Vec<Rejected>> {
         let now = self.clock.now();
         let mut st = self.lock();
         let mut rejected = Vec::new();
-        for (lease, c) in completions {
+        for (lease, c, notify) in completions {
+            let counted = st
+                .claimed_from
+                .get(&lease.job)
+                .is_some_and(|f| matches!(f, JobState::Scheduled | JobState::RetryScheduled));
             let Some(j) = held(&mut st, lease) else {
                 rejected.push(Rejected {
                     lease: lease.clone(),
@@ -323,17 +416,20 @@ impl ScheduleStore for MemoryScheduleStore {
                 }
                 Completion::Snooze { at } => {
                     j.run_at = Some(*at);
-                    if j.phase == Some(Phase::Publish) {
+                    if counted {
                         j.attempts = j.attempts.saturating_sub(1);
                     }
                 }
                 Completion::AwaitingReauth { error } => {
                     set_err(j, error);
-                    if j.phase == Some(Phase::Publish) {
+                    if counted {
                         j.attempts = j.attempts.saturating_sub(1);
                     }
                 }
                 Completion::Failed { error } | Completion::Missed { error } => set_err(j, error),
+            }
+            if crate::plan::completion_row(lease, c, 0).discard {
+                j.checkpoint = None;
             }
             j.state = c.state();
             j.lease_owner = None;
@@ -348,8 +444,71 @@ impl ScheduleStore for MemoryScheduleStore {
             let record =
                 audit(j, now, &action).with_detail("fencing_token", lease.token.to_string());
             st.audit.push(record);
+            if let Some(n) = notify {
+                push_outbox(&mut st, n, now);
+            }
         }
         Ok(rejected)
+    }
+
+    async fn enqueue(&self, notifications: &[Notification]) -> Result<()> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        for n in notifications {
+            push_outbox(&mut st, n, now);
+        }
+        Ok(())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let mut out = Vec::new();
+        for (seq, e) in &mut st.outbox {
+            if out.len() >= limit {
+                break;
+            }
+            let free = e.lease.as_ref().is_none_or(|(_, until)| *until < now);
+            if e.done || e.run_at > now || !free {
+                continue;
+            }
+            e.attempts += 1;
+            e.lease = Some((owner.to_owned(), now + lease));
+            out.push(Delivery {
+                seq: *seq,
+                attempts: e.attempts,
+                created_at: e.created_at,
+                notification: e.notification.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn settle_deliveries(&self, owner: &str, results: &[(i64, Delivered)]) -> Result<()> {
+        let mut st = self.lock();
+        for (seq, r) in results {
+            let Some(e) = st.outbox.get_mut(seq) else {
+                continue;
+            };
+            let ours = e.lease.as_ref().is_some_and(|(o, _)| o == owner);
+            match r {
+                Delivered::Yes => e.done = true,
+                Delivered::RetryAt { at, .. } if ours => e.run_at = *at,
+                Delivered::GaveUp { .. } if ours => e.done = true,
+                _ => continue,
+            }
+            e.lease = None;
+        }
+        Ok(())
+    }
+
+    async fn undelivered(&self) -> Result<u64> {
+        Ok(self.lock().outbox.values().filter(|e| !e.done).count() as u64)
     }
 
     async fn rescue_expired(&self, limit: usize) -> Result<Vec<Job>> {
@@ -378,10 +537,11 @@ impl ScheduleStore for MemoryScheduleStore {
                     "the worker's lease expired while its platform call was in flight",
                 ));
             } else {
-                j.state = from.unwrap_or(JobState::RetryScheduled);
-                if j.phase == Some(Phase::Publish) {
+                let from = from.unwrap_or(JobState::RetryScheduled);
+                if matches!(from, JobState::Scheduled | JobState::RetryScheduled) {
                     j.attempts = j.attempts.saturating_sub(1);
                 }
+                j.state = from;
             }
             j.lease_owner = None;
             j.lease_expires_at = None;
@@ -522,6 +682,7 @@ impl MemoryScheduleStore {
         limit: usize,
         lease: Duration,
         started: bool,
+        platforms: &[Platform],
     ) -> Vec<ClaimedJob> {
         let now = self.clock.now();
         let mut st = self.lock();
@@ -529,6 +690,10 @@ impl MemoryScheduleStore {
             .jobs
             .values()
             .filter(|j| is_due(j, now))
+            .filter(|j| {
+                platforms.contains(&j.target.account.platform)
+                    && j.target.surface != Surface::Unknown
+            })
             .map(|j| (j.run_at, j.id))
             .collect();
         due.sort();

@@ -7,7 +7,7 @@ use cmis_core::{Error, Result};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::job::{Completion, Job, JobState, Lease};
+use crate::job::{Completion, Job, JobError, JobState, Lease};
 
 /// A user's change to one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +90,8 @@ pub(crate) struct CompletionRow {
     pub(crate) receipt: Option<String>,
     /// Whether the claim's attempt is given back (a snooze, a wait for re-authorisation).
     pub(crate) refund: bool,
+    /// Whether the stored checkpoint is dropped (the platform's object is dead).
+    pub(crate) discard: bool,
     pub(crate) action: String,
     pub(crate) detail: String,
 }
@@ -108,12 +110,34 @@ impl CompletionRow {
             "cp": self.checkpoint,
             "receipt": self.receipt,
             "refund": i64::from(self.refund),
+            "discard": i64::from(self.discard),
         })
     }
 }
 
-/// What the backends write for `completion` of the job held by `lease`.
-pub(crate) fn completion_row(lease: &Lease, completion: &Completion) -> CompletionRow {
+/// What the backends write for `completion` of the job held by `lease`, at `now`
+/// (microseconds). A checkpoint or receipt that cannot be encoded (a third-party connector's
+/// date out of range, say) is never silently dropped: the job goes to reconciliation now.
+pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -> CompletionRow {
+    let encoded = match completion {
+        Completion::Published(r) => serde_json::to_string(r).map(Some),
+        Completion::Pending { checkpoint, .. } => serde_json::to_string(checkpoint).map(Some),
+        _ => Ok(None),
+    };
+    let encoded = match encoded {
+        Ok(e) => e,
+        Err(e) => {
+            let error = JobError::new(
+                cmis_core::ErrorKind::UnknownOutcome,
+                format!("the platform's answer cannot be stored ({e}); checking the platform"),
+            );
+            let fallback = Completion::UnknownOutcome {
+                error,
+                reconcile_at: Some(from_micros(now).unwrap_or(OffsetDateTime::UNIX_EPOCH)),
+            };
+            return completion_row(lease, &fallback, now);
+        }
+    };
     let (run_at, error, checkpoint, receipt, refund) = match completion {
         Completion::Published(receipt) => (None, None, None, Some(receipt), false),
         Completion::Pending {
@@ -153,17 +177,49 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion) -> Completi
         token: lease.token,
         state: state.as_str(),
         run_at,
-        err_kind: error.map(|e| e.kind.clone()),
-        err: error.map(|e| e.message.clone()),
-        checkpoint: checkpoint.and_then(|c| serde_json::to_string(c).ok()),
-        receipt: receipt.and_then(|r| serde_json::to_string(r).ok()),
+        err_kind: error.map(|e| storable(&e.kind, 64)),
+        err: error.map(|e| storable(&e.message, MAX_ERROR_MESSAGE)),
+        checkpoint: checkpoint.and(encoded.clone()),
+        receipt: receipt.and(encoded),
         refund,
+        discard: error.is_some_and(|e| e.discard_checkpoint)
+            && matches!(
+                completion,
+                Completion::Retry { .. }
+                    | Completion::AwaitingReauth { .. }
+                    | Completion::Failed { .. }
+            ),
         action: match completion {
             Completion::Snooze { .. } => "job.snoozed".to_owned(),
             _ => format!("job.{}", state.as_str()),
         },
         detail: serde_json::to_string(&detail).unwrap_or_default(),
     }
+}
+
+/// The longest error message stored with a job (longer ones are cut, with a mark).
+pub(crate) const MAX_ERROR_MESSAGE: usize = 4_096;
+
+/// `text` as every backend can store it: no NUL (PostgreSQL's `text` refuses it; it comes from
+/// platform-controlled error text) and at most `max` bytes, cut on a character boundary.
+pub(crate) fn storable(text: &str, max: usize) -> String {
+    let mut out = text.replace('\0', "\u{FFFD}");
+    clip(&mut out, max);
+    out
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
+pub(crate) fn clip(text: &mut String, max: usize) {
+    const MARK: &str = " [cut]";
+    if text.len() <= max {
+        return;
+    }
+    let mut end = max.saturating_sub(MARK.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(MARK);
 }
 
 /// Microseconds since the Unix epoch: how every instant is stored.

@@ -7,6 +7,7 @@ use cmis_core::{
 };
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+use crate::audit_chain::AuditRow;
 use crate::job::{ClaimedJob, Job, JobError, JobId, JobState, Phase};
 use crate::plan::from_micros;
 
@@ -46,9 +47,31 @@ where
     String: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
 {
+    let id: i64 = get(row, "id")?;
+    decode_job(row, id).map_err(|e| {
+        Error::internal(format!(
+            "job {id} cannot be decoded by cmis-scheduler {}: {e}",
+            env!("CARGO_PKG_VERSION")
+        ))
+    })
+}
+
+fn decode_job<'r, R>(row: &'r R, id: i64) -> Result<Job>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
     let tenant = TenantId::new(get::<_, String>(row, "tenant")?);
-    let platform: Platform = get::<_, String>(row, "platform")?.parse()?;
-    let surface: Surface = get::<_, String>(row, "surface")?.parse()?;
+    // Lenient, as the model's serde is: a platform or surface written by a newer cmis reads as
+    // `Unknown` (such a job is never claimed by this version: claims name the platforms).
+    let platform = get::<_, String>(row, "platform")?
+        .parse()
+        .unwrap_or(Platform::Unknown);
+    let surface = get::<_, String>(row, "surface")?
+        .parse()
+        .unwrap_or(Surface::Unknown);
     let account = AccountRef::new(tenant.clone(), platform, get::<_, String>(row, "account")?);
     let post: Post = json(Some(get::<_, String>(row, "post")?), "post")?
         .ok_or_else(|| Error::internal("stored post is missing"))?;
@@ -60,7 +83,7 @@ where
             .transpose()
     };
     Ok(Job {
-        id: JobId::new(get(row, "id")?),
+        id: JobId::new(id),
         tenant,
         post_id: PostId::new(get::<_, String>(row, "post_id")?),
         target: Target::new(account, surface),
@@ -72,6 +95,7 @@ where
         last_error: err_kind.map(|kind| JobError {
             kind,
             message: err_msg.unwrap_or_default(),
+            discard_checkpoint: false,
         }),
         checkpoint: json(get(row, "checkpoint")?, "checkpoint")?,
         receipt: json(get(row, "receipt")?, "receipt")?,
@@ -85,6 +109,165 @@ where
         created_at: from_micros(get(row, "created_at")?)?,
         updated_at: from_micros(get(row, "updated_at")?)?,
     })
+}
+
+/// The columns of a job row that every version can read, whatever the rest holds: enough to
+/// write its audit record and to settle it when the row cannot be decoded whole.
+#[derive(Debug, Clone)]
+pub(crate) struct JobHead {
+    pub(crate) id: i64,
+    pub(crate) tenant: String,
+    pub(crate) platform: String,
+    pub(crate) account: String,
+    pub(crate) state: String,
+}
+
+impl JobHead {
+    /// Reads the head of a row listing [`job_columns!`].
+    pub(crate) fn from_row<'r, R>(row: &'r R) -> Result<Self>
+    where
+        R: Row,
+        &'static str: ColumnIndex<R>,
+        String: Decode<'r, R::Database> + Type<R::Database>,
+        i64: Decode<'r, R::Database> + Type<R::Database>,
+    {
+        Ok(Self {
+            id: get(row, "id")?,
+            tenant: get(row, "tenant")?,
+            platform: get(row, "platform")?,
+            account: get(row, "account")?,
+            state: get(row, "state")?,
+        })
+    }
+
+    /// The audit row of `action` on this job.
+    pub(crate) fn audit(&self, at: i64, action: &str, detail: String) -> AuditRow {
+        AuditRow::job(
+            self.tenant.as_str(),
+            at,
+            action,
+            self.platform.as_str(),
+            self.account.as_str(),
+            self.id,
+            detail,
+        )
+    }
+}
+
+/// The jobs of `rows` this process can decode; a row it cannot is skipped with a warning, so
+/// one bad row never hides the others from a tenant.
+pub(crate) fn jobs_from_rows<'r, R>(rows: &'r [R]) -> Vec<Job>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    rows.iter()
+        .filter_map(|r| {
+            job_from_row(r)
+                .inspect_err(
+                    |e| tracing::warn!(error = %e, "skipping a job this process cannot decode"),
+                )
+                .ok()
+        })
+        .collect()
+}
+
+/// The rescued jobs of `rows` this process can decode, and every rescued row's audit record:
+/// a row it cannot decode is rescued all the same (the statement did it) and left for a
+/// process that can.
+pub(crate) fn rescued<'r, R>(rows: &'r [R], now: i64) -> Result<(Vec<Job>, Vec<AuditRow>)>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut jobs = Vec::with_capacity(rows.len());
+    let mut audit = Vec::with_capacity(rows.len());
+    for row in rows {
+        let head = JobHead::from_row(row)?;
+        let detail = serde_json::json!({ "to": head.state }).to_string();
+        audit.push(head.audit(now, "job.rescued", detail));
+        match job_from_row(row) {
+            Ok(job) => jobs.push(job),
+            Err(e) => {
+                tracing::warn!(job = head.id, error = %e, "rescued a job this process cannot decode")
+            }
+        }
+    }
+    Ok((jobs, audit))
+}
+
+/// What a completion batch wrote, from the rows its statement returned (`id, fencing_token,
+/// tenant, platform, account` of each job changed): the audit record and the notification of
+/// each applied completion, and the leases rejected. Both are decided per lease, not per job: of two
+/// leases of one job in one batch (a rescued lease and its successor), only the one that
+/// still held the job applied.
+pub(crate) fn completed<'r, R>(
+    done: &'r [R],
+    rows: &[crate::plan::CompletionRow],
+    completions: &[(
+        crate::Lease,
+        crate::Completion,
+        Option<cmis_core::Notification>,
+    )],
+    now: i64,
+) -> Result<Completed>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut applied = std::collections::HashMap::with_capacity(done.len());
+    for r in done {
+        let head: (String, String, String) =
+            (get(r, "tenant")?, get(r, "platform")?, get(r, "account")?);
+        applied.insert(
+            (get::<_, i64>(r, "id")?, get::<_, i64>(r, "fencing_token")?),
+            head,
+        );
+    }
+    let audit = rows
+        .iter()
+        .filter_map(|r| {
+            let (tenant, platform, account) = applied.get(&(r.id, r.token))?;
+            Some(AuditRow::job(
+                tenant.as_str(),
+                now,
+                r.action.as_str(),
+                platform.as_str(),
+                account.as_str(),
+                r.id,
+                r.detail.clone(),
+            ))
+        })
+        .collect();
+    let mut rejected = Vec::new();
+    let mut outbox = Vec::new();
+    for (l, _, notify) in completions {
+        if applied.contains_key(&(l.job.get(), l.token)) {
+            if let Some(n) = notify {
+                outbox.push(crate::outbox::OutboxRow::new(n)?);
+            }
+        } else {
+            rejected.push(crate::Rejected { lease: l.clone() });
+        }
+    }
+    Ok(Completed {
+        audit,
+        outbox,
+        rejected,
+    })
+}
+
+/// What a completion batch wrote: see [`completed`].
+pub(crate) struct Completed {
+    pub(crate) audit: Vec<AuditRow>,
+    pub(crate) outbox: Vec<crate::outbox::OutboxRow>,
+    pub(crate) rejected: Vec<crate::Rejected>,
 }
 
 /// Decodes a claimed row (a job row whose `claimed_from` and `phase` are set).
@@ -125,7 +308,11 @@ where
     let platform: Option<String> = get(row, "platform")?;
     let account: Option<String> = get(row, "account")?;
     if let (Some(p), Some(a)) = (platform, account) {
-        record.account = Some(AccountRef::new(tenant, p.parse()?, a));
+        record.account = Some(AccountRef::new(
+            tenant,
+            p.parse().unwrap_or(Platform::Unknown),
+            a,
+        ));
     }
     record.subject = get(row, "subject")?;
     let detail: Option<BTreeMap<String, String>> = json(get(row, "detail")?, "audit detail")?;
@@ -171,6 +358,27 @@ where
 {
     let hash: Vec<u8> = get(row, "hash")?;
     Ok((get(row, "seq")?, crate::audit_chain::hash_from(&hash)))
+}
+
+/// The platform stored as `name`, when this version knows it.
+pub(crate) fn known_platform(name: &str) -> Option<Platform> {
+    let platform = name.parse().ok();
+    if platform.is_none() {
+        tracing::debug!(
+            platform = name,
+            "skipping a row of a platform this version does not know"
+        );
+    }
+    platform
+}
+
+/// Whether `e` is a statement the database itself refused (a value it cannot store, a
+/// constraint), as opposed to a connection, pool or protocol failure: retrying the same
+/// statement cannot help, but writing its rows apart may.
+pub(crate) fn refused_by_database(e: &Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<sqlx::Error>())
+        .is_some_and(|s| s.as_database_error().is_some())
 }
 
 /// Maps a database error: a unique violation is the caller's (an active job already exists),

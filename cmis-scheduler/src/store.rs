@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cmis_core::{AuditRecord, Checkpoint, Post, PostId, Result, Target, TenantId};
+use cmis_core::{
+    AuditRecord, Checkpoint, Notification, Platform, Post, PostId, Result, Target, TenantId,
+};
 use time::OffsetDateTime;
 
 use crate::audit_chain::AuditVerification;
 use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
+use crate::outbox::{Delivered, Delivery};
 
 /// A fenced completion that was rejected: the worker no longer holds the job's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +136,38 @@ pub trait ScheduleStore: Send + Sync + Debug {
             .collect())
     }
 
+    /// Claims like [`claim_started`](Self::claim_started), only jobs of `platforms` (those a
+    /// worker can publish to): a job of another platform stays queued for a process that has
+    /// its publisher. Jobs whose platform or surface this version of cmis does not know are
+    /// never claimed, and a claimed row that cannot be decoded (a newer version wrote it, or
+    /// it was edited by hand) is never handed out: it is put back with a growing delay for a
+    /// process that can read it, and quarantined as `failed` after a few claims.
+    ///
+    /// The default ignores `platforms` (a worker then defers the jobs it cannot publish).
+    async fn claim_started_on(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+        platforms: &[Platform],
+    ) -> Result<Vec<ClaimedJob>> {
+        let _ = platforms;
+        self.claim_started(owner, limit, lease).await
+    }
+
+    /// Returns the jobs leased to `owner` whose leases are not in `held` to the state they
+    /// were claimed from, with their attempts given back, as if never claimed. A worker calls
+    /// it after a claim failed: the database may have committed a claim whose answer never
+    /// reached the worker, so no call was made for those jobs, and they must not wait for
+    /// their lease to expire and then be reconciled as if a call had been made. Returns how
+    /// many jobs were released.
+    ///
+    /// The default releases nothing (those jobs are then rescued when their lease expires).
+    async fn release_unheld(&self, owner: &str, held: &[Lease]) -> Result<u64> {
+        let _ = (owner, held);
+        Ok(0)
+    }
+
     /// Extends still-held leases to `lease` from now; returns those still held.
     async fn heartbeat(&self, leases: &[Lease], lease: Duration) -> Result<Vec<Lease>>;
 
@@ -142,7 +177,40 @@ pub trait ScheduleStore: Send + Sync + Debug {
 
     /// Applies completions in one transaction, each fenced on its lease; returns those rejected
     /// because the lease was lost (they changed nothing).
-    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>>;
+    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>> {
+        let with: Vec<_> = completions
+            .iter()
+            .map(|(l, c)| (l.clone(), c.clone(), None))
+            .collect();
+        self.complete_notifying(&with).await
+    }
+
+    /// Applies completions like [`complete`](Self::complete), and writes the notification of
+    /// each *applied* completion into the outbox in the same transaction: an outcome is never
+    /// stored without its notification, nor a notification sent for an outcome that was not.
+    async fn complete_notifying(
+        &self,
+        completions: &[(Lease, Completion, Option<Notification>)],
+    ) -> Result<Vec<Rejected>>;
+
+    /// Writes notifications into the outbox (for events outside a job's completion, such as a
+    /// failed token refresh). Each gets a delivery id unless it has one.
+    async fn enqueue(&self, notifications: &[Notification]) -> Result<()>;
+
+    /// Claims up to `limit` notifications due for delivery for `owner`, each for `lease` (a
+    /// delivery not settled by then is claimed again: at least once).
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>>;
+
+    /// Records what became of deliveries `owner` attempted (by [`Delivery::seq`]).
+    async fn settle_deliveries(&self, owner: &str, results: &[(i64, Delivered)]) -> Result<()>;
+
+    /// How many notifications wait for delivery (neither delivered nor given up).
+    async fn undelivered(&self) -> Result<u64>;
 
     /// Rescues up to `limit` jobs whose lease expired: a job whose platform call had started
     /// becomes `unknown_outcome` (to be reconciled, never blindly re-published); one whose call

@@ -95,3 +95,47 @@ pub(crate) fn batch_rows(
     }
     Ok(rows)
 }
+
+/// How many claims may fail to decode a job before it is quarantined as `failed`. Between
+/// them it is put back with a growing delay (1, 2, 4, 8 minutes), for a process that can read
+/// it: a rolling deploy's newer version, say.
+pub(crate) const MAX_DECODE_FAILURES: i64 = 5;
+
+/// The stored reason of a job quarantined because no claim could decode it.
+pub(crate) fn set_aside_reason(error: &Error) -> String {
+    format!(
+        "quarantined: {MAX_DECODE_FAILURES} claims could not decode this job ({error}); fix or \
+         reschedule it, or run a cmis version that can read it"
+    )
+}
+
+/// The audit row of a claimed job put back because it could not be decoded.
+pub(crate) fn set_aside_audit(
+    head: &crate::rows::JobHead,
+    now: i64,
+    error: &Error,
+) -> crate::audit_chain::AuditRow {
+    let quarantined = head.state == "failed";
+    if quarantined {
+        tracing::error!(job = head.id, error = %error, "a job no claim can decode is quarantined as failed");
+    } else {
+        tracing::warn!(job = head.id, error = %error, "a claimed job cannot be decoded; put back for a process that can");
+    }
+    let action = if quarantined {
+        "job.quarantined"
+    } else {
+        "job.set_aside"
+    };
+    let mut message = error.to_string();
+    crate::plan::clip(&mut message, 1_000);
+    head.audit(
+        now,
+        action,
+        serde_json::json!({ "error": message }).to_string(),
+    )
+}
+
+/// The detail of a `job.released` record.
+pub(crate) fn released_detail(owner: &str) -> String {
+    serde_json::json!({ "owner": owner, "why": "the claim's answer was lost" }).to_string()
+}

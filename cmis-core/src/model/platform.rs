@@ -84,6 +84,9 @@ pub enum Surface {
 }
 
 impl Surface {
+    /// The surfaces this version of cmis knows, in a stable order.
+    pub const ALL: [Surface; 3] = [Surface::Feed, Surface::Reel, Surface::Story];
+
     /// The stable lowercase name.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -106,7 +109,7 @@ impl FromStr for Surface {
 
     /// Parses `feed`, `reel` or `story` (ASCII case-insensitive).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Feed, Self::Reel, Self::Story]
+        Self::ALL
             .into_iter()
             .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {

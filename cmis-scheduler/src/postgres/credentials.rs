@@ -189,13 +189,16 @@ impl CredentialStore for PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                let platform: String = r.try_get("platform").map_err(db_err)?;
-                let account: String = r.try_get("account").map_err(db_err)?;
-                Ok(AccountRef::new(tenant.clone(), platform.parse()?, account))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let platform: String = r.try_get("platform").map_err(db_err)?;
+            let account: String = r.try_get("account").map_err(db_err)?;
+            // A credential of a platform a newer cmis added is not this version's to use.
+            if let Some(platform) = crate::rows::known_platform(&platform) {
+                out.push(AccountRef::new(tenant.clone(), platform, account));
+            }
+        }
+        Ok(out)
     }
 
     async fn expiring_before(&self, before: OffsetDateTime) -> Result<Vec<AccountRef>> {
@@ -207,14 +210,17 @@ impl CredentialStore for PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                let tenant: String = r.try_get("tenant").map_err(db_err)?;
-                let platform: String = r.try_get("platform").map_err(db_err)?;
-                let account: String = r.try_get("account").map_err(db_err)?;
-                Ok(AccountRef::new(tenant, platform.parse()?, account))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let tenant: String = r.try_get("tenant").map_err(db_err)?;
+            let platform: String = r.try_get("platform").map_err(db_err)?;
+            let account: String = r.try_get("account").map_err(db_err)?;
+            // One credential of a platform a newer cmis added never stops the whole sweep.
+            if let Some(platform) = crate::rows::known_platform(&platform) {
+                out.push(AccountRef::new(tenant, platform, account));
+            }
+        }
+        Ok(out)
     }
 }
 

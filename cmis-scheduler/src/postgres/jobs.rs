@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cmis_core::{AuditRecord, Checkpoint, Error, Post, PostId, Result, Target, TenantId};
+use cmis_core::{
+    AuditRecord, Checkpoint, Error, Notification, Platform, Post, PostId, Result, Surface, Target,
+    TenantId,
+};
 use serde_json::json;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
@@ -20,10 +23,17 @@ use time::OffsetDateTime;
 use super::PgStore;
 use crate::audit_chain::{AuditRow, AuditVerification};
 use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
+use crate::outbox::{Delivered, Delivery};
 use crate::plan::{CompletionRow, UserOp, completion_row, duration_micros, micros, plan_user_op};
-use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
+use crate::rows::{
+    JobHead, audit_from_row, claimed_from_row, completed, db_err, job_columns, job_from_row,
+    jobs_from_rows, rescued,
+};
 use crate::store::{Rejected, ScheduleStore};
-use crate::validate::{batch_rows, check_targets, lease_json, lost_lease, not_found};
+use crate::validate::{
+    MAX_DECODE_FAILURES, batch_rows, check_targets, lease_json, lost_lease, not_found,
+    released_detail, set_aside_audit, set_aside_reason,
+};
 
 /// [`job_columns!`] as the model sees a row: a job holding a lease is `publishing`, and was last
 /// changed when it was claimed if that is later than its stored `updated_at`.
@@ -82,12 +92,14 @@ const USER_WRITE: &str = concat!(
     pg_job_columns!()
 );
 
-/// Claims due jobs; `$5` is the start time to record (`NULL`: not started). Only columns outside
-/// every index change, so the update is in place; `claimed_from` keeps the stored state.
+/// Claims due jobs of the platforms `$6` on the surfaces `$7`; `$5` is the start time to record
+/// (`NULL`: not started). Only columns outside every index change, so the update is in place;
+/// `claimed_from` keeps the stored state.
 const CLAIM: &str = concat!(
     "WITH due AS (SELECT id FROM jobs \
         WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
-        AND run_at <= $3 AND lease_owner IS NULL ORDER BY run_at, id LIMIT $4 \
+        AND run_at <= $3 AND lease_owner IS NULL AND platform = ANY($6::text[]) \
+        AND surface = ANY($7::text[]) ORDER BY run_at, id LIMIT $4 \
         FOR UPDATE SKIP LOCKED) \
      UPDATE jobs AS j SET lease_owner = $1, lease_expires_at = $2, \
         fencing_token = j.fencing_token + 1, \
@@ -98,6 +110,32 @@ const CLAIM: &str = concat!(
         WHERE j.id = ANY(ARRAY(SELECT id FROM due)) RETURNING ",
     pg_job_columns!()
 );
+
+/// Puts back a claimed job this process cannot decode (`$4`: the failures after which it is
+/// quarantined as `failed` with the reason `$6`; `$5`: now). It is due again after a backoff,
+/// for a process that can read it; its attempt is given back.
+const SET_ASIDE: &str = "UPDATE jobs AS j SET lease_owner = NULL, lease_expires_at = NULL, \
+        phase = NULL, started_at = NULL, claimed_at = NULL, decode_failures = j.decode_failures + 1, \
+        attempts = j.attempts - CASE WHEN j.claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
+        state = CASE WHEN j.decode_failures + 1 >= $4 THEN 'failed' ELSE j.state END, \
+        run_at = CASE WHEN j.decode_failures + 1 >= $4 THEN NULL \
+            ELSE $5 + LEAST(60000000::bigint << LEAST(j.decode_failures, 10)::int, 3600000000) END, \
+        last_error_kind = CASE WHEN j.decode_failures + 1 >= $4 THEN 'internal' ELSE j.last_error_kind END, \
+        last_error = CASE WHEN j.decode_failures + 1 >= $4 THEN $6 ELSE j.last_error END, \
+        updated_at = $5 \
+     WHERE j.id = $1 AND j.lease_owner = $2 AND j.fencing_token = $3 \
+     RETURNING j.id, j.tenant, j.platform, j.account, j.state";
+
+/// Returns the jobs leased to `$1` whose leases are not among `$2` (ids) to the state they were
+/// claimed from, as if never claimed: their claim's answer never reached the process, so no
+/// call was made for them.
+const RELEASE_UNHELD: &str = "UPDATE jobs AS j SET lease_owner = NULL, lease_expires_at = NULL, \
+        phase = NULL, started_at = NULL, claimed_at = NULL, \
+        attempts = j.attempts - CASE WHEN j.claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
+        updated_at = $3 \
+     WHERE j.state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+        AND j.lease_owner = $1 AND NOT (j.id = ANY($2::bigint[])) \
+     RETURNING j.id, j.tenant, j.platform, j.account, j.state";
 
 const MARK_STARTED: &str = concat!(
     "UPDATE jobs AS j SET started_at = $2 FROM ",
@@ -121,15 +159,17 @@ const SAVE_CHECKPOINT: &str = "UPDATE jobs SET checkpoint = $4, updated_at = $5 
 const COMPLETE: &str = "UPDATE jobs AS j SET state = v.state, run_at = v.run_at, \
         last_error_kind = COALESCE(v.err_kind, j.last_error_kind), \
         last_error = COALESCE(v.err, j.last_error), \
-        checkpoint = COALESCE(v.cp, j.checkpoint), receipt = COALESCE(v.receipt, j.receipt), \
-        attempts = j.attempts - CASE WHEN v.refund AND j.phase = 'publish' THEN 1 ELSE 0 END, \
+        checkpoint = CASE WHEN v.discard THEN NULL ELSE COALESCE(v.cp, j.checkpoint) END, \
+        receipt = COALESCE(v.receipt, j.receipt), \
+        attempts = j.attempts - CASE WHEN v.refund \
+            AND j.claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
         lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, \
         claimed_at = NULL, updated_at = $11 \
      FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], \
-        $7::text[], $8::text[], $9::text[], $10::bool[]) \
-        AS v(id, owner, token, state, run_at, err_kind, err, cp, receipt, refund) \
+        $7::text[], $8::text[], $9::text[], $10::bool[], $12::bool[]) \
+        AS v(id, owner, token, state, run_at, err_kind, err, cp, receipt, refund, discard) \
      WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
-     RETURNING j.id, j.tenant, j.platform, j.account";
+     RETURNING j.id, j.fencing_token, j.tenant, j.platform, j.account";
 
 const RESCUE: &str = concat!(
     "WITH x AS (SELECT id FROM jobs \
@@ -139,7 +179,8 @@ const RESCUE: &str = concat!(
      r AS (UPDATE jobs AS j SET \
         state = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' ELSE j.state END, \
         run_at = CASE WHEN j.started_at IS NOT NULL THEN $1 ELSE j.run_at END, \
-        attempts = j.attempts - CASE WHEN j.started_at IS NULL AND j.phase = 'publish' THEN 1 ELSE 0 END, \
+        attempts = j.attempts - CASE WHEN j.started_at IS NULL \
+            AND j.claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
         last_error_kind = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' ELSE j.last_error_kind END, \
         last_error = CASE WHEN j.started_at IS NOT NULL \
            THEN 'the worker''s lease expired while its platform call was in flight' ELSE j.last_error END, \
@@ -214,16 +255,19 @@ pub(super) async fn insert_audit(
 }
 
 impl PgStore {
-    /// Claims due jobs for `owner`; `started` records their calls as started and writes no
-    /// `job.claimed` records (one statement), otherwise the records go in the same transaction.
+    /// Claims due jobs of `platforms` for `owner`; `started` records their calls as started and
+    /// writes no `job.claimed` records (one statement), otherwise the records go in the same
+    /// transaction. A claimed row this process cannot decode is put back (see [`SET_ASIDE`]),
+    /// never handed out and never left leased.
     async fn claim_jobs(
         &self,
         owner: &str,
         limit_: usize,
         lease: Duration,
         started: bool,
+        platforms: &[Platform],
     ) -> Result<Vec<ClaimedJob>> {
-        if limit_ == 0 {
+        if limit_ == 0 || platforms.is_empty() {
             return Ok(Vec::new());
         }
         let now = micros(self.now());
@@ -232,7 +276,9 @@ impl PgStore {
             .bind(now.saturating_add(duration_micros(lease)))
             .bind(now)
             .bind(limit(limit_))
-            .bind(started.then_some(now));
+            .bind(started.then_some(now))
+            .bind(platforms.iter().map(|p| p.as_str()).collect::<Vec<_>>())
+            .bind(Surface::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>());
         // A started claim is one statement, committed alone (the hot path: one round trip).
         let mut tx = None;
         let rows = if started {
@@ -242,16 +288,53 @@ impl PgStore {
             query.fetch_all(&mut **t).await
         }
         .map_err(db_err)?;
-        let mut claimed = rows
-            .iter()
-            .map(claimed_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        let mut undecodable = Vec::new();
+        for row in &rows {
+            match claimed_from_row(row) {
+                Ok(c) => claimed.push(c),
+                Err(e) => undecodable.push((
+                    JobHead::from_row(row)?,
+                    row.try_get::<String, _>("lease_owner").map_err(db_err)?,
+                    row.try_get::<i64, _>("fencing_token").map_err(db_err)?,
+                    e,
+                )),
+            }
+        }
         claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
         if let Some(mut tx) = tx {
             super::audit::append(&mut tx, AuditRow::claimed(&claimed, now)).await?;
             tx.commit().await.map_err(db_err)?;
         }
+        if !undecodable.is_empty() {
+            self.set_aside(undecodable, now).await?;
+        }
         Ok(claimed)
+    }
+
+    /// Puts back claimed rows that cannot be decoded, each with its audit record.
+    async fn set_aside(&self, rows: Vec<(JobHead, String, i64, Error)>, now: i64) -> Result<()> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut audit = Vec::with_capacity(rows.len());
+        for (head, owner, token, error) in rows {
+            let reason = set_aside_reason(&error);
+            let row = sqlx::query(SET_ASIDE)
+                .bind(head.id)
+                .bind(owner.as_str())
+                .bind(token)
+                .bind(MAX_DECODE_FAILURES)
+                .bind(now)
+                .bind(reason.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if let Some(row) = row {
+                let head = JobHead::from_row(&row)?;
+                audit.push(set_aside_audit(&head, now, &error));
+            }
+        }
+        super::audit::append(&mut tx, audit).await?;
+        tx.commit().await.map_err(db_err)
     }
 
     /// Wakes workers in every process (delivered when `tx` commits) and in this one.
@@ -408,10 +491,8 @@ impl ScheduleStore for PgStore {
             .bind(i64::from(filter.limit.unwrap_or(1_000)))
             .fetch_all(self.pool())
             .await
-            .map_err(db_err)?
-            .iter()
-            .map(job_from_row)
-            .collect()
+            .map_err(db_err)
+            .map(|rows| jobs_from_rows(&rows))
     }
 
     async fn reschedule(&self, tenant: &TenantId, id: JobId, at: OffsetDateTime) -> Result<Change> {
@@ -442,7 +523,8 @@ impl ScheduleStore for PgStore {
     }
 
     async fn claim(&self, owner: &str, limit_: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
-        self.claim_jobs(owner, limit_, lease, false).await
+        self.claim_jobs(owner, limit_, lease, false, &Platform::ALL)
+            .await
     }
 
     async fn claim_started(
@@ -451,7 +533,45 @@ impl ScheduleStore for PgStore {
         limit_: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>> {
-        self.claim_jobs(owner, limit_, lease, true).await
+        self.claim_jobs(owner, limit_, lease, true, &Platform::ALL)
+            .await
+    }
+
+    async fn claim_started_on(
+        &self,
+        owner: &str,
+        limit_: usize,
+        lease: Duration,
+        platforms: &[Platform],
+    ) -> Result<Vec<ClaimedJob>> {
+        self.claim_jobs(owner, limit_, lease, true, platforms).await
+    }
+
+    async fn release_unheld(&self, owner: &str, held: &[Lease]) -> Result<u64> {
+        let now = micros(self.now());
+        let keep: Vec<i64> = held
+            .iter()
+            .filter(|l| l.owner == owner)
+            .map(|l| l.job.get())
+            .collect();
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let rows = sqlx::query(RELEASE_UNHELD)
+            .bind(owner)
+            .bind(keep)
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let audit = rows
+            .iter()
+            .map(|r| Ok(JobHead::from_row(r)?.audit(now, "job.released", released_detail(owner))))
+            .collect::<Result<Vec<_>>>()?;
+        super::audit::append(&mut tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        if !rows.is_empty() {
+            self.wake_local();
+        }
+        Ok(rows.len() as u64)
     }
 
     async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
@@ -512,15 +632,18 @@ impl ScheduleStore for PgStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>> {
+    async fn complete_notifying(
+        &self,
+        completions: &[(Lease, Completion, Option<Notification>)],
+    ) -> Result<Vec<Rejected>> {
         if completions.is_empty() {
             return Ok(Vec::new());
         }
+        let now = micros(self.now());
         let rows: Vec<_> = completions
             .iter()
-            .map(|(l, c)| completion_row(l, c))
+            .map(|(l, c, _)| completion_row(l, c, now))
             .collect();
-        let now = micros(self.now());
         let column = |f: &dyn Fn(&CompletionRow) -> Option<String>| -> Vec<Option<String>> {
             rows.iter().map(f).collect()
         };
@@ -537,68 +660,60 @@ impl ScheduleStore for PgStore {
             .bind(column(&|r| r.receipt.clone()))
             .bind(rows.iter().map(|r| r.refund).collect::<Vec<_>>())
             .bind(now)
+            .bind(rows.iter().map(|r| r.discard).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let mut targets = std::collections::HashMap::with_capacity(done.len());
-        for r in &done {
-            let id: i64 = r.try_get("id").map_err(db_err)?;
-            let tenant: String = r.try_get("tenant").map_err(db_err)?;
-            let platform: String = r.try_get("platform").map_err(db_err)?;
-            let account: String = r.try_get("account").map_err(db_err)?;
-            targets.insert(id, (tenant, platform, account));
-        }
-        let audit = rows
-            .iter()
-            .filter_map(|r| {
-                let (tenant, platform, account) = targets.get(&r.id)?;
-                Some(AuditRow::job(
-                    tenant.as_str(),
-                    now,
-                    r.action.as_str(),
-                    platform.as_str(),
-                    account.as_str(),
-                    r.id,
-                    r.detail.clone(),
-                ))
-            })
-            .collect();
-        super::audit::append(&mut tx, audit).await?;
+        let done = completed(&done, &rows, completions, now)?;
+        super::audit::append(&mut tx, done.audit).await?;
+        super::outbox::insert(&mut tx, &done.outbox, now).await?;
         tx.commit().await.map_err(db_err)?;
-        let applied = targets;
-        Ok(completions
+        Ok(done.rejected)
+    }
+
+    async fn enqueue(&self, notifications: &[Notification]) -> Result<()> {
+        let rows = notifications
             .iter()
-            .filter(|(l, _)| !applied.contains_key(&l.job.get()))
-            .map(|(l, _)| Rejected { lease: l.clone() })
-            .collect())
+            .map(crate::outbox::OutboxRow::new)
+            .collect::<Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        super::outbox::insert(&mut tx, &rows, micros(self.now())).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        limit_: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>> {
+        self.claim_outbox(owner, limit_, lease).await
+    }
+
+    async fn settle_deliveries(&self, owner: &str, results: &[(i64, Delivered)]) -> Result<()> {
+        self.settle_outbox(owner, results).await
+    }
+
+    async fn undelivered(&self) -> Result<u64> {
+        self.outbox_waiting().await
     }
 
     async fn rescue_expired(&self, limit_: usize) -> Result<Vec<Job>> {
         let now = micros(self.now());
         let mut tx = self.pool().begin().await.map_err(db_err)?;
-        let jobs = sqlx::query(RESCUE)
+        let rows = sqlx::query(RESCUE)
             .bind(now)
             .bind(limit(limit_))
             .fetch_all(&mut *tx)
             .await
-            .map_err(db_err)?
-            .iter()
-            .map(job_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let audit = jobs
-            .iter()
-            .map(|j| {
-                AuditRow::for_job(
-                    j,
-                    now,
-                    "job.rescued",
-                    json!({"to": j.state.as_str()}).to_string(),
-                )
-            })
-            .collect();
+            .map_err(db_err)?;
+        let (jobs, audit) = rescued(&rows, now)?;
         super::audit::append(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
-        if !jobs.is_empty() {
+        if !rows.is_empty() {
             self.wake_local();
         }
         Ok(jobs)

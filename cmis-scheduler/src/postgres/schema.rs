@@ -138,4 +138,32 @@ ALTER TABLE jobs ADD COLUMN claimed_at BIGINT;
 ALTER TABLE jobs_history ADD COLUMN claimed_at BIGINT;
 ALTER TABLE jobs SET (fillfactor = 50);
 ",
+    r#"
+-- 6: a claimed job whose row this version cannot decode (a newer cmis wrote it, or it was
+-- edited by hand) is put back with a growing delay, and quarantined as failed after a few
+-- claims; this counts them. A constant default: no table rewrite.
+ALTER TABLE jobs ADD COLUMN decode_failures BIGINT NOT NULL DEFAULT 0;
+
+-- The notification outbox: written in the same transaction as the outcome it tells of, and
+-- delivered by its own loop, at least once, with a delivery id stable across attempts.
+CREATE TABLE outbox (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    tenant TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT,
+    payload TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    run_at BIGINT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT,
+    lease_owner TEXT,
+    lease_expires_at BIGINT,
+    delivered_at BIGINT,
+    dead_at BIGINT
+);
+ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0.01, fillfactor = 80);
+CREATE INDEX outbox_due ON outbox (run_at, id) WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+"#,
 ];

@@ -1,6 +1,7 @@
 //! The checkpoint sink a connector writes to while the scheduler publishes a job.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use cmis_core::{Checkpoint, CheckpointSink, Result};
@@ -10,22 +11,37 @@ use crate::store::ScheduleStore;
 
 /// Stores a connector's checkpoints with its job, fenced on the job's lease: once the lease is
 /// lost, saving fails and the connector stops before its next mutating call.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct JobCheckpointSink {
     store: Arc<dyn ScheduleStore>,
     lease: Lease,
+    failed: AtomicBool,
 }
 
 impl JobCheckpointSink {
     /// A sink for the job held with `lease`.
     pub fn new(store: Arc<dyn ScheduleStore>, lease: Lease) -> Self {
-        Self { store, lease }
+        Self {
+            store,
+            lease,
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a save failed (the scheduler then reconciles a failed publish instead of
+    /// trusting its error: the connector may have stopped after a creating call).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
     }
 }
 
 #[async_trait]
 impl CheckpointSink for JobCheckpointSink {
     async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
-        self.store.save_checkpoint(&self.lease, checkpoint).await
+        let saved = self.store.save_checkpoint(&self.lease, checkpoint).await;
+        if saved.is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        saved
     }
 }

@@ -47,6 +47,20 @@ fn notice(
         .at(now)
 }
 
+/// A published post, and its event (with the platform's receipt) for the embedding program.
+fn published(job: &ClaimedJob, receipt: cmis_core::Receipt, now: OffsetDateTime) -> Decision {
+    let message = format!(
+        "post {} to {} was published as {}",
+        job.job.post_id, job.job.target, receipt.post_id
+    );
+    let notify =
+        notice(job, NotificationKind::Published, message, now).with_receipt(receipt.clone());
+    Decision {
+        completion: Completion::Published(receipt),
+        notify: Some(notify),
+    }
+}
+
 /// `Missed` when a job that has not reached the platform yet is later than the staleness
 /// deadline; a job already in the platform's hands (resume, reconcile) is never missed.
 pub(crate) fn too_late(job: &ClaimedJob, now: OffsetDateTime, rules: &Rules) -> Option<Decision> {
@@ -68,6 +82,7 @@ pub(crate) fn too_late(job: &ClaimedJob, now: OffsetDateTime, rules: &Rules) -> 
             error: JobError {
                 kind: "missed".to_owned(),
                 message: message.clone(),
+                discard_checkpoint: false,
             },
         },
         notify: Some(notice(job, NotificationKind::PublishMissed, message, now)),
@@ -86,7 +101,7 @@ pub(crate) fn after_publish(
     rules: &Rules,
 ) -> Decision {
     match result {
-        Ok(Outcome::Published(receipt)) => Decision::quiet(Completion::Published(receipt)),
+        Ok(Outcome::Published(receipt)) => published(job, receipt, now),
         Ok(Outcome::Pending(checkpoint)) => {
             let wait = checkpoint.resume_after.unwrap_or(rules.pending_interval);
             Decision::quiet(Completion::Pending {
@@ -178,7 +193,7 @@ pub(crate) fn after_reconcile(
         }
     };
     match result {
-        Ok(Reconciliation::Published(receipt)) => Decision::quiet(Completion::Published(receipt)),
+        Ok(Reconciliation::Published(receipt)) => published(job, receipt, now),
         Ok(Reconciliation::Pending(checkpoint)) => {
             let wait = checkpoint.resume_after.unwrap_or(rules.pending_interval);
             Decision::quiet(Completion::Pending {
@@ -187,12 +202,15 @@ pub(crate) fn after_reconcile(
             })
         }
         // The platform says nothing was published: publishing now cannot duplicate.
+        // The checkpoint (an upload, a container, a publish id the platform says failed) is
+        // dropped with it, so the next run publishes from the start instead of resuming it.
         Ok(Reconciliation::NotPublished) => Decision::quiet(Completion::Retry {
             at: now,
             error: JobError::new(
                 ErrorKind::Transient,
                 "reconciled: the platform has no such post; publishing again",
-            ),
+            )
+            .discarding_checkpoint(),
         }),
         Ok(_) => again(JobError::new(
             ErrorKind::UnknownOutcome,

@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod decide;
+mod deliver;
 mod maintenance;
 mod pauses;
 mod run;
@@ -18,6 +19,7 @@ use cmis_core::{
 };
 
 pub use checkpoint::JobCheckpointSink;
+pub use deliver::OutboxNotifier;
 
 /// Receives the upload progress of the jobs a [`Scheduler`] runs (for progress bars).
 /// Implemented for any `Fn(&Job, &Progress) + Send + Sync`.
@@ -32,6 +34,7 @@ impl<F: Fn(&crate::Job, &cmis_core::Progress) + Send + Sync> JobProgress for F {
     }
 }
 
+use crate::outbox::DeliveryPolicy;
 use crate::store::ScheduleStore;
 use decide::Rules;
 
@@ -70,11 +73,17 @@ pub struct Scheduler {
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn ScheduleStore>,
     pub(crate) publishers: HashMap<Platform, Arc<dyn Publisher>>,
+    /// The platforms of `publishers`: the only jobs this scheduler claims.
+    pub(crate) platforms: Vec<Platform>,
     pub(crate) limits: HashMap<Platform, KeyedRateLimiter<AccountRef>>,
     pub(crate) pauses: pauses::AccountPauses,
     pub(crate) tokens: Arc<dyn TokenProvider>,
     pub(crate) refresher: Option<RefreshingTokenProvider>,
     pub(crate) notifier: Arc<dyn Notifier>,
+    /// Whether notifications go through the store's outbox (a notifier was configured).
+    pub(crate) durable_notify: bool,
+    /// Signalled when this process wrote notifications into the outbox.
+    pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) worker_id: String,
     pub(crate) rules: Rules,
@@ -93,6 +102,7 @@ pub(crate) struct Config {
     pub(crate) refresh_window: Duration,
     pub(crate) history_after: Duration,
     pub(crate) maintenance: bool,
+    pub(crate) delivery: DeliveryPolicy,
 }
 
 impl fmt::Debug for Scheduler {
@@ -116,7 +126,7 @@ pub struct SchedulerBuilder {
     limits: HashMap<Platform, KeyedRateLimiter<AccountRef>>,
     tokens: Option<Arc<dyn TokenProvider>>,
     refresher: Option<RefreshingTokenProvider>,
-    notifier: Arc<dyn Notifier>,
+    notifier: Option<Arc<dyn Notifier>>,
     clock: Arc<dyn Clock>,
     worker_id: Option<String>,
     rules: Rules,
@@ -142,7 +152,7 @@ impl Scheduler {
             limits: HashMap::new(),
             tokens: None,
             refresher: None,
-            notifier: Arc::new(TracingNotifier),
+            notifier: None,
             clock: Arc::new(SystemClock),
             worker_id: None,
             rules: Rules {
@@ -165,6 +175,7 @@ impl Scheduler {
                 refresh_window: Duration::from_secs(7 * 24 * 3600),
                 history_after: Duration::from_secs(7 * 24 * 3600),
                 maintenance: true,
+                delivery: DeliveryPolicy::default(),
             },
             progress: None,
         }
@@ -211,10 +222,25 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Where failures, missed posts, unknown outcomes and re-authorisation requests are sent
-    /// (`tracing` by default).
+    /// Where notifications go: published posts (with their receipts), failures, missed posts,
+    /// unknown outcomes and re-authorisation requests.
+    ///
+    /// Each notification is written into the store's outbox in the same transaction as the
+    /// outcome it tells of, and delivered by a loop of its own ([`delivery`](Self::delivery)):
+    /// at least once, with a delivery id that stays the same across attempts, a timeout per
+    /// attempt and retries with backoff. A receiver that hangs or fails never slows claims or
+    /// completions, and a crash loses no notification. Without a notifier, failures are logged
+    /// with `tracing` and nothing is written to the outbox.
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
-        self.notifier = notifier;
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// How notifications are delivered: the timeout per attempt (30 s), the backoff between
+    /// attempts (2 s doubling to 10 min), how long one is tried (3 days) and how many are in
+    /// flight at once (16).
+    pub fn delivery(mut self, policy: DeliveryPolicy) -> Self {
+        self.cfg.delivery = policy;
         self
     }
 
@@ -333,15 +359,20 @@ impl SchedulerBuilder {
         if worker_id.is_empty() {
             return Err(Error::invalid_input("the worker id is empty"));
         }
+        let mut platforms: Vec<Platform> = self.publishers.keys().copied().collect();
+        platforms.sort();
         Ok(Scheduler {
             shared: Arc::new(Shared {
+                platforms,
                 store: self.store,
                 publishers: self.publishers,
                 limits: self.limits,
                 pauses: pauses::AccountPauses::default(),
                 tokens,
                 refresher: self.refresher,
-                notifier: self.notifier,
+                durable_notify: self.notifier.is_some(),
+                notifier: self.notifier.unwrap_or_else(|| Arc::new(TracingNotifier)),
+                outbox_wake: Arc::new(tokio::sync::Notify::new()),
                 clock: self.clock,
                 worker_id,
                 rules: self.rules,

@@ -1,6 +1,6 @@
 //! The worker loop: claim in batches, publish concurrently, complete in batches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,10 +12,12 @@ use tokio::task::JoinSet;
 use super::checkpoint::JobCheckpointSink;
 use super::decide::{Decision, after_publish, after_reconcile, too_late};
 use super::{Scheduler, Shared, maintenance};
-use crate::job::{ClaimedJob, Completion, JobError, JobId, Lease, Phase};
+use crate::job::{ClaimedJob, Completion, JobError, Lease, Phase};
 
-/// Leases whose completion is not written yet: the heartbeat keeps them alive.
-type InFlight = Arc<Mutex<HashMap<JobId, Lease>>>;
+/// Leases whose completion is not written yet: the heartbeat keeps them alive. Keyed by lease,
+/// not by job: a process may hold an old task of a job (its lease rescued) and a new lease of
+/// the same job at once, and the old task's completion must not drop the new lease.
+type InFlight = Arc<Mutex<HashSet<Lease>>>;
 
 type Done = (Lease, Completion, Option<Notification>);
 
@@ -45,6 +47,13 @@ impl Scheduler {
             Arc::clone(&in_flight),
             stop_rx.clone(),
         ));
+        let delivery = shared.durable_notify.then(|| {
+            tokio::spawn(super::deliver::run(
+                Arc::clone(shared),
+                Arc::clone(&shared.outbox_wake),
+                stop_rx.clone(),
+            ))
+        });
         let maint = shared
             .cfg
             .maintenance
@@ -59,6 +68,11 @@ impl Scheduler {
         // runs: claims never outrun the writes, and a lease is never held for a job that waits
         // for nothing but a database write.
         let busy = || lock(&in_flight).len();
+        // After a failed claim: how long to wait before the next, and whether jobs the
+        // database may have leased to this process without its knowing must be released first.
+        let mut claim_failures = 0u32;
+        let mut claim_again_at: Option<tokio::time::Instant> = None;
+        let mut release_first = false;
         tokio::pin!(shutdown);
         loop {
             while let Some(r) = tasks.try_join_next() {
@@ -67,24 +81,55 @@ impl Scheduler {
             let held = busy();
             let free = concurrency.saturating_sub(held);
             let mut more_due = false;
-            if free >= low_water || held == 0 {
+            if release_first {
+                let leases: Vec<Lease> = lock(&in_flight).iter().cloned().collect();
+                match shared
+                    .store
+                    .release_unheld(&shared.worker_id, &leases)
+                    .await
+                {
+                    Ok(n) => {
+                        release_first = false;
+                        if n > 0 {
+                            tracing::warn!(jobs = n, "released jobs whose claim's answer was lost");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "releasing jobs of a lost claim failed; retrying")
+                    }
+                }
+            }
+            let may_claim = claim_again_at.is_none_or(|t| tokio::time::Instant::now() >= t);
+            if !release_first && may_claim && (free >= low_water || held == 0) {
                 let want = free.min(shared.cfg.batch_size);
                 match shared
                     .store
-                    .claim_started(&shared.worker_id, want, shared.cfg.lease)
+                    .claim_started_on(&shared.worker_id, want, shared.cfg.lease, &shared.platforms)
                     .await
                 {
                     Ok(batch) => {
+                        claim_failures = 0;
+                        claim_again_at = None;
                         more_due = batch.len() == want;
                         dispatch(shared, batch, &mut tasks, &done_tx, &in_flight).await;
                     }
-                    Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying"),
+                    Err(e) => {
+                        // The claim may have been applied with its answer lost: those jobs are
+                        // released before the next claim. Meanwhile nothing spins.
+                        tracing::warn!(error = %e, "claiming jobs failed; retrying");
+                        release_first = true;
+                        claim_failures = claim_failures.saturating_add(1);
+                        claim_again_at =
+                            Some(tokio::time::Instant::now() + claim_backoff(claim_failures));
+                    }
                 }
             }
             if more_due && concurrency > busy() {
                 continue;
             }
-            let sleep = if busy() >= concurrency || more_due {
+            let sleep = if let Some(at) = claim_again_at {
+                at.saturating_duration_since(tokio::time::Instant::now())
+            } else if busy() >= concurrency || more_due {
                 shared.cfg.poll_interval
             } else {
                 until_next_due(shared).await
@@ -109,6 +154,9 @@ impl Scheduler {
         if let Some(m) = maint {
             log_join(m.await);
         }
+        if let Some(d) = delivery {
+            log_join(d.await);
+        }
         Ok(())
     }
 }
@@ -118,6 +166,14 @@ fn log_join(r: std::result::Result<(), tokio::task::JoinError>) {
         // A panicking publisher loses only its own job: `Settle` sends it to reconciliation.
         tracing::error!(error = %e, "a scheduler task failed");
     }
+}
+
+/// How long to wait before claiming again after `failures` claims in a row failed: 100 ms,
+/// doubling, at most 5 s.
+fn claim_backoff(failures: u32) -> Duration {
+    Duration::from_millis(100)
+        .saturating_mul(1 << failures.saturating_sub(1).min(6))
+        .min(Duration::from_secs(5))
 }
 
 /// How long to sleep when nothing is due: until the next job, at most the poll interval.
@@ -155,7 +211,7 @@ async fn dispatch(
     {
         let mut held = lock(in_flight);
         for job in batch {
-            held.insert(job.job.id, job.lease.clone());
+            held.insert(job.lease.clone());
             if let Some(d) = too_late(&job, now, &shared.rules) {
                 let _ = done.send((job.lease, d.completion, d.notify));
             } else if let Some(wait) = over_budget(shared, &job, now) {
@@ -234,6 +290,16 @@ fn defer(job: &ClaimedJob, at: time::OffsetDateTime) -> Completion {
             reconcile_at: Some(at),
         };
     }
+    // A pending job stays pending: snoozed, it would become `retry_scheduled`, and every later
+    // claim of it would count an attempt.
+    if job.claimed_from == crate::JobState::Pending
+        && let Some(checkpoint) = &job.job.checkpoint
+    {
+        return Completion::Pending {
+            checkpoint: checkpoint.clone(),
+            resume_at: at,
+        };
+    }
     Completion::Snooze { at }
 }
 
@@ -278,22 +344,41 @@ fn after_call(shared: &Shared, job: &ClaimedJob, result: Result<Outcome>) -> Dec
     decision
 }
 
+/// A publish or resume that failed after one of its checkpoints could not be saved may have
+/// failed *because* of it, after a creating call went out (TikTok's `init`, the last chunk):
+/// only the platform can tell, so it is reconciled, never marked failed or sent again blindly.
+fn unsaved(sink: &JobCheckpointSink, result: Result<Outcome>) -> Result<Outcome> {
+    match result {
+        Err(e) if sink.failed() && e.kind() != cmis_core::ErrorKind::UnknownOutcome => {
+            Err(Error::unknown_outcome(format!(
+                "a checkpoint could not be saved during the publish, which then failed ({e}); \
+                 the platform is checked before anything is sent again"
+            ))
+            .with_source(e))
+        }
+        other => other,
+    }
+}
+
 /// Runs one job's platform call. No database transaction is open meanwhile.
 async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
     let target = &job.job.target;
     let Some(publisher) = shared.publishers.get(&target.platform()) else {
-        let error = JobError::new(
-            cmis_core::ErrorKind::Unsupported,
-            format!("no publisher is configured for {}", target.platform()),
-        );
+        // Only a store that cannot filter claims by platform hands out such a job: it is put
+        // back, without spending an attempt, for a process that has the platform's publisher.
+        tracing::warn!(job = %job.job.id, platform = %target.platform(), "no publisher for this job's platform here; deferred");
+        let at = cmis_core::after(shared.clock.now(), NO_PUBLISHER_DEFER);
         return Decision {
-            completion: Completion::Failed { error },
+            completion: defer(job, at),
             notify: None,
         };
     };
-    let sink = JobCheckpointSink::new(Arc::clone(&shared.store), job.lease.clone());
-    let mut ctx =
-        PublishContext::new(Arc::clone(&shared.tokens)).with_checkpoint_sink(Arc::new(sink));
+    let sink = Arc::new(JobCheckpointSink::new(
+        Arc::clone(&shared.store),
+        job.lease.clone(),
+    ));
+    let mut ctx = PublishContext::new(Arc::clone(&shared.tokens))
+        .with_checkpoint_sink(Arc::clone(&sink) as Arc<dyn cmis_core::CheckpointSink>);
     if let Some(progress) = &shared.progress {
         let progress = Arc::clone(progress);
         let job_for_progress = job.job.clone();
@@ -316,11 +401,11 @@ async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
         }
         (Phase::Resume, Some(cp)) => {
             let r = publisher.resume(target, cp, &ctx).await;
-            after_call(shared, job, r)
+            after_call(shared, job, unsaved(&sink, r))
         }
         _ => {
             let r = publisher.publish(target, &job.job.post, &ctx).await;
-            after_call(shared, job, r)
+            after_call(shared, job, unsaved(&sink, r))
         }
     }
 }
@@ -362,49 +447,195 @@ async fn complete_loop(
     }
 }
 
+/// How long a job this process has no publisher for is put back.
+const NO_PUBLISHER_DEFER: Duration = Duration::from_secs(60);
+
 /// Completion batches written at the same time, at most.
 const COMPLETION_WRITERS: usize = 2;
 
+/// How long a completion write is retried while the database fails (not refuses) it. After
+/// that its jobs are let go: their leases are no longer renewed, so they expire, and the
+/// rescuer sends each to reconciliation. The worker's slots and its shutdown never wait longer.
+const WRITE_PATIENCE: Duration = Duration::from_secs(60);
+
+/// What became of one completion of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    /// Stored.
+    Applied,
+    /// Refused by its fence: another worker holds the job now.
+    Rejected,
+    /// Not stored: the database failed for longer than [`WRITE_PATIENCE`], or refused even the
+    /// plain form of the outcome. The lease expires and the job is reconciled.
+    Abandoned,
+}
+
 /// Writes one batch of outcomes (retrying the write, never the publish), then releases the
-/// leases from the heartbeat and sends the notifications of the outcomes that were stored.
+/// leases from the heartbeat and hands the notifications of the stored outcomes to the
+/// notification loop.
 async fn write_batch(
     shared: &Shared,
-    mut buf: Vec<Done>,
+    buf: Vec<Done>,
     in_flight: &InFlight,
     freed: &tokio::sync::Notify,
 ) {
-    let batch: Vec<(Lease, Completion)> =
-        buf.iter().map(|(l, c, _)| (l.clone(), c.clone())).collect();
-    let mut wait = Duration::from_millis(50);
-    let rejected = loop {
-        match shared.store.complete(&batch).await {
-            Ok(r) => break r,
-            Err(e) => {
-                tracing::warn!(error = %e, jobs = batch.len(), "recording outcomes failed; retrying the write");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(5));
-            }
-        }
-    };
-    let rejected: std::collections::HashSet<JobId> =
-        rejected.into_iter().map(|r| r.lease.job).collect();
+    // With a notifier configured, notifications go into the outbox in the outcome's own
+    // transaction; otherwise the failures go to `tracing` once stored, and successes nowhere.
+    let durable = shared.durable_notify;
+    let batch: Vec<Done> = buf
+        .iter()
+        .map(|(l, c, n)| (l.clone(), c.clone(), n.clone().filter(|_| durable)))
+        .collect();
+    let deadline = tokio::time::Instant::now() + WRITE_PATIENCE;
+    let written = store_outcomes(shared, batch, deadline).await;
     {
         let mut held = lock(in_flight);
         for (l, _, _) in &buf {
-            held.remove(&l.job);
+            held.remove(l);
         }
     }
     freed.notify_one();
-    for (lease, _, notify) in buf.drain(..) {
-        if rejected.contains(&lease.job) {
-            tracing::warn!(job = %lease.job, "outcome rejected: the lease was lost to another worker");
-            continue;
+    let mut notices = Vec::new();
+    for (lease, _, notify) in buf {
+        match written.get(&lease).copied().unwrap_or(Written::Abandoned) {
+            Written::Applied => notices.extend(notify),
+            Written::Rejected => {
+                tracing::warn!(job = %lease.job, "outcome rejected: the lease was lost to another worker");
+            }
+            Written::Abandoned => {
+                tracing::error!(job = %lease.job, "outcome could not be stored; the job is reconciled once its lease expires");
+            }
         }
-        if let Some(n) = notify
-            && let Err(e) = shared.notifier.notify(&n).await
-        {
-            tracing::warn!(error = %e, job = %lease.job, "sending a notification failed");
+    }
+    if durable {
+        if !notices.is_empty() {
+            shared.outbox_wake.notify_one();
         }
+    } else {
+        for n in notices {
+            if n.kind != cmis_core::NotificationKind::Published {
+                tracing::warn!(kind = n.kind.as_str(), subject = ?n.subject, "{}", n.message);
+            }
+        }
+    }
+}
+
+/// Writes `batch` and says what became of each completion. A database that fails the write
+/// is retried with backoff until `deadline`; a batch the database *refuses* (a value it
+/// cannot store) is split until the refused completion is alone, which is then stored in its
+/// plain form ([`plain`]), so that one bad outcome never holds back the others.
+fn store_outcomes(
+    shared: &Shared,
+    batch: Vec<Done>,
+    deadline: tokio::time::Instant,
+) -> std::pin::Pin<Box<dyn Future<Output = HashMap<Lease, Written>> + Send + '_>> {
+    Box::pin(async move {
+        let mut wait = Duration::from_millis(50);
+        loop {
+            let error = match shared.store.complete_notifying(&batch).await {
+                Ok(rejected) => {
+                    let rejected: HashSet<Lease> = rejected.into_iter().map(|r| r.lease).collect();
+                    return batch
+                        .into_iter()
+                        .map(|(l, _, _)| {
+                            let w = if rejected.contains(&l) {
+                                Written::Rejected
+                            } else {
+                                Written::Applied
+                            };
+                            (l, w)
+                        })
+                        .collect();
+                }
+                Err(e) => e,
+            };
+            if crate::rows::refused_by_database(&error) {
+                if batch.len() > 1 {
+                    tracing::warn!(error = %error, jobs = batch.len(), "the database refused a batch of outcomes; writing its halves apart");
+                    let mut first = batch;
+                    let second = first.split_off(first.len() / 2);
+                    let mut out = store_outcomes(shared, first, deadline).await;
+                    out.extend(store_outcomes(shared, second, deadline).await);
+                    return out;
+                }
+                let Some((lease, completion, notify)) = batch.into_iter().next() else {
+                    return HashMap::new();
+                };
+                tracing::warn!(error = %error, job = %lease.job, "the database refused an outcome; storing its plain form");
+                let fallback = plain(shared, &completion, &error);
+                let notify = notify.map(|mut n| {
+                    n.message = crate::plan::storable(&n.message, crate::plan::MAX_ERROR_MESSAGE);
+                    n
+                });
+                let written = match shared
+                    .store
+                    .complete_notifying(&[(lease.clone(), fallback, notify)])
+                    .await
+                {
+                    Ok(rejected) if rejected.is_empty() => Written::Applied,
+                    Ok(_) => Written::Rejected,
+                    Err(e) => {
+                        tracing::error!(error = %e, job = %lease.job, "the database refused even the plain outcome");
+                        Written::Abandoned
+                    }
+                };
+                return HashMap::from([(lease, written)]);
+            }
+            if tokio::time::Instant::now() + wait > deadline {
+                tracing::error!(error = %error, jobs = batch.len(), "recording outcomes failed for too long; letting their leases expire");
+                return batch
+                    .into_iter()
+                    .map(|(l, _, _)| (l, Written::Abandoned))
+                    .collect();
+            }
+            tracing::warn!(error = %error, jobs = batch.len(), "recording outcomes failed; retrying the write");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(5));
+        }
+    })
+}
+
+/// The outcome `completion` in a form any database stores: a short error message, and no
+/// receipt or checkpoint (a publish that may have happened is reconciled instead).
+fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completion {
+    let mut why = refusal.to_string();
+    crate::plan::clip(&mut why, 300);
+    let error = |kind: &str| JobError {
+        kind: kind.to_owned(),
+        message: format!("the outcome's details could not be stored ({why})"),
+        discard_checkpoint: false,
+    };
+    let kind = |e: &JobError| crate::plan::storable(&e.kind, 64);
+    let reconcile = || Completion::UnknownOutcome {
+        error: error(cmis_core::ErrorKind::UnknownOutcome.as_str()),
+        reconcile_at: Some(cmis_core::after(
+            shared.clock.now(),
+            shared.rules.reconcile_interval,
+        )),
+    };
+    match completion {
+        Completion::Published(_) | Completion::Pending { .. } => reconcile(),
+        Completion::UnknownOutcome {
+            error: e,
+            reconcile_at,
+        } => Completion::UnknownOutcome {
+            error: error(&kind(e)),
+            reconcile_at: *reconcile_at,
+        },
+        Completion::Retry { at, error: e } => Completion::Retry {
+            at: *at,
+            error: error(&kind(e)),
+        },
+        Completion::AwaitingReauth { error: e } => Completion::AwaitingReauth {
+            error: error(&kind(e)),
+        },
+        Completion::Failed { error: e } => Completion::Failed {
+            error: error(&kind(e)),
+        },
+        Completion::Missed { error: e } => Completion::Missed {
+            error: error(&kind(e)),
+        },
+        Completion::Snooze { at } => Completion::Snooze { at: *at },
     }
 }
 
@@ -416,7 +647,7 @@ async fn heartbeat_loop(shared: Arc<Shared>, in_flight: InFlight, mut stop: watc
             _ = stop.changed() => return,
             () = tokio::time::sleep(every) => {}
         }
-        let leases: Vec<Lease> = lock(&in_flight).values().cloned().collect();
+        let leases: Vec<Lease> = lock(&in_flight).iter().cloned().collect();
         if leases.is_empty() {
             continue;
         }

@@ -4,7 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cmis_core::{AuditRecord, Checkpoint, Error, Post, PostId, Result, Target, TenantId};
+use cmis_core::{
+    AuditRecord, Checkpoint, Error, Notification, Platform, Post, PostId, Result, Surface, Target,
+    TenantId,
+};
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
@@ -12,11 +15,18 @@ use time::OffsetDateTime;
 
 use super::SqliteStore;
 use crate::audit_chain::{AuditRow, AuditVerification};
-use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, JobState, Lease, NewPost};
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
+use crate::outbox::{Delivered, Delivery};
 use crate::plan::{CompletionRow, UserOp, completion_row, duration_micros, micros, plan_user_op};
-use crate::rows::{audit_from_row, claimed_from_row, db_err, job_columns, job_from_row};
+use crate::rows::{
+    JobHead, audit_from_row, claimed_from_row, completed, db_err, job_columns, job_from_row,
+    jobs_from_rows, rescued,
+};
 use crate::store::{Rejected, ScheduleStore};
-use crate::validate::{batch_rows, check_targets, lease_json, lost_lease, not_found};
+use crate::validate::{
+    MAX_DECODE_FAILURES, batch_rows, check_targets, lease_json, lost_lease, not_found,
+    released_detail, set_aside_audit, set_aside_reason,
+};
 
 const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
@@ -62,7 +72,8 @@ const USER_WRITE: &str = concat!(
     job_columns!()
 );
 
-/// Claims due jobs; `?5` is the start time to record (`NULL`: not started).
+/// Claims due jobs of the platforms `?6` on the surfaces `?7` (JSON arrays); `?5` is the start
+/// time to record (`NULL`: not started).
 const CLAIM: &str = concat!(
     "UPDATE jobs SET state = 'publishing', lease_owner = ?1, lease_expires_at = ?2, \
      fencing_token = fencing_token + 1, \
@@ -72,10 +83,37 @@ const CLAIM: &str = concat!(
      claimed_from = state, started_at = ?5, updated_at = ?3 \
      WHERE id IN (SELECT id FROM jobs \
         WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
-        AND run_at <= ?3 ORDER BY run_at, id LIMIT ?4) \
+        AND run_at <= ?3 AND platform IN (SELECT value FROM json_each(?6)) \
+        AND surface IN (SELECT value FROM json_each(?7)) ORDER BY run_at, id LIMIT ?4) \
      RETURNING ",
     job_columns!()
 );
+
+/// Puts back a claimed job this process cannot decode (`?4`: the failures after which it is
+/// quarantined as `failed` with the reason `?6`; `?5`: now). It is due again after a backoff,
+/// for a process that can read it; its attempt is given back.
+const SET_ASIDE: &str = "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, \
+     phase = NULL, started_at = NULL, decode_failures = decode_failures + 1, \
+     attempts = attempts - (CASE WHEN claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END), \
+     state = CASE WHEN decode_failures + 1 >= ?4 THEN 'failed' ELSE claimed_from END, \
+     run_at = CASE WHEN decode_failures + 1 >= ?4 THEN NULL \
+        ELSE ?5 + min(60000000 << min(decode_failures, 10), 3600000000) END, \
+     last_error_kind = CASE WHEN decode_failures + 1 >= ?4 THEN 'internal' ELSE last_error_kind END, \
+     last_error = CASE WHEN decode_failures + 1 >= ?4 THEN ?6 ELSE last_error END, \
+     updated_at = ?5 \
+     WHERE id = ?1 AND lease_owner = ?2 AND fencing_token = ?3 AND state = 'publishing' \
+     RETURNING id, tenant, platform, account, state";
+
+/// Returns the jobs leased to `?1` whose ids are not among `?2` (a JSON array) to the state they
+/// were claimed from, as if never claimed: their claim's answer never reached the process, so no
+/// call was made for them.
+const RELEASE_UNHELD: &str = "UPDATE jobs SET state = claimed_from, lease_owner = NULL, \
+     lease_expires_at = NULL, phase = NULL, started_at = NULL, \
+     attempts = attempts - (CASE WHEN claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END), \
+     updated_at = ?3 \
+     WHERE state = 'publishing' AND lease_owner = ?1 \
+        AND id NOT IN (SELECT value FROM json_each(?2)) \
+     RETURNING id, tenant, platform, account, state";
 
 const MARK_STARTED: &str = concat!(
     "UPDATE jobs SET started_at = ?2 FROM (",
@@ -100,23 +138,27 @@ const SAVE_CHECKPOINT: &str = "UPDATE jobs SET checkpoint = ?4, updated_at = ?5 
 const COMPLETE: &str = "UPDATE jobs SET state = v.state, run_at = v.run_at, \
      last_error_kind = COALESCE(v.err_kind, jobs.last_error_kind), \
      last_error = COALESCE(v.err, jobs.last_error), \
-     checkpoint = COALESCE(v.cp, jobs.checkpoint), receipt = COALESCE(v.receipt, jobs.receipt), \
-     attempts = jobs.attempts - (CASE WHEN v.refund = 1 AND jobs.phase = 'publish' THEN 1 ELSE 0 END), \
+     checkpoint = CASE WHEN v.discard = 1 THEN NULL ELSE COALESCE(v.cp, jobs.checkpoint) END, \
+     receipt = COALESCE(v.receipt, jobs.receipt), \
+     attempts = jobs.attempts - (CASE WHEN v.refund = 1 \
+        AND jobs.claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END), \
      lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, updated_at = ?2 \
      FROM (SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.owner') AS owner, \
         json_extract(value, '$.token') AS token, json_extract(value, '$.state') AS state, \
         json_extract(value, '$.run_at') AS run_at, json_extract(value, '$.err_kind') AS err_kind, \
         json_extract(value, '$.err') AS err, json_extract(value, '$.cp') AS cp, \
-        json_extract(value, '$.receipt') AS receipt, json_extract(value, '$.refund') AS refund \
-        FROM json_each(?1)) AS v \
+        json_extract(value, '$.receipt') AS receipt, json_extract(value, '$.refund') AS refund, \
+        json_extract(value, '$.discard') AS discard FROM json_each(?1)) AS v \
      WHERE jobs.id = v.id AND jobs.lease_owner = v.owner AND jobs.fencing_token = v.token \
-     AND jobs.state = 'publishing' RETURNING jobs.id, jobs.tenant, jobs.platform, jobs.account";
+     AND jobs.state = 'publishing' \
+     RETURNING jobs.id, jobs.fencing_token, jobs.tenant, jobs.platform, jobs.account";
 
 const RESCUE: &str = concat!(
     "UPDATE jobs SET \
      state = CASE WHEN started_at IS NOT NULL THEN 'unknown_outcome' ELSE claimed_from END, \
      run_at = CASE WHEN started_at IS NOT NULL THEN ?1 ELSE run_at END, \
-     attempts = attempts - (CASE WHEN started_at IS NULL AND phase = 'publish' THEN 1 ELSE 0 END), \
+     attempts = attempts - (CASE WHEN started_at IS NULL \
+        AND claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END), \
      last_error_kind = CASE WHEN started_at IS NOT NULL THEN 'unknown_outcome' ELSE last_error_kind END, \
      last_error = CASE WHEN started_at IS NOT NULL \
         THEN 'the worker''s lease expired while its platform call was in flight' ELSE last_error END, \
@@ -150,19 +192,23 @@ fn limit(n: usize) -> i64 {
 }
 
 impl SqliteStore {
-    /// Claims due jobs for `owner`; `started` records their calls as started and writes no
-    /// `job.claimed` records, otherwise the records go in the same transaction.
+    /// Claims due jobs of `platforms` for `owner`; `started` records their calls as started and
+    /// writes no `job.claimed` records, otherwise the records go in the same transaction. A
+    /// claimed row this process cannot decode is put back in the same transaction (see
+    /// [`SET_ASIDE`]), never handed out and never left leased.
     async fn claim_jobs(
         &self,
         owner: &str,
         limit_: usize,
         lease: Duration,
         started: bool,
+        platforms: &[Platform],
     ) -> Result<Vec<ClaimedJob>> {
-        if limit_ == 0 {
+        if limit_ == 0 || platforms.is_empty() {
             return Ok(Vec::new());
         }
         let now = micros(self.now());
+        let names = |v: Vec<&str>| serde_json::Value::from(v).to_string();
         let mut tx = self.write_tx().await?;
         let rows = sqlx::query(CLAIM)
             .bind(owner)
@@ -170,6 +216,8 @@ impl SqliteStore {
             .bind(now)
             .bind(limit(limit_))
             .bind(started.then_some(now))
+            .bind(names(platforms.iter().map(|p| p.as_str()).collect()))
+            .bind(names(Surface::ALL.iter().map(|s| s.as_str()).collect()))
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -177,13 +225,36 @@ impl SqliteStore {
             tx.rollback().await.map_err(db_err)?;
             return Ok(Vec::new());
         }
-        let mut claimed = rows
-            .iter()
-            .map(claimed_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        let mut audit = Vec::new();
+        for row in &rows {
+            let error = match claimed_from_row(row) {
+                Ok(c) => {
+                    claimed.push(c);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let head = JobHead::from_row(row)?;
+            let put_back = sqlx::query(SET_ASIDE)
+                .bind(head.id)
+                .bind(owner)
+                .bind(row.try_get::<i64, _>("fencing_token").map_err(db_err)?)
+                .bind(MAX_DECODE_FAILURES)
+                .bind(now)
+                .bind(set_aside_reason(&error))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            audit.push(set_aside_audit(&JobHead::from_row(&put_back)?, now, &error));
+        }
         claimed.sort_by_key(|c| (c.job.run_at, c.job.id));
         if !started {
-            super::audit::append(&mut tx, AuditRow::claimed(&claimed, now)).await?;
+            audit.extend(AuditRow::claimed(&claimed, now));
+        }
+        if !audit.is_empty() {
+            audit.sort_by_key(AuditRow::subject_id);
+            super::audit::append(&mut tx, audit).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(claimed)
@@ -377,10 +448,8 @@ impl ScheduleStore for SqliteStore {
             .bind(i64::from(filter.limit.unwrap_or(1_000)))
             .fetch_all(&self.inner.reader)
             .await
-            .map_err(db_err)?
-            .iter()
-            .map(job_from_row)
-            .collect()
+            .map_err(db_err)
+            .map(|rows| jobs_from_rows(&rows))
     }
 
     async fn reschedule(&self, tenant: &TenantId, id: JobId, at: OffsetDateTime) -> Result<Change> {
@@ -411,7 +480,8 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn claim(&self, owner: &str, limit_: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
-        self.claim_jobs(owner, limit_, lease, false).await
+        self.claim_jobs(owner, limit_, lease, false, &Platform::ALL)
+            .await
     }
 
     async fn claim_started(
@@ -420,7 +490,45 @@ impl ScheduleStore for SqliteStore {
         limit_: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedJob>> {
-        self.claim_jobs(owner, limit_, lease, true).await
+        self.claim_jobs(owner, limit_, lease, true, &Platform::ALL)
+            .await
+    }
+
+    async fn claim_started_on(
+        &self,
+        owner: &str,
+        limit_: usize,
+        lease: Duration,
+        platforms: &[Platform],
+    ) -> Result<Vec<ClaimedJob>> {
+        self.claim_jobs(owner, limit_, lease, true, platforms).await
+    }
+
+    async fn release_unheld(&self, owner: &str, held: &[Lease]) -> Result<u64> {
+        let now = micros(self.now());
+        let keep: Vec<i64> = held
+            .iter()
+            .filter(|l| l.owner == owner)
+            .map(|l| l.job.get())
+            .collect();
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(RELEASE_UNHELD)
+            .bind(owner)
+            .bind(serde_json::Value::from(keep).to_string())
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let audit = rows
+            .iter()
+            .map(|r| Ok(JobHead::from_row(r)?.audit(now, "job.released", released_detail(owner))))
+            .collect::<Result<Vec<_>>>()?;
+        super::audit::append(&mut tx, audit).await?;
+        tx.commit().await.map_err(db_err)?;
+        if !rows.is_empty() {
+            self.wake();
+        }
+        Ok(rows.len() as u64)
     }
 
     async fn mark_started(&self, leases: &[Lease]) -> Result<Vec<Lease>> {
@@ -485,15 +593,18 @@ impl ScheduleStore for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn complete(&self, completions: &[(Lease, Completion)]) -> Result<Vec<Rejected>> {
+    async fn complete_notifying(
+        &self,
+        completions: &[(Lease, Completion, Option<Notification>)],
+    ) -> Result<Vec<Rejected>> {
         if completions.is_empty() {
             return Ok(Vec::new());
         }
+        let now = micros(self.now());
         let rows: Vec<_> = completions
             .iter()
-            .map(|(l, c)| completion_row(l, c))
+            .map(|(l, c, _)| completion_row(l, c, now))
             .collect();
-        let now = micros(self.now());
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(COMPLETE)
             .bind(
@@ -506,37 +617,41 @@ impl ScheduleStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let mut targets = std::collections::HashMap::with_capacity(done.len());
-        for r in &done {
-            let id: i64 = r.try_get("id").map_err(db_err)?;
-            let tenant: String = r.try_get("tenant").map_err(db_err)?;
-            let platform: String = r.try_get("platform").map_err(db_err)?;
-            let account: String = r.try_get("account").map_err(db_err)?;
-            targets.insert(id, (tenant, platform, account));
-        }
-        let audit = rows
-            .iter()
-            .filter_map(|r| {
-                let (tenant, platform, account) = targets.get(&r.id)?;
-                Some(AuditRow::job(
-                    tenant.as_str(),
-                    now,
-                    r.action.as_str(),
-                    platform.as_str(),
-                    account.as_str(),
-                    r.id,
-                    r.detail.clone(),
-                ))
-            })
-            .collect();
-        super::audit::append(&mut tx, audit).await?;
-        let applied: std::collections::HashSet<i64> = targets.into_keys().collect();
+        let done = completed(&done, &rows, completions, now)?;
+        super::audit::append(&mut tx, done.audit).await?;
+        super::outbox::insert(&mut tx, &done.outbox, now).await?;
         tx.commit().await.map_err(db_err)?;
-        Ok(completions
+        Ok(done.rejected)
+    }
+
+    async fn enqueue(&self, notifications: &[Notification]) -> Result<()> {
+        let rows = notifications
             .iter()
-            .filter(|(l, _)| !applied.contains(&l.job.get()))
-            .map(|(l, _)| Rejected { lease: l.clone() })
-            .collect())
+            .map(crate::outbox::OutboxRow::new)
+            .collect::<Result<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write_tx().await?;
+        super::outbox::insert(&mut tx, &rows, micros(self.now())).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        limit_: usize,
+        lease: Duration,
+    ) -> Result<Vec<Delivery>> {
+        self.claim_outbox(owner, limit_, lease).await
+    }
+
+    async fn settle_deliveries(&self, owner: &str, results: &[(i64, Delivered)]) -> Result<()> {
+        self.settle_outbox(owner, results).await
+    }
+
+    async fn undelivered(&self) -> Result<u64> {
+        self.outbox_waiting().await
     }
 
     async fn rescue_expired(&self, limit_: usize) -> Result<Vec<Job>> {
@@ -548,21 +663,10 @@ impl ScheduleStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
-        let audit = jobs
-            .iter()
-            .map(|j| {
-                AuditRow::for_job(
-                    j,
-                    now,
-                    "job.rescued",
-                    json!({"to": j.state.as_str()}).to_string(),
-                )
-            })
-            .collect();
+        let (jobs, audit) = rescued(&rows, now)?;
         super::audit::append(&mut tx, audit).await?;
         tx.commit().await.map_err(db_err)?;
-        if jobs.iter().any(|j| j.state != JobState::Publishing) {
+        if !rows.is_empty() {
             self.wake();
         }
         Ok(jobs)

@@ -6,6 +6,7 @@ mod audit;
 mod cache;
 mod credentials;
 mod jobs;
+mod outbox;
 mod schema;
 
 use std::fmt;

@@ -126,4 +126,31 @@ BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 -- 4: nothing to do: SQLite compares text byte by byte already (on PostgreSQL, the identifier
 -- columns take the C collation). Kept so both backends number their migrations alike.
 ",
+    r"
+-- 6: a claimed job whose row this version cannot decode (a newer cmis wrote it, or it was
+-- edited by hand) is put back with a growing delay, and quarantined as failed after a few
+-- claims; this counts them.
+ALTER TABLE jobs ADD COLUMN decode_failures INTEGER NOT NULL DEFAULT 0;
+
+-- The notification outbox: written in the same transaction as the outcome it tells of, and
+-- delivered by its own loop, at least once, with a delivery id stable across attempts.
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT,
+    payload TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    run_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    lease_owner TEXT,
+    lease_expires_at INTEGER,
+    delivered_at INTEGER,
+    dead_at INTEGER
+);
+CREATE INDEX outbox_due ON outbox (run_at, id) WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+",
 ];
