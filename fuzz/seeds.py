@@ -10,11 +10,15 @@ Inputs are framed as `cmis_http::fuzzing::frame` reads them:
 `<selector byte><header lines>\\n\\n<body>`. The selector's low four bits pick the HTTP status
 from the target's table (see `cmis-meta/src/fuzzing.rs`, `cmis-tiktok/src/fuzzing.rs`), bit 4
 marks a mutation, bit 5 picks Instagram (Meta only). The webhook target takes
-`secret \\0 timestamp \\0 signature \\0 body`.
+`secret \\0 webhook-id \\0 webhook-timestamp \\0 webhook-signature \\0 body` (Standard Webhooks);
+its seeds are the test vectors of the specification's reference libraries
+(github.com/standard-webhooks/standard-webhooks, `libraries/python/tests/test_webhooks.py`,
+`libraries/rust/src/lib.rs`) and a notification as the scheduler sends it.
 
 Run from the repository root: `python3 fuzz/seeds.py`. It rewrites only files named `seed-*`.
 """
 
+import base64
 import glob
 import hashlib
 import hmac
@@ -178,20 +182,54 @@ def tiktok_oauth_response():
 def webhook_verify():
     t = "webhook_verify"
     clear(t)
-    secret = b"whsec-0123456789abcdef"
-    ts = b"1780000000"
-    # The notification JSON the scheduler sends (cmis-core's Notification, as in
-    # cmis-scheduler/tests/webhook.rs).
-    body = b'{"tenant":"acme","kind":"publish_failed","message":"post p-1 failed: (#9004) media could not be fetched","subject":"42"}'
-    sig = b"sha256=" + hmac.new(secret, ts + b"." + body, hashlib.sha256).hexdigest().encode()
-    write(t, "genuine", b"\0".join([secret, ts, sig, body]))
-    write(t, "genuine-uppercase", b"\0".join([secret, ts, sig[:7] + sig[7:].upper(), body]))
-    write(t, "tampered-body", b"\0".join([secret, ts, sig, body + b" "]))
-    write(t, "other-timestamp", b"\0".join([secret, b"1780000001", sig, body]))
-    write(t, "no-prefix", b"\0".join([secret, ts, sig[7:], body]))
-    write(t, "empty-secret", b"\0".join([b"", ts, sig, body]))
-    write(t, "extreme-timestamp", b"\0".join([secret, b"-9223372036854775808", sig, body]))
 
+    def sign(secret, msg_id, ts, body):
+        key = base64.b64decode(secret.removeprefix(b"whsec_"))
+        mac = hmac.new(key, msg_id + b"." + ts + b"." + body, hashlib.sha256).digest()
+        return b"v1," + base64.b64encode(mac)
+
+    def seed(name, secret, msg_id, ts, sig, body):
+        write(t, name, b"\0".join([secret, msg_id, ts, sig, body]))
+
+    # libraries/python/tests/test_webhooks.py (test_sign_function), also in the JavaScript and
+    # Go tests: this secret, id, timestamp and payload sign to exactly this signature.
+    secret = b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    msg_id = b"msg_p5jXN8AQM9LWM0D4loKWxJek"
+    ts = b"1614265330"
+    body = b'{"test": 2432232314}'
+    sig = b"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    assert sign(secret, msg_id, ts, body) == sig
+    seed("vector", secret, msg_id, ts, sig, body)
+    seed("vector-bare-secret", secret[6:], msg_id, ts, sig, body)
+    # The signature the Python test tampers (last character) and the JavaScript/Go tests' wrong
+    # one, each with the genuine one after it, as during a rotation.
+    seed("vector-rotation", secret, msg_id, ts, b" ".join([
+        b"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=",
+        b"v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+        sig,
+    ]), body)
+    seed("vector-wrong", secret, msg_id, ts, b"v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=", body)
+    seed("vector-partial", secret, msg_id, ts, b"v1,", body)
+    seed("vector-tampered-body", secret, msg_id, ts, sig, body + b" ")
+    seed("vector-tampered-id", secret, msg_id + b"x", ts, sig, body)
+    seed("vector-other-timestamp", secret, msg_id, b"1614265331", sig, body)
+    seed("vector-no-version", secret, msg_id, ts, sig[3:], body)
+    # libraries/rust/src/lib.rs (test_sign).
+    rust = b"whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+    rust_id = b"msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"
+    rust_ts = b"1649367553"
+    rust_body = b'{"email":"test@example.com","username":"test_user"}'
+    rust_sig = b"v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+    assert sign(rust, rust_id, rust_ts, rust_body) == rust_sig
+    seed("rust-vector", rust, rust_id, rust_ts, rust_sig, rust_body)
+    # The notification JSON the scheduler sends (cmis-core's Notification, as in
+    # cmis-scheduler/tests/webhook.rs), signed at a time within the fuzz entry point's tolerance.
+    note = b'{"id":"evt_42","tenant":"acme","kind":"publish_failed","account":null,"subject":"42","message":"post p-1 failed","deadline":null,"at":"2024-10-04T00:00:00Z"}'
+    now = b"1728000000"
+    seed("notification", secret, b"evt_42", now, sign(secret, b"evt_42", now, note), note)
+    seed("empty-secret", b"", msg_id, ts, sig, body)
+    seed("raw-key-secret", b"not base64!", msg_id, ts, sig, body)
+    seed("extreme-timestamp", secret, msg_id, b"-9223372036854775808", sig, body)
 
 if __name__ == "__main__":
     meta_graph_response()

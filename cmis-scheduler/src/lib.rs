@@ -57,7 +57,8 @@
 //!   [`Publisher`](cmis_core::Publisher), writes outcomes in batches, keeps leases alive,
 //!   notifies, and stops gracefully; one process per database is the elected leader that rescues
 //!   expired leases, sweeps token refreshes and moves finished jobs to history.
-//! - [`WebhookNotifier`]: notifications as signed JSON POSTs.
+//! - [`WebhookNotifier`]: notifications as signed JSON POSTs (Standard Webhooks), checked by
+//!   [`verify_webhook`].
 //! - [`Zone`]: local times in IANA time zones as instants and back, with gaps and folds settled
 //!   explicitly ([`Disambiguation`]), on a bundled time zone database.
 //! - With the `ai` feature, the database stores are also cmis-ai's `CacheStore`: the AI
@@ -109,7 +110,7 @@ pub use scheduler::{
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{Rejected, ScheduleStore};
 pub use webhook::{
-    DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookNotifier, WebhookNotifierBuilder,
-    fuzz_verify, verify_webhook,
+    WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WebhookNotifier,
+    WebhookNotifierBuilder, WebhookSecret, fuzz_verify, verify_webhook,
 };
 pub use when::{Disambiguation, LocalTime, TZDATA_VERSION, Zone};
