@@ -12,13 +12,17 @@
 //!   mutation was sent is [`UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome), because the
 //!   platform may have acted on it. URLs (which may carry tokens in their query) are stripped from
 //!   every error.
+//! - **Bodies read with a cap** suited to their purpose ([`MAX_API_RESPONSE_BYTES`],
+//!   [`MAX_OAUTH_RESPONSE_BYTES`], [`MAX_AI_RESPONSE_BYTES`], [`MAX_ERROR_BODY_BYTES`]): a server
+//!   that answers with an endless body gets an error naming the call, not the process's memory.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cmis_core::Error> {
-//! use cmis_http::{Call, client_builder, send};
+//! use cmis_http::{Call, MAX_API_RESPONSE_BYTES, client_builder, read_answer, send};
 //! let client = client_builder()?.build().map_err(cmis_http::build_error)?;
 //! let response = send(client.get("https://graph.facebook.com/v24.0/me"), Call::Read).await?;
-//! # let _ = response; Ok(()) }
+//! let body = read_answer(response, Call::Read, "GET /me", MAX_API_RESPONSE_BYTES).await?;
+//! # let _ = body; Ok(()) }
 //! ```
 
 use std::sync::Arc;
@@ -26,11 +30,19 @@ use std::time::Duration;
 
 use cmis_core::{Error, ErrorKind};
 
+mod body;
 mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
 mod policy;
+#[cfg(feature = "_testing")]
+#[doc(hidden)]
+pub mod testing;
 
+pub use body::{
+    MAX_AI_RESPONSE_BYTES, MAX_API_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES, MAX_OAUTH_RESPONSE_BYTES,
+    read_answer, read_body, read_body_prefix,
+};
 pub use fetch::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_MEDIA_BYTES, DEFAULT_MAX_REDIRECTS, MediaDownload,
     MediaFetcher, MediaFetcherBuilder,
@@ -131,16 +143,6 @@ pub async fn send(
     call: Call,
 ) -> Result<reqwest::Response, Error> {
     request.send().await.map_err(|e| classify(e, call))
-}
-
-/// Reads a response body, classifying a failure for `call` (a body cut off after a mutation was
-/// accepted is an unknown outcome).
-pub async fn read_body(response: reqwest::Response, call: Call) -> Result<Vec<u8>, Error> {
-    response
-        .bytes()
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|e| classify(e, call))
 }
 
 /// Parses a `Retry-After` header given in seconds (the form the platforms use), capped at

@@ -494,7 +494,8 @@ impl MetaClient {
         let usage = Usage::parse(response.headers());
         let header_wait = cmis_http::retry_after(response.headers());
         self.apply_usage(key, &usage);
-        let body = cmis_http::read_body(response, req.call).await?;
+        let what = format!("the Graph API call {} …/{}", req.method, edge(&req.url));
+        let body = cmis_http::read_answer(response, req.call, &what, req.max_answer).await?;
         let retry_after = usage.regain.or(header_wait);
         self.finish(key, status, &body, req.call, platform, retry_after)
     }
@@ -580,6 +581,19 @@ pub(crate) fn read_response(
     Err(classify(status, body, call, platform, retry_after))
 }
 
+/// The last path segment of a Graph URL when it names an edge or endpoint (`feed`,
+/// `media_publish`, `access_token`), `{id}` when it is an id: enough to tell calls apart in a
+/// message without putting the URL in it.
+fn edge(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        last
+    } else {
+        "{id}"
+    }
+}
+
 fn throttle_key(account: &AccountRef) -> String {
     format!("{}:{}", account.platform, account.account)
 }
@@ -612,6 +626,27 @@ pub(crate) fn decode<T: DeserializeOwned>(v: Value, call: Call, platform: Platfo
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_edge_names_the_call_and_never_an_id() {
+        assert_eq!(
+            edge("https://graph.facebook.com/v24.0/123/feed?fields=id"),
+            "feed"
+        );
+        assert_eq!(
+            edge("http://127.0.0.1:1/v24.0/oauth/access_token"),
+            "access_token"
+        );
+        assert_eq!(
+            edge("https://graph.facebook.com/v24.0/17841400000000001"),
+            "{id}"
+        );
+        assert_eq!(
+            edge("https://rupload.facebook.com/video-upload/v24.0/upload:MTph"),
+            "{id}"
+        );
+        assert_eq!(edge("https://graph.facebook.com/"), "{id}");
+    }
 
     proptest! {
         #[test]

@@ -59,6 +59,8 @@ pub(crate) struct ApiRequest {
     pub(crate) query: Vec<(String, String)>,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Body,
+    /// The largest success answer read; see [`token_endpoint`](Self::token_endpoint).
+    pub(crate) max_answer: usize,
 }
 
 impl ApiRequest {
@@ -71,6 +73,7 @@ impl ApiRequest {
             query: Vec::new(),
             headers: Vec::new(),
             body: Body::Empty,
+            max_answer: cmis_http::MAX_API_RESPONSE_BYTES,
         }
     }
 
@@ -107,6 +110,12 @@ impl ApiRequest {
 
     pub(crate) fn oauth(mut self) -> Self {
         self.auth = AuthScheme::OAuth;
+        self
+    }
+
+    /// Reads the answer with the OAuth cap: a token endpoint answers with a token, not a page.
+    pub(crate) fn token_endpoint(mut self) -> Self {
+        self.max_answer = cmis_http::MAX_OAUTH_RESPONSE_BYTES;
         self
     }
 

@@ -71,7 +71,8 @@ pub async fn exchange_for_long_lived(
         .query("grant_type", "fb_exchange_token")
         .query("client_id", app_id)
         .query("client_secret", secret.expose_secret())
-        .query("fb_exchange_token", user_token.expose_secret());
+        .query("fb_exchange_token", user_token.expose_secret())
+        .token_endpoint();
     let v = client
         .exchange(&req, None, TOKEN_KEY, Platform::Facebook)
         .await?;
@@ -348,7 +349,8 @@ impl TokenRefresher for InstagramLoginRefresher {
             self.client
                 .unversioned_url(Host::InstagramGraph, "refresh_access_token"),
         )
-        .query("grant_type", "ig_refresh_token");
+        .query("grant_type", "ig_refresh_token")
+        .token_endpoint();
         let v = self
             .client
             .exchange(

@@ -268,7 +268,9 @@ impl TikTokClient {
         let response = cmis_http::send(request, call).await?;
         let status = response.status().as_u16();
         let retry_after = cmis_http::retry_after(response.headers());
-        let body = cmis_http::read_body(response, call).await?;
+        let what = format!("the TikTok call {}", endpoint.path());
+        let body = cmis_http::read_answer(response, call, &what, cmis_http::MAX_API_RESPONSE_BYTES)
+            .await?;
         parse_envelope(status, retry_after, &body, call)
     }
 }

@@ -437,7 +437,10 @@ impl TikTokClient {
         let request = self.http().post(self.url(path)).form(form);
         let response = cmis_http::send(request, call).await?;
         let status = response.status().as_u16();
-        let body = cmis_http::read_body(response, call).await?;
+        let what = format!("the TikTok OAuth call {path}");
+        let body =
+            cmis_http::read_answer(response, call, &what, cmis_http::MAX_OAUTH_RESPONSE_BYTES)
+                .await?;
         Ok((status, body))
     }
 

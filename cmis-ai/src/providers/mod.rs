@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmis_core::{Error, Result, url::Url};
 use cmis_http::reqwest::{self, StatusCode, header::HeaderMap};
-use cmis_http::{Call, read_body, send};
+use cmis_http::{Call, MAX_AI_RESPONSE_BYTES, read_answer, send};
 use serde::de::DeserializeOwned;
 
 use crate::failure::{FailureClass, ProviderError};
@@ -111,9 +111,15 @@ pub(crate) async fn execute(
         .map_err(|e| ProviderError::transport(provider, e))?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = read_body(response, Call::Read)
-        .await
-        .map_err(|e| ProviderError::transport(provider, e))?;
+    // The provider's name prefixes the message already.
+    let body = read_answer(
+        response,
+        Call::Read,
+        "the completion call",
+        MAX_AI_RESPONSE_BYTES,
+    )
+    .await
+    .map_err(|e| ProviderError::transport(provider, e))?;
     Ok(RawResponse {
         status,
         headers,
