@@ -567,11 +567,15 @@ impl ScheduleStore for MemoryScheduleStore {
         Ok(out)
     }
 
-    async fn next_due(&self) -> Result<Option<OffsetDateTime>> {
+    async fn next_due_on(&self, platforms: &[Platform]) -> Result<Option<OffsetDateTime>> {
         Ok(self
             .lock()
             .jobs
             .values()
+            .filter(|j| {
+                platforms.contains(&j.target.account.platform)
+                    && j.target.surface != Surface::Unknown
+            })
             .filter(|j| {
                 matches!(
                     j.state,

@@ -218,7 +218,14 @@ pub trait ScheduleStore: Send + Sync + Debug {
     async fn rescue_expired(&self, limit: usize) -> Result<Vec<Job>>;
 
     /// When the next job becomes due, if any is waiting.
-    async fn next_due(&self) -> Result<Option<OffsetDateTime>>;
+    async fn next_due(&self) -> Result<Option<OffsetDateTime>> {
+        self.next_due_on(&Platform::ALL).await
+    }
+
+    /// When the next job of `platforms` that [`claim_started_on`](Self::claim_started_on)
+    /// could claim becomes due, if any is waiting: a job of another platform, or of a surface
+    /// this version does not know, is no reason to wake up.
+    async fn next_due_on(&self, platforms: &[Platform]) -> Result<Option<OffsetDateTime>>;
 
     /// Takes or renews the leadership named `name` for `owner` for `ttl`; `true` when `owner`
     /// is the leader. One leader per database and name.

@@ -789,3 +789,156 @@ async fn a_panicking_publisher_sends_its_job_to_reconciliation_and_frees_its_slo
     );
     rig.stop().await;
 }
+
+/// A receiver that never answers.
+struct Hang;
+
+#[async_trait]
+impl cmis_core::Notifier for Hang {
+    async fn notify(&self, _: &cmis_core::Notification) -> Result<()> {
+        std::future::pending().await
+    }
+}
+
+/// A receiver that records every attempt (delivery id, kind) and refuses the first one.
+#[derive(Default)]
+struct Flaky {
+    attempts: Mutex<Vec<(Option<String>, NotificationKind, Option<String>)>>,
+}
+
+#[async_trait]
+impl cmis_core::Notifier for Flaky {
+    async fn notify(&self, n: &cmis_core::Notification) -> Result<()> {
+        let mut a = self.attempts.lock().unwrap();
+        let receipt = n.receipt.as_ref().map(|r| r.post_id.to_string());
+        a.push((n.id.clone(), n.kind, receipt));
+        if a.len() == 1 {
+            return Err(Error::transient("503 from the receiver"));
+        }
+        Ok(())
+    }
+}
+
+/// Review N3: notifications used to be sent inline by the completion writer, so a receiver
+/// that hangs stopped every completion, then every claim. Now they wait in the outbox.
+#[tokio::test(start_paused = true)]
+async fn a_receiver_that_hangs_never_holds_back_publishing() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|n| {
+            if n < 4 {
+                Err(Error::rejected("refused"))
+            } else {
+                Ok(Outcome::Published(receipt(&format!("fb-{n}"))))
+            }
+        });
+    });
+    let rig = start(store, fake, clock, |b| {
+        b.concurrency(4)
+            .batch_size(2)
+            .notifier(Arc::new(Hang))
+            .delivery(cmis_scheduler::DeliveryPolicy::default())
+    });
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(rig.schedule(&format!("p{i}"), T0).await);
+    }
+    let started = tokio::time::Instant::now();
+    for id in &ids {
+        while !rig.state(*id).await.state.is_finished() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "publishing waited for the receiver"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(rig.fake.ops().len(), 12);
+    // Every outcome's notification is kept until the receiver takes it.
+    assert_eq!(rig.store.undelivered().await.unwrap(), 12);
+    let stopping = tokio::time::Instant::now();
+    rig.stop().await;
+    assert!(
+        stopping.elapsed() <= Duration::from_secs(6),
+        "shutdown waited for the receiver"
+    );
+}
+
+/// Item 2: every outcome is told, successes too (with the platform's receipt), through the
+/// outbox: a refused attempt is tried again later with the same delivery id.
+#[tokio::test(start_paused = true)]
+async fn every_outcome_is_notified_through_the_outbox() {
+    let (store, fake, clock) = rig(|_| {});
+    let flaky = Arc::new(Flaky::default());
+    let policy = cmis_scheduler::DeliveryPolicy::default();
+    let rig = start(store, fake, clock, |b| {
+        b.notifier(flaky.clone()).delivery(policy)
+    });
+    let id = rig.schedule("p", T0).await;
+    rig.wait_for(id, JobState::Published, Duration::from_secs(5))
+        .await;
+    rig.drained().await;
+    let attempts = flaky.attempts.lock().unwrap().clone();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    let (first, second) = (&attempts[0], &attempts[1]);
+    assert_eq!(first.1, NotificationKind::Published);
+    assert_eq!(first.2.as_deref(), Some("fb-0"), "the receipt goes with it");
+    assert!(first.0.as_deref().is_some_and(|id| id.starts_with("msg_")));
+    assert_eq!(first, second, "the retry has the same delivery id");
+    rig.stop().await;
+}
+
+/// Review N2: a reconciliation that finds nothing published drops the dead checkpoint, so the
+/// job is published anew instead of resuming the dead upload forever.
+#[tokio::test(start_paused = true)]
+async fn nothing_published_is_published_anew_not_resumed() {
+    let cp = Checkpoint::new(Platform::Facebook, "uploading", &"u-1").unwrap();
+    let (store, fake, clock) = rig(move |f| {
+        let pending = cp.clone();
+        f.checkpoint = Some(cp);
+        f.on_publish = Box::new(move |n| {
+            if n == 0 {
+                Ok(Outcome::Pending(pending.clone()))
+            } else {
+                Ok(Outcome::Published(receipt("fb-again")))
+            }
+        });
+        f.on_resume = Box::new(|_| Err(Error::unknown_outcome("the status call timed out")));
+        f.on_reconcile = Box::new(|_| Ok(Reconciliation::NotPublished));
+    });
+    let rig = start(store, fake, clock, |b| b);
+    let id = rig.schedule("p", T0).await;
+    rig.wait_for(id, JobState::Published, Duration::from_secs(600))
+        .await;
+    assert_eq!(
+        rig.fake.ops(),
+        ["publish", "resume", "reconcile", "publish"]
+    );
+    rig.stop().await;
+}
+
+/// Review N8: a job of a platform this process has no publisher for is not claimed (it waits
+/// for a process that has one) instead of failing silently.
+#[tokio::test(start_paused = true)]
+async fn jobs_of_a_platform_without_a_publisher_wait_for_one() {
+    let (store, fake, clock) = rig(|_| {});
+    let rig = start(store, fake, clock, |b| b);
+    let tiktok = Target::feed(AccountRef::new("acme", Platform::TikTok, "creator"));
+    let id = rig
+        .store
+        .schedule(
+            &tenant(),
+            &PostId::new("t"),
+            &Post::new().with_text("t"),
+            &[tiktok],
+            T0,
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let job = rig.state(id).await;
+    assert_eq!((job.state, job.attempts), (JobState::Scheduled, 0));
+    assert!(rig.fake.ops().is_empty());
+    assert!(rig.notified().await.is_empty());
+    rig.stop().await;
+}

@@ -194,7 +194,7 @@ const RESCUE: &str = concat!(
 
 const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
      WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
-     AND lease_owner IS NULL";
+     AND lease_owner IS NULL AND platform = ANY($1::text[]) AND surface = ANY($2::text[])";
 
 const TRY_LEAD: &str = "INSERT INTO leaders (name, owner, expires_at) VALUES ($1, $2, $3) \
      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
@@ -719,8 +719,10 @@ impl ScheduleStore for PgStore {
         Ok(jobs)
     }
 
-    async fn next_due(&self) -> Result<Option<OffsetDateTime>> {
+    async fn next_due_on(&self, platforms: &[Platform]) -> Result<Option<OffsetDateTime>> {
         let next: Option<i64> = sqlx::query_scalar(NEXT_DUE)
+            .bind(platforms.iter().map(|p| p.as_str()).collect::<Vec<_>>())
+            .bind(Surface::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>())
             .fetch_one(self.pool())
             .await
             .map_err(db_err)?;

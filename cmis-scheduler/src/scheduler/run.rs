@@ -179,7 +179,7 @@ fn claim_backoff(failures: u32) -> Duration {
 /// How long to sleep when nothing is due: until the next job, at most the poll interval.
 async fn until_next_due(shared: &Shared) -> Duration {
     let poll = shared.cfg.poll_interval;
-    match shared.store.next_due().await {
+    match shared.store.next_due_on(&shared.platforms).await {
         Ok(Some(at)) => {
             let wait = at - shared.clock.now();
             if wait <= time::Duration::ZERO {

@@ -169,7 +169,9 @@ const RESCUE: &str = concat!(
 );
 
 const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
-     WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome')";
+     WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+     AND platform IN (SELECT value FROM json_each(?1)) \
+     AND surface IN (SELECT value FROM json_each(?2))";
 
 const TRY_LEAD: &str = "INSERT INTO leaders (name, owner, expires_at) VALUES (?1, ?2, ?3) \
      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
@@ -677,8 +679,11 @@ impl ScheduleStore for SqliteStore {
         super::audit::verify(&mut conn, tenant).await
     }
 
-    async fn next_due(&self) -> Result<Option<OffsetDateTime>> {
+    async fn next_due_on(&self, platforms: &[Platform]) -> Result<Option<OffsetDateTime>> {
+        let names = |v: Vec<&str>| serde_json::Value::from(v).to_string();
         let next: Option<i64> = sqlx::query_scalar(NEXT_DUE)
+            .bind(names(platforms.iter().map(|p| p.as_str()).collect()))
+            .bind(names(Surface::ALL.iter().map(|s| s.as_str()).collect()))
             .fetch_one(&self.inner.reader)
             .await
             .map_err(db_err)?;
