@@ -238,6 +238,13 @@ pub trait ScheduleStore: Send + Sync + Debug {
     /// hot table stays small. Returns how many moved.
     async fn cleanup(&self, before: OffsetDateTime, limit: usize) -> Result<u64>;
 
+    /// How far the database's clock is ahead of this process's clock (zero for a store that
+    /// judges time by this process's clock). The [`Scheduler`](crate::Scheduler) adds it to its
+    /// own clock, so that its waits and deadlines agree with the store's.
+    fn clock_offset(&self) -> time::Duration {
+        time::Duration::ZERO
+    }
+
     /// A signal notified when new work may be due (a job scheduled, rescheduled or retried; on
     /// PostgreSQL, by any process through `LISTEN/NOTIFY`).
     fn wake_signal(&self) -> Arc<tokio::sync::Notify>;

@@ -110,6 +110,7 @@ impl Db {
                 SqliteStore::builder()
                     .path(path)
                     .clock(clock)
+                    .database_clock(false)
                     .ai_cache_ttl(ttl)
                     .build()
                     .await
@@ -122,6 +123,7 @@ impl Db {
                     .max_connections(4)
                     .listen(false)
                     .clock(clock)
+                    .database_clock(false)
                     .ai_cache_ttl(ttl)
                     .build()
                     .await

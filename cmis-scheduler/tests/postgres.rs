@@ -49,6 +49,7 @@ impl Pg {
                 .schema(schema)
                 .max_connections(8)
                 .clock(clock)
+                .database_clock(false)
                 .encryption_key(TokenKey::from_bytes([42; 32]))
                 .build()
                 .await

@@ -942,3 +942,35 @@ async fn jobs_of_a_platform_without_a_publisher_wait_for_one() {
     assert!(rig.notified().await.is_empty());
     rig.stop().await;
 }
+
+/// Review N5/N7: a worker whose lease was lost (rescued, given to another worker) stops its
+/// call before the connector's next step, instead of driving the publish beside the new holder.
+#[tokio::test(start_paused = true)]
+async fn a_lost_lease_stops_its_call() {
+    let (store, fake, clock) = rig(|f| f.delay = Duration::from_secs(3600));
+    let rig = start(store, fake, clock, |b| b.lease(Duration::from_secs(30)));
+    let id = rig.schedule("p", T0).await;
+    while rig.fake.ops().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Someone else settles the job behind the worker's back (as a rescue and a new claim do).
+    let lease = rig.state(id).await.lease().unwrap();
+    let gone = cmis_scheduler::Completion::Snooze {
+        at: T0 + Duration::from_secs(7200),
+    };
+    assert!(
+        rig.store
+            .complete(&[(lease, gone)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Within a heartbeat the call is stopped: its slot is free and it never answers.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let stopping = tokio::time::Instant::now();
+    rig.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(60),
+        "shutdown waited for the stopped call"
+    );
+}

@@ -38,6 +38,7 @@ async fn open(path: &PathBuf, clock: Arc<ManualClock>) -> Arc<SqliteStore> {
         SqliteStore::builder()
             .path(path)
             .clock(clock)
+            .database_clock(false)
             .encryption_key(TokenKey::from_bytes([42; 32]))
             .build()
             .await

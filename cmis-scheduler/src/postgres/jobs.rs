@@ -767,6 +767,10 @@ impl ScheduleStore for PgStore {
         super::audit::verify(&mut conn, tenant).await
     }
 
+    fn clock_offset(&self) -> time::Duration {
+        self.offset()
+    }
+
     fn wake_signal(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.inner.wake)
     }

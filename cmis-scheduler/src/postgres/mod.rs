@@ -13,6 +13,7 @@ mod schema;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use cmis_core::{Clock, Error, Result, SystemClock};
@@ -38,11 +39,15 @@ pub struct PgStore {
 struct Inner {
     pool: PgPool,
     clock: Arc<dyn Clock>,
+    /// How far the database's clock is ahead of `clock`, in microseconds, when the database
+    /// clock is on (measured at build, then every [`CLOCK_EVERY`]).
+    offset: Option<Arc<AtomicI64>>,
     key: Option<TokenKey>,
     wake: Arc<tokio::sync::Notify>,
     channel: String,
     schema: String,
     listener: Option<tokio::task::JoinHandle<()>>,
+    clock_task: Option<tokio::task::JoinHandle<()>>,
     #[cfg(feature = "ai")]
     ai_cache_ttl: Duration,
 }
@@ -50,6 +55,9 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Some(h) = &self.listener {
+            h.abort();
+        }
+        if let Some(h) = &self.clock_task {
             h.abort();
         }
     }
@@ -72,6 +80,7 @@ pub struct PgStoreBuilder {
     max_connections: u32,
     listen: bool,
     clock: Arc<dyn Clock>,
+    database_clock: bool,
     key: Option<TokenKey>,
     #[cfg(feature = "ai")]
     ai_cache_ttl: Duration,
@@ -96,6 +105,7 @@ impl PgStore {
             max_connections: 10,
             listen: true,
             clock: Arc::new(SystemClock),
+            database_clock: true,
             key: None,
             #[cfg(feature = "ai")]
             ai_cache_ttl: crate::DEFAULT_AI_CACHE_TTL,
@@ -119,8 +129,25 @@ impl PgStore {
         Ok(())
     }
 
+    /// The time every transition is judged and stamped by: the database's clock (this
+    /// process's clock corrected by the measured offset), so that processes whose clocks
+    /// disagree still agree on what is due, which lease has expired and who leads.
     pub(crate) fn now(&self) -> time::OffsetDateTime {
-        self.inner.clock.now()
+        let local = self.inner.clock.now();
+        match &self.inner.offset {
+            Some(o) => local + time::Duration::microseconds(o.load(Ordering::Relaxed)),
+            None => local,
+        }
+    }
+
+    /// How far the database's clock is ahead of this process's.
+    pub(crate) fn offset(&self) -> time::Duration {
+        self.inner
+            .offset
+            .as_ref()
+            .map_or(time::Duration::ZERO, |o| {
+                time::Duration::microseconds(o.load(Ordering::Relaxed))
+            })
     }
 
     pub(crate) fn pool(&self) -> &PgPool {
@@ -166,9 +193,21 @@ impl PgStoreBuilder {
         self
     }
 
-    /// The clock transitions are stamped with (the system clock by default).
+    /// This process's clock (the system clock by default). With the
+    /// [database clock](Self::database_clock) on, as by default, it is corrected by its
+    /// measured distance to the database's clock; turn that off to stamp transitions with this
+    /// clock alone (tests that move time by hand).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Whether due times, leases, the rescue cutoff and leadership are judged by the
+    /// database's clock (on by default), measured against [`clock`](Self::clock) when the
+    /// store is built and every 10 s after, so that a machine whose clock is minutes fast or
+    /// slow never publishes early, never rescues a live lease and never keeps leadership.
+    pub fn database_clock(mut self, on: bool) -> Self {
+        self.database_clock = on;
         self
     }
 
@@ -234,10 +273,31 @@ impl PgStoreBuilder {
         } else {
             None
         };
+        let (offset, clock_task) = if self.database_clock {
+            let offset = Arc::new(AtomicI64::new(measure_offset(&pool, &*self.clock).await?));
+            let (pool, clock, shared) =
+                (pool.clone(), Arc::clone(&self.clock), Arc::clone(&offset));
+            let task = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(CLOCK_EVERY).await;
+                    match measure_offset(&pool, &*clock).await {
+                        Ok(o) => shared.store(o, Ordering::Relaxed),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reading the database's clock failed; keeping the last offset")
+                        }
+                    }
+                }
+            });
+            (Some(offset), Some(task))
+        } else {
+            (None, None)
+        };
         Ok(PgStore {
             inner: Arc::new(Inner {
                 pool,
                 clock: self.clock,
+                offset,
+                clock_task,
                 key: self.key,
                 wake,
                 channel,
@@ -248,6 +308,21 @@ impl PgStoreBuilder {
             }),
         })
     }
+}
+
+/// How often the distance to the database's clock is measured again.
+const CLOCK_EVERY: Duration = Duration::from_secs(10);
+
+/// The database's clock minus `clock`, in microseconds, from one round trip (its midpoint).
+async fn measure_offset(pool: &PgPool, clock: &dyn Clock) -> Result<i64> {
+    let before = crate::plan::micros(clock.now());
+    let db: i64 =
+        sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")
+            .fetch_one(pool)
+            .await
+            .map_err(db_err)?;
+    let after = crate::plan::micros(clock.now());
+    Ok(db.saturating_sub(before / 2 + after / 2))
 }
 
 /// Applies missing migrations, serialised across processes by a transaction-level advisory

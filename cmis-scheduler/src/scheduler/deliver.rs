@@ -89,7 +89,7 @@ async fn deliver(shared: &Shared, d: &Delivery) -> Delivered {
             policy.timeout.as_secs_f64()
         )),
     };
-    let next = policy.after_failure(d, &error, shared.clock.now());
+    let next = policy.after_failure(d, &error, shared.now());
     match &next {
         Delivered::GaveUp { .. } => {
             tracing::error!(delivery = ?d.notification.id, attempts = d.attempts, error = %error, "gave up delivering a notification");

@@ -74,7 +74,7 @@ pub(super) async fn sweep(shared: &Shared) {
     let Some(tokens) = &shared.refresher else {
         return;
     };
-    let horizon = shared.clock.now() + shared.cfg.refresh_window;
+    let horizon = shared.now() + shared.cfg.refresh_window;
     let accounts = match tokens.store().expiring_before(horizon).await {
         Ok(a) => a,
         Err(e) => {
@@ -94,7 +94,7 @@ pub(super) async fn sweep(shared: &Shared) {
 }
 
 async fn cleanup(shared: &Shared) {
-    let before = shared.clock.now() - shared.cfg.history_after;
+    let before = shared.now() - shared.cfg.history_after;
     if let Err(e) = shared.store.cleanup(before, 1_000).await {
         tracing::warn!(error = %e, "moving finished jobs to history failed");
     }

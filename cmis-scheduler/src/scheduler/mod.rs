@@ -105,6 +105,14 @@ pub(crate) struct Config {
     pub(crate) delivery: DeliveryPolicy,
 }
 
+impl Shared {
+    /// Now, as the store judges time: this process's clock corrected by the store's measured
+    /// distance to the database's clock.
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        self.clock.now() + self.store.clock_offset()
+    }
+}
+
 impl fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut platforms: Vec<_> = self.shared.publishers.keys().collect();
@@ -168,7 +176,7 @@ impl Scheduler {
             cfg: Config {
                 concurrency: 32,
                 batch_size: 256,
-                lease: Duration::from_secs(5 * 60),
+                lease: Duration::from_secs(30),
                 poll_interval: Duration::from_secs(1),
                 maintenance_interval: Duration::from_secs(5),
                 sweep_interval: Duration::from_secs(24 * 3600),
@@ -275,7 +283,9 @@ impl SchedulerBuilder {
         self
     }
 
-    /// How long a claim is held without a heartbeat (5 min by default; renewed every third).
+    /// How long a claim is held without a heartbeat (30 s by default; renewed every third, so
+    /// a killed worker's jobs are rescued and reconciled within about 35 s). A worker that
+    /// finds a lease lost, or cannot renew its leases for a whole lease, stops those calls.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.cfg.lease = lease.max(Duration::from_millis(300));
         self

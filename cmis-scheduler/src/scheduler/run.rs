@@ -14,10 +14,11 @@ use super::decide::{Decision, after_publish, after_reconcile, too_late};
 use super::{Scheduler, Shared, maintenance};
 use crate::job::{ClaimedJob, Completion, JobError, Lease, Phase};
 
-/// Leases whose completion is not written yet: the heartbeat keeps them alive. Keyed by lease,
+/// Leases whose completion is not written yet, with the task running the job's call if any:
+/// the heartbeat keeps them alive, and stops the task of a lease it finds lost. Keyed by lease,
 /// not by job: a process may hold an old task of a job (its lease rescued) and a new lease of
 /// the same job at once, and the old task's completion must not drop the new lease.
-type InFlight = Arc<Mutex<HashSet<Lease>>>;
+type InFlight = Arc<Mutex<HashMap<Lease, Option<tokio::task::AbortHandle>>>>;
 
 type Done = (Lease, Completion, Option<Notification>);
 
@@ -82,7 +83,7 @@ impl Scheduler {
             let free = concurrency.saturating_sub(held);
             let mut more_due = false;
             if release_first {
-                let leases: Vec<Lease> = lock(&in_flight).iter().cloned().collect();
+                let leases: Vec<Lease> = lock(&in_flight).keys().cloned().collect();
                 match shared
                     .store
                     .release_unheld(&shared.worker_id, &leases)
@@ -181,7 +182,7 @@ async fn until_next_due(shared: &Shared) -> Duration {
     let poll = shared.cfg.poll_interval;
     match shared.store.next_due_on(&shared.platforms).await {
         Ok(Some(at)) => {
-            let wait = at - shared.clock.now();
+            let wait = at - shared.now();
             if wait <= time::Duration::ZERO {
                 Duration::ZERO
             } else {
@@ -206,12 +207,12 @@ async fn dispatch(
     if batch.is_empty() {
         return;
     }
-    let now = shared.clock.now();
+    let now = shared.now();
     let mut go = Vec::with_capacity(batch.len());
     {
         let mut held = lock(in_flight);
         for job in batch {
-            held.insert(job.lease.clone());
+            held.insert(job.lease.clone(), None);
             if let Some(d) = too_late(&job, now, &shared.rules) {
                 let _ = done.send((job.lease, d.completion, d.notify));
             } else if let Some(wait) = over_budget(shared, &job, now) {
@@ -231,10 +232,14 @@ async fn dispatch(
             done: done.clone(),
             shared: Arc::clone(&shared),
         };
-        tasks.spawn(async move {
+        let lease = job.lease.clone();
+        let task = tasks.spawn(async move {
             let d = execute(&shared, &job).await;
             outcome.send(d.completion, d.notify);
         });
+        if let Some(slot) = lock(in_flight).get_mut(&lease) {
+            *slot = Some(task);
+        }
     }
 }
 
@@ -258,7 +263,7 @@ impl Settle {
 impl Drop for Settle {
     fn drop(&mut self) {
         if self.lease.is_some() {
-            let now = self.shared.clock.now();
+            let now = self.shared.now();
             let error = JobError::new(
                 cmis_core::ErrorKind::UnknownOutcome,
                 "the publisher stopped without an answer (it panicked); the platform is checked \
@@ -328,7 +333,7 @@ fn account_limited<T>(result: &Result<T>) -> bool {
 
 /// Keeps the whole account away from the platform until `until`.
 fn hold_account(shared: &Shared, job: &ClaimedJob, until: time::OffsetDateTime) {
-    let now = shared.clock.now();
+    let now = shared.now();
     shared.pauses.pause(&job.job.target.account, until, now);
 }
 
@@ -337,7 +342,7 @@ fn hold_account(shared: &Shared, job: &ClaimedJob, until: time::OffsetDateTime) 
 /// backoff when it gave none) instead of each asking the platform again and spending an attempt.
 fn after_call(shared: &Shared, job: &ClaimedJob, result: Result<Outcome>) -> Decision {
     let limited = account_limited(&result);
-    let decision = after_publish(job, result, shared.clock.now(), &shared.rules);
+    let decision = after_publish(job, result, shared.now(), &shared.rules);
     if limited && let Completion::Retry { at, .. } = &decision.completion {
         hold_account(shared, job, *at);
     }
@@ -367,7 +372,7 @@ async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
         // Only a store that cannot filter claims by platform hands out such a job: it is put
         // back, without spending an attempt, for a process that has the platform's publisher.
         tracing::warn!(job = %job.job.id, platform = %target.platform(), "no publisher for this job's platform here; deferred");
-        let at = cmis_core::after(shared.clock.now(), NO_PUBLISHER_DEFER);
+        let at = cmis_core::after(shared.now(), NO_PUBLISHER_DEFER);
         return Decision {
             completion: defer(job, at),
             notify: None,
@@ -395,9 +400,9 @@ async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
             if account_limited(&r)
                 && let Some(wait) = r.as_ref().err().and_then(Error::retry_after)
             {
-                hold_account(shared, job, cmis_core::after(shared.clock.now(), wait));
+                hold_account(shared, job, cmis_core::after(shared.now(), wait));
             }
-            after_reconcile(job, r, shared.clock.now(), rules)
+            after_reconcile(job, r, shared.now(), rules)
         }
         (Phase::Resume, Some(cp)) => {
             let r = publisher.resume(target, cp, &ctx).await;
@@ -609,7 +614,7 @@ fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completio
     let reconcile = || Completion::UnknownOutcome {
         error: error(cmis_core::ErrorKind::UnknownOutcome.as_str()),
         reconcile_at: Some(cmis_core::after(
-            shared.clock.now(),
+            shared.now(),
             shared.rules.reconcile_interval,
         )),
     };
@@ -642,24 +647,46 @@ fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completio
 /// Renews the leases of jobs in flight every third of the lease.
 async fn heartbeat_loop(shared: Arc<Shared>, in_flight: InFlight, mut stop: watch::Receiver<bool>) {
     let every = shared.cfg.lease / 3;
+    let mut renewed = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             () = tokio::time::sleep(every) => {}
         }
-        let leases: Vec<Lease> = lock(&in_flight).iter().cloned().collect();
+        let leases: Vec<Lease> = lock(&in_flight).keys().cloned().collect();
         if leases.is_empty() {
+            renewed = tokio::time::Instant::now();
             continue;
         }
-        match shared.store.heartbeat(&leases, shared.cfg.lease).await {
-            Ok(kept) if kept.len() < leases.len() => {
-                tracing::warn!(
-                    lost = leases.len() - kept.len(),
-                    "leases lost while publishing"
-                );
+        // A lost lease (rescued by the leader, given to another worker) stops its task before
+        // the connector's next call: the new holder reconciles, and two workers never drive
+        // one publish at once. Its outcome is then written as unknown, and rejected.
+        let lost: Vec<Lease> = match shared.store.heartbeat(&leases, shared.cfg.lease).await {
+            Ok(kept) => {
+                renewed = tokio::time::Instant::now();
+                let kept: HashSet<Lease> = kept.into_iter().collect();
+                leases.into_iter().filter(|l| !kept.contains(l)).collect()
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "renewing leases failed"),
+            Err(e) if renewed.elapsed() >= shared.cfg.lease => {
+                tracing::error!(error = %e, "leases could not be renewed for a whole lease; stopping their calls");
+                leases
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing leases failed");
+                Vec::new()
+            }
+        };
+        if !lost.is_empty() {
+            tracing::warn!(
+                lost = lost.len(),
+                "leases lost while publishing; stopping their calls"
+            );
+            let held = lock(&in_flight);
+            for l in &lost {
+                if let Some(Some(task)) = held.get(l) {
+                    task.abort();
+                }
+            }
         }
     }
 }

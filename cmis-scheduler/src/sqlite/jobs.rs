@@ -744,6 +744,10 @@ impl ScheduleStore for SqliteStore {
         Ok(moved)
     }
 
+    fn clock_offset(&self) -> time::Duration {
+        self.offset()
+    }
+
     fn wake_signal(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.inner.wake)
     }

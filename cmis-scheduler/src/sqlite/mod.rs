@@ -45,6 +45,7 @@ struct Inner {
     writer: SqlitePool,
     reader: SqlitePool,
     clock: Arc<dyn Clock>,
+    database_clock: bool,
     key: Option<TokenKey>,
     wake: Arc<tokio::sync::Notify>,
     location: String,
@@ -70,6 +71,7 @@ pub struct SqliteStoreBuilder {
     readers: u32,
     durable: bool,
     clock: Arc<dyn Clock>,
+    database_clock: bool,
     key: Option<TokenKey>,
     #[cfg(feature = "ai")]
     ai_cache_ttl: Duration,
@@ -84,14 +86,31 @@ impl SqliteStore {
             readers: 4,
             durable: true,
             clock: Arc::new(SystemClock),
+            database_clock: true,
             key: None,
             #[cfg(feature = "ai")]
             ai_cache_ttl: crate::DEFAULT_AI_CACHE_TTL,
         }
     }
 
+    /// The time every transition is judged and stamped by: the database's, which for SQLite
+    /// is this machine's system clock (every process that opens the file runs here), unless
+    /// [`database_clock`](SqliteStoreBuilder::database_clock) was turned off.
     pub(crate) fn now(&self) -> time::OffsetDateTime {
-        self.inner.clock.now()
+        if self.inner.database_clock {
+            time::OffsetDateTime::now_utc()
+        } else {
+            self.inner.clock.now()
+        }
+    }
+
+    /// How far the database's clock is ahead of this process's.
+    pub(crate) fn offset(&self) -> time::Duration {
+        if self.inner.database_clock {
+            time::OffsetDateTime::now_utc() - self.inner.clock.now()
+        } else {
+            time::Duration::ZERO
+        }
     }
 
     pub(crate) fn wake(&self) {
@@ -127,9 +146,20 @@ impl SqliteStoreBuilder {
         self
     }
 
-    /// The clock transitions are stamped with (the system clock by default).
+    /// This process's clock (the system clock by default). With the
+    /// [database clock](Self::database_clock) on, as by default, time is the machine's system
+    /// clock whatever this one says; turn it off to stamp transitions with this clock alone
+    /// (tests that move time by hand).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Whether due times, leases, the rescue cutoff and leadership are judged by the
+    /// database's clock (on by default; for SQLite, the machine's system clock) rather than
+    /// by [`clock`](Self::clock).
+    pub fn database_clock(mut self, on: bool) -> Self {
+        self.database_clock = on;
         self
     }
 
@@ -186,6 +216,7 @@ impl SqliteStoreBuilder {
                 writer,
                 reader,
                 clock: self.clock,
+                database_clock: self.database_clock,
                 key: self.key,
                 wake: Arc::new(tokio::sync::Notify::new()),
                 location,
