@@ -87,6 +87,7 @@ mod scheduler;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
+mod upgrade;
 mod validate;
 mod webhook;
 mod when;
@@ -109,6 +110,7 @@ pub use scheduler::{
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{Rejected, ScheduleStore};
+pub use upgrade::{CMIS_VERSION, PROCESS_STALE_AFTER, ProcessRecord};
 pub use webhook::{
     WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WebhookNotifier,
     WebhookNotifierBuilder, WebhookSecret, fuzz_verify, verify_webhook,

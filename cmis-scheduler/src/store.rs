@@ -238,6 +238,23 @@ pub trait ScheduleStore: Send + Sync + Debug {
     /// hot table stays small. Returns how many moved.
     async fn cleanup(&self, before: OffsetDateTime, limit: usize) -> Result<u64>;
 
+    /// Registers the process `id` (a scheduler's worker id) as alive, with this binary's
+    /// version and the newest schema it understands, or renews its heartbeat. A schema newer
+    /// than this binary understands is an error ([`ErrorKind::Unsupported`](cmis_core::ErrorKind::Unsupported),
+    /// naming both versions), and from then on the store claims nothing.
+    ///
+    /// The default registers nothing.
+    async fn register_process(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Ok(())
+    }
+
+    /// The processes registered in the store, newest heartbeat first (those silent for more
+    /// than [`PROCESS_STALE_AFTER`](crate::PROCESS_STALE_AFTER) are probably dead).
+    async fn processes(&self) -> Result<Vec<crate::ProcessRecord>> {
+        Ok(Vec::new())
+    }
+
     /// How far the database's clock is ahead of this process's clock (zero for a store that
     /// judges time by this process's clock). The [`Scheduler`](crate::Scheduler) adds it to its
     /// own clock, so that its waits and deadlines agree with the store's.

@@ -44,17 +44,24 @@ fn unique_schema() -> String {
 
 impl Pg {
     async fn open(&self, schema: &str, clock: Arc<ManualClock>) -> Arc<PgStore> {
-        Arc::new(
-            PgStore::builder(&self.url)
-                .schema(schema)
-                .max_connections(8)
-                .clock(clock)
-                .database_clock(false)
-                .encryption_key(TokenKey::from_bytes([42; 32]))
-                .build()
-                .await
-                .unwrap(),
-        )
+        self.try_open(schema, clock).await.unwrap()
+    }
+
+    async fn try_open(
+        &self,
+        schema: &str,
+        clock: Arc<ManualClock>,
+    ) -> Result<Arc<PgStore>, String> {
+        PgStore::builder(&self.url)
+            .schema(schema)
+            .max_connections(8)
+            .clock(clock)
+            .database_clock(false)
+            .encryption_key(TokenKey::from_bytes([42; 32]))
+            .build()
+            .await
+            .map(Arc::new)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -74,6 +81,11 @@ impl Harness for Pg {
 }
 
 impl DbHarness for Pg {
+    async fn try_reopen(&self, clock: Arc<ManualClock>) -> Result<Arc<PgStore>, String> {
+        let schema = self.schema.lock().unwrap().clone().unwrap();
+        self.try_open(&schema, clock).await
+    }
+
     async fn raw_credentials(&self) -> Vec<u8> {
         let schema = self.schema.lock().unwrap().clone().unwrap();
         let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
@@ -136,3 +148,66 @@ impl Drop for Pg {
 }
 
 conformance_tests!(harness());
+
+/// Review K2 and item 7: a migration that changes how jobs are claimed (5) refuses to run while
+/// a process that claims the old way holds a lease, naming it; and rows an older binary leased
+/// after that migration (stored state `publishing`) are rescued, never left publishing forever.
+#[tokio::test]
+async fn claim_changing_migrations_wait_for_older_processes() {
+    use cmis_core::{AccountRef, Platform, Post, PostId, Target, TenantId};
+    use cmis_scheduler::{JobState, ScheduleStore};
+    use std::time::Duration;
+    let Some(h) = harness() else { return };
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let tenant = TenantId::new("a");
+    let target = Target::feed(AccountRef::new("a", Platform::Facebook, "page"));
+    let mut ids = Vec::new();
+    for p in ["p1", "p2"] {
+        let job = s
+            .schedule(
+                &tenant,
+                &PostId::new(p),
+                &Post::new().with_text(p),
+                &[target.clone()],
+                conformance::T0,
+            )
+            .await
+            .unwrap();
+        ids.push(job[0].id.get());
+    }
+    // An old binary (before migration 5) leased p1 after the migration: it stored 'publishing'.
+    let far = i64::MAX / 2;
+    h.raw_sql(&format!(
+        "UPDATE jobs SET state = 'publishing', lease_owner = 'old-worker', \
+         lease_expires_at = {far}, started_at = 1, claimed_from = 'scheduled', \
+         fencing_token = fencing_token + 1 WHERE id = {}",
+        ids[0]
+    ))
+    .await
+    .unwrap();
+    // A database still at version 4 would now migrate past 5: refused, naming the process.
+    h.raw_sql("DELETE FROM cmis_migrations WHERE version > 4")
+        .await
+        .unwrap();
+    let refused = h.try_reopen(clock.clone()).await.unwrap_err();
+    assert!(refused.contains("old-worker"), "{refused}");
+    assert!(
+        refused.contains("version 4") && refused.contains("version 5"),
+        "{refused}"
+    );
+    h.raw_sql("INSERT INTO cmis_migrations (version) VALUES (5), (6), (7)")
+        .await
+        .unwrap();
+    // Once the old process's lease has run out, its job is rescued into reconciliation.
+    h.raw_sql(&format!(
+        "UPDATE jobs SET lease_expires_at = 0 WHERE id = {}",
+        ids[0]
+    ))
+    .await
+    .unwrap();
+    clock.advance(Duration::from_secs(1));
+    let rescued = s.rescue_expired(100).await.unwrap();
+    assert_eq!(rescued.len(), 1);
+    assert_eq!(rescued[0].state, JobState::UnknownOutcome);
+}

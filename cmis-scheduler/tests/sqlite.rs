@@ -34,16 +34,19 @@ fn unique_path() -> PathBuf {
 }
 
 async fn open(path: &PathBuf, clock: Arc<ManualClock>) -> Arc<SqliteStore> {
-    Arc::new(
-        SqliteStore::builder()
-            .path(path)
-            .clock(clock)
-            .database_clock(false)
-            .encryption_key(TokenKey::from_bytes([42; 32]))
-            .build()
-            .await
-            .unwrap(),
-    )
+    try_open(path, clock).await.unwrap()
+}
+
+async fn try_open(path: &PathBuf, clock: Arc<ManualClock>) -> Result<Arc<SqliteStore>, String> {
+    SqliteStore::builder()
+        .path(path)
+        .clock(clock)
+        .database_clock(false)
+        .encryption_key(TokenKey::from_bytes([42; 32]))
+        .build()
+        .await
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 impl Harness for Sqlite {
@@ -62,6 +65,11 @@ impl Harness for Sqlite {
 }
 
 impl DbHarness for Sqlite {
+    async fn try_reopen(&self, clock: Arc<ManualClock>) -> Result<Arc<SqliteStore>, String> {
+        let path = self.path.lock().unwrap().clone().unwrap();
+        try_open(&path, clock).await
+    }
+
     async fn raw_credentials(&self) -> Vec<u8> {
         // The main file and its write-ahead log: every byte on disk.
         let path = self.path.lock().unwrap().clone().unwrap();

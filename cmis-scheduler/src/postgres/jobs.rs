@@ -171,13 +171,19 @@ const COMPLETE: &str = "UPDATE jobs AS j SET state = v.state, run_at = v.run_at,
      WHERE j.id = v.id AND j.lease_owner = v.owner AND j.fencing_token = v.token \
      RETURNING j.id, j.fencing_token, j.tenant, j.platform, j.account";
 
+/// Rescues expired leases: those of this version (found through `jobs_due`) and rows an older
+/// binary leased after migration 5, whose stored state is `publishing` (review K2).
 const RESCUE: &str = concat!(
     "WITH x AS (SELECT id FROM jobs \
         WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
         AND run_at <= $1 AND lease_owner IS NOT NULL AND lease_expires_at < $1 \
         ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), \
+     legacy AS (SELECT id FROM jobs WHERE state = 'publishing' AND lease_expires_at < $1 \
+        ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED), \
      r AS (UPDATE jobs AS j SET \
-        state = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' ELSE j.state END, \
+        state = CASE WHEN j.started_at IS NOT NULL THEN 'unknown_outcome' \
+            WHEN j.state = 'publishing' THEN COALESCE(j.claimed_from, 'scheduled') \
+            ELSE j.state END, \
         run_at = CASE WHEN j.started_at IS NOT NULL THEN $1 ELSE j.run_at END, \
         attempts = j.attempts - CASE WHEN j.started_at IS NULL \
             AND j.claimed_from IN ('scheduled', 'retry_scheduled') THEN 1 ELSE 0 END, \
@@ -186,7 +192,8 @@ const RESCUE: &str = concat!(
            THEN 'the worker''s lease expired while its platform call was in flight' ELSE j.last_error END, \
         lease_owner = NULL, lease_expires_at = NULL, phase = NULL, started_at = NULL, \
         claimed_at = NULL, updated_at = $1 \
-        WHERE j.id = ANY(ARRAY(SELECT id FROM x)) RETURNING j.*) \
+        WHERE j.id = ANY(ARRAY(SELECT id FROM x UNION ALL SELECT id FROM legacy)) \
+        RETURNING j.*) \
      SELECT ",
     pg_job_columns!(),
     " FROM r ORDER BY id"
@@ -267,6 +274,7 @@ impl PgStore {
         started: bool,
         platforms: &[Platform],
     ) -> Result<Vec<ClaimedJob>> {
+        self.check_schema()?;
         if limit_ == 0 || platforms.is_empty() {
             return Ok(Vec::new());
         }
@@ -765,6 +773,14 @@ impl ScheduleStore for PgStore {
     async fn verify_audit(&self, tenant: &TenantId) -> Result<AuditVerification> {
         let mut conn = self.pool().acquire().await.map_err(db_err)?;
         super::audit::verify(&mut conn, tenant).await
+    }
+
+    async fn register_process(&self, id: &str) -> Result<()> {
+        self.register(id).await
+    }
+
+    async fn processes(&self) -> Result<Vec<crate::ProcessRecord>> {
+        self.registered().await
     }
 
     fn clock_offset(&self) -> time::Duration {

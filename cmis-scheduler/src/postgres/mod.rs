@@ -8,6 +8,7 @@ mod cache;
 mod credentials;
 mod jobs;
 mod outbox;
+mod registry;
 mod schema;
 
 use std::fmt;
@@ -21,6 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 
 use crate::crypto::TokenKey;
 use crate::rows::db_err;
+use crate::upgrade;
 
 /// A [`ScheduleStore`](crate::ScheduleStore), [`CredentialStore`](cmis_core::CredentialStore)
 /// and [`AuditSink`](cmis_core::AuditSink) on PostgreSQL, for many workers on many machines.
@@ -42,6 +44,8 @@ struct Inner {
     /// How far the database's clock is ahead of `clock`, in microseconds, when the database
     /// clock is on (measured at build, then every [`CLOCK_EVERY`]).
     offset: Option<Arc<AtomicI64>>,
+    /// The schema version found newer than this binary understands (0: none).
+    too_new: AtomicI64,
     key: Option<TokenKey>,
     wake: Arc<tokio::sync::Notify>,
     channel: String,
@@ -297,6 +301,7 @@ impl PgStoreBuilder {
                 pool,
                 clock: self.clock,
                 offset,
+                too_new: AtomicI64::new(0),
                 clock_task,
                 key: self.key,
                 wake,
@@ -325,6 +330,49 @@ async fn measure_offset(pool: &PgPool, clock: &dyn Clock) -> Result<i64> {
     Ok(db.saturating_sub(before / 2 + after / 2))
 }
 
+/// The database's clock in microseconds, as SQL.
+pub(super) const DB_NOW: &str = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
+
+/// Processes that may be alive and claim as schema `applied` does: registered ones of an older
+/// schema than `change`, and unregistered holders of a live lease or of the leadership (a
+/// process older than the registry).
+async fn alive_elsewhere(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    applied: i64,
+    change: i64,
+) -> Result<Vec<String>> {
+    let stale = crate::plan::duration_micros(upgrade::PROCESS_STALE_AFTER);
+    let registered = if applied >= 7 {
+        format!("SELECT id FROM processes WHERE heartbeat_at > {DB_NOW} - {stale}")
+    } else {
+        "SELECT NULL::text WHERE false".to_owned()
+    };
+    let sql = format!(
+        "SELECT lease_owner AS who FROM jobs WHERE lease_owner IS NOT NULL \
+            AND lease_expires_at > {DB_NOW} AND lease_owner NOT IN ({registered}) \
+         UNION SELECT owner FROM leaders WHERE expires_at > {DB_NOW} \
+            AND owner NOT IN ({registered})"
+    );
+    let mut alive: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    if applied >= 7 {
+        let old: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id || ' (cmis ' || cmis_version || ', schema ' || schema_version || ')' \
+             FROM processes WHERE heartbeat_at > {DB_NOW} - {stale} AND schema_version < $1"
+        )))
+        .bind(change)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        alive.extend(old);
+    }
+    alive.sort();
+    alive.dedup();
+    Ok(alive)
+}
+
 /// Applies missing migrations, serialised across processes by a transaction-level advisory
 /// lock, each in the same transaction as its version row.
 async fn migrate(pool: &PgPool, schema: &str) -> Result<()> {
@@ -347,6 +395,18 @@ async fn migrate(pool: &PgPool, schema: &str) -> Result<()> {
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
+    let known = schema::MIGRATIONS.len();
+    if applied > i64::try_from(known).unwrap_or(i64::MAX) {
+        return Err(upgrade::schema_too_new(applied, known));
+    }
+    if applied > 0
+        && let Some(change) = upgrade::claim_change(applied, known)
+    {
+        let alive = alive_elsewhere(&mut tx, applied, change).await?;
+        if !alive.is_empty() {
+            return Err(upgrade::upgrade_refused(applied, change, &alive));
+        }
+    }
     for (i, sql) in schema::MIGRATIONS.iter().enumerate() {
         let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
         if version <= applied {

@@ -166,4 +166,18 @@ ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0.01, fillfactor = 80);
 CREATE INDEX outbox_due ON outbox (run_at, id) WHERE delivered_at IS NULL AND dead_at IS NULL;
 CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
 "#,
+    r#"
+-- 7: processes register here (id, versions, heartbeat), so that a migration that changes how
+-- jobs are claimed can refuse to run beside processes that claim the old way. Rows an older
+-- binary leased after migration 5 have the stored state 'publishing', which the due index
+-- does not hold: this index lets the rescuer find them.
+CREATE TABLE processes (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    cmis_version TEXT NOT NULL,
+    schema_version BIGINT NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL
+);
+CREATE INDEX jobs_legacy_publishing ON jobs (lease_expires_at) WHERE state = 'publishing';
+"#,
 ];

@@ -30,8 +30,20 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Scheduler {
     /// Runs until `shutdown` completes, then stops claiming, lets every platform call in flight
     /// finish, writes their outcomes and returns.
+    ///
+    /// The process registers itself in the store first (see
+    /// [`ScheduleStore::register_process`](crate::ScheduleStore::register_process)) and renews
+    /// that with every heartbeat; a store whose schema is newer than this binary understands
+    /// is an error, returned at once.
     pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
         let shared = &self.shared;
+        match shared.store.register_process(&shared.worker_id).await {
+            Err(e) if e.kind() == cmis_core::ErrorKind::Unsupported => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "registering this process failed; retrying with the heartbeat")
+            }
+            Ok(()) => {}
+        }
         let in_flight: InFlight = Arc::default();
         // Signalled whenever written outcomes free slots.
         let freed = Arc::new(tokio::sync::Notify::new());
@@ -652,6 +664,9 @@ async fn heartbeat_loop(shared: Arc<Shared>, in_flight: InFlight, mut stop: watc
         tokio::select! {
             _ = stop.changed() => return,
             () = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = shared.store.register_process(&shared.worker_id).await {
+            tracing::warn!(error = %e, "renewing this process's registration failed");
         }
         let leases: Vec<Lease> = lock(&in_flight).keys().cloned().collect();
         if leases.is_empty() {

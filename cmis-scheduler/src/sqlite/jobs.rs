@@ -206,6 +206,7 @@ impl SqliteStore {
         started: bool,
         platforms: &[Platform],
     ) -> Result<Vec<ClaimedJob>> {
+        self.check_schema()?;
         if limit_ == 0 || platforms.is_empty() {
             return Ok(Vec::new());
         }
@@ -742,6 +743,14 @@ impl ScheduleStore for SqliteStore {
             .rows_affected();
         tx.commit().await.map_err(db_err)?;
         Ok(moved)
+    }
+
+    async fn register_process(&self, id: &str) -> Result<()> {
+        self.register(id).await
+    }
+
+    async fn processes(&self) -> Result<Vec<crate::ProcessRecord>> {
+        self.registered().await
     }
 
     fn clock_offset(&self) -> time::Duration {

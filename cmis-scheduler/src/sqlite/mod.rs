@@ -7,6 +7,7 @@ mod cache;
 mod credentials;
 mod jobs;
 mod outbox;
+mod registry;
 mod schema;
 
 use std::fmt;
@@ -46,6 +47,8 @@ struct Inner {
     reader: SqlitePool,
     clock: Arc<dyn Clock>,
     database_clock: bool,
+    /// The schema version found newer than this binary understands (0: none).
+    too_new: std::sync::atomic::AtomicI64,
     key: Option<TokenKey>,
     wake: Arc<tokio::sync::Notify>,
     location: String,
@@ -217,6 +220,7 @@ impl SqliteStoreBuilder {
                 reader,
                 clock: self.clock,
                 database_clock: self.database_clock,
+                too_new: std::sync::atomic::AtomicI64::new(0),
                 key: self.key,
                 wake: Arc::new(tokio::sync::Notify::new()),
                 location,
@@ -250,6 +254,12 @@ impl SqliteStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?;
+        // No SQLite migration so far changes how jobs are claimed (see upgrade::CLAIM_CHANGES
+        // for PostgreSQL's); a schema newer than this binary's is refused.
+        let known = schema::MIGRATIONS.len();
+        if applied > i64::try_from(known).unwrap_or(i64::MAX) {
+            return Err(crate::upgrade::schema_too_new(applied, known));
+        }
         for (i, sql) in schema::MIGRATIONS.iter().enumerate() {
             let version = i64::try_from(i + 1).unwrap_or(i64::MAX);
             if version <= applied {

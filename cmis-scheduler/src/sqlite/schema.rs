@@ -127,6 +127,10 @@ BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 -- columns take the C collation). Kept so both backends number their migrations alike.
 ",
     r"
+-- 5: nothing to do: on PostgreSQL a claim keeps the stored state (SQLite stores 'publishing').
+-- Kept so both backends number their migrations alike.
+",
+    r"
 -- 6: a claimed job whose row this version cannot decode (a newer cmis wrote it, or it was
 -- edited by hand) is put back with a growing delay, and quarantined as failed after a few
 -- claims; this counts them.
@@ -152,5 +156,16 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (run_at, id) WHERE delivered_at IS NULL AND dead_at IS NULL;
 CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+",
+    r"
+-- 7: processes register here (id, versions, heartbeat), so that a migration that changes how
+-- jobs are claimed can refuse to run beside processes that claim the old way.
+CREATE TABLE processes (
+    id TEXT PRIMARY KEY,
+    cmis_version TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
 ",
 ];

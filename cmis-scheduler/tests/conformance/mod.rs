@@ -61,6 +61,11 @@ pub trait DbHarness: Harness<S: Store> {
     fn raw_sql(&self, sql: &str) -> impl Future<Output = Result<(), String>>;
     /// Drops the triggers that keep the audit trail append-only (as an intruder would).
     fn drop_audit_guard(&self) -> impl Future<Output = ()>;
+    /// Opens another store on the last `fresh` database, or says why it could not.
+    fn try_reopen(
+        &self,
+        clock: Arc<ManualClock>,
+    ) -> impl Future<Output = Result<Arc<Self::S>, String>>;
 }
 
 pub fn tenant(name: &str) -> TenantId {
@@ -1556,6 +1561,42 @@ pub async fn undecodable_rows_never_block_the_queue<H: DbHarness>(h: &H) {
     );
 }
 
+/// Item 7: processes register with their versions; a schema newer than this binary
+/// understands is refused when a store opens, and by a running store at its next
+/// registration, after which it claims nothing.
+pub async fn processes_register_and_newer_schemas_are_refused<H: DbHarness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    s.register_process("worker-1").await.unwrap();
+    clock.advance(Duration::from_secs(5));
+    s.register_process("worker-1").await.unwrap();
+    let procs = s.processes().await.unwrap();
+    assert_eq!(procs.len(), 1);
+    assert_eq!(procs[0].id, "worker-1");
+    assert_eq!(procs[0].cmis_version, cmis_scheduler::CMIS_VERSION);
+    assert!(procs[0].schema_version >= 7);
+    // A newer cmis migrates the database.
+    let newer = "INSERT INTO cmis_migrations (version, applied_at) VALUES (999, 0)";
+    if h.raw_sql(newer).await.is_err() {
+        h.raw_sql("INSERT INTO cmis_migrations (version) VALUES (999)")
+            .await
+            .unwrap();
+    }
+    let refused = s.register_process("worker-1").await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Unsupported);
+    assert!(refused.to_string().contains("version 999"), "{refused}");
+    schedule_n(&*s, "a", 1, T0).await;
+    let claim = s
+        .claim_started("worker-1", 10, Duration::from_secs(60))
+        .await;
+    assert!(
+        claim.is_err(),
+        "a process that cannot read the schema claims nothing"
+    );
+    let reopened = h.try_reopen(clock).await.unwrap_err();
+    assert!(reopened.contains("version 999"), "{reopened}");
+}
+
 /// One `#[tokio::test]` per case for a harness expression.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -1565,7 +1606,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $harness;
             migrations_from_empty, credentials_are_encrypted_and_versioned,
             reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped,
-            audit_chain_finds_tampering, undecodable_rows_never_block_the_queue);
+            audit_chain_finds_tampering, undecodable_rows_never_block_the_queue,
+            processes_register_and_newer_schemas_are_refused);
     };
     // The job cases only: what every `ScheduleStore` must do, the in-memory one included.
     (@jobs $harness:expr) => {
