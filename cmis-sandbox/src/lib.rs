@@ -17,7 +17,10 @@
 //!   (`Authorization: OAuth`, `file_offset`), Page videos, reels (start, rupload, finish), native
 //!   scheduling (10 minutes to 30 days); Instagram containers that stay `IN_PROGRESS` before
 //!   `FINISHED` (publishing early fails with 9007/2207027), carousels of 2–10 items, reels,
-//!   stories, the publishing quota (9/2207042), permalinks; `fb_exchange_token`, `/me/accounts`,
+//!   stories, the publishing quota (9/2207042), permalinks; the reads that reconcile a lost
+//!   publish: a Page's `published_posts` and an account's `media`, newest first with `fields`,
+//!   `since`/`until` and cursor paging, and a video's or Reel's `status` phases;
+//!   `fb_exchange_token`, `/me/accounts`,
 //!   `debug_token`, `ig_refresh_token` (tokens at least 24 h old); expired Graph versions refused;
 //!   the error envelope with `fbtrace_id`; `X-App-Usage` and `X-Business-Use-Case-Usage` on every
 //!   answer.

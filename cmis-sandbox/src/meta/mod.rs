@@ -1,7 +1,8 @@
 //! A fake of the Meta Graph API for Facebook Pages and Instagram professional accounts: Page feed,
 //! photo, multi-photo, resumable video upload, reels, native scheduling; Instagram containers
 //! that process before they can be published, carousels, the publishing quota and permalinks;
-//! token exchange, Page tokens, `debug_token` and Instagram-Login refresh; the error envelope and
+//! the reads of what was published (`published_posts`, IG `media`, a video's `status`); token
+//! exchange, Page tokens, `debug_token` and Instagram-Login refresh; the error envelope and
 //! the usage headers.
 //!
 //! Written from Meta's documentation (see the project's `docs/meta-graph-api.md` notes), not from
@@ -44,6 +45,12 @@ pub enum MetaEndpoint {
     Permalink,
     /// `GET /{ig-user-id}/content_publishing_limit`.
     PublishingLimit,
+    /// `GET /{page-id}/published_posts`.
+    PublishedPosts,
+    /// `GET /{ig-user-id}/media` (the account's published media, not container creation).
+    MediaList,
+    /// `GET /{video-id}?fields=status` for a Page video or Reel.
+    VideoStatus,
     /// Token calls: `oauth/access_token`, `refresh_access_token`, `debug_token`, `me/accounts`.
     Tokens,
 }
@@ -132,6 +139,9 @@ pub struct MetaPost {
     pub scheduled_publish_time: Option<i64>,
     /// Media: photo ids attached, children, URLs, or bytes received.
     pub media: Vec<String>,
+    /// When it went live, in Unix seconds (Graph's `created_time`, Instagram's `timestamp`);
+    /// `None` while it is not live (unpublished photos, natively scheduled posts, draft Reels).
+    pub created_time: Option<i64>,
 }
 
 /// A handle on the fake Meta: add Pages and Instagram accounts, inspect posts, inject faults.
@@ -181,6 +191,12 @@ impl MetaSandbox {
     /// Everything published, oldest first.
     pub fn posts(&self) -> Vec<MetaPost> {
         self.state.posts()
+    }
+
+    /// Makes the post or media with Meta's id `id` look `age` older: its creation time moves
+    /// back, so listings order and filter it as an older post.
+    pub fn age_post(&self, id: &str, age: Duration) {
+        self.state.age_post(id, age);
     }
 
     /// How many times `media_publish` was called for a container already published.

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::state::{GraphError, MetaState, Params, RuploadBody, graph_error};
+use super::state::{Edge, GraphError, MetaState, Params, RuploadBody, graph_error};
 use super::{MetaEndpoint, MetaThrottle};
 use crate::fault::Fault;
 use crate::http::{bearer, dropped, json as json_response, parse_form, pause, trace_id};
@@ -253,15 +253,31 @@ async fn get_edge(
     headers: HeaderMap,
 ) -> Response {
     let token = token_of(&headers, &p);
-    let endpoint = endpoint_for(&edge);
+    // A GET on `media` lists published media; the POST creates containers.
+    let endpoint = match edge.as_str() {
+        "published_posts" => MetaEndpoint::PublishedPosts,
+        "media" => MetaEndpoint::MediaList,
+        other => endpoint_for(other),
+    };
     let s = state.clone();
-    let owner = (edge == "content_publishing_limit").then_some(id.as_str());
+    let owner = matches!(
+        edge.as_str(),
+        "content_publishing_limit" | "published_posts" | "media"
+    )
+    .then_some(id.as_str());
     faulted(&state, endpoint, token.as_deref(), owner, || {
         s.check_version(&ver)?;
+        let at = Edge {
+            version: &ver,
+            node: &id,
+            edge: &edge,
+        };
         match (id.as_str(), edge.as_str()) {
             ("me", "accounts") => s.me_accounts(token.as_deref()),
             ("oauth", "access_token") => s.exchange(&p),
             (_, "content_publishing_limit") => s.publishing_limit(token.as_deref(), &id),
+            (_, "published_posts") => s.published_posts(token.as_deref(), &at, &p),
+            (_, "media") => s.ig_media(token.as_deref(), &at, &p),
             _ => Err(graph_error(
                 400,
                 100,
@@ -283,6 +299,8 @@ async fn get_object(
     let fields = p.get("fields").cloned().unwrap_or_default();
     let endpoint = if id == "debug_token" {
         MetaEndpoint::Tokens
+    } else if state.is_video(&id) {
+        MetaEndpoint::VideoStatus
     } else if fields.contains("permalink") {
         MetaEndpoint::Permalink
     } else if id.starts_with("upload:") {

@@ -11,6 +11,11 @@ use super::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost};
 use crate::fault::Faults;
 use crate::http::token;
 
+mod listing;
+mod video;
+
+pub(crate) use listing::Edge;
+
 const CAPTION_MAX_CHARS: usize = 2200;
 const CONTAINER_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 const SCHEDULE_MIN: i64 = 10 * 60;
@@ -87,6 +92,8 @@ struct Reel {
     page_id: String,
     received: u64,
     finished: bool,
+    /// The `video_state` it was finished with.
+    state: Option<String>,
 }
 
 #[derive(Debug)]
@@ -302,6 +309,13 @@ impl MetaState {
         self.lock().posts.clone()
     }
 
+    pub(crate) fn age_post(&self, id: &str, age: Duration) {
+        let secs = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+        for post in self.lock().posts.iter_mut().filter(|p| p.id == id) {
+            post.created_time = post.created_time.map(|t| t.saturating_sub(secs));
+        }
+    }
+
     pub(crate) fn duplicate_publish_attempts(&self) -> u64 {
         self.lock().duplicates
     }
@@ -340,6 +354,34 @@ impl MetaState {
                 200,
                 None,
                 "(#200) Unpublished posts must be posted to a page as the page itself.",
+            )),
+        }
+    }
+
+    /// A read of a Page's posts: a Page token of that Page. A user token is refused as Graph
+    /// refuses it on Page reads, with code 190 "(#190) This method must be called with a Page
+    /// Access Token" (not in Meta's reference pages; the answer reported by Graph users, e.g.
+    /// https://github.com/pablobarbera/Rfacebook/issues/174). Another Page's token lacks access
+    /// to this Page's posts (code 10, as for Page Public Content Access).
+    fn page_read_token(
+        &self,
+        inner: &Inner,
+        t: Option<&str>,
+        page_id: &str,
+    ) -> Result<(), GraphError> {
+        match self.subject(inner, t)? {
+            Subject::Page(p) if p == page_id => Ok(()),
+            Subject::Page(_) => Err(graph_error(
+                400,
+                10,
+                None,
+                "(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content Access' feature",
+            )),
+            Subject::User(_) | Subject::Instagram(..) => Err(graph_error(
+                400,
+                190,
+                None,
+                "(#190) This method must be called with a Page Access Token",
             )),
         }
     }
@@ -449,6 +491,7 @@ impl MetaState {
             published: published && scheduled.is_none(),
             scheduled_publish_time: scheduled,
             media,
+            created_time: (published && scheduled.is_none()).then(unix_now),
         });
         Ok(json!({ "id": id }))
     }
@@ -481,6 +524,7 @@ impl MetaState {
             published,
             scheduled_publish_time: None,
             media: vec![media],
+            created_time: published.then(unix_now),
         });
         if published {
             Ok(json!({ "id": photo_id, "post_id": format!("{page_id}_{photo_id}") }))
@@ -605,16 +649,9 @@ impl MetaState {
             published: true,
             scheduled_publish_time: None,
             media: vec![handle.clone()],
+            created_time: Some(unix_now()),
         });
         Ok(json!({ "id": id }))
-    }
-
-    fn video_status(&self, inner: &Inner, id: &str) -> Option<Value> {
-        inner
-            .posts
-            .iter()
-            .find(|x| x.id == id && (x.kind == "video" || x.kind == "reel"))
-            .map(|_| json!({ "id": id, "status": { "video_status": "ready" } }))
     }
 
     pub(crate) fn reels(
@@ -634,6 +671,7 @@ impl MetaState {
                         page_id: page_id.to_owned(),
                         received: 0,
                         finished: false,
+                        state: None,
                     },
                 );
                 let version = p.get("__version").cloned().unwrap_or_default();
@@ -666,6 +704,7 @@ impl MetaState {
                     ));
                 }
                 reel.finished = true;
+                reel.state = p.get("video_state").cloned();
                 let published = p.get("video_state").is_some_and(|s| s == "PUBLISHED");
                 inner.posts.push(MetaPost {
                     id: video_id.clone(),
@@ -675,6 +714,7 @@ impl MetaState {
                     published,
                     scheduled_publish_time: None,
                     media: Vec::new(),
+                    created_time: published.then(unix_now),
                 });
                 Ok(json!({ "success": true }))
             }
@@ -980,6 +1020,7 @@ impl MetaState {
             published: true,
             scheduled_publish_time: None,
             media,
+            created_time: Some(unix_now()),
         });
         Ok(json!({ "id": media_id }))
     }
