@@ -421,11 +421,34 @@ pub struct JobFilter {
     pub states: Vec<JobState>,
     /// Only jobs of this post.
     pub post_id: Option<PostId>,
-    /// At most this many (1 000 when `None`).
+    /// At most this many (1 000 when `None`, and never more than [`JobFilter::MAX_LIMIT`]).
     pub limit: Option<u32>,
+    /// Only jobs after this one (a keyset cursor: pass the last id of the previous page; stable
+    /// while jobs are added).
+    pub after: Option<JobId>,
 }
 
 impl JobFilter {
+    /// The most jobs one page holds.
+    pub const MAX_LIMIT: u32 = 10_000;
+
+    /// The page size to use.
+    pub(crate) fn page(&self) -> i64 {
+        i64::from(self.limit.unwrap_or(1_000).min(Self::MAX_LIMIT))
+    }
+
+    /// The cursor, as stored (`0`: from the start).
+    pub(crate) fn cursor(&self) -> i64 {
+        self.after.map_or(0, JobId::get)
+    }
+
+    /// Only jobs after `job` (the next page).
+    #[must_use]
+    pub fn after(mut self, job: JobId) -> Self {
+        self.after = Some(job);
+        self
+    }
+
     /// Every job of the tenant.
     pub fn all() -> Self {
         Self::default()
@@ -446,7 +469,7 @@ impl JobFilter {
         self
     }
 
-    /// At most `limit` jobs.
+    /// At most `limit` jobs (capped at [`JobFilter::MAX_LIMIT`]).
     #[must_use]
     pub fn with_limit(mut self, limit: u32) -> Self {
         self.limit = Some(limit);

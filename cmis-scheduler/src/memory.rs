@@ -236,7 +236,8 @@ impl ScheduleStore for MemoryScheduleStore {
     }
 
     async fn list(&self, tenant: &TenantId, filter: &JobFilter) -> Result<Vec<Job>> {
-        let limit = usize::try_from(filter.limit.unwrap_or(1_000)).unwrap_or(usize::MAX);
+        let limit = usize::try_from(filter.page()).unwrap_or(usize::MAX);
+        let after = filter.after;
         Ok(self
             .lock()
             .jobs
@@ -244,6 +245,7 @@ impl ScheduleStore for MemoryScheduleStore {
             .filter(|j| &j.tenant == tenant)
             .filter(|j| filter.states.is_empty() || filter.states.contains(&j.state))
             .filter(|j| filter.post_id.as_ref().is_none_or(|p| p == &j.post_id))
+            .filter(|j| after.is_none_or(|a| j.id > a))
             .take(limit)
             .cloned()
             .collect())

@@ -36,9 +36,14 @@ const CAS_UPDATE: &str = "UPDATE credentials SET version = version + 1, access_e
      AND version = $7 RETURNING version";
 
 /// Jobs parked for re-authorisation run again once the account has a new credential.
-const RELEASE_REAUTH: &str = "UPDATE jobs SET state = 'retry_scheduled', run_at = $4, \
-     updated_at = $4 WHERE tenant = $1 AND platform = $2 AND account = $3 \
-     AND state = 'awaiting_reauth' RETURNING id";
+/// Releases the account's jobs waiting for re-authorisation, and its unknown outcomes parked
+/// because the check itself was refused a token (review N14): those are checked again, never
+/// published blindly.
+const RELEASE_REAUTH: &str = "UPDATE jobs SET \
+     state = CASE WHEN state = 'awaiting_reauth' THEN 'retry_scheduled' ELSE state END, \
+     run_at = $4, updated_at = $4 WHERE tenant = $1 AND platform = $2 AND account = $3 \
+     AND (state = 'awaiting_reauth' OR (state = 'unknown_outcome' AND run_at IS NULL \
+        AND last_error_kind IN ('auth', 'permission'))) RETURNING id";
 
 impl PgStore {
     async fn read_credential(

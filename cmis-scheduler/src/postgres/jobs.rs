@@ -83,7 +83,7 @@ const LIST_JOBS: &str = concat!(
     pg_job_columns!(),
     " FROM jobs_history WHERE tenant = $1) AS u WHERE ($2::text IS NULL OR post_id = $2) \
      AND ($3::jsonb IS NULL OR state IN (SELECT jsonb_array_elements_text($3::jsonb))) \
-     ORDER BY id LIMIT $4"
+     AND id > $5 ORDER BY id LIMIT $4"
 );
 
 const USER_WRITE: &str = concat!(
@@ -156,7 +156,15 @@ const SAVE_CHECKPOINT: &str = "UPDATE jobs SET checkpoint = $4, updated_at = $5 
      RETURNING tenant, platform, account";
 
 /// Applies a batch of fenced completions, bound as one array per column (no JSON to parse).
-const COMPLETE: &str = "UPDATE jobs AS j SET state = v.state, run_at = v.run_at, \
+/// A wait for re-authorisation becomes a retry at once when the account's credential was
+/// written since the call started (the user re-authorised meanwhile: review N12).
+const COMPLETE: &str = "UPDATE jobs AS j SET \
+        state = CASE WHEN v.state = 'awaiting_reauth' AND EXISTS (SELECT 1 FROM credentials c \
+            WHERE c.tenant = j.tenant AND c.platform = j.platform AND c.account = j.account \
+            AND c.updated_at >= j.started_at) THEN 'retry_scheduled' ELSE v.state END, \
+        run_at = CASE WHEN v.state = 'awaiting_reauth' AND EXISTS (SELECT 1 FROM credentials c \
+            WHERE c.tenant = j.tenant AND c.platform = j.platform AND c.account = j.account \
+            AND c.updated_at >= j.started_at) THEN $11 ELSE v.run_at END, \
         last_error_kind = COALESCE(v.err_kind, j.last_error_kind), \
         last_error = COALESCE(v.err, j.last_error), \
         checkpoint = CASE WHEN v.discard THEN NULL ELSE COALESCE(v.cp, j.checkpoint) END, \
@@ -496,7 +504,8 @@ impl ScheduleStore for PgStore {
             .bind(tenant.as_str())
             .bind(filter.post_id.as_ref().map(PostId::as_str))
             .bind(states)
-            .bind(i64::from(filter.limit.unwrap_or(1_000)))
+            .bind(filter.page())
+            .bind(filter.cursor())
             .fetch_all(self.pool())
             .await
             .map_err(db_err)
@@ -761,6 +770,16 @@ impl ScheduleStore for PgStore {
     }
 
     async fn cleanup(&self, before: OffsetDateTime, limit_: usize) -> Result<u64> {
+        // Delivered notifications older than the cutoff go too.
+        sqlx::query(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE delivered_at < $1 \
+             ORDER BY delivered_at LIMIT $2)",
+        )
+        .bind(micros(before))
+        .bind(limit(limit_))
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
         Ok(sqlx::query(CLEANUP)
             .bind(micros(before))
             .bind(limit(limit_))

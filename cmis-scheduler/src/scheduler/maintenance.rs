@@ -82,7 +82,25 @@ pub(super) async fn sweep(shared: &Shared) {
             return;
         }
     };
+    let ttl = shared.cfg.maintenance_interval * 3;
     for account in accounts {
+        // A long sweep keeps its leadership, or stops: two leaders sweeping at once would
+        // refresh (and rotate) the same tokens twice (review N10).
+        match shared
+            .store
+            .try_lead(MAINTENANCE_LEADER, &shared.worker_id, ttl)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("maintenance leadership lost during the refresh sweep; stopping it");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing leadership during the refresh sweep failed; stopping it");
+                return;
+            }
+        }
         // The provider notifies on failure (re-authorisation needed, or a failed refresh).
         if let Err(e) = tokens
             .refresh_if_expiring_within(&account, shared.cfg.refresh_window)
@@ -93,9 +111,24 @@ pub(super) async fn sweep(shared: &Shared) {
     }
 }
 
+/// Jobs moved to history per statement.
+const CLEANUP_BATCH: usize = 1_000;
+
+/// Statements per maintenance round at most, so the leader renews its leadership in time.
+const CLEANUP_BATCHES: usize = 20;
+
+/// Moves finished jobs to history while batches come back full (review N15: one batch of 1 000
+/// per round let a busy hot table grow without bound), at most [`CLEANUP_BATCHES`] per round.
 async fn cleanup(shared: &Shared) {
     let before = shared.now() - shared.cfg.history_after;
-    if let Err(e) = shared.store.cleanup(before, 1_000).await {
-        tracing::warn!(error = %e, "moving finished jobs to history failed");
+    for _ in 0..CLEANUP_BATCHES {
+        match shared.store.cleanup(before, CLEANUP_BATCH).await {
+            Ok(n) if n < CLEANUP_BATCH as u64 => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "moving finished jobs to history failed");
+                return;
+            }
+        }
     }
 }

@@ -63,7 +63,8 @@ const LIST_JOBS: &str = concat!(
     " FROM jobs WHERE tenant = ?1 UNION ALL SELECT ",
     job_columns!(),
     " FROM jobs_history WHERE tenant = ?1) WHERE (?2 IS NULL OR post_id = ?2) \
-     AND (?3 IS NULL OR state IN (SELECT value FROM json_each(?3))) ORDER BY id LIMIT ?4"
+     AND (?3 IS NULL OR state IN (SELECT value FROM json_each(?3))) AND id > ?5 \
+     ORDER BY id LIMIT ?4"
 );
 
 const USER_WRITE: &str = concat!(
@@ -135,7 +136,15 @@ const SAVE_CHECKPOINT: &str = "UPDATE jobs SET checkpoint = ?4, updated_at = ?5 
      WHERE id = ?1 AND lease_owner = ?2 AND fencing_token = ?3 AND state = 'publishing' \
      RETURNING tenant, platform, account";
 
-const COMPLETE: &str = "UPDATE jobs SET state = v.state, run_at = v.run_at, \
+/// A wait for re-authorisation becomes a retry at once when the account's credential was
+/// written since the call started (the user re-authorised meanwhile: review N12).
+const COMPLETE: &str = "UPDATE jobs SET \
+     state = CASE WHEN v.state = 'awaiting_reauth' AND EXISTS (SELECT 1 FROM credentials c \
+        WHERE c.tenant = jobs.tenant AND c.platform = jobs.platform AND c.account = jobs.account \
+        AND c.updated_at >= jobs.started_at) THEN 'retry_scheduled' ELSE v.state END, \
+     run_at = CASE WHEN v.state = 'awaiting_reauth' AND EXISTS (SELECT 1 FROM credentials c \
+        WHERE c.tenant = jobs.tenant AND c.platform = jobs.platform AND c.account = jobs.account \
+        AND c.updated_at >= jobs.started_at) THEN ?2 ELSE v.run_at END, \
      last_error_kind = COALESCE(v.err_kind, jobs.last_error_kind), \
      last_error = COALESCE(v.err, jobs.last_error), \
      checkpoint = CASE WHEN v.discard = 1 THEN NULL ELSE COALESCE(v.cp, jobs.checkpoint) END, \
@@ -448,7 +457,8 @@ impl ScheduleStore for SqliteStore {
             .bind(tenant.as_str())
             .bind(filter.post_id.as_ref().map(PostId::as_str))
             .bind(states)
-            .bind(i64::from(filter.limit.unwrap_or(1_000)))
+            .bind(filter.page())
+            .bind(filter.cursor())
             .fetch_all(&self.inner.reader)
             .await
             .map_err(db_err)
@@ -719,6 +729,16 @@ impl ScheduleStore for SqliteStore {
 
     async fn cleanup(&self, before: OffsetDateTime, limit_: usize) -> Result<u64> {
         let mut tx = self.write_tx().await?;
+        // Delivered notifications older than the cutoff go too.
+        sqlx::query(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE delivered_at < ?1 \
+             ORDER BY delivered_at LIMIT ?2)",
+        )
+        .bind(micros(before))
+        .bind(limit(limit_))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         let ids: Vec<i64> = sqlx::query_scalar(FINISHED)
             .bind(micros(before))
             .bind(limit(limit_))
@@ -726,7 +746,7 @@ impl ScheduleStore for SqliteStore {
             .await
             .map_err(db_err)?;
         if ids.is_empty() {
-            tx.rollback().await.map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
             return Ok(0);
         }
         let ids_json = serde_json::Value::from(ids.clone()).to_string();

@@ -1597,6 +1597,108 @@ pub async fn processes_register_and_newer_schemas_are_refused<H: DbHarness>(h: &
     assert!(reopened.contains("version 999"), "{reopened}");
 }
 
+/// Review N12: a user who re-authorises while the refused call is still being written does not
+/// leave the job parked; review N14: an unknown outcome parked because the check itself was
+/// refused a token is checked again (never published blindly) once a credential is stored.
+pub async fn reauthorisation_during_a_call_and_a_refused_check<H: DbHarness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let t = tenant("a");
+    let page = target("a", "page");
+    s.schedule(&t, &PostId::new("p"), &post(), &[page.clone()], T0)
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(60);
+    let c = s.claim_started("w", 1, lease).await.unwrap().remove(0);
+    // The call is refused; meanwhile the user re-authorises.
+    clock.advance(Duration::from_secs(1));
+    s.put(Credential::new(
+        page.account.clone(),
+        SecretString::from("new"),
+    ))
+    .await
+    .unwrap();
+    let reauth = Completion::AwaitingReauth {
+        error: err(ErrorKind::Auth),
+    };
+    assert!(s.complete(&[(c.lease, reauth)]).await.unwrap().is_empty());
+    let j = ScheduleStore::get(&*s, &t, c.job.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        j.state,
+        JobState::RetryScheduled,
+        "not parked: the token is already back"
+    );
+    let again = s.claim_started("w", 1, lease).await.unwrap().remove(0);
+    // Now the outcome is unknown, and checking it is refused a token: parked for a person...
+    let unknown = Completion::UnknownOutcome {
+        error: err(ErrorKind::UnknownOutcome),
+        reconcile_at: Some(T0),
+    };
+    assert!(
+        s.complete(&[(again.lease, unknown)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let check = s.claim_started("w", 1, lease).await.unwrap().remove(0);
+    assert_eq!(check.phase, Phase::Reconcile);
+    let parked = Completion::UnknownOutcome {
+        error: err(ErrorKind::Auth),
+        reconcile_at: None,
+    };
+    assert!(
+        s.complete(&[(check.lease, parked)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.claim_started("w", 1, lease).await.unwrap().is_empty());
+    // ...until the account is re-authorised: then it is checked again, not published.
+    clock.advance(Duration::from_secs(1));
+    s.put(Credential::new(
+        page.account.clone(),
+        SecretString::from("newer"),
+    ))
+    .await
+    .unwrap();
+    let released = s.claim_started("w", 1, lease).await.unwrap();
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0].phase, Phase::Reconcile);
+}
+
+/// Review N16: a tenant's list comes in pages (a keyset cursor, stable while jobs are added),
+/// never more than `JobFilter::MAX_LIMIT` at once.
+pub async fn lists_come_in_pages<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let ids = schedule_n(&*s, "a", 5, T0).await;
+    let first = ScheduleStore::list(&*s, &tenant("a"), &JobFilter::all().with_limit(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|j| j.id.get()).collect::<Vec<_>>(),
+        ids[..2]
+    );
+    // A job added meanwhile does not shift the pages.
+    schedule_n(&*s, "b", 1, T0).await;
+    let next = JobFilter::all().with_limit(2).after(first[1].id);
+    let second = ScheduleStore::list(&*s, &tenant("a"), &next).await.unwrap();
+    assert_eq!(
+        second.iter().map(|j| j.id.get()).collect::<Vec<_>>(),
+        ids[2..4]
+    );
+    let huge = JobFilter::all().with_limit(u32::MAX);
+    assert_eq!(
+        ScheduleStore::list(&*s, &tenant("a"), &huge)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+}
+
 /// One `#[tokio::test]` per case for a harness expression.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -1607,7 +1709,8 @@ macro_rules! conformance_tests {
             migrations_from_empty, credentials_are_encrypted_and_versioned,
             reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped,
             audit_chain_finds_tampering, undecodable_rows_never_block_the_queue,
-            processes_register_and_newer_schemas_are_refused);
+            processes_register_and_newer_schemas_are_refused,
+            reauthorisation_during_a_call_and_a_refused_check);
     };
     // The job cases only: what every `ScheduleStore` must do, the in-memory one included.
     (@jobs $harness:expr) => {
@@ -1620,7 +1723,7 @@ macro_rules! conformance_tests {
             cleanup_moves_finished_jobs_to_history, refunds_follow_the_claimed_from_state,
             two_leases_of_one_job_in_one_batch, a_dead_checkpoint_is_discarded,
             claims_by_platform_and_release_of_a_lost_claim, unstorable_error_text_is_sanitised,
-            outbox_delivers_at_least_once);
+            outbox_delivers_at_least_once, lists_come_in_pages);
     };
     (@each $harness:expr; $($name:ident),*) => {
         $(
