@@ -87,7 +87,15 @@ struct Inner {
     rejected: Mutex<HashMap<AccountRef, u64>>,
     flights: Mutex<HashMap<AccountRef, Arc<tokio::sync::Mutex<()>>>>,
     unsaved: Mutex<HashMap<AccountRef, Unsaved>>,
+    /// This provider's name in the store's refresh locks.
+    owner: String,
 }
+
+/// How long one process may hold an account's refresh lock (a refresh is one OAuth call).
+const REFRESH_LOCK_TTL: Duration = Duration::from_secs(120);
+
+/// How often a process waiting for another's refresh looks again.
+const REFRESH_LOCK_POLL: Duration = Duration::from_millis(200);
 
 /// A refreshed credential the store has not accepted yet. Its `version` is the stored version
 /// it replaces, the one compare-and-set expects.
@@ -176,6 +184,7 @@ impl RefreshingTokenProviderBuilder {
                 rejected: Mutex::default(),
                 flights: Mutex::default(),
                 unsaved: Mutex::default(),
+                owner: format!("refresh-{}-{:016x}", std::process::id(), fastrand::u64(..)),
             }),
         }
     }
@@ -300,6 +309,92 @@ impl RefreshingTokenProvider {
             return Ok(AccessToken::from_credential(&current));
         };
 
+        // Across processes: one refresh of an account at a time, and always of the newest
+        // credential, so that a rotated refresh token is never presented twice.
+        let current = match self
+            .refresh_lock(account, current, valid_for, mode, forced, expired)
+            .await?
+        {
+            Locked::Refresh(current) => current,
+            Locked::Use(credential) => return Ok(AccessToken::from_credential(&credential)),
+        };
+        let refreshed = self
+            .refresh_locked(
+                account, refresher, current, valid_for, mode, forced, expired, now,
+            )
+            .await;
+        if let Err(e) = inner.store.unlock_refresh(account, &inner.owner).await {
+            tracing::debug!(account = %account, error = %e, "releasing the refresh lock failed; it expires");
+        }
+        refreshed
+    }
+
+    /// Takes the store's refresh lock of `account` (waiting while another process refreshes
+    /// it), then reads the credential again: another process may have refreshed it meanwhile.
+    async fn refresh_lock(
+        &self,
+        account: &AccountRef,
+        current: Credential,
+        valid_for: Duration,
+        mode: Mode,
+        forced: bool,
+        expired: bool,
+    ) -> Result<Locked> {
+        let inner = &self.inner;
+        let give_up = tokio::time::Instant::now() + REFRESH_LOCK_TTL + Duration::from_secs(5);
+        loop {
+            match inner
+                .store
+                .lock_refresh(account, &inner.owner, REFRESH_LOCK_TTL)
+                .await
+            {
+                Ok(true) => break,
+                Ok(false) => {
+                    // A token still valid serves while another process refreshes it.
+                    if !forced && !expired && mode == Mode::Use {
+                        return Ok(Locked::Use(current));
+                    }
+                    if tokio::time::Instant::now() >= give_up {
+                        return Err(Error::transient(
+                            "another process has been refreshing this account's token for too long",
+                        ));
+                    }
+                    tokio::time::sleep(REFRESH_LOCK_POLL).await;
+                }
+                Err(e) => {
+                    tracing::warn!(account = %account, error = %e, "the store's refresh lock failed; refreshing without it");
+                    break;
+                }
+            }
+        }
+        // Unchanged in the store, the credential in hand is the newest (it may be a rotated
+        // one the store has not accepted yet, kept in memory).
+        let latest = match inner.store.get(account).await {
+            Ok(Some(latest)) if latest.version != current.version => latest,
+            Ok(_) | Err(_) => return Ok(Locked::Refresh(current)),
+        };
+        if usable(&latest, inner.clock.now(), valid_for) {
+            tracing::debug!(account = %account, "another process refreshed the token first");
+            let _ = inner.store.unlock_refresh(account, &inner.owner).await;
+            lock(&inner.cache).insert(account.clone(), latest.clone());
+            return Ok(Locked::Use(latest));
+        }
+        Ok(Locked::Refresh(latest))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn refresh_locked(
+        &self,
+        account: &AccountRef,
+        refresher: &Arc<dyn TokenRefresher>,
+        current: Credential,
+        valid_for: Duration,
+        mode: Mode,
+        forced: bool,
+        expired: bool,
+        now: OffsetDateTime,
+    ) -> Result<AccessToken> {
+        let inner = &self.inner;
         tracing::debug!(account = %account, forced, "refreshing token");
         match refresher.refresh(&current).await {
             Ok(refreshed) => {
@@ -551,6 +646,14 @@ enum Mode {
 }
 
 /// Whether `credential` is valid for at least `valid_for` from `now`.
+/// What the refresh lock says to do.
+enum Locked {
+    /// Refresh this credential (the newest stored).
+    Refresh(Credential),
+    /// Use this credential: it is still valid, or another process has just refreshed it.
+    Use(Credential),
+}
+
 fn usable(credential: &Credential, now: OffsetDateTime, valid_for: Duration) -> bool {
     let token_ok = !credential.expires_before(now + valid_for);
     let data_ok = credential.data_access_expires_at.is_none_or(|d| d > now);

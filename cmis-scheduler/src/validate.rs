@@ -139,3 +139,15 @@ pub(crate) fn set_aside_audit(
 pub(crate) fn released_detail(owner: &str) -> String {
     serde_json::json!({ "owner": owner, "why": "the claim's answer was lost" }).to_string()
 }
+
+/// The name of `account`'s refresh lock in the leaders table (length-prefixed, so no two
+/// accounts share one).
+pub(crate) fn refresh_lock_name(account: &cmis_core::AccountRef) -> String {
+    let (t, a) = (account.tenant.as_str(), account.account.as_str());
+    format!(
+        "refresh:{}:{t}:{}:{}:{a}",
+        t.len(),
+        account.platform.as_str(),
+        a.len()
+    )
+}

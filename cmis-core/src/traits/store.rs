@@ -1,5 +1,7 @@
 //! Where credentials live.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -46,4 +48,23 @@ pub trait CredentialStore: Send + Sync {
     /// Every account, across tenants, whose access token expires before `before`, for the
     /// refresh sweep (an operator's call, not a tenant's).
     async fn expiring_before(&self, before: OffsetDateTime) -> Result<Vec<AccountRef>>;
+
+    /// Takes (or renews) the right to refresh `account`'s token for `owner`, for `ttl`; `true`
+    /// when `owner` holds it. A store shared by several processes makes it exclusive across
+    /// them, so that two processes never refresh one account at once: a rotating refresh
+    /// token (TikTok's) presented twice is refused, and many OAuth servers then revoke the
+    /// whole grant.
+    ///
+    /// The default grants it at once (a store of one process: the provider's own single
+    /// flight is enough).
+    async fn lock_refresh(&self, account: &AccountRef, owner: &str, ttl: Duration) -> Result<bool> {
+        let _ = (account, owner, ttl);
+        Ok(true)
+    }
+
+    /// Gives up the right [`lock_refresh`](Self::lock_refresh) granted.
+    async fn unlock_refresh(&self, account: &AccountRef, owner: &str) -> Result<()> {
+        let _ = (account, owner);
+        Ok(())
+    }
 }

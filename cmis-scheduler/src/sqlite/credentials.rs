@@ -12,6 +12,7 @@ use super::jobs::insert_audit;
 use crate::credential_codec::{open, seal};
 use crate::plan::micros;
 use crate::rows::db_err;
+use crate::validate::refresh_lock_name;
 
 const GET: &str = "SELECT version, access_expires_at, sealed FROM credentials \
      WHERE tenant = ?1 AND platform = ?2 AND account = ?3";
@@ -104,6 +105,20 @@ impl SqliteStore {
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
+    async fn lock_refresh(
+        &self,
+        account: &AccountRef,
+        owner: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        // A leadership of its own per account: exclusive across every process of the database.
+        crate::ScheduleStore::try_lead(self, &refresh_lock_name(account), owner, ttl).await
+    }
+
+    async fn unlock_refresh(&self, account: &AccountRef, owner: &str) -> Result<()> {
+        crate::ScheduleStore::resign(self, &refresh_lock_name(account), owner).await
+    }
+
     async fn get(&self, account: &AccountRef) -> Result<Option<Credential>> {
         let mut conn = self.inner.reader.acquire().await.map_err(db_err)?;
         self.read_credential(&mut conn, account).await
