@@ -8,7 +8,7 @@
 //! printed:
 //!
 //! ```text
-//! posts=N published=P failed=F unknown=U missed=M lost=L duplicated=D seconds=S
+//! posts=N published=P failed=F unknown=U missed=M lost=L duplicated=D seconds=S notified=T notify_lost=X
 //! ```
 //!
 //! - `lost`: jobs that never settled, or that the store calls published although the platform
@@ -19,12 +19,38 @@
 //!   post whose response was lost); each is listed on stderr with its reason and what the
 //!   sandbox's record shows.
 //!
-//! The exit code is 1 when anything was lost or duplicated, 2 on bad arguments or setup errors.
+//! - `notified`: notifications the webhook receiver acknowledged (each delivery id once);
+//!   `notify_lost`: published, failed and missed posts of which the receiver acknowledged no
+//!   notification once the outbox drained (each listed on stderr as `NOTIFY_LOST`). Both are 0
+//!   without `--notifier`.
+//!
+//! A post whose publish call started before its scheduled time (on the true clock, whatever a
+//! worker's skewed clock said) is listed on stderr as `EARLY`.
+//!
+//! The exit code is 1 when anything was lost, duplicated, published early or left untold
+//! (`notify_lost`), 2 on bad arguments or setup errors.
 //!
 //! ```text
 //! cargo run --release -p cmis-benches --bin chaos -- --store sqlite|postgres [--url URL] \
-//!     --posts N --fault-rate F --kills K [--workers W] [--seed S] [--timeout SECS] [--keep]
+//!     --posts N --fault-rate F --kills K [--workers W] [--seed S] [--timeout SECS] [--keep] \
+//!     [--db-faults RATE] [--notifier ok|slow|hang] [--clock-skew SECONDS]
 //! ```
+//!
+//! - `--db-faults RATE` (default 0): inside each worker, RATE of the store's calls fail, half
+//!   before reaching the database and half after it (the write happened, the answer was lost);
+//!   SQLite answers `database is locked`/`database table is locked`, PostgreSQL a terminated
+//!   or reset connection. From outside, every second, each of the workers' PostgreSQL
+//!   connections is terminated with probability RATE (`pg_terminate_backend`); on SQLite the
+//!   parent holds the write lock (`BEGIN IMMEDIATE`) for 0.1 to 1 s with probability 4 × RATE.
+//! - `--notifier MODE`: workers deliver notifications through the durable outbox to a Standard
+//!   Webhooks receiver the parent runs on 127.0.0.1, which verifies every request and answers
+//!   at once (`ok`), after 30 s (`slow`), or not at all until every post is terminal (`hang`).
+//!   Attempts time out after 5 s (40 s for `slow`); retries back off to at most 5 s. Once every
+//!   post is terminal the workers keep delivering until the outbox is empty (at most 150 s;
+//!   300 s for `slow`).
+//! - `--clock-skew S` (default 0): the clocks of the workers' schedulers and stores are off by
+//!   +S, -S, +S, ... seconds; the connectors keep the true clock, as their reconcile windows
+//!   are compared with the platform's.
 //!
 //! SQLite: `--url` is a path (a new file in a temporary directory by default). PostgreSQL:
 //! `--url` (or `CMIS_TEST_POSTGRES_URL`); the soak runs in a schema of its own, dropped
@@ -40,6 +66,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chaos::db::StoreKind;
+use chaos::receiver::Mode;
 use chaos::run::{Config, run};
 use cmis_core::{Error, Result};
 
@@ -57,6 +84,9 @@ fn parse() -> Result<Option<Config>> {
         seed: fastrand::u64(..),
         timeout: Duration::from_secs(1800),
         keep: false,
+        db_faults: 0.0,
+        notifier: None,
+        clock_skew: 0,
     };
     let mut p = lexopt::Parser::from_env();
     while let Some(arg) = p.next().map_err(bad)? {
@@ -77,12 +107,22 @@ fn parse() -> Result<Option<Config>> {
                 cfg.timeout = Duration::from_secs(p.value().map_err(bad)?.parse().map_err(bad)?);
             }
             Long("keep") => cfg.keep = true,
+            Long("db-faults") => cfg.db_faults = p.value().map_err(bad)?.parse().map_err(bad)?,
+            Long("notifier") => {
+                cfg.notifier = Some(Mode::parse(
+                    &p.value().map_err(bad)?.string().map_err(bad)?,
+                )?);
+            }
+            Long("clock-skew") => cfg.clock_skew = p.value().map_err(bad)?.parse().map_err(bad)?,
             _ => return Err(bad(arg.unexpected())),
         }
     }
     cfg.store = store.ok_or_else(|| Error::invalid_input("--store sqlite|postgres is required"))?;
     if !(0.0..=1.0).contains(&cfg.fault_rate) {
         return Err(Error::invalid_input("--fault-rate must be between 0 and 1"));
+    }
+    if !(0.0..=1.0).contains(&cfg.db_faults) {
+        return Err(Error::invalid_input("--db-faults must be between 0 and 1"));
     }
     if cfg.posts == 0 || cfg.workers == 0 {
         return Err(Error::invalid_input(
@@ -132,7 +172,7 @@ fn main() -> ExitCode {
         Ok(outcome) => {
             let r = &outcome.report;
             let line = format!(
-                "posts={} published={} failed={} unknown={} missed={} lost={} duplicated={} seconds={:.1}",
+                "posts={} published={} failed={} unknown={} missed={} lost={} duplicated={} seconds={:.1} notified={} notify_lost={}",
                 r.posts,
                 r.published,
                 r.failed,
@@ -140,12 +180,14 @@ fn main() -> ExitCode {
                 r.missed,
                 r.lost,
                 r.duplicated,
-                outcome.seconds
+                outcome.seconds,
+                outcome.notified,
+                outcome.notify_lost
             );
             let mut out = std::io::stdout();
             let _ = writeln!(out, "{line}");
             let _ = out.flush();
-            if r.lost > 0 || r.duplicated > 0 {
+            if outcome.failed() {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

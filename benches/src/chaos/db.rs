@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cmis_core::{AuditSink, CredentialStore, Error, Result};
+use cmis_core::{AuditSink, Clock, CredentialStore, Error, Result, SystemClock};
 use cmis_scheduler::{PgStore, ScheduleStore, SqliteStore, TokenKey};
 
 /// Which backend.
@@ -57,12 +57,22 @@ impl std::fmt::Debug for Db {
 }
 
 pub(crate) async fn open(at: &Location, key: &[u8; 32]) -> Result<Db> {
+    open_with_clock(at, key, Arc::new(SystemClock)).await
+}
+
+/// Opens the database with the store judging time by `clock` (a worker's, maybe skewed).
+pub(crate) async fn open_with_clock(
+    at: &Location,
+    key: &[u8; 32],
+    clock: Arc<dyn Clock>,
+) -> Result<Db> {
     match at.kind {
         StoreKind::Sqlite => {
             let path = at.url.strip_prefix("sqlite://").unwrap_or(&at.url);
             let store = Arc::new(
                 SqliteStore::builder()
                     .path(path)
+                    .clock(clock)
                     .encryption_key(TokenKey::from_bytes(*key))
                     .build()
                     .await?,
@@ -79,6 +89,7 @@ pub(crate) async fn open(at: &Location, key: &[u8; 32]) -> Result<Db> {
                 PgStore::builder(&at.url)
                     .schema(&at.schema)
                     .max_connections(8)
+                    .clock(clock)
                     .encryption_key(TokenKey::from_bytes(*key))
                     .build()
                     .await?,

@@ -1,11 +1,18 @@
 //! The chaos soak: a world of tenants and accounts on the sandbox, scheduler processes that are
 //! killed and restarted, an operator who does what a person would, and the final reconciliation
-//! of the sandbox's own record against the store.
+//! of the sandbox's own record against the store; with `--db-faults`, `--notifier` and
+//! `--clock-skew`, a database that fails, a webhook receiver that hangs and clocks that
+//! disagree.
 
 pub(crate) mod db;
+pub(crate) mod dbfaults;
+pub(crate) mod faulty;
 pub(crate) mod operator;
+pub(crate) mod receiver;
 pub(crate) mod reconcile;
 pub(crate) mod run;
+pub(crate) mod skew;
+pub(crate) mod watch;
 pub(crate) mod worker;
 pub(crate) mod workers;
 pub(crate) mod world;

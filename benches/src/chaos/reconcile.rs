@@ -9,7 +9,12 @@ use cmis_scheduler::{Job, JobFilter, JobState};
 
 use super::db::Db;
 use super::operator::Operator;
+use super::receiver::{Expected, Record, lost_notifications};
 use super::world::{World, marker_of};
+
+/// How much earlier than its scheduled time a publish call may start before it counts as
+/// early: the scheduler's own rounding, not a clock's skew.
+pub(crate) const EARLY_TOLERANCE_MS: i128 = 1_000;
 
 /// The figures of the final line.
 #[derive(Debug, Default)]
@@ -227,6 +232,87 @@ pub(crate) async fn reconcile(
         eprintln!("unknown by kind and platform record: {what}: {n}");
     }
     Ok(report)
+}
+
+/// The notification kind that tells of a job's terminal state, if it is terminal.
+fn told_by(state: JobState) -> Option<&'static str> {
+    match state {
+        JobState::Published => Some("published"),
+        JobState::Failed => Some("publish_failed"),
+        JobState::Missed => Some("publish_missed"),
+        _ => None,
+    }
+}
+
+/// Checks that the receiver acknowledged a notification of every terminal outcome; prints
+/// each one it did not. Returns (notifications acknowledged, terminal outcomes untold).
+pub(crate) fn notifications(jobs: &[Job], record: &Record) -> (usize, usize) {
+    let expected: Vec<Expected> = jobs
+        .iter()
+        .filter_map(|j| {
+            Some(Expected {
+                job: j.id.to_string(),
+                kind: told_by(j.state)?,
+                label: format!("{} job {} ({})", j.post_id, j.id, j.target.account),
+            })
+        })
+        .collect();
+    let lost = lost_notifications(&expected, record);
+    for e in &lost {
+        let heard: Vec<String> = record
+            .by_id
+            .iter()
+            .filter(|(_, h)| h.subject.as_deref() == Some(e.job.as_str()))
+            .map(|(id, h)| {
+                format!(
+                    "{id} {} ({} attempts, {})",
+                    h.kind,
+                    h.attempts,
+                    if h.acked {
+                        "acknowledged"
+                    } else {
+                        "unanswered"
+                    }
+                )
+            })
+            .collect();
+        eprintln!(
+            "NOTIFY_LOST {}: {} never acknowledged; the receiver heard: {}",
+            e.label,
+            e.kind,
+            if heard.is_empty() {
+                "nothing about this job".to_owned()
+            } else {
+                heard.join("; ")
+            }
+        );
+    }
+    (record.notified(), lost.len())
+}
+
+/// Counts (and prints) the posts whose first publish call started before their scheduled
+/// time, by `starts` (the earliest call of each post index, Unix milliseconds, true clock).
+pub(crate) fn early_publishes(jobs: &[Job], starts: &HashMap<usize, i128>) -> usize {
+    let mut early = 0;
+    for job in jobs {
+        let Some(i) = World::index_of(&job.post_id) else {
+            continue;
+        };
+        let Some(&started) = starts.get(&i) else {
+            continue;
+        };
+        let due = job.scheduled_for.unix_timestamp_nanos() / 1_000_000;
+        if started < due - EARLY_TOLERANCE_MS {
+            early += 1;
+            eprintln!(
+                "EARLY post-{i:06} job {}: the publish call started {} ms before its time ({})",
+                job.id,
+                due - started,
+                job.scheduled_for
+            );
+        }
+    }
+    early
 }
 
 #[cfg(test)]

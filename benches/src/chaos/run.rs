@@ -12,11 +12,15 @@ use cmis_sandbox::{
 use cmis_scheduler::{Job, JobFilter, JobState};
 
 use super::db::{Db, Location, StoreKind, open};
+use super::dbfaults;
 use super::operator::Operator;
-use super::reconcile::{Report, reconcile};
+use super::receiver::{Mode, Receiver, SLOW_ANSWER};
+use super::reconcile::{Report, all_jobs, early_publishes, notifications, reconcile};
+use super::watch::first_starts;
 use super::worker::{
-    ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET, ENV_META_URL, ENV_SCHEMA, ENV_STORE,
-    ENV_TIKTOK_KEY, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
+    ENV_DB_FAULTS, ENV_DIR, ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET, ENV_META_URL,
+    ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL, ENV_SCHEMA, ENV_STORE, ENV_TIKTOK_KEY,
+    ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
 };
 use super::workers::Workers;
 use super::world::{MEDIA_PREFIX, World};
@@ -34,6 +38,12 @@ pub(crate) struct Config {
     pub(crate) seed: u64,
     pub(crate) timeout: Duration,
     pub(crate) keep: bool,
+    /// The rate of database faults (see [`dbfaults`] and [`FaultyStore`](super::faulty)).
+    pub(crate) db_faults: f64,
+    /// The webhook receiver's behaviour; no notifier without it.
+    pub(crate) notifier: Option<Mode>,
+    /// Each worker's clock is off by this many seconds, the sign alternating.
+    pub(crate) clock_skew: u64,
 }
 
 /// The result: the report and how long the drain took.
@@ -41,6 +51,37 @@ pub(crate) struct Config {
 pub(crate) struct Outcome {
     pub(crate) report: Report,
     pub(crate) seconds: f64,
+    /// Notifications the receiver acknowledged, each delivery id once.
+    pub(crate) notified: usize,
+    /// Terminal outcomes whose notification the receiver never acknowledged.
+    pub(crate) notify_lost: usize,
+    /// Posts whose publish call started before their scheduled time.
+    pub(crate) early: usize,
+}
+
+impl Outcome {
+    /// Whether the soak failed: anything lost, duplicated, untold or early.
+    pub(crate) fn failed(&self) -> bool {
+        self.report.lost > 0 || self.report.duplicated > 0 || self.notify_lost > 0 || self.early > 0
+    }
+}
+
+/// How long a notifier's receiver has per delivery attempt: short, except for a receiver that
+/// is slow on purpose, which must be waited for.
+fn notify_timeout(mode: Mode) -> Duration {
+    match mode {
+        Mode::Slow => SLOW_ANSWER + Duration::from_secs(10),
+        Mode::Ok | Mode::Hang => Duration::from_secs(5),
+    }
+}
+
+/// How long the outbox may take to drain once every post is terminal (and a hanging receiver
+/// answers).
+fn drain_timeout(mode: Mode) -> Duration {
+    match mode {
+        Mode::Slow => Duration::from_secs(300),
+        Mode::Ok | Mode::Hang => Duration::from_secs(150),
+    }
 }
 
 /// Every fault the sandbox can inject, as the soak uses them.
@@ -117,10 +158,7 @@ pub(crate) async fn run(cfg: Config) -> Result<Outcome> {
     let key = random_key()?;
     let db = open(&location, &key).await?;
     let result = soak(&cfg, &location, &key, &db, dir.clone()).await;
-    let clean = !cfg.keep
-        && result
-            .as_ref()
-            .is_ok_and(|o| o.report.lost == 0 && o.report.duplicated == 0);
+    let clean = !cfg.keep && result.as_ref().is_ok_and(|o| !o.failed());
     if clean {
         if let Some(pg) = &db.pg
             && let Err(e) = pg.drop_schema().await
@@ -164,7 +202,7 @@ async fn soak(
     let world = World::plan(cfg.posts, &mut rng, &dir)?;
     world.seed(&sandbox, db, &mut rng).await?;
     eprintln!(
-        "chaos: seed {} store {} posts {} accounts {} tenants {} workers {} fault rate {} kills {}; dir {}",
+        "chaos: seed {} store {} posts {} accounts {} tenants {} workers {} fault rate {} kills {} db faults {} notifier {} clock skew ±{} s; dir {}",
         cfg.seed,
         location.kind.as_str(),
         cfg.posts,
@@ -173,14 +211,30 @@ async fn soak(
         cfg.workers,
         cfg.fault_rate,
         cfg.kills,
+        cfg.db_faults,
+        cfg.notifier.map_or("none", Mode::as_str),
+        cfg.clock_skew,
         dir.display()
     );
 
     let meta = sandbox.meta();
     let tiktok = sandbox.tiktok();
-    let env = vec![
+    // The workers' PostgreSQL connections carry a name of their own, by which the parent
+    // finds them to terminate (and nothing else: not its own, not another soak's).
+    let app = dbfaults::app_name(&location.schema);
+    let worker_url = match location.kind {
+        StoreKind::Postgres => dbfaults::worker_url(&location.url, &app),
+        StoreKind::Sqlite => location.url.clone(),
+    };
+    let receiver = match cfg.notifier {
+        Some(mode) => Some(Receiver::start(mode).await?),
+        None => None,
+    };
+    let mut env = vec![
         (ENV_STORE, location.kind.as_str().to_owned()),
-        (ENV_URL, location.url.clone()),
+        (ENV_URL, worker_url),
+        (ENV_DIR, dir.display().to_string()),
+        (ENV_DB_FAULTS, cfg.db_faults.to_string()),
         (ENV_SCHEMA, location.schema.clone()),
         (ENV_KEY, hex::encode(key)),
         (ENV_META_URL, meta.url()),
@@ -196,6 +250,14 @@ async fn soak(
             tiktok.client_secret().expose_secret().to_owned(),
         ),
     ];
+    if let (Some(r), Some(mode)) = (&receiver, cfg.notifier) {
+        env.push((ENV_NOTIFY_URL, r.url.to_string()));
+        env.push((ENV_NOTIFY_SECRET, r.secret.clone()));
+        env.push((
+            ENV_NOTIFY_TIMEOUT,
+            notify_timeout(mode).as_secs().to_string(),
+        ));
+    }
 
     let start = OffsetDateTime::now_utc() + Duration::from_secs(1);
     let spread = Duration::from_secs(10);
@@ -220,7 +282,8 @@ async fn soak(
     );
 
     let began = Instant::now();
-    let mut workers = Workers::start(cfg.workers, env, dir)?;
+    let mut workers = Workers::start(cfg.workers, env, dir.clone(), cfg.clock_skew)?;
+    let mut db_chaos = dbfaults::start(location, &app, cfg.db_faults, rng.u64(..)).await?;
     let mut operator = Operator::default();
     // Kill when these fractions of the jobs have settled: random moments spread over the drain.
     let mut thresholds: Vec<f64> = (0..cfg.kills).map(|_| 0.03 + 0.8 * rng.f64()).collect();
@@ -277,6 +340,40 @@ async fn soak(
             break began.elapsed().as_secs_f64();
         }
     };
+    let db_strikes = db_chaos
+        .take()
+        .map_or(0, |c| c.strikes.load(std::sync::atomic::Ordering::Relaxed));
+    if let (Some(r), Some(mode)) = (&receiver, cfg.notifier) {
+        // Every post is terminal (or parked for a person): the receiver answers from now on,
+        // and the workers stay up, delivering, until the outbox is empty.
+        r.release();
+        let waited = Instant::now();
+        let mut empty_rounds = 0;
+        loop {
+            workers.restart_exited()?;
+            match db.jobs.undelivered().await {
+                Ok(0) => empty_rounds += 1,
+                Ok(_) => empty_rounds = 0,
+                Err(e) => eprintln!("chaos: counting undelivered notifications failed: {e}"),
+            }
+            if empty_rounds >= 2 {
+                eprintln!(
+                    "chaos: outbox drained {:.1} s after the last post settled",
+                    waited.elapsed().as_secs_f64()
+                );
+                break;
+            }
+            if waited.elapsed() >= drain_timeout(mode) {
+                eprintln!(
+                    "chaos: the outbox did not drain within {} s: {:?} notifications wait",
+                    drain_timeout(mode).as_secs(),
+                    db.jobs.undelivered().await
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     workers.stop();
     meta.clear_faults();
     tiktok.clear_faults();
@@ -304,7 +401,36 @@ async fn soak(
     for r in &operator.reauth_reasons {
         eprintln!("chaos: reconnected {r}");
     }
-    Ok(Outcome { report, seconds })
+    let jobs = all_jobs(db, &world).await?;
+    let early = early_publishes(&jobs, &first_starts(&dir));
+    let (notified, notify_lost) = match &receiver {
+        Some(r) => {
+            let record = r.record();
+            eprintln!(
+                "chaos: webhook receiver: {} requests, {} refused, {} notifications acknowledged; undelivered in the outbox: {:?}",
+                record.requests,
+                record.refused,
+                record.notified(),
+                db.jobs.undelivered().await
+            );
+            notifications(&jobs, &record)
+        }
+        None => (0, 0),
+    };
+    eprintln!(
+        "chaos: db faults: {db_strikes} {}; early publishes {early}",
+        match location.kind {
+            StoreKind::Postgres => "worker connections terminated",
+            StoreKind::Sqlite => "write locks held by the parent",
+        }
+    );
+    Ok(Outcome {
+        report,
+        seconds,
+        notified,
+        notify_lost,
+        early,
+    })
 }
 
 /// The jobs that are not finished, across tenants.

@@ -8,14 +8,20 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cmis_core::url::Url;
 use cmis_core::{
-    Error, Platform, RateLimit, RefreshingTokenProvider, Result, RetryPolicy, SecretString,
+    Clock, Error, Platform, RateLimit, RefreshingTokenProvider, Result, RetryPolicy, SecretString,
 };
-use cmis_meta::{FacebookPagePublisher, InstagramPublisher, MetaClient, PollPolicy};
-use cmis_scheduler::Scheduler;
+use cmis_meta::{
+    FacebookPagePublisher, InstagramPublisher, MetaClient, PollPolicy, ReconcilePolicy,
+};
+use cmis_scheduler::{DeliveryPolicy, ScheduleStore, Scheduler, WebhookNotifier};
 use cmis_tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
 
-use super::db::{Location, StoreKind, open};
+use super::db::{Location, StoreKind, open_with_clock};
+use super::faulty::FaultyStore;
+use super::skew::SkewedClock;
+use super::watch::{Watched, open_log};
 use super::{HTTP_TIMEOUT, LEASE};
 
 pub(crate) const ENV_STORE: &str = "CMIS_CHAOS_STORE";
@@ -29,6 +35,20 @@ pub(crate) const ENV_TIKTOK_URL: &str = "CMIS_CHAOS_TIKTOK_URL";
 pub(crate) const ENV_TIKTOK_KEY: &str = "CMIS_CHAOS_TIKTOK_KEY";
 pub(crate) const ENV_TIKTOK_SECRET: &str = "CMIS_CHAOS_TIKTOK_SECRET";
 pub(crate) const ENV_WORKER_ID: &str = "CMIS_CHAOS_WORKER_ID";
+/// Where the worker writes down its publish calls (the soak's working directory).
+pub(crate) const ENV_DIR: &str = "CMIS_CHAOS_DIR";
+/// The rate of injected statement faults (`--db-faults`).
+pub(crate) const ENV_DB_FAULTS: &str = "CMIS_CHAOS_DB_FAULTS";
+/// The worker's clock offset in seconds, signed (`--clock-skew`, alternating by worker).
+pub(crate) const ENV_CLOCK_SKEW: &str = "CMIS_CHAOS_CLOCK_SKEW";
+/// The webhook receiver (`--notifier`): URL, secret and the time allowed per attempt.
+pub(crate) const ENV_NOTIFY_URL: &str = "CMIS_CHAOS_NOTIFY_URL";
+pub(crate) const ENV_NOTIFY_SECRET: &str = "CMIS_CHAOS_NOTIFY_SECRET";
+pub(crate) const ENV_NOTIFY_TIMEOUT: &str = "CMIS_CHAOS_NOTIFY_TIMEOUT";
+
+/// How far after a Meta call started the post it made may have been created: the client's
+/// timeout, and an injected delay that outlives it.
+const META_CALL_SPAN: Duration = Duration::from_secs(HTTP_TIMEOUT.as_secs() + 5);
 
 fn var(name: &str) -> Result<String> {
     std::env::var(name).map_err(|_| {
@@ -70,8 +90,19 @@ pub(crate) async fn run() -> Result<()> {
         schema: std::env::var(ENV_SCHEMA).unwrap_or_default(),
     };
     let key = decode_key(&var(ENV_KEY)?)?;
-    let db = open(&location, &key).await?;
+    let skew: i64 = parsed(ENV_CLOCK_SKEW)?.unwrap_or(0);
+    // The scheduler and the store see the skewed clock; the connectors keep the host's true
+    // one, which their reconcile windows compare with the platform's own clock.
+    let clock: Arc<dyn Clock> = Arc::new(SkewedClock { offset_secs: skew });
+    let db = open_with_clock(&location, &key, Arc::clone(&clock)).await?;
     let worker_id = var(ENV_WORKER_ID)?;
+    let log = open_log(std::path::Path::new(&var(ENV_DIR)?), &worker_id)?;
+    let db_faults: f64 = parsed(ENV_DB_FAULTS)?.unwrap_or(0.0);
+    let jobs: Arc<dyn ScheduleStore> = if db_faults > 0.0 {
+        Arc::new(FaultyStore::new(db.jobs.clone(), kind, db_faults))
+    } else {
+        db.jobs.clone()
+    };
 
     let meta_url = var(ENV_META_URL)?;
     let meta = MetaClient::builder()
@@ -117,11 +148,22 @@ pub(crate) async fn run() -> Result<()> {
                 .with_base(Duration::from_millis(100))
                 .with_cap(Duration::from_secs(1)),
         );
-    let scheduler = Scheduler::builder(db.jobs.clone())
+    // The sandbox lists a post as soon as it exists, so absence is proven once the call's
+    // window has closed.
+    let reconcile = ReconcilePolicy::new()
+        .with_settle(Duration::ZERO)
+        .with_call_span(META_CALL_SPAN);
+    let watched = |p: Arc<dyn cmis_core::Publisher>| Arc::new(Watched::new(p, Arc::clone(&log)));
+    let mut builder = Scheduler::builder(jobs)
         .worker_id(worker_id)
-        .publisher(Arc::new(FacebookPagePublisher::new(meta.clone())))
-        .publisher(Arc::new(InstagramPublisher::new(meta)))
-        .publisher(Arc::new(tiktok_publisher))
+        .clock(clock)
+        .publisher(watched(Arc::new(
+            FacebookPagePublisher::new(meta.clone()).with_reconcile_policy(reconcile),
+        )))
+        .publisher(watched(Arc::new(
+            InstagramPublisher::new(meta).with_reconcile_policy(reconcile),
+        )))
+        .publisher(watched(Arc::new(tiktok_publisher)))
         .refreshing_tokens(tokens)
         // Per-account dispatch budgets, as an embedder would set them; they also make a
         // platform's Retry-After pause the whole account without spending attempts.
@@ -142,7 +184,37 @@ pub(crate) async fn run() -> Result<()> {
         .pending_interval(Duration::from_secs(1))
         // Unknown outcomes are re-checked every 2 s; after 45 s past the post's time a check
         // that cannot tell parks the job for a person (here: the soak's operator).
-        .reconcile(Duration::from_secs(2), Duration::from_secs(45))
-        .build()?;
-    scheduler.run(std::future::pending::<()>()).await
+        .reconcile(Duration::from_secs(2), Duration::from_secs(45));
+    if let Ok(url) = std::env::var(ENV_NOTIFY_URL) {
+        let url =
+            Url::parse(&url).map_err(|e| Error::invalid_input(format!("{ENV_NOTIFY_URL}: {e}")))?;
+        let timeout = Duration::from_secs(parsed(ENV_NOTIFY_TIMEOUT)?.unwrap_or(5));
+        let webhook = WebhookNotifier::builder(url, SecretString::from(var(ENV_NOTIFY_SECRET)?))
+            .timeout(timeout)
+            .build()?;
+        let mut policy = DeliveryPolicy::default();
+        policy.timeout = timeout;
+        policy.base = Duration::from_secs(1);
+        // Retries come soon after a receiver starts answering again.
+        policy.cap = Duration::from_secs(5);
+        // A slow receiver takes its time with each delivery: more of them at once.
+        policy.concurrency = if timeout > Duration::from_secs(10) {
+            64
+        } else {
+            16
+        };
+        builder = builder.notifier(Arc::new(webhook)).delivery(policy);
+    }
+    builder.build()?.run(std::future::pending::<()>()).await
+}
+
+/// The value of `name` parsed, if set.
+fn parsed<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::invalid_input(format!("{name}={v:?} cannot be parsed"))),
+        Err(_) => Ok(None),
+    }
 }

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 
 use cmis_core::{Error, Result};
 
-use super::worker::ENV_WORKER_ID;
+use super::skew::skew_of;
+use super::worker::{ENV_CLOCK_SKEW, ENV_WORKER_ID};
 
 struct Slot {
     child: Child,
@@ -19,6 +20,8 @@ pub(crate) struct Workers {
     exe: PathBuf,
     env: Vec<(&'static str, String)>,
     logs: PathBuf,
+    /// Each worker's clock is off by this many seconds, the sign alternating by slot.
+    skew: u64,
     slots: Vec<Slot>,
     /// Workers that exited on their own (a worker is only ever meant to be killed).
     pub(crate) crashes: Vec<String>,
@@ -35,14 +38,20 @@ impl std::fmt::Debug for Workers {
 }
 
 impl Workers {
-    /// Starts `n` workers with `env`, logging into `logs`.
-    pub(crate) fn start(n: usize, env: Vec<(&'static str, String)>, logs: PathBuf) -> Result<Self> {
+    /// Starts `n` workers with `env`, logging into `logs`, their clocks off by `skew` seconds.
+    pub(crate) fn start(
+        n: usize,
+        env: Vec<(&'static str, String)>,
+        logs: PathBuf,
+        skew: u64,
+    ) -> Result<Self> {
         let exe = std::env::current_exe()
             .map_err(|e| Error::internal(format!("cannot find this program to re-run it: {e}")))?;
         let mut workers = Self {
             exe,
             env,
             logs,
+            skew,
             slots: Vec::with_capacity(n),
             crashes: Vec::new(),
             kills: 0,
@@ -69,6 +78,7 @@ impl Workers {
         let mut cmd = Command::new(&self.exe);
         cmd.arg("--worker")
             .env(ENV_WORKER_ID, &name)
+            .env(ENV_CLOCK_SKEW, skew_of(slot, self.skew).to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(stderr);
