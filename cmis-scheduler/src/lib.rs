@@ -111,6 +111,7 @@ pub use scheduler::{
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{Rejected, ScheduleStore};
 pub use upgrade::{CMIS_VERSION, PROCESS_STALE_AFTER, ProcessRecord};
+pub use validate::MAX_CHECKPOINT_BYTES;
 pub use webhook::{
     WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WebhookNotifier,
     WebhookNotifierBuilder, WebhookSecret, fuzz_verify, verify_webhook,

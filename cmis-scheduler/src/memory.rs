@@ -368,6 +368,8 @@ impl ScheduleStore for MemoryScheduleStore {
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
         let now = self.clock.now();
         let mut st = self.lock();
+        let size = serde_json::to_string(checkpoint).map_or(0, |c| c.len());
+        crate::validate::check_checkpoint_size(size)?;
         let job = held(&mut st, lease).ok_or_else(|| lost_lease(lease))?;
         job.checkpoint = Some(checkpoint.clone());
         job.updated_at = now;

@@ -151,3 +151,18 @@ pub(crate) fn refresh_lock_name(account: &cmis_core::AccountRef) -> String {
         a.len()
     )
 }
+
+/// The largest checkpoint a job stores (its JSON), so that a connector cannot grow a row, and
+/// every claim and read of it, without bound.
+pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
+
+/// Refuses a checkpoint larger than [`MAX_CHECKPOINT_BYTES`] before anything is written.
+pub(crate) fn check_checkpoint_size(len: usize) -> cmis_core::Result<()> {
+    if len > MAX_CHECKPOINT_BYTES {
+        return Err(Error::invalid_input(format!(
+            "a checkpoint of {len} bytes is larger than the {MAX_CHECKPOINT_BYTES} bytes a job \
+             stores; keep media out of checkpoints"
+        )));
+    }
+    Ok(())
+}

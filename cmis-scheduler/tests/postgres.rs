@@ -169,7 +169,7 @@ async fn claim_changing_migrations_wait_for_older_processes() {
                 &tenant,
                 &PostId::new(p),
                 &Post::new().with_text(p),
-                &[target.clone()],
+                std::slice::from_ref(&target),
                 conformance::T0,
             )
             .await

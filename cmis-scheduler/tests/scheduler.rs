@@ -800,10 +800,13 @@ impl cmis_core::Notifier for Hang {
     }
 }
 
-/// A receiver that records every attempt (delivery id, kind) and refuses the first one.
+/// One delivery attempt: its delivery id, kind and receipt's post id.
+type Attempt = (Option<String>, NotificationKind, Option<String>);
+
+/// A receiver that records every attempt and refuses the first one.
 #[derive(Default)]
 struct Flaky {
-    attempts: Mutex<Vec<(Option<String>, NotificationKind, Option<String>)>>,
+    attempts: Mutex<Vec<Attempt>>,
 }
 
 #[async_trait]

@@ -621,6 +621,7 @@ impl ScheduleStore for PgStore {
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
         let cp = serde_json::to_string(checkpoint)
             .map_err(|e| Error::internal(format!("checkpoint cannot be encoded: {e}")))?;
+        crate::validate::check_checkpoint_size(cp.len())?;
         let detail = json!({"stage": checkpoint.stage, "fencing_token": lease.token.to_string()});
         let now = micros(self.now());
         let mut tx = self.pool().begin().await.map_err(db_err)?;

@@ -39,7 +39,12 @@ impl JobCheckpointSink {
 impl CheckpointSink for JobCheckpointSink {
     async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
         let saved = self.store.save_checkpoint(&self.lease, checkpoint).await;
-        if saved.is_err() {
+        // A checkpoint refused for what it is (too large) is the connector's to report: the
+        // save failed before anything was written, and the job fails rather than loops.
+        if saved
+            .as_ref()
+            .is_err_and(|e| e.kind() != cmis_core::ErrorKind::InvalidInput)
+        {
             self.failed.store(true, Ordering::Relaxed);
         }
         saved

@@ -578,6 +578,7 @@ impl ScheduleStore for SqliteStore {
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
         let cp = serde_json::to_string(checkpoint)
             .map_err(|e| Error::internal(format!("checkpoint cannot be encoded: {e}")))?;
+        crate::validate::check_checkpoint_size(cp.len())?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(SAVE_CHECKPOINT)

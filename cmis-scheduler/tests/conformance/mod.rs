@@ -1244,10 +1244,8 @@ pub async fn two_leases_of_one_job_in_one_batch<H: Harness>(h: &H) {
         ])
         .await
         .unwrap();
-    assert_eq!(
-        rejected.into_iter().map(|r| r.lease).collect::<Vec<_>>(),
-        [old.lease.clone()]
-    );
+    let rejected: Vec<Lease> = rejected.into_iter().map(|r| r.lease).collect();
+    assert_eq!(rejected, std::slice::from_ref(&old.lease));
     let trail = actions(&*s, "a", new.job.id).await;
     assert_eq!(trail.len(), before + 1, "{trail:?}");
     assert_eq!(trail.last().map(String::as_str), Some("job.published"));
@@ -1294,6 +1292,19 @@ pub async fn a_dead_checkpoint_is_discarded<H: Harness>(h: &H) {
     );
     let third = s.claim_started("w", 1, lease).await.unwrap().remove(0);
     assert_eq!(third.phase, Phase::Resume);
+    // Checkpoints are bounded (issue 16 item 9): an oversized one is refused, nothing written.
+    let huge = "x".repeat(cmis_scheduler::MAX_CHECKPOINT_BYTES);
+    let huge = Checkpoint::new(Platform::Facebook, "huge", &huge).unwrap();
+    let refused = s.save_checkpoint(&third.lease, &huge).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput);
+    let job = ScheduleStore::get(&*s, &tenant("a"), third.job.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        job.checkpoint.map(|c| c.stage),
+        Some("uploading".to_owned())
+    );
 }
 
 /// Review N6 and N8: a worker claims only its platforms' jobs, and releases the jobs a claim
@@ -1605,9 +1616,15 @@ pub async fn reauthorisation_during_a_call_and_a_refused_check<H: DbHarness>(h: 
     let s = h.fresh(clock.clone()).await;
     let t = tenant("a");
     let page = target("a", "page");
-    s.schedule(&t, &PostId::new("p"), &post(), &[page.clone()], T0)
-        .await
-        .unwrap();
+    s.schedule(
+        &t,
+        &PostId::new("p"),
+        &post(),
+        std::slice::from_ref(&page),
+        T0,
+    )
+    .await
+    .unwrap();
     let lease = Duration::from_secs(60);
     let c = s.claim_started("w", 1, lease).await.unwrap().remove(0);
     // The call is refused; meanwhile the user re-authorises.
