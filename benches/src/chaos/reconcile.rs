@@ -291,28 +291,28 @@ pub(crate) fn notifications(jobs: &[Job], record: &Record) -> (usize, usize) {
 }
 
 /// Counts (and prints) the posts whose first publish call started before their scheduled
-/// time, by `starts` (the earliest call of each post index, Unix milliseconds, true clock).
-pub(crate) fn early_publishes(jobs: &[Job], starts: &HashMap<usize, i128>) -> usize {
-    let mut early = 0;
-    for job in jobs {
-        let Some(i) = World::index_of(&job.post_id) else {
-            continue;
-        };
-        let Some(&started) = starts.get(&i) else {
-            continue;
-        };
-        let due = job.scheduled_for.unix_timestamp_nanos() / 1_000_000;
-        if started < due - EARLY_TOLERANCE_MS {
-            early += 1;
-            eprintln!(
-                "EARLY post-{i:06} job {}: the publish call started {} ms before its time ({})",
-                job.id,
-                due - started,
-                job.scheduled_for
-            );
-        }
+/// time (`due`, as first scheduled), by `starts` (the earliest call of each post index, Unix
+/// milliseconds, true clock).
+pub(crate) fn early_publishes(
+    due: &HashMap<usize, cmis_core::time::OffsetDateTime>,
+    starts: &HashMap<usize, i128>,
+) -> usize {
+    let mut early: Vec<(usize, i128)> = due
+        .iter()
+        .filter_map(|(i, at)| {
+            let started = *starts.get(i)?;
+            let due = at.unix_timestamp_nanos() / 1_000_000;
+            (started < due - EARLY_TOLERANCE_MS).then_some((*i, due - started))
+        })
+        .collect();
+    early.sort_unstable();
+    for (i, by) in &early {
+        eprintln!(
+            "EARLY post-{i:06}: the publish call started {by} ms before its time ({})",
+            due[i]
+        );
     }
-    early
+    early.len()
 }
 
 #[cfg(test)]
@@ -348,11 +348,16 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(7);
         let world = World::plan(3, &mut rng, &dir).unwrap();
         world.seed(&sandbox, &db, &mut rng).await.unwrap();
-        let created = world
-            .schedule(&db, OffsetDateTime::now_utc(), Duration::ZERO, &mut rng)
+        let now = OffsetDateTime::now_utc();
+        let (created, due) = world
+            .schedule(&db, now, Duration::ZERO, &mut rng)
             .await
             .unwrap();
-        assert_eq!(created, 3);
+        assert_eq!((created, due.len()), (3, 3));
+        // A call 5 s before a post's time is early; one within the tolerance or after is not.
+        let ms = now.unix_timestamp_nanos() / 1_000_000;
+        let starts = HashMap::from([(0, ms - 5_000), (1, ms - 500), (2, ms + 10)]);
+        assert_eq!(early_publishes(&due, &starts), 1);
 
         // Post 0 (Facebook) published twice through the connector, behind the scheduler's back.
         let meta = MetaClient::builder()

@@ -261,7 +261,7 @@ async fn soak(
 
     let start = OffsetDateTime::now_utc() + Duration::from_secs(1);
     let spread = Duration::from_secs(10);
-    let created = world.schedule(db, start, spread, &mut rng).await?;
+    let (created, due) = world.schedule(db, start, spread, &mut rng).await?;
     eprintln!(
         "chaos: scheduled {created} jobs over {} s",
         spread.as_secs()
@@ -402,7 +402,7 @@ async fn soak(
         eprintln!("chaos: reconnected {r}");
     }
     let jobs = all_jobs(db, &world).await?;
-    let early = early_publishes(&jobs, &first_starts(&dir));
+    let early = early_publishes(&due, &first_starts(&dir));
     let (notified, notify_lost) = match &receiver {
         Some(r) => {
             let record = r.record();

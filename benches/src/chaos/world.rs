@@ -2,6 +2,7 @@
 //! sandbox, their credentials in the store, and the posts, each carrying a marker that finds it
 //! again in the sandbox's record.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -160,14 +161,17 @@ impl World {
     }
 
     /// Schedules every post, `spread` over the next seconds, in one transaction per chunk.
+    /// Returns how many jobs were created and each post's time (a job's `scheduled_for` moves
+    /// when it is run again).
     pub(crate) async fn schedule(
         &self,
         db: &Db,
         start: OffsetDateTime,
         spread: Duration,
         rng: &mut fastrand::Rng,
-    ) -> Result<u64> {
+    ) -> Result<(u64, HashMap<usize, OffsetDateTime>)> {
         let mut created = 0;
+        let mut due = HashMap::new();
         for tenant in &self.tenants {
             let mine: Vec<NewPost> = self
                 .posts
@@ -175,6 +179,7 @@ impl World {
                 .filter(|p| &p.tenant == tenant)
                 .map(|p| {
                     let offset = spread.mul_f64(rng.f64());
+                    due.insert(p.index, start + offset);
                     NewPost::new(
                         PostId::new(format!("post-{:06}", p.index)),
                         p.post.clone(),
@@ -187,7 +192,7 @@ impl World {
                 created += db.jobs.schedule_many(tenant, chunk).await?;
             }
         }
-        Ok(created)
+        Ok((created, due))
     }
 
     /// The post index of a store post id (`post-000042`).
