@@ -38,7 +38,22 @@ impl JobCheckpointSink {
 #[async_trait]
 impl CheckpointSink for JobCheckpointSink {
     async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
-        let saved = self.store.save_checkpoint(&self.lease, checkpoint).await;
+        // A database blip must not cost the publish its checkpoint: the save is fenced and
+        // idempotent, so it is tried again a few times, briefly, within the lease.
+        let mut saved = self.store.save_checkpoint(&self.lease, checkpoint).await;
+        let mut wait = std::time::Duration::from_millis(50);
+        for _ in 0..4 {
+            match &saved {
+                // (A lost lease answers the same each time, at once: under a second's delay
+                // before the connector stops.)
+                Err(e) if e.kind() != cmis_core::ErrorKind::InvalidInput => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    saved = self.store.save_checkpoint(&self.lease, checkpoint).await;
+                }
+                _ => break,
+            }
+        }
         // A checkpoint refused for what it is (too large) is the connector's to report: the
         // save failed before anything was written, and the job fails rather than loops.
         if saved

@@ -676,7 +676,17 @@ async fn heartbeat_loop(shared: Arc<Shared>, in_flight: InFlight, mut stop: watc
         // A lost lease (rescued by the leader, given to another worker) stops its task before
         // the connector's next call: the new holder reconciles, and two workers never drive
         // one publish at once. Its outcome is then written as unknown, and rejected.
-        let lost: Vec<Lease> = match shared.store.heartbeat(&leases, shared.cfg.lease).await {
+        // A failed renewal is tried again soon (a dropped connection is replaced at once),
+        // not a third of a lease later.
+        let mut renewal = shared.store.heartbeat(&leases, shared.cfg.lease).await;
+        for wait in [200, 400, 800] {
+            if renewal.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            renewal = shared.store.heartbeat(&leases, shared.cfg.lease).await;
+        }
+        let lost: Vec<Lease> = match renewal {
             Ok(kept) => {
                 renewed = tokio::time::Instant::now();
                 let kept: HashSet<Lease> = kept.into_iter().collect();
