@@ -113,6 +113,39 @@ pub(crate) fn decode(payload: &str, delivery_id: &str) -> Result<Notification> {
     Ok(n.with_id(delivery_id))
 }
 
+/// The claimed deliveries of `rows` (`id, delivery_id, attempts, created_at, payload`), in
+/// order; a notification this process cannot decode stays leased and is tried again when its
+/// lease ends, by a process that may read it.
+pub(crate) fn deliveries_from_rows<'r, R>(rows: &'r [R]) -> Result<Vec<Delivery>>
+where
+    R: sqlx::Row,
+    &'static str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let db = crate::rows::db_err;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let seq: i64 = r.try_get("id").map_err(db)?;
+        let payload: String = r.try_get("payload").map_err(db)?;
+        let id: String = r.try_get("delivery_id").map_err(db)?;
+        match decode(&payload, &id) {
+            Ok(notification) => out.push(Delivery {
+                seq,
+                attempts: u32::try_from(r.try_get::<i64, _>("attempts").map_err(db)?)
+                    .unwrap_or(u32::MAX),
+                created_at: crate::plan::from_micros(r.try_get("created_at").map_err(db)?)?,
+                notification,
+            }),
+            Err(e) => {
+                tracing::warn!(seq, error = %e, "skipping a notification this process cannot decode")
+            }
+        }
+    }
+    out.sort_by_key(|d| d.seq);
+    Ok(out)
+}
+
 /// A new delivery id: 128 random bits, as the Standard Webhooks `msg_` ids are.
 pub(crate) fn new_delivery_id() -> String {
     format!("msg_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use cmis_core::Result;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use super::PgStore;
-use crate::outbox::{Delivered, Delivery, OutboxRow, decode};
-use crate::plan::{duration_micros, from_micros, micros};
+use crate::outbox::{Delivered, Delivery, OutboxRow};
+use crate::plan::{duration_micros, micros};
 use crate::rows::db_err;
 
 const INSERT: &str = "INSERT INTO outbox (delivery_id, tenant, kind, subject, payload, \
@@ -79,26 +79,7 @@ impl PgStore {
             .fetch_all(self.pool())
             .await
             .map_err(db_err)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let seq: i64 = r.try_get("id").map_err(db_err)?;
-            let payload: String = r.try_get("payload").map_err(db_err)?;
-            let id: String = r.try_get("delivery_id").map_err(db_err)?;
-            match decode(&payload, &id) {
-                Ok(notification) => out.push(Delivery {
-                    seq,
-                    attempts: u32::try_from(r.try_get::<i64, _>("attempts").map_err(db_err)?)
-                        .unwrap_or(u32::MAX),
-                    created_at: from_micros(r.try_get("created_at").map_err(db_err)?)?,
-                    notification,
-                }),
-                // Left leased: tried again when the lease ends, by a process that may read it.
-                Err(e) => {
-                    tracing::warn!(seq, error = %e, "skipping a notification this process cannot decode")
-                }
-            }
-        }
-        Ok(out)
+        crate::outbox::deliveries_from_rows(&rows)
     }
 
     pub(super) async fn settle_outbox(
