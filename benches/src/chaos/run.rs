@@ -99,7 +99,8 @@ fn faults() -> Vec<Fault> {
     ]
 }
 
-const META_ENDPOINTS: [MetaEndpoint; 11] = [
+/// Every Meta endpoint the connectors call, the reads reconciliation uses included.
+const META_ENDPOINTS: [MetaEndpoint; 14] = [
     MetaEndpoint::Feed,
     MetaEndpoint::Photos,
     MetaEndpoint::Uploads,
@@ -111,6 +112,9 @@ const META_ENDPOINTS: [MetaEndpoint; 11] = [
     MetaEndpoint::Permalink,
     MetaEndpoint::PublishingLimit,
     MetaEndpoint::Tokens,
+    MetaEndpoint::PublishedPosts,
+    MetaEndpoint::MediaList,
+    MetaEndpoint::VideoStatus,
 ];
 
 fn random_key() -> Result<[u8; 32]> {
