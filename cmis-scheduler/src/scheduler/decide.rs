@@ -182,15 +182,8 @@ pub(crate) fn after_reconcile(
             notify: Some(notice(job, NotificationKind::UnknownOutcome, message, now)),
         }
     };
-    // The window counts from the latest a publish of this job could have started (its time
-    // plus the staleness deadline), so a call delayed by rate limits still gets the whole
-    // window of checks before the job is left to a person.
     let again = |error: JobError| {
-        let end = cmis_core::after(
-            cmis_core::after(job.job.scheduled_for, rules.staleness),
-            rules.reconcile_window,
-        );
-        if now < end {
+        if now < job.job.scheduled_for + rules.reconcile_window {
             Decision::quiet(Completion::UnknownOutcome {
                 error,
                 reconcile_at: Some(cmis_core::after(now, rules.reconcile_interval)),
