@@ -361,7 +361,7 @@ impl MetaState {
     /// A read of a Page's posts: a Page token of that Page. A user token is refused as Graph
     /// refuses it on Page reads, with code 190 "(#190) This method must be called with a Page
     /// Access Token" (not in Meta's reference pages; the answer reported by Graph users, e.g.
-    /// https://github.com/pablobarbera/Rfacebook/issues/174). Another Page's token lacks access
+    /// <https://github.com/pablobarbera/Rfacebook/issues/174>). Another Page's token lacks access
     /// to this Page's posts (code 10, as for Page Public Content Access).
     fn page_read_token(
         &self,

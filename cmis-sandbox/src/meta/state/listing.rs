@@ -4,7 +4,7 @@
 //! - **Fields** (Graph API overview, field expansion): `fields=a,b{c,d}` returns those fields and
 //!   the node's `id`; a field Meta does not know is refused with code 100. Without `fields`, an
 //!   edge returns its default fields.
-//! - **Time bounds** (Paginated Results, https://developers.facebook.com/docs/graph-api/results/):
+//! - **Time bounds** (Paginated Results, <https://developers.facebook.com/docs/graph-api/results/>):
 //!   `since` and `until` are "a Unix timestamp or strtotime data value" pointing at the start and
 //!   end of the range. Here they bound the creation time, both inclusive (the page is silent on
 //!   the ends); strtotime values are taken in their ISO 8601 form only.
@@ -27,7 +27,7 @@ use super::{GraphError, Inner, MetaPost, MetaState, Params, graph_error, invalid
 const DEFAULT_LIMIT: usize = 25;
 /// The Page feed edges' upper bound for `limit`: "They all have an upper boundary for the limit
 /// parameter of 100 posts. Specifying any higher limit will throw an error."
-/// (https://developers.facebook.com/docs/graph-api/reference/v2.9/page/feed; the current Page
+/// (<https://developers.facebook.com/docs/graph-api/reference/v2.9/page/feed>; the current Page
 /// Feed reference keeps "a maximum of 100").
 const MAX_LIMIT: usize = 100;
 
@@ -60,7 +60,7 @@ const MEDIA_FIELDS: &[&str] = &[
     "is_comment_enabled",
 ];
 /// The IG User media edge returns only ids unless fields are asked for (sample response of
-/// https://developers.facebook.com/docs/instagram-basic-display-api/reference/user/media).
+/// <https://developers.facebook.com/docs/instagram-basic-display-api/reference/user/media>).
 const MEDIA_DEFAULT: &str = "id";
 
 /// One requested field and its sub-selection: `attachments{media_type,target}`.

@@ -1,7 +1,7 @@
 //! A Page video's or Reel's processing status: `GET /{video-id}?fields=status`.
 //!
 //! The shape is the Reels Publishing guide's "check the status" answer
-//! (https://developers.facebook.com/docs/video-api/guides/reels-publishing/, and Meta's Postman
+//! (<https://developers.facebook.com/docs/video-api/guides/reels-publishing/>, and Meta's Postman
 //! collection for Reels): `status.video_status` with one object per phase,
 //! `uploading_phase`, `processing_phase` and `publishing_phase`, each with a `status` of
 //! `not_started`, `in_progress`, `complete` or `error`; the upload phase adds
