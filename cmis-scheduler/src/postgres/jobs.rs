@@ -98,8 +98,8 @@ const USER_WRITE: &str = concat!(
 const CLAIM: &str = concat!(
     "WITH due AS (SELECT id FROM jobs \
         WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
-        AND run_at <= $3 AND lease_owner IS NULL AND platform = ANY($6::text[]) \
-        AND surface = ANY($7::text[]) ORDER BY run_at, id LIMIT $4 \
+        AND run_at <= $3 AND lease_owner IS NULL AND array_position($6::text[], platform) IS NOT NULL \
+        AND array_position($7::text[], surface) IS NOT NULL ORDER BY run_at, id LIMIT $4 \
         FOR UPDATE SKIP LOCKED) \
      UPDATE jobs AS j SET lease_owner = $1, lease_expires_at = $2, \
         fencing_token = j.fencing_token + 1, \
@@ -209,7 +209,8 @@ const RESCUE: &str = concat!(
 
 const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
      WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
-     AND lease_owner IS NULL AND platform = ANY($1::text[]) AND surface = ANY($2::text[])";
+     AND lease_owner IS NULL AND array_position($1::text[], platform) IS NOT NULL \
+     AND array_position($2::text[], surface) IS NOT NULL";
 
 const TRY_LEAD: &str = "INSERT INTO leaders (name, owner, expires_at) VALUES ($1, $2, $3) \
      ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
