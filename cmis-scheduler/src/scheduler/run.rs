@@ -501,7 +501,13 @@ async fn write_batch(
     let durable = shared.durable_notify;
     let batch: Vec<Done> = buf
         .iter()
-        .map(|(l, c, n)| (l.clone(), c.clone(), n.clone().filter(|_| durable)))
+        .map(|(l, c, n)| {
+            (
+                l.clone(),
+                c.clone(),
+                n.as_ref().filter(|_| durable).cloned(),
+            )
+        })
         .collect();
     let deadline = tokio::time::Instant::now() + WRITE_PATIENCE;
     let written = store_outcomes(shared, batch, deadline).await;
