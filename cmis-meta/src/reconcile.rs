@@ -119,6 +119,13 @@ pub(crate) enum Found {
     Absent,
     /// Cannot tell; the reason says why.
     Unknown(String),
+    /// Not in the listing yet, and absence can be claimed from `at` on: ask again then.
+    NotYet {
+        /// Why it cannot tell now.
+        reason: String,
+        /// When the listing proves absence.
+        at: OffsetDateTime,
+    },
 }
 
 /// A Graph id given as a string or a number.
@@ -220,10 +227,13 @@ pub(crate) fn decide(
     }
     let settled_at = window.end + settle;
     if now < settled_at {
-        return Found::Unknown(format!(
-            "no matching post yet; Meta may list a new post late, so absence is claimed only \
-             after {settled_at}"
-        ));
+        return Found::NotYet {
+            reason: format!(
+                "no matching post yet; Meta may list a new post late, so absence is claimed \
+                 only after {settled_at}"
+            ),
+            at: settled_at,
+        };
     }
     Found::Absent
 }
@@ -287,6 +297,18 @@ pub(crate) async fn list_since(
 pub(crate) fn undecided(platform: Platform, reason: impl Into<String>) -> Error {
     Error::unknown_outcome(format!("reconcile could not tell: {}", reason.into()))
         .with_platform(platform)
+}
+
+/// A reconcile that cannot tell *yet*: [`undecided`], with the time from which the listing
+/// will tell as its retry-after, so the caller checks again then instead of giving up.
+pub(crate) fn undecided_until(
+    platform: Platform,
+    reason: impl Into<String>,
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Error {
+    let wait = Duration::try_from(at - now).unwrap_or(Duration::ZERO);
+    undecided(platform, reason).with_retry_after(wait.max(Duration::from_secs(1)))
 }
 
 #[cfg(test)]
@@ -360,7 +382,8 @@ mod tests {
                 |_| true,
             )
         };
-        assert!(matches!(d(true, early), Found::Unknown(_)));
+        // Not settled yet: ask again once Meta would list it.
+        assert!(matches!(d(true, early), Found::NotYet { at, .. } if at == w.end + policy.settle));
         assert!(matches!(d(false, late), Found::Unknown(_)));
         assert_eq!(d(true, late), Found::Absent);
         let empty = decide(&[], true, "  ", w, late, policy.settle, |_| true);

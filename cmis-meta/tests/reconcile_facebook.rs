@@ -201,6 +201,13 @@ async fn absence_is_claimed_only_once_the_window_settled_and_then_publishing_sta
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
     assert!(err.to_string().contains("only after"), "{err}");
+    // ... and says when it can: the window (10 min from the call) plus the settling time (10
+    // min), 18 minutes from now, so a scheduler checks again then instead of giving up.
+    let wait = err.retry_after().expect("a time to check again");
+    assert!(
+        wait <= Duration::from_secs(18 * 60) && wait > Duration::from_secs(18 * 60 - 10),
+        "{wait:?}"
+    );
     // Long after, the whole window is listed and holds no such post.
     let publisher = publisher_at(&h.server, late());
     let rec = reconcile(&publisher, &text_post(), Some(&cp), &h)

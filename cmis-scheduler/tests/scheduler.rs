@@ -425,6 +425,55 @@ async fn unknown_outcomes_are_reconciled_never_resent() {
     rig.stop().await;
 }
 
+/// A listing that proves absence only some time after the call (Meta lists new posts late):
+/// past the reconcile window the job is still checked once the connector says it can tell,
+/// instead of being parked for a person; an answer without such a time is parked.
+#[tokio::test(start_paused = true)]
+async fn a_reconcile_that_can_tell_later_is_checked_again_past_the_window() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = refuse_first(|| Error::unknown_outcome("timeout"));
+        f.on_reconcile = Box::new(|n| match n {
+            0 => Err(Error::unknown_outcome("not listed yet; absence is proven in 5 min")
+                .with_retry_after(Duration::from_secs(300))),
+            _ => Ok(Reconciliation::NotPublished),
+        });
+    });
+    let first = start(store, fake, clock, |b| {
+        b.reconcile(Duration::from_secs(60), Duration::from_secs(60))
+            .staleness(Duration::from_secs(600))
+    });
+    let id = first.schedule("p", T0).await;
+    first
+        .wait_for(id, JobState::Published, Duration::from_secs(3600))
+        .await;
+    assert_eq!(
+        first.fake.ops(),
+        ["publish", "reconcile", "reconcile", "publish"]
+    );
+    let calls = first.fake.calls();
+    assert!(calls[2].1 - calls[1].1 >= time::Duration::seconds(300));
+    first.stop().await;
+
+    // The same answer with a time beyond what the job's window allows is parked at once.
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = Box::new(|_| Err(Error::unknown_outcome("timeout")));
+        f.on_reconcile = Box::new(|_| {
+            Err(Error::unknown_outcome("not listed yet")
+                .with_retry_after(Duration::from_secs(24 * 3600)))
+        });
+    });
+    let rig = start(store, fake, clock, |b| {
+        b.reconcile(Duration::from_secs(60), Duration::from_secs(60))
+            .staleness(Duration::from_secs(600))
+    });
+    let id = rig.schedule("p", T0).await;
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    let job = rig.state(id).await;
+    assert_eq!((job.state, job.run_at), (JobState::UnknownOutcome, None));
+    assert_eq!(rig.fake.ops(), ["publish", "reconcile"]);
+    rig.stop().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_publisher_that_cannot_reconcile_leaves_the_job_to_a_person() {
     let (store, fake, clock) = rig(|f| {

@@ -15,6 +15,7 @@ use super::{Creates, FacebookPagePublisher, FbState, checkpoint};
 use crate::client::{ApiRequest, Host, Session, segment};
 use crate::reconcile::{
     Found, Listed, Window, decide, id_of, list_since, normalise, parse_time, undecided,
+    undecided_until,
 };
 
 /// The fields read for each post (Page Post reference; `attachments` is a field expansion).
@@ -177,6 +178,9 @@ impl FacebookPagePublisher {
         match found {
             Found::Ours(p) => Ok(Reconciliation::Published(self.listed_receipt(target, &p))),
             Found::Unknown(reason) => Err(undecided_fb(reason)),
+            Found::NotYet { reason, at } => {
+                Err(undecided_until(Platform::Facebook, reason, at, now))
+            }
             Found::Absent if creates == Creates::Video => Err(undecided_fb(
                 "no matching video post, but a video is listed only once Meta has processed it: \
                  absence is not proven",

@@ -9,7 +9,9 @@ use serde_json::Value;
 use url::Url;
 
 use super::{IgKind, IgState, InstagramPublisher};
-use crate::reconcile::{Found, Listed, decide, id_of, list_since, parse_time, undecided};
+use crate::reconcile::{
+    Found, Listed, decide, id_of, list_since, parse_time, undecided, undecided_until,
+};
 
 /// The fields read for each media object (IG Media reference).
 pub(crate) const MEDIA_FIELDS: &str = "id,caption,timestamp,media_type,permalink";
@@ -121,12 +123,13 @@ impl InstagramPublisher {
             parse_media,
         )
         .await?;
+        let now = self.client.clock().now();
         let found = decide(
             &listed,
             complete,
             state.post.text_or_empty(),
             window,
-            self.client.clock().now(),
+            now,
             self.reconcile.settle,
             |p| p.media_type.as_deref() == Some(want),
         );
@@ -146,6 +149,12 @@ impl InstagramPublisher {
             Found::Unknown(reason) => Err(undecided_ig(format!(
                 "the container is PUBLISHED, but its media id was lost and {reason}"
             ))),
+            Found::NotYet { reason, at } => Err(undecided_until(
+                Platform::Instagram,
+                format!("the container is PUBLISHED, but its media id was lost and {reason}"),
+                at,
+                now,
+            )),
             Found::Absent => Err(undecided_ig(
                 "the container is PUBLISHED, but no media with its caption is listed in the \
                  window of the media_publish call",

@@ -182,14 +182,27 @@ pub(crate) fn after_reconcile(
             notify: Some(notice(job, NotificationKind::UnknownOutcome, message, now)),
         }
     };
-    let again = |error: JobError| {
+    // `until`: the connector can tell from that long on (a listing that proves absence only
+    // once the platform would list a late post). Past the window such a job is still checked
+    // once more then, as long as that is before the latest time a publish of it can have
+    // started plus a window; otherwise it is parked for a person.
+    let again = |error: JobError, until: Option<Duration>| {
         if now < job.job.scheduled_for + rules.reconcile_window {
-            Decision::quiet(Completion::UnknownOutcome {
+            return Decision::quiet(Completion::UnknownOutcome {
                 error,
                 reconcile_at: Some(cmis_core::after(now, rules.reconcile_interval)),
-            })
-        } else {
-            park(error, "checks did not settle it in time".to_owned())
+            });
+        }
+        let last_start = cmis_core::after(job.job.scheduled_for, rules.staleness);
+        let limit = cmis_core::after(last_start, rules.reconcile_window.saturating_mul(2));
+        match until {
+            Some(wait) if cmis_core::after(now, wait) <= limit => {
+                Decision::quiet(Completion::UnknownOutcome {
+                    error,
+                    reconcile_at: Some(cmis_core::after(now, wait.max(rules.reconcile_interval))),
+                })
+            }
+            _ => park(error, "checks did not settle it in time".to_owned()),
         }
     };
     match result {
@@ -212,13 +225,14 @@ pub(crate) fn after_reconcile(
             )
             .discarding_checkpoint(),
         }),
-        Ok(_) => again(JobError::new(
-            ErrorKind::UnknownOutcome,
-            "reconciliation could not tell yet",
-        )),
-        Err(e) if e.is_retryable() || e.kind() == ErrorKind::UnknownOutcome => {
-            again(JobError::from_error(&e))
+        Ok(_) => again(
+            JobError::new(ErrorKind::UnknownOutcome, "reconciliation could not tell yet"),
+            None,
+        ),
+        Err(e) if e.kind() == ErrorKind::UnknownOutcome => {
+            again(JobError::from_error(&e), e.retry_after())
         }
+        Err(e) if e.is_retryable() => again(JobError::from_error(&e), None),
         Err(e) => {
             let why = if e.kind() == ErrorKind::Unsupported {
                 "this platform cannot check it automatically".to_owned()
