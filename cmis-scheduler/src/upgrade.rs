@@ -14,6 +14,7 @@ pub const CMIS_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Migrations after which jobs are claimed differently: an older process claiming beside a
 /// newer one could publish a job twice (5: a claimed job keeps its stored state on
 /// PostgreSQL, and older claims do not see its lease).
+#[cfg(feature = "postgres")]
 pub(crate) const CLAIM_CHANGES: &[i64] = &[5];
 
 /// A registered process whose heartbeat is older than this is taken for dead.
@@ -45,6 +46,7 @@ pub(crate) fn schema_too_new(applied: i64, known: usize) -> Error {
 }
 
 /// The migration that changes how jobs are claimed, among those from `applied` to `known`.
+#[cfg(feature = "postgres")]
 pub(crate) fn claim_change(applied: i64, known: usize) -> Option<i64> {
     let known = i64::try_from(known).unwrap_or(i64::MAX);
     CLAIM_CHANGES
@@ -54,6 +56,7 @@ pub(crate) fn claim_change(applied: i64, known: usize) -> Option<i64> {
 }
 
 /// The error of a migration refused because processes that claim the old way are alive.
+#[cfg(feature = "postgres")]
 pub(crate) fn upgrade_refused(applied: i64, change: i64, alive: &[String]) -> Error {
     Error::unsupported(format!(
         "migrating the schema from version {applied} past version {change} changes how jobs \
