@@ -18,7 +18,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tiktok.add_creator(Creator::public("sandbox-creator"));
     let tokens = tiktok.issue_tokens(
         "sandbox-creator",
-        &["user.info.basic", "video.publish", "video.upload"],
+        &[
+            "user.info.basic",
+            "video.publish",
+            "video.upload",
+            "video.list",
+        ],
     );
     let meta = sandbox.meta();
     let page_token = meta.add_page("100000000000001", "Sandbox Page");

@@ -1,6 +1,7 @@
 //! A fake of TikTok's Content Posting API (v2): OAuth with rotating refresh tokens, creator info,
 //! Direct Post and inbox video with `FILE_UPLOAD` chunk checks and `PULL_FROM_URL`, photo posts,
-//! status progression, cancel, per-token rate limits, and TikTok's error envelopes.
+//! status progression, cancel, per-token rate limits, and TikTok's error envelopes; plus the
+//! Display API's reads of a creator's public videos (`video/list`, `video/query`).
 //!
 //! Written from TikTok's documentation (see the project's `docs/tiktok-api.md` notes), not from
 //! any connector: it refuses what TikTok refuses.
@@ -40,11 +41,15 @@ pub enum TikTokEndpoint {
     Status,
     /// `POST /v2/post/publish/cancel/`.
     Cancel,
+    /// `POST /v2/video/list/` (Display API).
+    VideoList,
+    /// `POST /v2/video/query/` (Display API).
+    VideoQuery,
 }
 
 impl TikTokEndpoint {
     /// Every endpoint.
-    pub const ALL: [TikTokEndpoint; 9] = [
+    pub const ALL: [TikTokEndpoint; 11] = [
         Self::Token,
         Self::Revoke,
         Self::CreatorInfo,
@@ -54,6 +59,8 @@ impl TikTokEndpoint {
         Self::Upload,
         Self::Status,
         Self::Cancel,
+        Self::VideoList,
+        Self::VideoQuery,
     ];
 }
 
@@ -215,7 +222,9 @@ pub struct TikTokPublish {
     pub video_size: Option<u64>,
     /// The media URLs (`PULL_FROM_URL`).
     pub urls: Vec<String>,
-    /// `publicaly_available_post_id` once public and complete.
+    /// `publicaly_available_post_id`: the post's public id once it is `PUBLIC_TO_EVERYONE` and
+    /// `PUBLISH_COMPLETE` (whether or not anyone fetched the status). A public video lists under
+    /// this id on `video/list`.
     pub post_ids: Vec<u64>,
     /// The `post_info` and `source_info` exactly as received.
     pub request: serde_json::Value,
@@ -316,5 +325,12 @@ impl TikTokSandbox {
     /// Expires an access token now, as if its lifetime had passed.
     pub fn expire_access_token(&self, access_token: &str) {
         self.state.expire_access_token(access_token);
+    }
+
+    /// Makes the publish `publish_id` look posted `age` earlier: its `create_time` on
+    /// `video/list` and `video/query` moves back, so listings order and page it as an older
+    /// video. Its processing status does not change. Unknown ids are ignored.
+    pub fn age_publish(&self, publish_id: &str, age: Duration) {
+        self.state.age_publish(publish_id, age);
     }
 }

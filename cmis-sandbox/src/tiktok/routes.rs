@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
@@ -29,6 +29,8 @@ pub(crate) fn router(state: Arc<TikTokState>) -> Router {
         .route("/v2/post/publish/content/init/", post(content_init))
         .route("/v2/post/publish/status/fetch/", post(status))
         .route("/v2/post/publish/cancel/", post(cancel))
+        .route("/v2/video/list/", post(video_list))
+        .route("/v2/video/query/", post(video_query))
         .route(
             "/upload/",
             put(upload).layer(DefaultBodyLimit::max(130_000_000)),
@@ -283,6 +285,48 @@ async fn cancel(State(state): Shared, headers: HeaderMap, body: Bytes) -> Respon
         body,
         &["video.publish", "video.upload"],
         |s, open_id, _, v| s.cancel(open_id, publish_id(v)?),
+    )
+    .await
+}
+
+/// The `fields` query parameter, decoded; `None` when absent or not decodable (then refused as
+/// missing).
+fn fields_param(query: Option<&str>) -> Option<String> {
+    parse_form(query?.as_bytes())?.remove("fields")
+}
+
+async fn video_list(
+    State(state): Shared,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = fields_param(query.as_deref());
+    api_call(
+        state,
+        TikTokEndpoint::VideoList,
+        headers,
+        body,
+        &["video.list"],
+        move |s, open_id, _, v| s.video_list(open_id, fields.as_deref(), v),
+    )
+    .await
+}
+
+async fn video_query(
+    State(state): Shared,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = fields_param(query.as_deref());
+    api_call(
+        state,
+        TikTokEndpoint::VideoQuery,
+        headers,
+        body,
+        &["video.list"],
+        move |s, open_id, _, v| s.video_query(open_id, fields.as_deref(), v),
     )
     .await
 }

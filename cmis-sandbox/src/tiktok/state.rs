@@ -1,8 +1,10 @@
 //! The fake TikTok's state and rules, apart from HTTP.
 
+mod display;
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cmis_core::SecretString;
 use serde_json::{Value, json};
@@ -22,6 +24,9 @@ const MAX_VIDEO_TITLE_UTF16: usize = 2200;
 const MAX_PHOTO_TITLE_UTF16: usize = 90;
 const MAX_PHOTO_DESCRIPTION_UTF16: usize = 4000;
 const MAX_PHOTOS: usize = 35;
+/// The first public post id; a publish's id is this plus its sequence number, so ids exceed 2^53
+/// as TikTok's 19-digit ids do.
+const POST_ID_BASE: u64 = 7_439_182_734_619_283_746;
 
 /// An API error: HTTP status, `error.code`, `error.message`.
 #[derive(Debug)]
@@ -117,7 +122,11 @@ struct PublishRecord {
     media_complete_at: Option<Instant>,
     extra_processing: Duration,
     cancelled: bool,
-    post_id: Option<u64>,
+    /// The publish's sequence number, which fixes its public post id.
+    seq: u64,
+    /// How much earlier than its completion the post claims to have been posted
+    /// ([`TikTokState::age_publish`]).
+    aged: Duration,
     request: Value,
 }
 
@@ -143,6 +152,9 @@ pub(crate) struct TikTokState {
     base_url: OnceLock<String>,
     inner: Mutex<Inner>,
     pub(crate) faults: Faults<TikTokEndpoint>,
+    /// The sandbox's clock is tokio's [`Instant`] (pausable in tests); this pairs one of its
+    /// instants with the Unix time in milliseconds, to turn instants into TikTok's Unix times.
+    epoch: (Instant, i64),
 }
 
 /// The status `status/fetch` reports for a record at `now`.
@@ -168,6 +180,14 @@ fn status_of(
     }
 }
 
+/// The post's public id (`publicaly_available_post_id`): only a `PUBLIC_TO_EVERYONE` post that
+/// reached `PUBLISH_COMPLETE` has one; `SELF_ONLY` and friends-only posts never do, nor drafts.
+fn public_post_id(r: &PublishRecord, processing: Duration, now: Instant) -> Option<u64> {
+    let (status, _) = status_of(r, processing, now);
+    (status == "PUBLISH_COMPLETE" && r.privacy_level.as_deref() == Some("PUBLIC_TO_EVERYONE"))
+        .then(|| POST_ID_BASE + r.seq)
+}
+
 fn utf16_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
@@ -182,6 +202,25 @@ impl TikTokState {
                 ..Inner::default()
             }),
             faults: Faults::new(),
+            epoch: (Instant::now(), system_unix_ms()),
+        }
+    }
+
+    /// `at` on the sandbox's clock as a Unix time in milliseconds.
+    fn unix_ms(&self, at: Instant) -> i64 {
+        let (epoch, epoch_ms) = self.epoch;
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        if at >= epoch {
+            epoch_ms.saturating_add(ms(at - epoch))
+        } else {
+            epoch_ms.saturating_sub(ms(epoch - at))
+        }
+    }
+
+    pub(crate) fn age_publish(&self, publish_id: &str, age: Duration) {
+        let mut inner = self.lock();
+        if let Some(&index) = inner.by_publish_id.get(publish_id) {
+            inner.publishes[index].aged += age;
         }
     }
 
@@ -439,6 +478,9 @@ impl TikTokState {
             }
             TikTokEndpoint::CreatorInfo => 20,
             TikTokEndpoint::Status => 30,
+            // "/v2/video/list/ 600", "/v2/video/query/ 600" (Rate Limits page). The page does not
+            // say per what; counted per access token like the others.
+            TikTokEndpoint::VideoList | TikTokEndpoint::VideoQuery => 600,
             _ => return Ok(()),
         };
         let now = Instant::now();
@@ -562,7 +604,8 @@ impl TikTokState {
             media_complete_at: None,
             extra_processing: extra,
             cancelled: false,
-            post_id: None,
+            seq: id,
+            aged: Duration::ZERO,
             request,
         });
         let index = inner.publishes.len() - 1;
@@ -863,7 +906,7 @@ impl TikTokState {
 
     pub(crate) fn status(&self, open_id: &str, publish_id: &str) -> Result<Value, ApiError> {
         let processing = self.config().processing_time;
-        let mut inner = self.lock();
+        let inner = self.lock();
         let Some(&index) = inner.by_publish_id.get(publish_id) else {
             return Err(api(
                 400,
@@ -871,8 +914,7 @@ impl TikTokState {
                 "The publish_id does not exist.",
             ));
         };
-        let next_post = 7_439_182_734_619_283_746u64 + inner.next_id;
-        let record = &mut inner.publishes[index];
+        let record = &inner.publishes[index];
         if record.open_id != open_id {
             return Err(api(
                 400,
@@ -880,18 +922,12 @@ impl TikTokState {
                 "The token does not own this publish_id.",
             ));
         }
-        let (status, fail_reason) = status_of(record, processing, Instant::now());
-        let mut bump = false;
-        if status == "PUBLISH_COMPLETE"
-            && record.post_id.is_none()
-            && record.privacy_level.as_deref() == Some("PUBLIC_TO_EVERYONE")
-        {
-            record.post_id = Some(next_post);
-            bump = true;
-        }
+        let now = Instant::now();
+        let (status, fail_reason) = status_of(record, processing, now);
+        let post_id = public_post_id(record, processing, now);
         let mut data = json!({
             "status": status,
-            "publicaly_available_post_id": record.post_id.map(|id| vec![id]).unwrap_or_default(),
+            "publicaly_available_post_id": post_id.map(|id| vec![id]).unwrap_or_default(),
         });
         if let Some(up) = &record.upload {
             data["uploaded_bytes"] = json!(up.received);
@@ -900,9 +936,6 @@ impl TikTokState {
         }
         if let Some(reason) = fail_reason {
             data["fail_reason"] = json!(reason);
-        }
-        if bump {
-            inner.next_id += 1;
         }
         Ok(data)
     }
@@ -957,12 +990,19 @@ impl TikTokState {
                     uploaded_bytes: r.upload.as_ref().map_or(0, |u| u.received),
                     video_size: r.upload.as_ref().map(|u| u.video_size),
                     urls: r.urls.clone(),
-                    post_ids: r.post_id.into_iter().collect(),
+                    post_ids: public_post_id(r, processing, now).into_iter().collect(),
                     request: r.request.clone(),
                 }
             })
             .collect()
     }
+}
+
+/// The system's Unix time in milliseconds.
+fn system_unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// TikTok's chunk rules for an init's `source_info`.
