@@ -7,6 +7,8 @@ use cmis_core::{Checkpoint, Platform, PrivacyLevel, Result};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// The stage just before init is sent: no publish exists yet, unless init's answer was lost.
+pub(crate) const STAGE_INITIATING: &str = "initiating";
 /// The stage while chunks are still to be sent.
 pub(crate) const STAGE_UPLOADING: &str = "uploading";
 /// The stage once TikTok has everything and is processing.
@@ -69,5 +71,31 @@ impl State {
     /// Only public Direct Posts ever get a public post id; waiting for one makes sense only then.
     pub(crate) fn expects_public_id(&self) -> bool {
         self.mode == Mode::Direct && self.privacy_level == Some(PrivacyLevel::PublicToEveryone)
+    }
+}
+
+/// The data of an [`STAGE_INITIATING`] checkpoint, saved right before init: when init's answer
+/// is lost there is no `publish_id` to ask about, and this is what reconciliation can look for
+/// instead (a public Direct Post with this caption, created in the call's window).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Initiating {
+    /// When init was about to be sent, on the client's clock.
+    #[serde(with = "time::serde::rfc3339")]
+    pub(crate) started_at: OffsetDateTime,
+    pub(crate) mode: Mode,
+    pub(crate) media: MediaType,
+    #[serde(default)]
+    pub(crate) privacy_level: Option<PrivacyLevel>,
+    #[serde(default)]
+    pub(crate) creator_username: Option<String>,
+    /// The caption TikTok shows: `post_info.title` of a video, `post_info.description` of a
+    /// photo post.
+    #[serde(default)]
+    pub(crate) caption: String,
+}
+
+impl Initiating {
+    pub(crate) fn checkpoint(&self) -> Result<Checkpoint> {
+        Checkpoint::new(Platform::TikTok, STAGE_INITIATING, self)
     }
 }

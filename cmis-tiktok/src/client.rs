@@ -28,6 +28,8 @@ pub(crate) enum Endpoint {
     ContentInit,
     Status,
     Cancel,
+    /// The Display API's `video/list` with the fields reconciliation reads.
+    VideoList,
 }
 
 impl Endpoint {
@@ -39,12 +41,15 @@ impl Endpoint {
             Self::ContentInit => "/v2/post/publish/content/init/",
             Self::Status => "/v2/post/publish/status/fetch/",
             Self::Cancel => "/v2/post/publish/cancel/",
+            Self::VideoList => {
+                "/v2/video/list/?fields=id,create_time,title,video_description,share_url"
+            }
         }
     }
 
     fn call(self) -> Call {
         match self {
-            Self::CreatorInfo | Self::Status => Call::Read,
+            Self::CreatorInfo | Self::Status | Self::VideoList => Call::Read,
             Self::VideoInit | Self::InboxVideoInit | Self::ContentInit | Self::Cancel => {
                 Call::Mutation
             }
@@ -56,7 +61,8 @@ impl Endpoint {
             Self::CreatorInfo => Budget::CreatorInfo,
             Self::VideoInit | Self::InboxVideoInit | Self::ContentInit => Budget::Init,
             Self::Status => Budget::Status,
-            Self::Cancel => Budget::None,
+            // 600 per minute: reconciliation reads a few pages at most, rarely.
+            Self::Cancel | Self::VideoList => Budget::None,
         }
     }
 }

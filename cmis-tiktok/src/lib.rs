@@ -81,6 +81,7 @@ mod limits;
 mod oauth;
 mod plan;
 mod publish;
+mod reconcile;
 mod request;
 mod status;
 mod upload;

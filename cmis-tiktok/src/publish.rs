@@ -7,18 +7,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AccessToken, AccountRef, Capabilities, Checkpoint, Clock, Error, Outcome, Platform, Post,
-    PostId, Progress, PublishContext, Receipt, ReceiptState, Reconciliation, Result, RetryPolicy,
-    SecretString, Surface, SystemClock, Target, TokenProvider,
+    AccessToken, AccountRef, Capabilities, Checkpoint, Clock, Error, ErrorKind, Outcome, Platform,
+    Post, PostId, Progress, PublishContext, Receipt, ReceiptState, Reconciliation, Result,
+    RetryPolicy, SecretString, Surface, SystemClock, Target, TokenProvider,
 };
 use tokio::time::Instant;
 use url::Url;
 
 use crate::TikTokClient;
-use crate::checkpoint::{MediaType, Mode, STAGE_PROCESSING, STAGE_UPLOADING, State};
+use crate::checkpoint::{
+    Initiating, MediaType, Mode, STAGE_INITIATING, STAGE_PROCESSING, STAGE_UPLOADING, State,
+};
 use crate::creator_info::{CreatorInfo, gate};
 use crate::error::{classify_fail_reason, is_token_invalid};
 use crate::plan::{Plan, media_preflight, plan};
+use crate::reconcile::{SCOPE_VIDEO_LIST, undecided, unlisted_reason};
 use crate::request::{PreparedVideo, init_body};
 use crate::status::{PollConfig, PublishState, PublishStatus};
 use crate::upload::{ChunkSource, Step, put_next_chunk, upload_expired};
@@ -28,6 +31,10 @@ const SCOPE_UPLOAD: &str = "video.upload";
 
 /// How long to wait before resuming an upload that failed transiently after its retries.
 const UPLOAD_RESUME_AFTER: Duration = Duration::from_secs(30);
+
+/// How long after init a public post may take to be listed (processing and moderation); until
+/// then a reconcile that does not find it asks to be run again.
+const DEFAULT_LIST_SETTLE: Duration = Duration::from_secs(10 * 60);
 
 /// TikTok's `upload_url` is valid for one hour.
 const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -57,6 +64,12 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 ///   [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome), never a failure:
 ///   [`reconcile`](cmis_core::Publisher::reconcile) then reads the status from the last checkpoint
 ///   that was saved.
+/// - Right before init a checkpoint records when it was sent and the caption. When init's
+///   answer is lost (a timeout, a dropped connection, a 5xx) there is no `publish_id` to ask
+///   about; reconcile then looks for a public Direct Post video with that caption created in
+///   init's window among the creator's public videos (Display API `video/list`, scope
+///   `video.list`). Absence is never claimed: a draft, a private post, a photo post or one not
+///   yet moderated is not listed, and such a job stays an unknown outcome for a person.
 #[derive(Clone)]
 pub struct TikTokPublisher {
     client: TikTokClient,
@@ -64,6 +77,7 @@ pub struct TikTokPublisher {
     upload_retry: RetryPolicy,
     chunk_size: Option<u64>,
     clock: Arc<dyn Clock>,
+    list_settle: Duration,
 }
 
 impl fmt::Debug for TikTokPublisher {
@@ -73,6 +87,7 @@ impl fmt::Debug for TikTokPublisher {
             .field("poll", &self.poll)
             .field("upload_retry", &self.upload_retry)
             .field("chunk_size", &self.chunk_size)
+            .field("list_settle", &self.list_settle)
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +149,7 @@ impl TikTokPublisher {
             upload_retry: RetryPolicy::default(),
             chunk_size: None,
             clock: Arc::new(SystemClock),
+            list_settle: DEFAULT_LIST_SETTLE,
         }
     }
 
@@ -166,6 +182,16 @@ impl TikTokPublisher {
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Sets how long after a lost init a public post may take to appear among the creator's
+    /// videos (10 minutes by default). Until then, reconciling a publish that is not listed
+    /// answers an unknown outcome with this time as its retry-after, so the caller checks
+    /// again; afterwards without one.
+    #[must_use]
+    pub fn with_list_settle(mut self, settle: Duration) -> Self {
+        self.list_settle = settle;
         self
     }
 
@@ -421,6 +447,45 @@ impl TikTokPublisher {
     }
 }
 
+impl TikTokPublisher {
+    /// Init's answer was lost: look for the post among the creator's public videos.
+    async fn reconcile_initiating(
+        &self,
+        target: &Target,
+        checkpoint: &Checkpoint,
+        ctx: &PublishContext,
+    ) -> Result<Reconciliation> {
+        if checkpoint.platform != Platform::TikTok {
+            return Err(Error::invalid_input(format!(
+                "a {} checkpoint cannot be reconciled by the TikTok publisher",
+                checkpoint.platform
+            )));
+        }
+        let init: Initiating = checkpoint.decode()?;
+        if let Some(reason) = unlisted_reason(&init) {
+            return Err(undecided(reason));
+        }
+        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        if !s.token.scopes.is_empty() && !s.token.has_scope(SCOPE_VIDEO_LIST) {
+            return Err(undecided(format!(
+                "init's answer was lost, and finding the post among the creator's public videos \
+                 needs the {SCOPE_VIDEO_LIST} scope, which {} did not grant",
+                target.account
+            )));
+        }
+        let client = &self.client;
+        let (now, settle) = (self.clock.now(), self.list_settle);
+        let init_ref = &init;
+        let found = s
+            .run(|t| async move { crate::reconcile::find(client, &t, init_ref, now, settle).await })
+            .await?;
+        match found {
+            Some(video) => Ok(crate::reconcile::published(target, &init, &video)),
+            None => Err(undecided("no video was found")),
+        }
+    }
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct InitData {
     publish_id: String,
@@ -500,13 +565,33 @@ impl cmis_core::Publisher for TikTokPublisher {
         };
 
         let (endpoint, body) = init_body(post, &plan, prepared.as_ref(), interactions)?;
-        let init = self.init(&mut s, endpoint, &body).await?;
-        tracing::info!(publish_id = %init.publish_id, "TikTok publish initialised");
         let media = if plan.is_video() {
             MediaType::Video
         } else {
             MediaType::Photo
         };
+        let initiating = Initiating {
+            started_at: self.clock.now(),
+            mode,
+            media,
+            privacy_level: (mode == Mode::Direct)
+                .then(|| opts.privacy_level.clone())
+                .flatten(),
+            creator_username: creator_username.clone(),
+            caption: post.text_or_empty().to_owned(),
+        };
+        // Best effort: without it a lost init answer cannot be looked for, as before; stopping
+        // here instead would turn a database blip into an unknown outcome of a call never sent.
+        if let Err(e) = ctx.save_checkpoint(&initiating.checkpoint()?).await {
+            tracing::warn!(kind = %e.kind(), "the checkpoint before init could not be saved: {e}");
+        }
+        let init = match self.init(&mut s, endpoint, &body).await {
+            Ok(init) => init,
+            Err(e) if e.kind() == ErrorKind::UnknownOutcome => return Err(e),
+            // TikTok answered: no publish was created, and the checkpoint before init is dead.
+            Err(e) => return Err(e.discarding_checkpoint()),
+        };
+        tracing::info!(publish_id = %init.publish_id, "TikTok publish initialised");
         let mut state = State {
             publish_id: init.publish_id,
             mode,
@@ -550,6 +635,15 @@ impl cmis_core::Publisher for TikTokPublisher {
         checkpoint: &Checkpoint,
         ctx: &PublishContext,
     ) -> Result<Outcome> {
+        if checkpoint.stage == STAGE_INITIATING {
+            // Init may have been sent: only reconcile can tell; calling it again could publish
+            // a second post.
+            return Err(Error::unknown_outcome(
+                "the TikTok publish stopped while init was in flight; it is looked for before \
+                 anything is sent again",
+            )
+            .with_platform(Platform::TikTok));
+        }
         let state = decode(checkpoint)?;
         let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
         let Some(session) = state
@@ -603,6 +697,9 @@ impl cmis_core::Publisher for TikTokPublisher {
         let Some(checkpoint) = checkpoint else {
             return Ok(Reconciliation::Unknown);
         };
+        if checkpoint.stage == STAGE_INITIATING {
+            return self.reconcile_initiating(target, checkpoint, ctx).await;
+        }
         let state = decode(checkpoint)?;
         let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
         let client = &self.client;

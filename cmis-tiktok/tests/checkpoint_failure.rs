@@ -105,9 +105,18 @@ async fn a_pulled_video_whose_processing_checkpoint_fails_is_an_unknown_outcome(
     let err = publisher.publish(&target(), &post, &ctx).await.unwrap_err();
 
     assert_unknown_outcome(&err);
-    assert!(sink.kept.latest().is_none());
-    // Nothing was stored, and TikTok has no read-only lookup without the publish_id: the
-    // reconcile says so (and calls neither init nor status: the catch-all would fail it).
+    // Only the checkpoint saved right before init is stored, and TikTok has no read-only
+    // lookup without the publish_id; a private post is not among the creator's public videos
+    // either. The reconcile says so (and calls neither init nor status nor the listing: the
+    // catch-all would fail it).
+    let kept = sink.kept.latest().expect("the checkpoint before init");
+    assert_eq!(kept.stage, "initiating");
+    let found = publisher
+        .reconcile(&target(), &post, Some(&kept), &ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(found.kind(), ErrorKind::UnknownOutcome);
+    assert!(found.to_string().contains("not public"), "{found}");
     let found = publisher
         .reconcile(&target(), &post, None, &ctx)
         .await

@@ -135,7 +135,10 @@ pub(crate) async fn run() -> Result<()> {
         .refresher(Arc::new(TikTokRefresher::new(tiktok.clone())))
         .audit(db.audit.clone())
         .build();
+    // The sandbox lists a public video once its processing is over (seconds, or the injected
+    // slow processing): a lost init is looked for again until then.
     let tiktok_publisher = TikTokPublisher::new(tiktok)
+        .with_list_settle(Duration::from_secs(30))
         .with_poll(
             PollConfig::default()
                 .with_initial(Duration::from_millis(300))

@@ -20,7 +20,14 @@ use super::db::Db;
 /// The verified domain the posts' media URLs live on (the sandbox never fetches them).
 pub(crate) const MEDIA_PREFIX: &str = "https://media.chaos.example/";
 
-pub(crate) const TIKTOK_SCOPES: [&str; 3] = ["user.info.basic", "video.publish", "video.upload"];
+/// The scopes a creator grants: publishing, and `video.list` so that a publish whose init answer
+/// was lost can be found among the creator's public videos.
+pub(crate) const TIKTOK_SCOPES: [&str; 4] = [
+    "user.info.basic",
+    "video.publish",
+    "video.upload",
+    "video.list",
+];
 
 const TENANTS: usize = 4;
 /// Posts per account at most. Platform limits stay out of the way (Instagram allows 50 API
