@@ -568,3 +568,29 @@ async fn injected_faults_behave_as_documented() {
     };
     assert!(failed, "the connection must break");
 }
+
+/// An upload PUT carries no access token, and TikTok documents no 401 for it: an injected
+/// expired token has nothing to expire there, and the chunk is taken.
+#[tokio::test]
+async fn an_expired_token_fault_on_an_upload_has_nothing_to_expire() {
+    let (s, token) = sandbox().await;
+    let (status, reply) = post_json(
+        &s,
+        &token,
+        "/v2/post/publish/video/init/",
+        video_init_body("SELF_ONLY", 1000, 1000, 1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let upload_url = reply["data"]["upload_url"].as_str().unwrap().to_owned();
+    s.tiktok()
+        .inject(TikTokEndpoint::Upload, Fault::ExpiredToken, 1);
+    let r = put_chunk(
+        &upload_url,
+        "bytes 0-999/1000",
+        vec![0u8; 1000],
+        "video/mp4",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}

@@ -433,8 +433,10 @@ async fn a_reconcile_that_can_tell_later_is_checked_again_past_the_window() {
     let (store, fake, clock) = rig(|f| {
         f.on_publish = refuse_first(|| Error::unknown_outcome("timeout"));
         f.on_reconcile = Box::new(|n| match n {
-            0 => Err(Error::unknown_outcome("not listed yet; absence is proven in 5 min")
-                .with_retry_after(Duration::from_secs(300))),
+            0 => Err(
+                Error::unknown_outcome("not listed yet; absence is proven in 5 min")
+                    .with_retry_after(Duration::from_secs(300)),
+            ),
             _ => Ok(Reconciliation::NotPublished),
         });
     });

@@ -87,6 +87,9 @@ async fn faulted(
         Some(Fault::ServerError) => return server_error(),
         Some(Fault::RateLimited) => return rate_limited(),
         Some(Fault::DropConnection) => return dropped(),
+        // An upload PUT carries no access token (its URL holds the upload token), and TikTok
+        // documents no 401 for it: there is nothing to expire, and the call goes through.
+        Some(Fault::ExpiredToken) if token.is_none() => {}
         Some(Fault::ExpiredToken) => {
             if let Some(t) = token {
                 state.expire_access_token(t);

@@ -226,7 +226,10 @@ pub(crate) fn after_reconcile(
             .discarding_checkpoint(),
         }),
         Ok(_) => again(
-            JobError::new(ErrorKind::UnknownOutcome, "reconciliation could not tell yet"),
+            JobError::new(
+                ErrorKind::UnknownOutcome,
+                "reconciliation could not tell yet",
+            ),
             None,
         ),
         Err(e) if e.kind() == ErrorKind::UnknownOutcome => {
