@@ -162,13 +162,26 @@ pub(crate) struct OutboxRow {
 }
 
 impl OutboxRow {
+    /// The row of `n`. A notification whose receipt cannot be encoded (a third-party
+    /// connector's date out of range, say) goes without it, saying so, rather than failing
+    /// the whole completion batch it is written with.
     pub(crate) fn new(n: &Notification) -> Result<Self> {
+        let payload = match encode(n) {
+            Ok(p) => p,
+            Err(e) => {
+                let mut plain = n.clone();
+                plain.receipt = None;
+                plain.at = plain.at.to_offset(time::UtcOffset::UTC);
+                plain.message = format!("{} (its receipt could not be encoded: {e})", n.message);
+                encode(&plain)?
+            }
+        };
         Ok(Self {
             delivery_id: n.id.clone().unwrap_or_else(new_delivery_id),
             tenant: n.tenant.as_str().to_owned(),
             kind: n.kind.as_str(),
             subject: n.subject.clone(),
-            payload: encode(n)?,
+            payload,
         })
     }
 }
@@ -176,6 +189,34 @@ impl OutboxRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review N18 with a notifier: a receipt that cannot be encoded must not fail the batch.
+    #[test]
+    fn a_notification_whose_receipt_cannot_be_encoded_goes_without_it() {
+        let odd = time::UtcOffset::from_hms(1, 2, 3).unwrap();
+        let receipt = cmis_core::Receipt::new(
+            cmis_core::Platform::Facebook,
+            cmis_core::AccountId::new("page"),
+            cmis_core::PostId::new("1_2"),
+        )
+        .with_published_at(time::OffsetDateTime::now_utc().to_offset(odd));
+        let n = Notification::for_account(
+            &cmis_core::AccountRef::new("t", cmis_core::Platform::Facebook, "page"),
+            cmis_core::NotificationKind::Published,
+            "published",
+        )
+        .with_receipt(receipt);
+        assert!(encode(&n).is_err());
+        let row = OutboxRow::new(&n).unwrap();
+        let back = decode(&row.payload, &row.delivery_id).unwrap();
+        assert!(back.receipt.is_none());
+        assert!(
+            back.message.contains("could not be encoded"),
+            "{}",
+            back.message
+        );
+        assert_eq!(back.kind, cmis_core::NotificationKind::Published);
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
