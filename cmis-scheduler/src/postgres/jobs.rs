@@ -684,8 +684,11 @@ impl ScheduleStore for PgStore {
             .await
             .map_err(db_err)?;
         let done = completed(&done, &rows, completions, now)?;
-        super::audit::append(&mut tx, done.audit).await?;
+        // The outbox rows go in before the audit rows: appending to the audit chain locks the
+        // tenants' heads until COMMIT, and every completion of a tenant waits for that lock, so
+        // nothing else belongs between the two.
         super::outbox::insert(&mut tx, &done.outbox, now).await?;
+        super::audit::append(&mut tx, done.audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(done.rejected)
     }
