@@ -92,6 +92,11 @@ pub(crate) struct Initiating {
     /// photo post.
     #[serde(default)]
     pub(crate) caption: String,
+    /// Whether we send the bytes (`FILE_UPLOAD`): such a publish cannot go live before its
+    /// first chunk, so an init whose answer was lost published nothing. Read as `false` (TikTok
+    /// pulls the media and may publish by itself) when absent.
+    #[serde(default)]
+    pub(crate) file_upload: bool,
 }
 
 impl Initiating {

@@ -69,7 +69,9 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 ///   about; reconcile then looks for a public Direct Post video with that caption created in
 ///   init's window among the creator's public videos (Display API `video/list`, scope
 ///   `video.list`). Absence is never claimed: a draft, a private post, a photo post or one not
-///   yet moderated is not listed, and such a job stays an unknown outcome for a person.
+///   yet moderated is not listed, and such a job stays an unknown outcome for a person. A lost
+///   init of a file upload is not published, provably: no byte was sent, and TikTok publishes
+///   an upload only once it has them all.
 #[derive(Clone)]
 pub struct TikTokPublisher {
     client: TikTokClient,
@@ -462,6 +464,12 @@ impl TikTokPublisher {
             )));
         }
         let init: Initiating = checkpoint.decode()?;
+        if init.file_upload {
+            // TikTok publishes an upload only once it has every byte, and no chunk went out
+            // (the upload_url came with init's lost answer): whatever init created can never go
+            // live. Publishing again is safe.
+            return Ok(Reconciliation::NotPublished);
+        }
         if let Some(reason) = unlisted_reason(&init) {
             return Err(undecided(reason));
         }
@@ -579,6 +587,7 @@ impl cmis_core::Publisher for TikTokPublisher {
                 .flatten(),
             creator_username: creator_username.clone(),
             caption: post.text_or_empty().to_owned(),
+            file_upload: prepared.as_ref().is_some_and(|p| p.upload.is_some()),
         };
         // Best effort: without it a lost init answer cannot be looked for, as before; stopping
         // here instead would turn a database blip into an unknown outcome of a call never sent.

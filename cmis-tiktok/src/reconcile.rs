@@ -318,6 +318,7 @@ mod tests {
             privacy_level: Some(cmis_core::PrivacyLevel::PublicToEveryone),
             creator_username: Some("maker".into()),
             caption: caption.into(),
+            file_upload: false,
         }
     }
 

@@ -318,6 +318,20 @@ async fn a_5xx_on_init_is_an_unknown_outcome_and_nothing_is_uploaded() {
         .collect();
     assert_eq!(stages, ["initiating"]);
     assert!(!err.discards_checkpoint());
+    // No byte went out, and TikTok publishes an upload only once it has them all: whatever
+    // init created can never go live, so reconcile says so without a call (the catch-all mock
+    // fails any request) and publishing again is safe.
+    let cp = env.checkpoints.latest().unwrap();
+    let found = publisher(&server, 2_000)
+        .reconcile(
+            &target(),
+            &direct_post(Media::path(&file)),
+            Some(&cp),
+            &env.ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found, cmis_core::Reconciliation::NotPublished);
 }
 
 #[tokio::test]
