@@ -41,6 +41,9 @@ struct WorkerSpec {
     record: PathBuf,
     /// After recording this many posts, the worker's next recorded call never answers.
     hang_after: Option<usize>,
+    /// Run with the scheduler's default lease and maintenance interval (the crash scenarios:
+    /// they measure how soon a killed worker's call is settled by the defaults).
+    default_timing: bool,
 }
 
 impl WorkerSpec {
@@ -56,6 +59,10 @@ impl WorkerSpec {
                 "CMIS_MP_HANG_AFTER",
                 self.hang_after.map(|n| n.to_string()).unwrap_or_default(),
             )
+            .env(
+                "CMIS_MP_DEFAULT_TIMING",
+                if self.default_timing { "1" } else { "" },
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -70,6 +77,7 @@ impl WorkerSpec {
             schema: var("CMIS_MP_SCHEMA"),
             record: PathBuf::from(var("CMIS_MP_RECORD")),
             hang_after: var("CMIS_MP_HANG_AFTER").parse().ok(),
+            default_timing: var("CMIS_MP_DEFAULT_TIMING") == "1",
         }
     }
 
@@ -213,15 +221,19 @@ fn worker() -> ExitCode {
             hang_after: spec.hang_after,
             recorded: std::sync::atomic::AtomicUsize::new(0),
         });
-        let scheduler = Scheduler::builder(store)
+        let mut builder = Scheduler::builder(store)
             .publisher(recorder)
             .tokens(Arc::new(NoTokens))
             .worker_id(id.clone())
             .concurrency(16)
             .batch_size(16)
-            .lease(Duration::from_secs(2))
-            .poll_interval(Duration::from_millis(50))
-            .maintenance_interval(Duration::from_millis(200))
+            .poll_interval(Duration::from_millis(50));
+        if !spec.default_timing {
+            builder = builder
+                .lease(Duration::from_secs(2))
+                .maintenance_interval(Duration::from_millis(200));
+        }
+        let scheduler = builder
             .reconcile(Duration::from_millis(200), Duration::from_secs(3600))
             .retry_policy(
                 RetryPolicy::default()
@@ -368,6 +380,7 @@ async fn run(scenario: Scenario) -> Result<()> {
         children.push(child);
     }
     let mut hung_key = None;
+    let mut killed_at = None;
     if scenario.kill {
         let mut marker = spec.record.clone().into_os_string();
         marker.push(".hung");
@@ -378,6 +391,7 @@ async fn run(scenario: Scenario) -> Result<()> {
         }
         let mut victim = children.remove(0);
         victim.kill().expect("SIGKILL the victim");
+        killed_at = Some(time::OffsetDateTime::now_utc());
         let status = victim.wait().expect("reap the victim");
         assert!(!status.success(), "the victim was killed");
         hung_key = Some(std::fs::read_to_string(&marker).expect("the hung job's key"));
@@ -421,6 +435,23 @@ async fn run(scenario: Scenario) -> Result<()> {
             !owners[0].starts_with(&format!("{}-0", scenario.name)),
             "settled by another worker than the victim: {owners:?}"
         );
+        // Issue 16 item 4: with the default lease and maintenance interval, the killed
+        // worker's call is rescued and settled within 60 s of the kill.
+        let published_at = trail
+            .iter()
+            .find(|r| r.action == "job.published")
+            .map(|r| r.at)
+            .expect("a published record");
+        let killed_at = killed_at.expect("the kill time");
+        let settled = (published_at - killed_at).as_seconds_f64();
+        eprintln!(
+            "{}: the killed worker's call was settled {settled:.1} s after the kill",
+            scenario.name
+        );
+        assert!(
+            settled <= 60.0,
+            "settled {settled:.1} s after the kill, over the 60 s budget"
+        );
     }
     eprintln!(
         "{}: {JOBS} jobs, {} processes, exactly once, {:.1} s",
@@ -456,6 +487,7 @@ fn main() -> ExitCode {
                 schema: String::new(),
                 record: dir.join(format!("{name}.record")),
                 hang_after: None,
+                default_timing: kill,
             },
             processes: 2,
             kill,
@@ -477,6 +509,7 @@ fn main() -> ExitCode {
                         ),
                         record: dir.join(format!("{name}.record")),
                         hang_after: None,
+                        default_timing: kill,
                     },
                     processes: 4,
                     kill,
