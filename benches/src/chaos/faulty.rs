@@ -97,7 +97,8 @@ impl FaultyStore {
             Strike::Before => "before",
             Strike::After => "after",
         };
-        Error::internal(format!(
+        // The stores read these failures as passing ones: transient.
+        Error::transient(format!(
             "schedule store: {what} [chaos: injected {when} {op}]"
         ))
     }
