@@ -647,6 +647,44 @@ async fn the_refresh_sweep_refreshes_only_credentials_inside_the_window() {
     rig.stop().await;
 }
 
+/// Review N10: a new leader (a restart, a deploy, a failover) sweeps at once, and a sweep cut
+/// short runs again; neither refreshes (and rotates) a token issued within the last half
+/// sweep interval, such as one the previous leader has just refreshed.
+#[tokio::test(start_paused = true)]
+async fn the_refresh_sweep_skips_tokens_issued_recently() {
+    let (store, fake, clock) = rig(|_| {});
+    let creds = Arc::new(MemoryCredentialStore::new());
+    let hour = Duration::from_secs(3600);
+    // TikTok-like 24 h tokens: always inside the 7-day window.
+    for (account, issued_ago) in [("fresh", hour), ("stale", hour * 20)] {
+        creds
+            .put(
+                Credential::new(
+                    AccountRef::new("acme", Platform::TikTok, account),
+                    SecretString::from("act.old"),
+                )
+                .with_issued_at(T0 - issued_ago)
+                .with_access_expires_at(T0 - issued_ago + hour * 24),
+            )
+            .await
+            .unwrap();
+    }
+    let refresher = Arc::new(CountingRefresher::default());
+    let tokens = RefreshingTokenProvider::builder(creds.clone())
+        .refresher(refresher.clone())
+        .clock(clock.clone())
+        .build();
+    let rig = start(store, fake, clock, |b| {
+        b.refreshing_tokens(tokens)
+            .poll_interval(Duration::from_secs(60))
+            .maintenance_interval(Duration::from_secs(60))
+            .sweep_interval(hour * 24)
+    });
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert_eq!(*refresher.0.lock().unwrap(), ["stale"]);
+    rig.stop().await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn per_account_rate_limits_snooze_jobs_without_spending_attempts() {
     let (store, fake, clock) = rig(|_| {});

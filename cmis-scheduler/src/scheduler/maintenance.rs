@@ -32,8 +32,9 @@ pub(super) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         if leading {
             rescue(&shared).await;
             let due = last_sweep.is_none_or(|t| t.elapsed() >= shared.cfg.sweep_interval);
-            if due && shared.refresher.is_some() {
-                sweep(&shared).await;
+            // A sweep cut short (leadership lost, a store error) is not done: the next round
+            // sweeps again, skipping what was refreshed meanwhile.
+            if due && shared.refresher.is_some() && sweep(&shared).await {
                 last_sweep = Some(tokio::time::Instant::now());
             }
             cleanup(&shared).await;
@@ -69,19 +70,24 @@ async fn rescue(shared: &Shared) {
     }
 }
 
-/// Refreshes every credential that expires within the window, single-flight with publishers.
-pub(super) async fn sweep(shared: &Shared) {
+/// Refreshes every credential that expires within the window, single-flight with publishers,
+/// except those issued within the last half sweep interval (refreshed by a sweep of another
+/// leader or a previous, interrupted one, or by a publish): a new leader, a restart or a sweep
+/// resumed after an interruption does not refresh (and rotate) every token again. Returns
+/// whether the sweep went through every account.
+pub(super) async fn sweep(shared: &Shared) -> bool {
     let Some(tokens) = &shared.refresher else {
-        return;
+        return true;
     };
     let horizon = shared.now() + shared.cfg.refresh_window;
     let accounts = match tokens.store().expiring_before(horizon).await {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(error = %e, "listing expiring credentials failed");
-            return;
+            return false;
         }
     };
+    let fresh = shared.cfg.sweep_interval / 2;
     let ttl = shared.cfg.maintenance_interval * 3;
     for account in accounts {
         // A long sweep keeps its leadership, or stops: two leaders sweeping at once would
@@ -94,12 +100,19 @@ pub(super) async fn sweep(shared: &Shared) {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!("maintenance leadership lost during the refresh sweep; stopping it");
-                return;
+                return false;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "renewing leadership during the refresh sweep failed; stopping it");
-                return;
+                return false;
             }
+        }
+        if let Ok(Some(current)) = tokens.store().get(&account).await
+            && current
+                .issued_at
+                .is_some_and(|at| shared.now() - at < fresh)
+        {
+            continue;
         }
         // The provider notifies on failure (re-authorisation needed, or a failed refresh).
         if let Err(e) = tokens
@@ -109,6 +122,7 @@ pub(super) async fn sweep(shared: &Shared) {
             tracing::warn!(%account, kind = %e.kind(), "token refresh sweep: refresh failed");
         }
     }
+    true
 }
 
 /// Jobs moved to history per statement.
