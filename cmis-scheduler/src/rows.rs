@@ -213,6 +213,7 @@ pub(crate) fn completed<'r, R>(
         crate::Completion,
         Option<cmis_core::Notification>,
     )],
+    encoded: Vec<Option<crate::outbox::OutboxRow>>,
     now: i64,
 ) -> Result<Completed>
 where
@@ -247,11 +248,9 @@ where
         .collect();
     let mut rejected = Vec::new();
     let mut outbox = Vec::new();
-    for (l, _, notify) in completions {
+    for ((l, _, _), row) in completions.iter().zip(encoded) {
         if applied.contains_key(&(l.job.get(), l.token)) {
-            if let Some(n) = notify {
-                outbox.push(crate::outbox::OutboxRow::new(n)?);
-            }
+            outbox.extend(row);
         } else {
             rejected.push(crate::Rejected { lease: l.clone() });
         }
@@ -261,6 +260,22 @@ where
         outbox,
         rejected,
     })
+}
+
+/// The outbox row of each completion's notification, encoded before the completion's
+/// transaction begins (encoding inside it would hold its locks longer); [`completed`] keeps
+/// those of the applied completions.
+pub(crate) fn encode_notifications(
+    completions: &[(
+        crate::Lease,
+        crate::Completion,
+        Option<cmis_core::Notification>,
+    )],
+) -> Result<Vec<Option<crate::outbox::OutboxRow>>> {
+    completions
+        .iter()
+        .map(|(_, _, n)| n.as_ref().map(crate::outbox::OutboxRow::new).transpose())
+        .collect()
 }
 
 /// What a completion batch wrote: see [`completed`].

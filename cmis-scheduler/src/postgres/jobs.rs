@@ -666,6 +666,8 @@ impl ScheduleStore for PgStore {
         let column = |f: &dyn Fn(&CompletionRow) -> Option<String>| -> Vec<Option<String>> {
             rows.iter().map(f).collect()
         };
+        // Encoded before the transaction, which holds the jobs' row locks until COMMIT.
+        let encoded = crate::rows::encode_notifications(completions)?;
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         let done = sqlx::query(COMPLETE)
             .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
@@ -683,7 +685,7 @@ impl ScheduleStore for PgStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let done = completed(&done, &rows, completions, now)?;
+        let done = completed(&done, &rows, completions, encoded, now)?;
         // The outbox rows go in before the audit rows: appending to the audit chain locks the
         // tenants' heads until COMMIT, and every completion of a tenant waits for that lock, so
         // nothing else belongs between the two.

@@ -619,19 +619,19 @@ impl ScheduleStore for SqliteStore {
             .iter()
             .map(|(l, c, _)| completion_row(l, c, now))
             .collect();
+        // Encoded before the write transaction, which holds the database's one write lock.
+        let document =
+            serde_json::Value::from(rows.iter().map(CompletionRow::to_json).collect::<Vec<_>>())
+                .to_string();
+        let encoded = crate::rows::encode_notifications(completions)?;
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(COMPLETE)
-            .bind(
-                serde_json::Value::from(
-                    rows.iter().map(CompletionRow::to_json).collect::<Vec<_>>(),
-                )
-                .to_string(),
-            )
+            .bind(document)
             .bind(now)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let done = completed(&done, &rows, completions, now)?;
+        let done = completed(&done, &rows, completions, encoded, now)?;
         super::audit::append(&mut tx, done.audit).await?;
         super::outbox::insert(&mut tx, &done.outbox, now).await?;
         tx.commit().await.map_err(db_err)?;
