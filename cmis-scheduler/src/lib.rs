@@ -109,7 +109,7 @@ pub use scheduler::{
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
-pub use store::{Rejected, ScheduleStore};
+pub use store::{AuditPage, Rejected, ScheduleStore};
 pub use upgrade::{CMIS_VERSION, PROCESS_STALE_AFTER, ProcessRecord};
 pub use validate::MAX_CHECKPOINT_BYTES;
 pub use webhook::{

@@ -335,6 +335,27 @@ where
     Ok(record)
 }
 
+/// A page of audit rows (`id` first, then as [`audit_from_row`]) read with one row more than
+/// `take`: that row only tells that another page follows.
+pub(crate) fn audit_page<'r, R>(rows: &'r [R], take: usize) -> Result<crate::AuditPage>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let page = &rows[..rows.len().min(take)];
+    let records = page
+        .iter()
+        .map(audit_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    let next = match (rows.len() > take, page.last()) {
+        (true, Some(last)) => Some(u64::try_from(get::<_, i64>(last, "id")?).unwrap_or(0)),
+        _ => None,
+    };
+    Ok(crate::AuditPage { records, next })
+}
+
 /// Decodes a stored audit row with its place in the chain (`tenant, at, action, platform,
 /// account, subject, detail, seq, hash`), for `verify_audit`.
 pub(crate) fn chained_audit_from_row<'r, R>(row: &'r R) -> Result<crate::audit_chain::Stored>

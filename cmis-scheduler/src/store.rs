@@ -85,7 +85,50 @@ pub trait ScheduleStore: Send + Sync + Debug {
     async fn retry_now(&self, tenant: &TenantId, id: JobId) -> Result<Change>;
 
     /// The audit trail of `tenant` (of one job when `job` is given), oldest first.
+    ///
+    /// A tenant's whole trail grows with every job (about two records each): read it in pages
+    /// with [`audit_page`](Self::audit_page).
     async fn audit_trail(&self, tenant: &TenantId, job: Option<JobId>) -> Result<Vec<AuditRecord>>;
+
+    /// One page of [`audit_trail`](Self::audit_trail): at most `limit` records (at most
+    /// [`AuditPage::MAX_LIMIT`]) after the cursor `after` (`None` for the first page), oldest
+    /// first, with the cursor of the next page when there is one. Pages stay stable while
+    /// records are added.
+    ///
+    /// ```
+    /// # async fn demo(store: &dyn cmis_scheduler::ScheduleStore, tenant: &cmis_core::TenantId)
+    /// # -> cmis_core::Result<()> {
+    /// let mut after = None;
+    /// loop {
+    ///     let page = store.audit_page(tenant, None, after, 500).await?;
+    ///     for record in &page.records {
+    ///         println!("{} {}", record.at, record.action);
+    ///     }
+    ///     match page.next {
+    ///         Some(cursor) => after = Some(cursor),
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// The default reads the whole trail and cuts it; the stores of this crate read one page.
+    async fn audit_page(
+        &self,
+        tenant: &TenantId,
+        job: Option<JobId>,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<AuditPage> {
+        let all = self.audit_trail(tenant, job).await?;
+        let start = usize::try_from(after.unwrap_or(0)).unwrap_or(usize::MAX);
+        let take = AuditPage::clamp(limit);
+        let records: Vec<AuditRecord> = all.iter().skip(start).take(take).cloned().collect();
+        let end = start.saturating_add(records.len());
+        let next = (end < all.len()).then(|| u64::try_from(end).unwrap_or(u64::MAX));
+        Ok(AuditPage { records, next })
+    }
 
     /// Checks `tenant`'s audit trail against its hash chain: finds records edited, deleted,
     /// inserted or reordered behind the store's back (the trail is append-only through the
@@ -265,4 +308,24 @@ pub trait ScheduleStore: Send + Sync + Debug {
     /// A signal notified when new work may be due (a job scheduled, rescheduled or retried; on
     /// PostgreSQL, by any process through `LISTEN/NOTIFY`).
     fn wake_signal(&self) -> Arc<tokio::sync::Notify>;
+}
+
+/// One page of an audit trail ([`ScheduleStore::audit_page`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AuditPage {
+    /// The records, oldest first.
+    pub records: Vec<AuditRecord>,
+    /// The cursor of the next page (`after`), or `None` when this page is the last.
+    pub next: Option<u64>,
+}
+
+impl AuditPage {
+    /// The most records one page holds.
+    pub const MAX_LIMIT: u32 = 10_000;
+
+    /// `limit` between 1 and [`Self::MAX_LIMIT`].
+    pub(crate) fn clamp(limit: u32) -> usize {
+        usize::try_from(limit.clamp(1, Self::MAX_LIMIT)).unwrap_or(1)
+    }
 }

@@ -492,6 +492,29 @@ impl ScheduleStore for SqliteStore {
         .collect()
     }
 
+    async fn audit_page(
+        &self,
+        tenant: &TenantId,
+        job: Option<JobId>,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<crate::AuditPage> {
+        let take = crate::AuditPage::clamp(limit);
+        let rows = sqlx::query(
+            "SELECT id, tenant, at, action, platform, account, subject, detail FROM audit \
+             WHERE tenant = ?1 AND (?2 IS NULL OR subject = ?2) AND id > ?3 \
+             ORDER BY id LIMIT ?4",
+        )
+        .bind(tenant.as_str())
+        .bind(job.map(|j| j.to_string()))
+        .bind(after.map_or(0, |a| i64::try_from(a).unwrap_or(i64::MAX)))
+        .bind(i64::try_from(take + 1).unwrap_or(i64::MAX))
+        .fetch_all(&self.inner.reader)
+        .await
+        .map_err(db_err)?;
+        crate::rows::audit_page(&rows, take)
+    }
+
     async fn claim(&self, owner: &str, limit_: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
         self.claim_jobs(owner, limit_, lease, false, &Platform::ALL)
             .await

@@ -1716,6 +1716,58 @@ pub async fn lists_come_in_pages<H: Harness>(h: &H) {
     );
 }
 
+/// Review N16: the audit trail is read in pages that stay stable while records are added, for
+/// a tenant and for one job, and a page never holds more than `AuditPage::MAX_LIMIT` records.
+pub async fn audit_trail_comes_in_pages<H: Harness>(h: &H) {
+    let s = h.fresh(ManualClock::new()).await;
+    let ids = schedule_n(&*s, "a", 5, T0).await;
+    let whole = s.audit_trail(&tenant("a"), None).await.unwrap();
+    assert!(
+        whole.len() >= 5,
+        "a record per scheduled job at least: {whole:?}"
+    );
+    let mut paged = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = s.audit_page(&tenant("a"), None, after, 2).await.unwrap();
+        assert!(page.records.len() <= 2);
+        paged.extend(page.records);
+        pages += 1;
+        if pages == 1 {
+            // Records added meanwhile (another tenant's, and this one's) do not shift pages.
+            schedule_n(&*s, "b", 1, T0).await;
+        }
+        match page.next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+        assert!(pages < 10, "the pages never end");
+    }
+    assert_eq!(paged, whole);
+    // One job's trail.
+    let id = cmis_scheduler::JobId::new(ids[3]);
+    let one = s
+        .audit_page(&tenant("a"), Some(id), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        one.records,
+        s.audit_trail(&tenant("a"), Some(id)).await.unwrap()
+    );
+    assert_eq!(one.next, None);
+    // A limit of 0 still makes progress; an enormous one is capped.
+    let tiny = s.audit_page(&tenant("a"), None, None, 0).await.unwrap();
+    assert_eq!(tiny.records.len(), 1);
+    assert!(tiny.next.is_some());
+    let huge = s
+        .audit_page(&tenant("a"), None, None, u32::MAX)
+        .await
+        .unwrap();
+    assert_eq!(huge.records, whole);
+    assert_eq!(huge.next, None);
+}
+
 /// One `#[tokio::test]` per case for a harness expression.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -1740,7 +1792,7 @@ macro_rules! conformance_tests {
             cleanup_moves_finished_jobs_to_history, refunds_follow_the_claimed_from_state,
             two_leases_of_one_job_in_one_batch, a_dead_checkpoint_is_discarded,
             claims_by_platform_and_release_of_a_lost_claim, unstorable_error_text_is_sanitised,
-            outbox_delivers_at_least_once, lists_come_in_pages);
+            outbox_delivers_at_least_once, lists_come_in_pages, audit_trail_comes_in_pages);
     };
     (@each $harness:expr; $($name:ident),*) => {
         $(
