@@ -484,13 +484,12 @@ impl TikTokPublisher {
         let client = &self.client;
         let (now, settle) = (self.clock.now(), self.list_settle);
         let init_ref = &init;
-        let found = s
+        let video = s
             .run(|t| async move { crate::reconcile::find(client, &t, init_ref, now, settle).await })
             .await?;
-        match found {
-            Some(video) => Ok(crate::reconcile::published(target, &init, &video)),
-            None => Err(undecided("no video was found")),
-        }
+        Ok(Reconciliation::Published(crate::reconcile::receipt(
+            target, &init, &video,
+        )))
     }
 }
 

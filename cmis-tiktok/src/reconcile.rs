@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use cmis_core::{Error, Platform, PostId, Receipt, Reconciliation, Result, SecretString};
+use cmis_core::{Error, Platform, PostId, Receipt, Result, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -178,7 +178,7 @@ pub(crate) async fn find(
     init: &Initiating,
     now: OffsetDateTime,
     settle: Duration,
-) -> Result<Option<Listed>> {
+) -> Result<Listed> {
     let window = Window {
         start: init.started_at - CLOCK_SKEW,
         end: init.started_at + CALL_SPAN,
@@ -218,7 +218,7 @@ fn decide(
     window: Window,
     now: OffsetDateTime,
     settle: Duration,
-) -> Result<Option<Listed>> {
+) -> Result<Listed> {
     let ours = normalise(&init.caption);
     // The listing gives at most 150 characters of a caption (UTF-16 units, as TikTok counts).
     let shown = cut_utf16(&ours, LISTED_CAPTION_UNITS);
@@ -235,7 +235,7 @@ fn decide(
         })
         .collect();
     match inside.as_slice() {
-        [one] => return Ok(Some((*one).clone())),
+        [one] => return Ok((*one).clone()),
         [_, _, ..] => {
             let ids: Vec<&str> = inside.iter().map(|v| v.id.as_str()).collect();
             return Err(undecided(format!(
@@ -294,15 +294,6 @@ pub(crate) fn receipt(target: &cmis_core::Target, init: &Initiating, video: &Lis
     r
 }
 
-/// What reconcile answers for an initiating checkpoint once the video is found.
-pub(crate) fn published(
-    target: &cmis_core::Target,
-    init: &Initiating,
-    video: &Listed,
-) -> Reconciliation {
-    Reconciliation::Published(receipt(target, init, video))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,7 +329,7 @@ mod tests {
         }
     }
 
-    fn run(videos: &[Listed], complete: bool) -> Result<Option<Listed>> {
+    fn run(videos: &[Listed], complete: bool) -> Result<Listed> {
         decide(
             videos,
             complete,
@@ -352,7 +343,7 @@ mod tests {
     #[test]
     fn one_video_with_the_caption_in_the_window_is_ours() {
         let v = video("7300000000000000001", "Hi", START + Duration::from_secs(20));
-        assert_eq!(run(std::slice::from_ref(&v), true).unwrap(), Some(v));
+        assert_eq!(run(std::slice::from_ref(&v), true).unwrap(), v);
     }
 
     #[test]
@@ -402,7 +393,7 @@ mod tests {
             START + Duration::from_secs(3600),
             Duration::from_secs(60),
         );
-        assert_eq!(found.unwrap(), Some(v));
+        assert_eq!(found.unwrap(), v);
     }
 
     #[test]
