@@ -67,6 +67,21 @@ fn started(cp: &Checkpoint) -> i64 {
         .unix_timestamp()
 }
 
+/// Reconciles `cp` and expects an unknown outcome, which it returns.
+async fn undecided(
+    server: &MockServer,
+    post: &Post,
+    cp: &Checkpoint,
+    env: &Env,
+) -> cmis_core::Error {
+    let err = publisher(server, 100)
+        .reconcile(&target(), post, Some(cp), &env.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
+    err
+}
+
 async fn mount_list(server: &MockServer, videos: Value) {
     Mock::given(method("POST"))
         .and(path("/v2/video/list/"))
@@ -128,11 +143,7 @@ async fn an_earlier_video_with_the_same_caption_is_never_taken_for_ours() {
                 "video_description": CAPTION}]),
     )
     .await;
-    let err = publisher(&server, 100)
-        .reconcile(&target(), &post, Some(&cp), &env.ctx)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    let err = undecided(&server, &post, &cp, &env).await;
     assert!(err.to_string().contains("not taken"), "{err}");
 }
 
@@ -142,11 +153,7 @@ async fn absence_is_never_claimed() {
     let post = public_post();
     let (env, cp) = lost_init(&server, &post, &[]).await;
     mount_list(&server, json!([])).await;
-    let err = publisher(&server, 100)
-        .reconcile(&target(), &post, Some(&cp), &env.ctx)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    let err = undecided(&server, &post, &cp, &env).await;
     assert!(err.to_string().contains("absence is not proven"), "{err}");
     // Right after the call TikTok may not list it yet: ask again once it would.
     assert!(err.retry_after().is_some());
@@ -157,11 +164,7 @@ async fn without_the_video_list_scope_nothing_is_read() {
     let server = server().await;
     let post = public_post();
     let (env, cp) = lost_init(&server, &post, &["video.publish"]).await;
-    let err = publisher(&server, 100)
-        .reconcile(&target(), &post, Some(&cp), &env.ctx)
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+    let err = undecided(&server, &post, &cp, &env).await;
     assert!(err.to_string().contains("video.list"), "{err}");
 }
 
