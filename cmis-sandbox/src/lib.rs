@@ -9,8 +9,10 @@
 //! - **TikTok** ([`TikTokSandbox`]): the OAuth token endpoint with rotating refresh tokens (a
 //!   rotated refresh token stops working), creator info, Direct Post and inbox video init with
 //!   TikTok's chunk rules, chunk `PUT`s with `Content-Range` checks (206/201/416), `PULL_FROM_URL`
-//!   with verified URL prefixes, photo posts, status progression (`PROCESSING_UPLOAD` →
-//!   `PUBLISH_COMPLETE` with a 64-bit post id, or `SEND_TO_USER_INBOX`), cancel, the per-token
+//!   with verified URL prefixes (optionally downloaded for real, from loopback hosts only:
+//!   [`TikTokConfig::fetch_pulled_media`]), photo posts, status progression
+//!   (`PROCESSING_UPLOAD` or `PROCESSING_DOWNLOAD` → `PUBLISH_COMPLETE` with a 64-bit post id,
+//!   `SEND_TO_USER_INBOX`, or `FAILED` when a pull fails), cancel, the per-token
 //!   rate limits (init 6/min, creator info 20/min, status 30/min, Display API 600/min); and the
 //!   Display API's reads of a creator's public videos (`video/list`, newest first with `fields`
 //!   and a millisecond cursor, and `video/query`), under the same ids as the publishes'

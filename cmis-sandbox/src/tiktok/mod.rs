@@ -5,7 +5,13 @@
 //!
 //! Written from TikTok's documentation (see the project's `docs/tiktok-api.md` notes), not from
 //! any connector: it refuses what TikTok refuses.
+//!
+//! By default a `PULL_FROM_URL` publish has its media at once. With
+//! [`TikTokConfig::fetch_pulled_media`] the fake downloads the URLs itself after init has
+//! answered, from loopback hosts only, and a failed download fails the publish with
+//! `video_pull_failed` or `photo_pull_failed`.
 
+mod pull;
 mod routes;
 mod state;
 
@@ -85,6 +91,27 @@ pub struct TikTokConfig {
     pub processing_time: Duration,
     /// How long an `upload_url` stays valid (one hour).
     pub upload_url_lifetime: Duration,
+    /// Whether `PULL_FROM_URL` media is really downloaded. Off (the default), a pull init's media
+    /// counts as arrived at once and nothing is fetched. On, the publish stays
+    /// `PROCESSING_DOWNLOAD` while the fake GETs each URL in order, [`pull_delay`] after init
+    /// answered (or lost its answer to an injected fault that acts first), with a 30 s timeout and
+    /// a 256 MiB cap per URL; `processing_time` starts once every URL answered 2xx with its
+    /// body. Any other outcome (no connection, a non-2xx status including redirects, a timeout,
+    /// a longer body) fails the publish with `video_pull_failed` (photos: `photo_pull_failed`).
+    /// Cancelling the publish stops its download.
+    ///
+    /// Only loopback hosts (`localhost`, `127.0.0.0/8`, `::1`) are contacted: a URL on any other
+    /// host fails its download without a connection, so nothing reaches the network. In this
+    /// mode init also accepts `http://` URLs on loopback hosts (still under a verified prefix),
+    /// for a local media server without TLS; `https://` URLs are fetched without checking the
+    /// certificate. The timers run on tokio's clock: with a paused clock, the 30 s timeout can
+    /// pass while a download waits on the network.
+    ///
+    /// [`pull_delay`]: TikTokConfig::pull_delay
+    pub fetch_pulled_media: bool,
+    /// With [`fetch_pulled_media`](TikTokConfig::fetch_pulled_media) on, how long after init's
+    /// answer the download starts (200 ms).
+    pub pull_delay: Duration,
 }
 
 impl Default for TikTokConfig {
@@ -98,6 +125,8 @@ impl Default for TikTokConfig {
             refresh_token_lifetime: Duration::from_secs(180 * 86_400),
             processing_time: Duration::from_millis(300),
             upload_url_lifetime: Duration::from_secs(3600),
+            fetch_pulled_media: false,
+            pull_delay: Duration::from_millis(200),
         }
     }
 }
@@ -222,6 +251,9 @@ pub struct TikTokPublish {
     pub video_size: Option<u64>,
     /// The media URLs (`PULL_FROM_URL`).
     pub urls: Vec<String>,
+    /// Bytes downloaded from `urls` so far; always 0 unless
+    /// [`TikTokConfig::fetch_pulled_media`] is on.
+    pub downloaded_bytes: u64,
     /// `publicaly_available_post_id`: the post's public id once it is `PUBLIC_TO_EVERYONE` and
     /// `PUBLISH_COMPLETE` (whether or not anyone fetched the status). A public video lists under
     /// this id on `video/list`.

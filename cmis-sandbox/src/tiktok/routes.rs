@@ -10,8 +10,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use serde_json::{Value, json};
+use tokio::sync::oneshot;
 
 use super::TikTokEndpoint;
+use super::pull::{self, Pull};
 use super::state::{ApiError, OAuthError, TikTokState, UploadReply};
 use crate::fault::Fault;
 use crate::http::{bearer, dropped, json as json_response, parse_form, pause, trace_id};
@@ -224,8 +226,47 @@ async fn creator_info(State(state): Shared, headers: HeaderMap, body: Bytes) -> 
     .await
 }
 
+/// An init call, as [`api_call`]; when init creates a publish whose media must be downloaded,
+/// the download task starts at once but waits until this call has answered. It waits on a
+/// channel whose sender this call's future owns, so a call whose connection is lost (dropped
+/// with its future, say while an injected `DelayAfterAccept` pauses) still lets the download
+/// go: TikTok downloads whether or not the client heard the answer.
+async fn init_call(
+    state: Arc<TikTokState>,
+    endpoint: TikTokEndpoint,
+    headers: HeaderMap,
+    body: Bytes,
+    scopes: &[&str],
+    init: impl FnOnce(
+        &TikTokState,
+        &str,
+        &std::collections::BTreeSet<String>,
+        &Value,
+    ) -> Result<(Value, Option<Pull>), ApiError>,
+) -> Response {
+    let (answered, after_answer) = oneshot::channel::<()>();
+    let spawner = state.clone();
+    let response = api_call(
+        state,
+        endpoint,
+        headers,
+        body,
+        scopes,
+        move |s, open_id, granted, v| {
+            let (data, pull) = init(s, open_id, granted, v)?;
+            if let Some(pull) = pull {
+                pull::spawn(spawner, pull, after_answer);
+            }
+            Ok(data)
+        },
+    )
+    .await;
+    drop(answered);
+    response
+}
+
 async fn video_init(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    api_call(
+    init_call(
         state,
         TikTokEndpoint::VideoInit,
         headers,
@@ -237,7 +278,7 @@ async fn video_init(State(state): Shared, headers: HeaderMap, body: Bytes) -> Re
 }
 
 async fn inbox_init(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    api_call(
+    init_call(
         state,
         TikTokEndpoint::InboxInit,
         headers,
@@ -249,7 +290,7 @@ async fn inbox_init(State(state): Shared, headers: HeaderMap, body: Bytes) -> Re
 }
 
 async fn content_init(State(state): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    api_call(
+    init_call(
         state,
         TikTokEndpoint::ContentInit,
         headers,

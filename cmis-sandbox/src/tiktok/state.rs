@@ -10,6 +10,7 @@ use cmis_core::SecretString;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use super::pull::{self, Pull, PullOutcome};
 use super::{Creator, IssuedTokens, PublishKind, TikTokConfig, TikTokEndpoint, TikTokPublish};
 use crate::fault::Faults;
 use crate::http::token;
@@ -120,6 +121,10 @@ struct PublishRecord {
     upload: Option<Upload>,
     /// When the media arrived in full; processing ends `processing_time` later.
     media_complete_at: Option<Instant>,
+    /// Bytes downloaded for `PULL_FROM_URL` ([`TikTokConfig::fetch_pulled_media`]).
+    downloaded: u64,
+    /// A `PULL_FROM_URL` download failed: the publish is `FAILED`.
+    pull_failed: bool,
     extra_processing: Duration,
     cancelled: bool,
     /// The publish's sequence number, which fixes its public post id.
@@ -165,6 +170,13 @@ fn status_of(
 ) -> (&'static str, Option<&'static str>) {
     if r.cancelled {
         return ("FAILED", Some("publish_cancelled"));
+    }
+    if r.pull_failed {
+        let reason = match r.kind {
+            PublishKind::DirectVideo | PublishKind::InboxVideo => "video_pull_failed",
+            PublishKind::DirectPhoto | PublishKind::InboxPhoto => "photo_pull_failed",
+        };
+        return ("FAILED", Some(reason));
     }
     let processing_status = if r.upload.is_some() {
         "PROCESSING_UPLOAD"
@@ -568,9 +580,16 @@ impl TikTokState {
         Ok(Some(privacy.to_owned()))
     }
 
+    /// Checks a `PULL_FROM_URL` URL: HTTPS under a verified prefix; with
+    /// [`TikTokConfig::fetch_pulled_media`], plain HTTP on a loopback host too.
     fn check_url(&self, url: &str) -> Result<(), ApiError> {
-        let verified = self.config().verified_url_prefixes;
-        if !url.starts_with("https://") || !verified.iter().any(|p| url.starts_with(p.as_str())) {
+        let config = self.config();
+        let scheme_ok = url.starts_with("https://")
+            || (config.fetch_pulled_media
+                && url.starts_with("http://")
+                && cmis_core::url::Url::parse(url).is_ok_and(|u| pull::is_loopback(&u)));
+        let verified = config.verified_url_prefixes;
+        if !scheme_ok || !verified.iter().any(|p| url.starts_with(p.as_str())) {
             return Err(api(
                 403,
                 "url_ownership_unverified",
@@ -602,6 +621,8 @@ impl TikTokState {
             urls: Vec::new(),
             upload: None,
             media_complete_at: None,
+            downloaded: 0,
+            pull_failed: false,
             extra_processing: extra,
             cancelled: false,
             seq: id,
@@ -613,13 +634,53 @@ impl TikTokState {
         index
     }
 
-    /// Video init, Direct Post (`inbox == false`) or inbox.
+    /// Marks a pull init's media: arrived now, or (with [`TikTokConfig::fetch_pulled_media`]) to
+    /// be downloaded by the returned [`Pull`].
+    fn pull_or_arrive(&self, record: &mut PublishRecord) -> Option<Pull> {
+        if self.config().fetch_pulled_media {
+            Some(Pull {
+                publish_id: record.publish_id.clone(),
+                urls: record.urls.clone(),
+            })
+        } else {
+            record.media_complete_at = Some(Instant::now());
+            None
+        }
+    }
+
+    /// Counts `bytes` downloaded for `publish_id`; false when the download should stop (the
+    /// publish was cancelled or is unknown).
+    pub(crate) fn pull_progress(&self, publish_id: &str, bytes: u64) -> bool {
+        let mut inner = self.lock();
+        let Some(&index) = inner.by_publish_id.get(publish_id) else {
+            return false;
+        };
+        let record = &mut inner.publishes[index];
+        record.downloaded = record.downloaded.saturating_add(bytes);
+        !record.cancelled
+    }
+
+    /// Records how `publish_id`'s download ended.
+    pub(crate) fn finish_pull(&self, publish_id: &str, outcome: PullOutcome) {
+        let mut inner = self.lock();
+        let Some(&index) = inner.by_publish_id.get(publish_id) else {
+            return;
+        };
+        let record = &mut inner.publishes[index];
+        match outcome {
+            PullOutcome::Complete => record.media_complete_at = Some(Instant::now()),
+            PullOutcome::Failed => record.pull_failed = true,
+            PullOutcome::Abandoned => {}
+        }
+    }
+
+    /// Video init, Direct Post (`inbox == false`) or inbox; with the download to start, if any.
     pub(crate) fn video_init(
         &self,
         open_id: &str,
         body: &Value,
         inbox: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(Value, Option<Pull>), ApiError> {
         let mut inner = self.lock();
         let (privacy, title) = if inbox {
             (None, None)
@@ -683,10 +744,11 @@ impl TikTokState {
                 });
                 let publish_id = record.publish_id.clone();
                 inner.by_upload_id.insert(upload_id.clone(), index);
-                Ok(json!({
+                let data = json!({
                     "publish_id": publish_id,
                     "upload_url": format!("{}/upload/?upload_id={upload_id}&upload_token={upload_token}", self.base_url()),
-                }))
+                });
+                Ok((data, None))
             }
             Some("PULL_FROM_URL") => {
                 let url = source
@@ -700,8 +762,8 @@ impl TikTokState {
                 record.privacy_level = privacy;
                 record.title = title;
                 record.urls = vec![url.to_owned()];
-                record.media_complete_at = Some(Instant::now());
-                Ok(json!({ "publish_id": record.publish_id }))
+                let pull = self.pull_or_arrive(record);
+                Ok((json!({ "publish_id": record.publish_id }), pull))
             }
             _ => Err(api(
                 400,
@@ -711,13 +773,13 @@ impl TikTokState {
         }
     }
 
-    /// Photo init (`content/init`).
+    /// Photo init (`content/init`); with the download to start, if any.
     pub(crate) fn content_init(
         &self,
         open_id: &str,
         scopes: &BTreeSet<String>,
         body: &Value,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(Value, Option<Pull>), ApiError> {
         let mut inner = self.lock();
         if body.get("media_type").and_then(Value::as_str) != Some("PHOTO") {
             return Err(api(400, "invalid_param", "media_type must be PHOTO."));
@@ -821,8 +883,8 @@ impl TikTokState {
         record.title = title;
         record.description = description;
         record.urls = images;
-        record.media_complete_at = Some(Instant::now());
-        Ok(json!({ "publish_id": record.publish_id }))
+        let pull = self.pull_or_arrive(record);
+        Ok((json!({ "publish_id": record.publish_id }), pull))
     }
 
     /// One chunk `PUT`.
@@ -932,7 +994,7 @@ impl TikTokState {
         if let Some(up) = &record.upload {
             data["uploaded_bytes"] = json!(up.received);
         } else {
-            data["downloaded_bytes"] = json!(0);
+            data["downloaded_bytes"] = json!(record.downloaded);
         }
         if let Some(reason) = fail_reason {
             data["fail_reason"] = json!(reason);
@@ -990,6 +1052,7 @@ impl TikTokState {
                     uploaded_bytes: r.upload.as_ref().map_or(0, |u| u.received),
                     video_size: r.upload.as_ref().map(|u| u.video_size),
                     urls: r.urls.clone(),
+                    downloaded_bytes: r.downloaded,
                     post_ids: public_post_id(r, processing, now).into_iter().collect(),
                     request: r.request.clone(),
                 }
