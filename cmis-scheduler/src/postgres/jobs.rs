@@ -712,7 +712,7 @@ impl ScheduleStore for PgStore {
         // The outbox rows go in before the audit rows: appending to the audit chain locks the
         // tenants' heads until COMMIT, and every completion of a tenant waits for that lock, so
         // nothing else belongs between the two.
-        super::outbox::insert(&mut tx, &done.outbox, now).await?;
+        super::outbox::insert_completed(&mut tx, &done.outbox, now).await?;
         super::audit::append(&mut tx, done.audit).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(done.rejected)

@@ -34,6 +34,75 @@ const SETTLE: &str = "UPDATE outbox AS o SET \
         AS v(id, ok, dead, retry_at, err) \
      WHERE o.id = v.id AND o.delivered_at IS NULL AND (v.ok OR o.lease_owner = $1)";
 
+/// A completion batch's notifications as one row (migration 8).
+const INSERT_BATCH: &str = "INSERT INTO outbox_batches (created_at, n, rows) VALUES ($1, $2, $3)";
+
+/// Splits the oldest batch into outbox rows, in the batch's order, in one statement: a batch is
+/// either still whole or all in the outbox.
+const SPLIT: &str = "WITH b AS (DELETE FROM outbox_batches WHERE id = (SELECT id FROM \
+        outbox_batches ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING created_at, rows) \
+     INSERT INTO outbox (delivery_id, tenant, kind, subject, payload, created_at, run_at) \
+     SELECT e.x->>0, e.x->>1, e.x->>2, e.x->>3, (e.x->4)::text, b.created_at, b.created_at \
+     FROM b, json_array_elements(b.rows::json) WITH ORDINALITY AS e(x, i) ORDER BY e.i";
+
+/// Batches smaller than this go straight into the outbox: one row each costs little, and they
+/// are due without a split.
+const BATCH_FROM: usize = 32;
+
+/// Writes a completion batch's notifications: as one batch row when there are many (see
+/// [`SPLIT`]), else straight into the outbox. Runs inside the caller's transaction.
+pub(super) async fn insert_completed(
+    conn: &mut PgConnection,
+    rows: &[OutboxRow],
+    now: i64,
+) -> Result<()> {
+    if rows.len() < BATCH_FROM {
+        return insert(conn, rows, now).await;
+    }
+    sqlx::query(INSERT_BATCH)
+        .bind(now)
+        .bind(i64::try_from(rows.len()).unwrap_or(i64::MAX))
+        .bind(batch_document(rows)?)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// `[[delivery_id, tenant, kind, subject, payload], ...]`, the payloads (JSON already) as they
+/// are.
+fn batch_document(rows: &[OutboxRow]) -> Result<String> {
+    let text = |s: &str| {
+        serde_json::to_string(s).map_err(|e| {
+            cmis_core::Error::internal(format!("a notification cannot be encoded: {e}"))
+        })
+    };
+    let size: usize = rows.iter().map(|r| r.payload.len() + 96).sum();
+    let mut out = String::with_capacity(size + 2);
+    out.push('[');
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        out.push_str(&text(&r.delivery_id)?);
+        out.push(',');
+        out.push_str(&text(&r.tenant)?);
+        out.push(',');
+        out.push_str(&text(r.kind)?);
+        out.push(',');
+        match &r.subject {
+            Some(s) => out.push_str(&text(s)?),
+            None => out.push_str("null"),
+        }
+        out.push(',');
+        out.push_str(&r.payload);
+        out.push(']');
+    }
+    out.push(']');
+    Ok(out)
+}
+
 /// Writes `rows` into the outbox. Runs inside the caller's transaction.
 pub(super) async fn insert(conn: &mut PgConnection, rows: &[OutboxRow], now: i64) -> Result<()> {
     if rows.is_empty() {
@@ -70,16 +139,36 @@ impl PgStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        let mut rows = self.claim_rows(owner, limit, lease).await?;
+        // Short of due rows: split a batch, if one waits, and claim from it.
+        if rows.len() < limit {
+            let split = sqlx::query(SPLIT)
+                .execute(self.pool())
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            if split > 0 {
+                rows.extend(self.claim_rows(owner, limit - rows.len(), lease).await?);
+            }
+        }
+        crate::outbox::deliveries_from_rows(&rows)
+    }
+
+    async fn claim_rows(
+        &self,
+        owner: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<sqlx::postgres::PgRow>> {
         let now = micros(self.now());
-        let rows = sqlx::query(CLAIM)
+        sqlx::query(CLAIM)
             .bind(owner)
             .bind(now.saturating_add(duration_micros(lease)))
             .bind(now)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(self.pool())
             .await
-            .map_err(db_err)?;
-        crate::outbox::deliveries_from_rows(&rows)
+            .map_err(db_err)
     }
 
     pub(super) async fn settle_outbox(
@@ -124,7 +213,8 @@ impl PgStore {
 
     pub(super) async fn outbox_waiting(&self) -> Result<u64> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL",
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL) \
+             + (SELECT COALESCE(SUM(n), 0)::bigint FROM outbox_batches)",
         )
         .fetch_one(self.pool())
         .await

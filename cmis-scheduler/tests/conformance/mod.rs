@@ -1499,6 +1499,57 @@ pub async fn outbox_delivers_at_least_once<H: Harness>(h: &H) {
     );
 }
 
+/// A large completion batch's notifications (a store may keep them as one batch until they
+/// are claimed) are each delivered once, in completion order, with distinct delivery ids, to
+/// deliverers claiming a few at a time; none is claimed by two of them at once.
+pub async fn a_large_completion_batch_is_delivered_whole<H: Harness>(h: &H) {
+    use cmis_core::{Notification, NotificationKind};
+    use cmis_scheduler::Delivered;
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    schedule_n(&*s, "a", 100, T0).await;
+    let lease = Duration::from_secs(60);
+    let c = s.claim_started("w", 100, lease).await.unwrap();
+    assert_eq!(c.len(), 100);
+    let completions: Vec<_> = c
+        .iter()
+        .enumerate()
+        .map(|(i, cj)| {
+            let n = Notification::new(tenant("a"), NotificationKind::Published, "out")
+                .with_subject(format!("s{i:03}"));
+            (
+                cj.lease.clone(),
+                Completion::Published(receipt(&format!("p{i}"))),
+                Some(n),
+            )
+        })
+        .collect();
+    assert!(s.complete_notifying(&completions).await.unwrap().is_empty());
+    assert_eq!(s.undelivered().await.unwrap(), 100);
+
+    let mut seen = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for round in 0..20 {
+        let a = s.claim_deliveries("d1", 16, lease).await.unwrap();
+        let b = s.claim_deliveries("d2", 16, lease).await.unwrap();
+        if a.is_empty() && b.is_empty() {
+            break;
+        }
+        assert!(round < 19, "the outbox never drained");
+        for (owner, claimed) in [("d1", &a), ("d2", &b)] {
+            for d in claimed.iter() {
+                seen.push(d.notification.subject.clone().unwrap());
+                assert!(ids.insert(d.notification.id.clone().expect("a delivery id")));
+            }
+            let done: Vec<_> = claimed.iter().map(|d| (d.seq, Delivered::Yes)).collect();
+            s.settle_deliveries(owner, &done).await.unwrap();
+        }
+    }
+    let expected: Vec<_> = (0..100).map(|i| format!("s{i:03}")).collect();
+    assert_eq!(seen, expected, "each once, in completion order");
+    assert_eq!(s.undelivered().await.unwrap(), 0);
+}
+
 /// Review N1: a row this version cannot decode (a newer cmis wrote it, or a hand edit) never
 /// blocks claims, the rescuer or a tenant's list: it is put back for a process that can read
 /// it and quarantined after a few claims, and rows of unknown platforms are never claimed.
@@ -1792,7 +1843,8 @@ macro_rules! conformance_tests {
             cleanup_moves_finished_jobs_to_history, refunds_follow_the_claimed_from_state,
             two_leases_of_one_job_in_one_batch, a_dead_checkpoint_is_discarded,
             claims_by_platform_and_release_of_a_lost_claim, unstorable_error_text_is_sanitised,
-            outbox_delivers_at_least_once, lists_come_in_pages, audit_trail_comes_in_pages);
+            outbox_delivers_at_least_once, a_large_completion_batch_is_delivered_whole,
+            lists_come_in_pages, audit_trail_comes_in_pages);
     };
     (@each $harness:expr; $($name:ident),*) => {
         $(
