@@ -97,6 +97,10 @@ pub(crate) struct Initiating {
     /// pulls the media and may publish by itself) when absent.
     #[serde(default)]
     pub(crate) file_upload: bool,
+    /// The URLs a [`PullHost`](crate::PullHost) issued for this init, sealed if its answer is
+    /// lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) pulled: Vec<url::Url>,
 }
 
 impl Initiating {

@@ -21,6 +21,7 @@ use crate::checkpoint::{
 use crate::creator_info::{CreatorInfo, gate};
 use crate::error::{classify_fail_reason, is_token_invalid};
 use crate::plan::{Plan, media_preflight, plan};
+use crate::pull::{PullHost, Sealed};
 use crate::reconcile::{SCOPE_VIDEO_LIST, undecided, unlisted_reason};
 use crate::request::{PreparedVideo, init_body};
 use crate::status::{PollConfig, PublishState, PublishStatus};
@@ -71,7 +72,10 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 ///   `video.list`). Absence is never claimed: a draft, a private post, a photo post or one not
 ///   yet moderated is not listed, and such a job stays an unknown outcome for a person. A lost
 ///   init of a file upload is not published, provably: no byte was sent, and TikTok publishes
-///   an upload only once it has them all.
+///   an upload only once it has them all. With a [`PullHost`]
+///   ([`with_pull_host`](Self::with_pull_host)), pulled media goes out under URLs issued for
+///   that init alone, and a lost init is settled by sealing them: if TikTok never fetched a
+///   byte, nothing can come of it, and the publish is tried again.
 #[derive(Clone)]
 pub struct TikTokPublisher {
     client: TikTokClient,
@@ -80,6 +84,7 @@ pub struct TikTokPublisher {
     chunk_size: Option<u64>,
     clock: Arc<dyn Clock>,
     list_settle: Duration,
+    pull_host: Option<Arc<dyn PullHost>>,
 }
 
 impl fmt::Debug for TikTokPublisher {
@@ -90,6 +95,7 @@ impl fmt::Debug for TikTokPublisher {
             .field("upload_retry", &self.upload_retry)
             .field("chunk_size", &self.chunk_size)
             .field("list_settle", &self.list_settle)
+            .field("pull_host", &self.pull_host)
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +158,7 @@ impl TikTokPublisher {
             chunk_size: None,
             clock: Arc::new(SystemClock),
             list_settle: DEFAULT_LIST_SETTLE,
+            pull_host: None,
         }
     }
 
@@ -194,6 +201,16 @@ impl TikTokPublisher {
     #[must_use]
     pub fn with_list_settle(mut self, settle: Duration) -> Self {
         self.list_settle = settle;
+        self
+    }
+
+    /// Pulled media (videos given as URLs, photos) goes through `host`: each init gets URLs of
+    /// its own, and an init whose answer was lost is settled by sealing them (see
+    /// [`PullHost`]): never served means never published, and the post is tried again instead
+    /// of ending as an unknown outcome.
+    #[must_use]
+    pub fn with_pull_host(mut self, host: Arc<dyn PullHost>) -> Self {
+        self.pull_host = Some(host);
         self
     }
 
@@ -450,6 +467,48 @@ impl TikTokPublisher {
 }
 
 impl TikTokPublisher {
+    /// With a pull host, replaces the init body's media URLs by URLs issued for this attempt,
+    /// and returns them.
+    async fn issue_pull_urls(&self, body: &mut serde_json::Value) -> Result<Vec<Url>> {
+        let Some(host) = &self.pull_host else {
+            return Ok(Vec::new());
+        };
+        let media = crate::pull::pulled_urls(body);
+        if media.is_empty() {
+            return Ok(Vec::new());
+        }
+        let attempt = crate::pull::attempt_id()?;
+        let mut issued = Vec::with_capacity(media.len());
+        for url in &media {
+            issued.push(host.issue(url, &attempt).await?);
+        }
+        crate::pull::replace_urls(body, &issued)?;
+        Ok(issued)
+    }
+
+    /// Init's answer was lost (`lost`). With pulled URLs from a pull host, seals them at once:
+    /// if TikTok never fetched a byte, that init can never go live and the publish can simply
+    /// be tried again (a transient error that drops the checkpoint). Otherwise, or if sealing
+    /// fails, the outcome stays unknown for reconcile.
+    async fn after_lost_init(&self, pulled: &[Url], lost: Error) -> Error {
+        let Some(host) = self.pull_host.as_ref().filter(|_| !pulled.is_empty()) else {
+            return lost;
+        };
+        match host.seal(pulled).await {
+            Ok(Sealed::NeverServed) => Error::transient(format!(
+                "TikTok's answer to init was lost ({lost}); its media was sealed before TikTok \
+                 fetched any of it, so that init cannot publish anything: safe to try again"
+            ))
+            .with_platform(Platform::TikTok)
+            .discarding_checkpoint(),
+            Ok(_) => lost,
+            Err(e) => {
+                tracing::warn!(kind = %e.kind(), "sealing the pulled media failed: {e}");
+                lost
+            }
+        }
+    }
+
     /// Init's answer was lost: look for the post among the creator's public videos.
     async fn reconcile_initiating(
         &self,
@@ -468,6 +527,13 @@ impl TikTokPublisher {
             // TikTok publishes an upload only once it has every byte, and no chunk went out
             // (the upload_url came with init's lost answer): whatever init created can never go
             // live. Publishing again is safe.
+            return Ok(Reconciliation::NotPublished);
+        }
+        if let Some(host) = self.pull_host.as_ref().filter(|_| !init.pulled.is_empty())
+            && host.seal(&init.pulled).await? == Sealed::NeverServed
+        {
+            // TikTok never had a byte of the media, and never will: that init cannot go live.
+            // Publishing again is safe.
             return Ok(Reconciliation::NotPublished);
         }
         if let Some(reason) = unlisted_reason(&init) {
@@ -571,7 +637,8 @@ impl cmis_core::Publisher for TikTokPublisher {
             None
         };
 
-        let (endpoint, body) = init_body(post, &plan, prepared.as_ref(), interactions)?;
+        let (endpoint, mut body) = init_body(post, &plan, prepared.as_ref(), interactions)?;
+        let pulled = self.issue_pull_urls(&mut body).await?;
         let media = if plan.is_video() {
             MediaType::Video
         } else {
@@ -587,6 +654,7 @@ impl cmis_core::Publisher for TikTokPublisher {
             creator_username: creator_username.clone(),
             caption: post.text_or_empty().to_owned(),
             file_upload: prepared.as_ref().is_some_and(|p| p.upload.is_some()),
+            pulled,
         };
         // Best effort: without it a lost init answer cannot be looked for, as before; stopping
         // here instead would turn a database blip into an unknown outcome of a call never sent.
@@ -595,7 +663,9 @@ impl cmis_core::Publisher for TikTokPublisher {
         }
         let init = match self.init(&mut s, endpoint, &body).await {
             Ok(init) => init,
-            Err(e) if e.kind() == ErrorKind::UnknownOutcome => return Err(e),
+            Err(e) if e.kind() == ErrorKind::UnknownOutcome => {
+                return Err(self.after_lost_init(&initiating.pulled, e).await);
+            }
             // TikTok answered: no publish was created, and the checkpoint before init is dead.
             Err(e) => return Err(e.discarding_checkpoint()),
         };

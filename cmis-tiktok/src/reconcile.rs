@@ -310,6 +310,7 @@ mod tests {
             creator_username: Some("maker".into()),
             caption: caption.into(),
             file_upload: false,
+            pulled: Vec::new(),
         }
     }
 
