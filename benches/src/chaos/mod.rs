@@ -7,6 +7,7 @@
 pub(crate) mod db;
 pub(crate) mod dbfaults;
 pub(crate) mod faulty;
+pub(crate) mod media;
 pub(crate) mod operator;
 pub(crate) mod receiver;
 pub(crate) mod reconcile;

@@ -338,7 +338,7 @@ mod tests {
             fastrand::u64(..)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let sandbox = start_sandbox().await.unwrap();
+        let sandbox = start_sandbox(None).await.unwrap();
         let location = Location {
             kind: StoreKind::Sqlite,
             url: dir.join("test.db").display().to_string(),

@@ -13,6 +13,7 @@ use cmis_scheduler::{Job, JobFilter, JobState};
 
 use super::db::{Db, Location, StoreKind, open};
 use super::dbfaults;
+use super::media::MediaHost;
 use super::operator::Operator;
 use super::receiver::{Mode, Receiver, SLOW_ANSWER};
 use super::reconcile::{Report, all_jobs, early_publishes, notifications, reconcile};
@@ -20,7 +21,7 @@ use super::watch::first_starts;
 use super::worker::{
     ENV_DB_FAULTS, ENV_DIR, ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET, ENV_META_URL,
     ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL, ENV_SCHEMA, ENV_STORE, ENV_TIKTOK_KEY,
-    ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
+    ENV_PULL_HOST, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
 };
 use super::workers::Workers;
 use super::world::{MEDIA_PREFIX, World};
@@ -184,9 +185,14 @@ pub(crate) async fn run(cfg: Config) -> Result<Outcome> {
     result
 }
 
-pub(crate) async fn start_sandbox() -> Result<Sandbox> {
+/// The sandbox, its TikTok pulling media from `media` (the parent's media server) when given.
+pub(crate) async fn start_sandbox(media: Option<&MediaHost>) -> Result<Sandbox> {
     let mut tiktok = TikTokConfig::default();
     tiktok.verified_url_prefixes = vec![MEDIA_PREFIX.to_owned()];
+    if let Some(media) = media {
+        tiktok.verified_url_prefixes.push(media.base.to_string());
+        tiktok.fetch_pulled_media = true;
+    }
     let mut meta = MetaConfig::default();
     // A rate limit stops one account for a minute, as Meta's business use case limits do; the
     // app-wide limit would stop every account for an hour and tell nothing more.
@@ -202,7 +208,8 @@ async fn soak(
     dir: PathBuf,
 ) -> Result<Outcome> {
     let mut rng = fastrand::Rng::with_seed(cfg.seed);
-    let sandbox = start_sandbox().await?;
+    let media = MediaHost::start().await?;
+    let sandbox = start_sandbox(Some(&media)).await?;
     let world = World::plan(cfg.posts, &mut rng, &dir)?;
     world.seed(&sandbox, db, &mut rng).await?;
     eprintln!(
@@ -248,6 +255,7 @@ async fn soak(
             meta.app_secret().expose_secret().to_owned(),
         ),
         (ENV_TIKTOK_URL, tiktok.url()),
+        (ENV_PULL_HOST, media.base.to_string()),
         (ENV_TIKTOK_KEY, tiktok.client_key()),
         (
             ENV_TIKTOK_SECRET,

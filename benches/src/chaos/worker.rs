@@ -20,6 +20,7 @@ use cmis_tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
 
 use super::db::{Location, StoreKind, open_with_clock};
 use super::faulty::FaultyStore;
+use super::media::HostClient;
 use super::skew::SkewedClock;
 use super::watch::{Watched, open_log};
 use super::{HTTP_TIMEOUT, LEASE};
@@ -34,6 +35,8 @@ pub(crate) const ENV_META_APP_SECRET: &str = "CMIS_CHAOS_META_APP_SECRET";
 pub(crate) const ENV_TIKTOK_URL: &str = "CMIS_CHAOS_TIKTOK_URL";
 pub(crate) const ENV_TIKTOK_KEY: &str = "CMIS_CHAOS_TIKTOK_KEY";
 pub(crate) const ENV_TIKTOK_SECRET: &str = "CMIS_CHAOS_TIKTOK_SECRET";
+/// The parent's media server (`chaos::media`), which TikTok pulls from.
+pub(crate) const ENV_PULL_HOST: &str = "CMIS_CHAOS_PULL_HOST";
 pub(crate) const ENV_WORKER_ID: &str = "CMIS_CHAOS_WORKER_ID";
 /// Where the worker writes down its publish calls (the soak's working directory).
 pub(crate) const ENV_DIR: &str = "CMIS_CHAOS_DIR";
@@ -137,7 +140,10 @@ pub(crate) async fn run() -> Result<()> {
         .build();
     // The sandbox lists a public video once its processing is over (seconds, or the injected
     // slow processing): a lost init is looked for again until then.
+    let pull_host = Url::parse(&var(ENV_PULL_HOST)?)
+        .map_err(|e| cmis_core::Error::invalid_input(format!("{ENV_PULL_HOST}: {e}")))?;
     let tiktok_publisher = TikTokPublisher::new(tiktok)
+        .with_pull_host(Arc::new(HostClient::new(pull_host)?))
         .with_list_settle(Duration::from_secs(30))
         .with_poll(
             PollConfig::default()
