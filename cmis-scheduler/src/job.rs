@@ -322,6 +322,10 @@ pub enum Completion {
         error: JobError,
         /// When to reconcile (read-only calls), if the publisher can.
         reconcile_at: Option<OffsetDateTime>,
+        /// A checkpoint the publisher could not save during the call (the store failed), stored
+        /// with the outcome so that reconciliation reads where the call got to; `None` keeps
+        /// the job's stored checkpoint.
+        checkpoint: Option<Checkpoint>,
     },
     /// The token was refused: wait for re-authorisation. The attempt is given back.
     AwaitingReauth {

@@ -421,9 +421,13 @@ impl ScheduleStore for MemoryScheduleStore {
                 Completion::UnknownOutcome {
                     error,
                     reconcile_at,
+                    checkpoint,
                 } => {
                     set_err(j, error);
                     j.run_at = *reconcile_at;
+                    if let Some(cp) = checkpoint {
+                        j.checkpoint = Some(cp.clone());
+                    }
                 }
                 Completion::Snooze { at } => {
                     j.run_at = Some(*at);

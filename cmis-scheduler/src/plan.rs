@@ -122,6 +122,14 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
     let encoded = match completion {
         Completion::Published(r) => serde_json::to_string(r).map(Some),
         Completion::Pending { checkpoint, .. } => serde_json::to_string(checkpoint).map(Some),
+        // A checkpoint the publisher could not save: an extra for reconciliation, left out
+        // (the stored one stays) if it cannot be stored.
+        Completion::UnknownOutcome {
+            checkpoint: Some(cp),
+            ..
+        } => Ok(serde_json::to_string(cp)
+            .ok()
+            .filter(|cp| crate::validate::check_checkpoint_size(cp.len()).is_ok())),
         _ => Ok(None),
     };
     let encoded = match encoded {
@@ -134,6 +142,7 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
             let fallback = Completion::UnknownOutcome {
                 error,
                 reconcile_at: Some(from_micros(now).unwrap_or(OffsetDateTime::UNIX_EPOCH)),
+                checkpoint: None,
             };
             return completion_row(lease, &fallback, now);
         }
@@ -155,7 +164,14 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
         Completion::UnknownOutcome {
             error,
             reconcile_at,
-        } => (reconcile_at.map(micros), Some(error), None, None, false),
+            checkpoint,
+        } => (
+            reconcile_at.map(micros),
+            Some(error),
+            checkpoint.as_ref(),
+            None,
+            false,
+        ),
         Completion::AwaitingReauth { error } => (None, Some(error), None, None, true),
         Completion::Failed { error } | Completion::Missed { error } => {
             (None, Some(error), None, None, false)

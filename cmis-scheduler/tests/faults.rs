@@ -150,3 +150,141 @@ async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
         .unwrap();
     let _ = std::fs::remove_file(&path);
 }
+
+/// Saves a checkpoint right before its creating call, whose answer is then lost (as TikTok's
+/// connector does before `init`); its reconcile says what it was given.
+#[derive(Debug, Default)]
+struct LostAnswer {
+    reconciled_with: std::sync::Mutex<Vec<Option<Checkpoint>>>,
+    publishes: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait]
+impl Publisher for LostAnswer {
+    fn platform(&self) -> Platform {
+        Platform::TikTok
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(vec![Surface::Feed], 10, false)
+    }
+    async fn validate(&self, _: &Target, _: &Post) -> Result<()> {
+        Ok(())
+    }
+    async fn publish(&self, _: &Target, _: &Post, ctx: &PublishContext) -> Result<Outcome> {
+        let n = self
+            .publishes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n > 0 {
+            return Ok(Outcome::Published(Receipt::new(
+                Platform::TikTok,
+                "creator".into(),
+                PostId::new("v_pub_1"),
+            )));
+        }
+        let cp = Checkpoint::new(Platform::TikTok, "initiating", &"before init").unwrap();
+        // Best effort, as the connector does: the database refuses it here.
+        assert!(ctx.save_checkpoint(&cp).await.is_err());
+        Err(Error::unknown_outcome("init's answer was lost"))
+    }
+    async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
+        Err(Error::unknown_outcome("init may be in flight"))
+    }
+    async fn reconcile(
+        &self,
+        _: &Target,
+        _: &Post,
+        checkpoint: Option<&Checkpoint>,
+        _: &PublishContext,
+    ) -> Result<Reconciliation> {
+        self.reconciled_with
+            .lock()
+            .unwrap()
+            .push(checkpoint.cloned());
+        Ok(match checkpoint {
+            Some(_) => Reconciliation::NotPublished,
+            None => Reconciliation::Unknown,
+        })
+    }
+}
+
+/// A checkpoint that could not be saved during a call whose outcome is then unknown is stored
+/// with that outcome: reconciliation starts from it instead of from nothing (here it proves
+/// nothing went out, and the post is published once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsaved_checkpoint_is_stored_with_the_unknown_outcome() {
+    let path = std::env::temp_dir().join(format!(
+        "cmis-faults-{}-{}.db",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let store = Arc::new(SqliteStore::builder().path(&path).build().await.unwrap());
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    // Checkpoint saves (which leave the state as it is) fail; outcomes are stored.
+    sqlx::raw_sql(
+        "CREATE TRIGGER refuse_checkpoints BEFORE UPDATE OF checkpoint ON jobs \
+         WHEN NEW.state = OLD.state AND NEW.checkpoint IS NOT NULL \
+         BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    let tenant = TenantId::new("acme");
+    let target = Target::feed(AccountRef::new("acme", Platform::TikTok, "creator"));
+    let job = store
+        .schedule(
+            &tenant,
+            &PostId::new("p"),
+            &Post::new().with_text("hello"),
+            std::slice::from_ref(&target),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let publisher = Arc::new(LostAnswer::default());
+    let scheduler = Scheduler::builder(store.clone())
+        .publisher(publisher.clone())
+        .tokens(Arc::new(NoTokens))
+        .poll_interval(Duration::from_millis(20))
+        .reconcile(Duration::from_millis(50), Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move {
+        scheduler
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+    let state = loop {
+        let j = store.get(&tenant, job).await.unwrap().unwrap();
+        if j.state.is_finished() || tokio::time::Instant::now() > give_up {
+            break j.state;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the scheduler stops")
+        .unwrap()
+        .unwrap();
+    let seen = publisher.reconciled_with.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let cp = seen[0]
+        .as_ref()
+        .expect("reconciled from the unsaved checkpoint");
+    assert_eq!(cp.stage, "initiating");
+    assert_eq!(state, JobState::Published);
+    assert_eq!(
+        publisher
+            .publishes
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+    let _ = std::fs::remove_file(&path);
+}

@@ -450,6 +450,7 @@ async fn foreign_jobs_look_exactly_like_missing_ones(db: Db) {
         Completion::UnknownOutcome {
             error: job_error(ErrorKind::UnknownOutcome),
             reconcile_at: None,
+            checkpoint: None,
         },
     )
     .await;

@@ -1,7 +1,7 @@
 //! The checkpoint sink a connector writes to while the scheduler publishes a job.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use cmis_core::{Checkpoint, CheckpointSink, Result};
@@ -16,6 +16,8 @@ pub struct JobCheckpointSink {
     store: Arc<dyn ScheduleStore>,
     lease: Lease,
     failed: AtomicBool,
+    /// The last checkpoint handed over, while its save has failed (cleared by a later save).
+    unsaved: Mutex<Option<Checkpoint>>,
 }
 
 impl JobCheckpointSink {
@@ -25,6 +27,7 @@ impl JobCheckpointSink {
             store,
             lease,
             failed: AtomicBool::new(false),
+            unsaved: Mutex::new(None),
         }
     }
 
@@ -32,6 +35,16 @@ impl JobCheckpointSink {
     /// trusting its error: the connector may have stopped after a creating call).
     pub fn failed(&self) -> bool {
         self.failed.load(Ordering::Relaxed)
+    }
+
+    /// The last checkpoint the connector handed over, if saving it failed: the scheduler
+    /// stores it with an unknown outcome, so that reconciliation reads where the call got to
+    /// (TikTok's `initiating` before init: without it a lost init cannot be looked for).
+    pub fn unsaved(&self) -> Option<Checkpoint> {
+        self.unsaved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -56,12 +69,19 @@ impl CheckpointSink for JobCheckpointSink {
         }
         // A checkpoint refused for what it is (too large) is the connector's to report: the
         // save failed before anything was written, and the job fails rather than loops.
-        if saved
-            .as_ref()
-            .is_err_and(|e| e.kind() != cmis_core::ErrorKind::InvalidInput)
-        {
-            self.failed.store(true, Ordering::Relaxed);
+        let mut unsaved = self
+            .unsaved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &saved {
+            Err(e) if e.kind() != cmis_core::ErrorKind::InvalidInput => {
+                self.failed.store(true, Ordering::Relaxed);
+                *unsaved = Some(checkpoint.clone());
+            }
+            Err(_) => {}
+            Ok(()) => *unsaved = None,
         }
+        drop(unsaved);
         saved
     }
 }

@@ -120,6 +120,7 @@ fn after_error(job: &ClaimedJob, e: &Error, now: OffsetDateTime, rules: &Rules) 
         ErrorKind::UnknownOutcome => Decision::quiet(Completion::UnknownOutcome {
             error,
             reconcile_at: Some(cmis_core::after(now, rules.reconcile_interval)),
+            checkpoint: None,
         }),
         ErrorKind::Auth => {
             let message = format!(
@@ -178,6 +179,7 @@ pub(crate) fn after_reconcile(
             completion: Completion::UnknownOutcome {
                 error,
                 reconcile_at: None,
+                checkpoint: None,
             },
             notify: Some(notice(job, NotificationKind::UnknownOutcome, message, now)),
         }
@@ -191,6 +193,7 @@ pub(crate) fn after_reconcile(
             return Decision::quiet(Completion::UnknownOutcome {
                 error,
                 reconcile_at: Some(cmis_core::after(now, rules.reconcile_interval)),
+                checkpoint: None,
             });
         }
         let last_start = cmis_core::after(job.job.scheduled_for, rules.staleness);
@@ -200,6 +203,7 @@ pub(crate) fn after_reconcile(
                 Decision::quiet(Completion::UnknownOutcome {
                     error,
                     reconcile_at: Some(cmis_core::after(now, wait.max(rules.reconcile_interval))),
+                    checkpoint: None,
                 })
             }
             _ => park(error, "checks did not settle it in time".to_owned()),

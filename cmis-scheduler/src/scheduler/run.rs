@@ -285,6 +285,7 @@ impl Drop for Settle {
                 Completion::UnknownOutcome {
                     error,
                     reconcile_at: Some(cmis_core::after(now, self.shared.rules.reconcile_interval)),
+                    checkpoint: None,
                 },
                 None,
             );
@@ -305,6 +306,7 @@ fn defer(job: &ClaimedJob, at: time::OffsetDateTime) -> Completion {
         return Completion::UnknownOutcome {
             error,
             reconcile_at: Some(at),
+            checkpoint: None,
         };
     }
     // A pending job stays pending: snoozed, it would become `retry_scheduled`, and every later
@@ -418,13 +420,24 @@ async fn execute(shared: &Arc<Shared>, job: &ClaimedJob) -> Decision {
         }
         (Phase::Resume, Some(cp)) => {
             let r = publisher.resume(target, cp, &ctx).await;
-            after_call(shared, job, unsaved(&sink, r))
+            with_unsaved(&sink, after_call(shared, job, unsaved(&sink, r)))
         }
         _ => {
             let r = publisher.publish(target, &job.job.post, &ctx).await;
-            after_call(shared, job, unsaved(&sink, r))
+            with_unsaved(&sink, after_call(shared, job, unsaved(&sink, r)))
         }
     }
+}
+
+/// An unknown outcome carries the checkpoint the connector could not save, if any, so that it
+/// is stored with the outcome and reconciliation starts from where the call got to.
+fn with_unsaved(sink: &JobCheckpointSink, mut decision: Decision) -> Decision {
+    if let Completion::UnknownOutcome { checkpoint, .. } = &mut decision.completion
+        && checkpoint.is_none()
+    {
+        *checkpoint = sink.unsaved();
+    }
+    decision
 }
 
 /// Writes outcomes in batches as they come; a failed write is retried (the write, never the
@@ -635,15 +648,18 @@ fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completio
             shared.now(),
             shared.rules.reconcile_interval,
         )),
+        checkpoint: None,
     };
     match completion {
         Completion::Published(_) | Completion::Pending { .. } => reconcile(),
         Completion::UnknownOutcome {
             error: e,
             reconcile_at,
+            ..
         } => Completion::UnknownOutcome {
             error: error(&kind(e)),
             reconcile_at: *reconcile_at,
+            checkpoint: None,
         },
         Completion::Retry { at, error: e } => Completion::Retry {
             at: *at,

@@ -732,6 +732,7 @@ pub async fn completions_follow_the_state_machine<H: Harness>(h: &H) {
                 Completion::UnknownOutcome {
                     error: err(ErrorKind::UnknownOutcome),
                     reconcile_at: None,
+                    checkpoint: None,
                 },
             ),
         ])
@@ -1256,6 +1257,37 @@ pub async fn two_leases_of_one_job_in_one_batch<H: Harness>(h: &H) {
     assert_eq!(job.state, JobState::Published);
 }
 
+/// An unknown outcome may carry a checkpoint the publisher could not save during the call: it
+/// is stored with the outcome, and one without keeps the job's stored checkpoint.
+pub async fn an_unknown_outcome_stores_the_unsaved_checkpoint<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    schedule_n(&*s, "a", 2, T0).await;
+    let lease = Duration::from_secs(60);
+    let c = s.claim_started("w", 2, lease).await.unwrap();
+    let stored = Checkpoint::new(Platform::TikTok, "uploading", &1).unwrap();
+    s.save_checkpoint(&c[1].lease, &stored).await.unwrap();
+    let unsaved = Checkpoint::new(Platform::TikTok, "initiating", &2).unwrap();
+    let unknown = |checkpoint| Completion::UnknownOutcome {
+        error: err(ErrorKind::UnknownOutcome),
+        reconcile_at: Some(T0),
+        checkpoint,
+    };
+    let done = [
+        (c[0].lease.clone(), unknown(Some(unsaved.clone()))),
+        (c[1].lease.clone(), unknown(None)),
+    ];
+    assert!(s.complete(&done).await.unwrap().is_empty());
+    for (cj, expected) in [(&c[0], unsaved), (&c[1], stored)] {
+        let job = ScheduleStore::get(&*s, &tenant("a"), cj.job.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.state, JobState::UnknownOutcome);
+        assert_eq!(job.checkpoint, Some(expected));
+    }
+}
+
 /// Review N2: an error that says the platform's object is dead drops the checkpoint, so the
 /// next claim publishes from the start instead of resuming a dead upload.
 pub async fn a_dead_checkpoint_is_discarded<H: Harness>(h: &H) {
@@ -1704,6 +1736,7 @@ pub async fn reauthorisation_during_a_call_and_a_refused_check<H: DbHarness>(h: 
     let unknown = Completion::UnknownOutcome {
         error: err(ErrorKind::UnknownOutcome),
         reconcile_at: Some(T0),
+        checkpoint: None,
     };
     assert!(
         s.complete(&[(again.lease, unknown)])
@@ -1716,6 +1749,7 @@ pub async fn reauthorisation_during_a_call_and_a_refused_check<H: DbHarness>(h: 
     let parked = Completion::UnknownOutcome {
         error: err(ErrorKind::Auth),
         reconcile_at: None,
+        checkpoint: None,
     };
     assert!(
         s.complete(&[(check.lease, parked)])
@@ -1842,6 +1876,7 @@ macro_rules! conformance_tests {
             completions_follow_the_state_machine, snooze_gives_the_attempt_back, leader_election,
             cleanup_moves_finished_jobs_to_history, refunds_follow_the_claimed_from_state,
             two_leases_of_one_job_in_one_batch, a_dead_checkpoint_is_discarded,
+            an_unknown_outcome_stores_the_unsaved_checkpoint,
             claims_by_platform_and_release_of_a_lost_claim, unstorable_error_text_is_sanitised,
             outbox_delivers_at_least_once, a_large_completion_batch_is_delivered_whole,
             lists_come_in_pages, audit_trail_comes_in_pages);
