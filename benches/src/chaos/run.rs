@@ -20,8 +20,8 @@ use super::reconcile::{Report, all_jobs, early_publishes, notifications, reconci
 use super::watch::first_starts;
 use super::worker::{
     ENV_DB_FAULTS, ENV_DIR, ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET, ENV_META_URL,
-    ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL, ENV_SCHEMA, ENV_STORE, ENV_TIKTOK_KEY,
-    ENV_PULL_HOST, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
+    ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL, ENV_PULL_HOST, ENV_SCHEMA, ENV_STORE,
+    ENV_TIKTOK_KEY, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
 };
 use super::workers::Workers;
 use super::world::{MEDIA_PREFIX, World};
