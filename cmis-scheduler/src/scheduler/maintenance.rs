@@ -115,11 +115,33 @@ pub(super) async fn sweep(shared: &Shared) -> bool {
             continue;
         }
         // The provider notifies on failure (re-authorisation needed, or a failed refresh).
-        if let Err(e) = tokens
-            .refresh_if_expiring_within(&account, shared.cfg.refresh_window)
-            .await
-        {
+        // One refresh may outlast the leadership's TTL (OAuth calls may take minutes): the
+        // leadership is renewed while it runs. The call itself is never cut short (a token
+        // the server rotated could be lost); if the leadership is lost meanwhile, the sweep
+        // stops after it.
+        let refresh = tokens.refresh_if_expiring_within(&account, shared.cfg.refresh_window);
+        tokio::pin!(refresh);
+        let mut renew = tokio::time::interval(shared.cfg.maintenance_interval);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        renew.reset();
+        let mut kept = true;
+        let refreshed = loop {
+            tokio::select! {
+                r = &mut refresh => break r,
+                _ = renew.tick(), if kept => {
+                    kept = matches!(
+                        shared.store.try_lead(MAINTENANCE_LEADER, &shared.worker_id, ttl).await,
+                        Ok(true)
+                    );
+                }
+            }
+        };
+        if let Err(e) = refreshed {
             tracing::warn!(%account, kind = %e.kind(), "token refresh sweep: refresh failed");
+        }
+        if !kept {
+            tracing::warn!("maintenance leadership lost during a refresh; stopping the sweep");
+            return false;
         }
     }
     true
