@@ -1582,6 +1582,56 @@ pub async fn a_large_completion_batch_is_delivered_whole<H: Harness>(h: &H) {
     assert_eq!(s.undelivered().await.unwrap(), 0);
 }
 
+/// Review N16: a trail longer than a page (10 000 records) is verified page by page: intact
+/// as written, and an edit or a deletion in a later page is found.
+pub async fn a_long_audit_trail_is_verified_in_pages<H: DbHarness>(h: &H) {
+    use cmis_scheduler::AuditProblem;
+    const N: usize = 21_000;
+    let s = h.fresh(ManualClock::new()).await;
+    let batch: Vec<_> = (0..N)
+        .map(|i| {
+            NewPost::new(
+                PostId::new(format!("long{i}")),
+                post(),
+                vec![target("a", "page")],
+                T0,
+            )
+        })
+        .collect();
+    assert_eq!(
+        s.schedule_many(&tenant("a"), &batch).await.unwrap(),
+        N as u64
+    );
+    let v = s.verify_audit(&tenant("a")).await.unwrap();
+    assert!(v.is_intact(), "{:?}", v.problems);
+    let records = v.records;
+    assert!(records >= N as u64, "{records}");
+    h.drop_audit_guard().await;
+    h.raw_sql("UPDATE audit SET detail = '{}' WHERE tenant = 'a' AND seq = 15000")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.verify_audit(&tenant("a")).await.unwrap().problems,
+        [AuditProblem::Edited { seq: 15_000 }]
+    );
+    h.raw_sql("DELETE FROM audit WHERE tenant = 'a' AND seq = 20500")
+        .await
+        .unwrap();
+    let v = s.verify_audit(&tenant("a")).await.unwrap();
+    assert_eq!(v.records, records - 1);
+    assert_eq!(
+        v.problems,
+        [
+            AuditProblem::Edited { seq: 15_000 },
+            AuditProblem::Missing {
+                seq: 20_501,
+                expected: 20_500
+            },
+            AuditProblem::Edited { seq: 20_501 }
+        ]
+    );
+}
+
 /// Review N1: a row this version cannot decode (a newer cmis wrote it, or a hand edit) never
 /// blocks claims, the rescuer or a tenant's list: it is put back for a process that can read
 /// it and quarantined after a few claims, and rows of unknown platforms are never claimed.
@@ -1862,7 +1912,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $harness;
             migrations_from_empty, credentials_are_encrypted_and_versioned,
             reauthorisation_releases_parked_jobs, audit_sink_records_are_tenant_scoped,
-            audit_chain_finds_tampering, undecodable_rows_never_block_the_queue,
+            audit_chain_finds_tampering, a_long_audit_trail_is_verified_in_pages,
+            undecodable_rows_never_block_the_queue,
             processes_register_and_newer_schemas_are_refused,
             reauthorisation_during_a_call_and_a_refused_check);
     };
