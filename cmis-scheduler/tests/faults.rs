@@ -64,11 +64,9 @@ impl TokenProvider for NoTokens {
     async fn invalidate(&self, _: &AccountRef, _: &AccessToken) {}
 }
 
-/// Review K3: an outcome the database refuses to store (here a trigger refuses it, as
-/// PostgreSQL refuses a NUL byte) is isolated from its batch: the other outcomes are stored,
-/// the refused one is stored in a plain form, and the scheduler stops when told.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
+/// A new SQLite store in a temporary file, with `trigger` installed through a connection of
+/// its own; returns the store and the file's path.
+async fn store_with_trigger(trigger: &'static str) -> (Arc<SqliteStore>, std::path::PathBuf) {
     let path = std::env::temp_dir().join(format!(
         "cmis-faults-{}-{}.db",
         std::process::id(),
@@ -78,14 +76,49 @@ async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
     let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
-    sqlx::raw_sql(
+    sqlx::raw_sql(trigger).execute(&mut raw).await.unwrap();
+    (store, path)
+}
+
+type Running = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<()>>,
+);
+
+/// Runs `scheduler` until [`stop`].
+fn start(scheduler: Scheduler) -> Running {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move {
+        scheduler
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (stop, run)
+}
+
+/// Stops a scheduler [`start`]ed, and waits (at most 30 s) for it to end well.
+async fn stop((stop, run): Running) {
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the scheduler stops")
+        .unwrap()
+        .unwrap();
+}
+
+/// Review K3: an outcome the database refuses to store (here a trigger refuses it, as
+/// PostgreSQL refuses a NUL byte) is isolated from its batch: the other outcomes are stored,
+/// the refused one is stored in a plain form, and the scheduler stops when told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
+    let (store, path) = store_with_trigger(
         "CREATE TRIGGER refuse_poison BEFORE UPDATE ON jobs \
          WHEN NEW.last_error LIKE '%poison%' \
          BEGIN SELECT RAISE(ABORT, 'this value cannot be stored'); END;",
     )
-    .execute(&mut raw)
-    .await
-    .unwrap();
+    .await;
     let tenant = TenantId::new("acme");
     let target = Target::feed(AccountRef::new("acme", Platform::Facebook, "page"));
     let now = time::OffsetDateTime::now_utc();
@@ -112,14 +145,7 @@ async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
         .poll_interval(Duration::from_millis(20))
         .build()
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(async move {
-        scheduler
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let running = start(scheduler);
     let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
     for (text, id) in &ids {
         loop {
@@ -142,12 +168,7 @@ async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("the scheduler stops")
-        .unwrap()
-        .unwrap();
+    stop(running).await;
     let _ = std::fs::remove_file(&path);
 }
 
@@ -212,24 +233,13 @@ impl Publisher for LostAnswer {
 /// nothing went out, and the post is published once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsaved_checkpoint_is_stored_with_the_unknown_outcome() {
-    let path = std::env::temp_dir().join(format!(
-        "cmis-faults-{}-{}.db",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let store = Arc::new(SqliteStore::builder().path(&path).build().await.unwrap());
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
     // Checkpoint saves (which leave the state as it is) fail; outcomes are stored.
-    sqlx::raw_sql(
+    let (store, path) = store_with_trigger(
         "CREATE TRIGGER refuse_checkpoints BEFORE UPDATE OF checkpoint ON jobs \
          WHEN NEW.state = OLD.state AND NEW.checkpoint IS NOT NULL \
          BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
     )
-    .execute(&mut raw)
-    .await
-    .unwrap();
+    .await;
     let tenant = TenantId::new("acme");
     let target = Target::feed(AccountRef::new("acme", Platform::TikTok, "creator"));
     let job = store
@@ -251,14 +261,7 @@ async fn an_unsaved_checkpoint_is_stored_with_the_unknown_outcome() {
         .reconcile(Duration::from_millis(50), Duration::from_secs(600))
         .build()
         .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(async move {
-        scheduler
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let running = start(scheduler);
     let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
     let state = loop {
         let j = store.get(&tenant, job).await.unwrap().unwrap();
@@ -267,12 +270,7 @@ async fn an_unsaved_checkpoint_is_stored_with_the_unknown_outcome() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("the scheduler stops")
-        .unwrap()
-        .unwrap();
+    stop(running).await;
     let seen = publisher.reconciled_with.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
     let cp = seen[0]

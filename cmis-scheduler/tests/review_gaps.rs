@@ -495,6 +495,52 @@ impl TokenRefresher for SlowEndpoint {
     }
 }
 
+/// Credentials for `accounts`, all expiring in a day, in one shared store.
+async fn expiring_credentials(accounts: &[&str]) -> Arc<MemoryCredentialStore> {
+    let creds = Arc::new(MemoryCredentialStore::new());
+    for a in accounts {
+        creds
+            .put(
+                Credential::new(
+                    AccountRef::new("acme", Platform::TikTok, *a),
+                    SecretString::from("act.old"),
+                )
+                .with_refresh_token(SecretString::from("rft.old"))
+                .with_access_expires_at(T0 + Duration::from_secs(24 * 3600)),
+            )
+            .await
+            .unwrap();
+    }
+    creds
+}
+
+/// A process `id` on `store` whose leader sweeps `creds` through `endpoint` (1 s maintenance
+/// interval, so a 3 s leadership TTL), with a token provider of its own.
+fn sweeping_process(
+    id: &str,
+    store: Arc<dyn ScheduleStore>,
+    creds: &Arc<MemoryCredentialStore>,
+    endpoint: &Arc<SlowEndpoint>,
+    clock: &Arc<TokioClock>,
+) -> Running {
+    let tokens = RefreshingTokenProvider::builder(creds.clone() as Arc<dyn CredentialStore>)
+        .refresher(endpoint.clone())
+        .clock(clock.clone())
+        .build();
+    let scheduler = builder(
+        store,
+        Fake::new(Duration::ZERO, Box::new(|| {})),
+        clock.clone(),
+    )
+    .worker_id(id)
+    .refreshing_tokens(tokens)
+    .maintenance_interval(Duration::from_secs(1))
+    .sweep_interval(Duration::from_secs(24 * 3600))
+    .build()
+    .unwrap();
+    run(scheduler)
+}
+
 /// Review N10: two processes share one database; the leader's sweep of 20 accounts (2 s each,
 /// 40 s in all) outlasts the leadership's TTL (3 × the 1 s maintenance interval) many times
 /// over. The leader renews its leadership as it goes, so the other process never takes over
@@ -506,46 +552,16 @@ async fn a_long_refresh_sweep_keeps_its_leadership_and_refreshes_each_account_on
     let clock = Arc::new(TokioClock::starting_at(T0));
     // One database (jobs, leadership and credentials) for both processes.
     let store = Arc::new(MemoryScheduleStore::with_clock(clock.clone()));
-    let creds = Arc::new(MemoryCredentialStore::new());
     let accounts: Vec<String> = (0..20).map(|i| format!("creator-{i}")).collect();
-    for a in &accounts {
-        creds
-            .put(
-                Credential::new(
-                    AccountRef::new("acme", Platform::TikTok, a.as_str()),
-                    SecretString::from("act.old"),
-                )
-                .with_refresh_token(SecretString::from("rft.old"))
-                .with_access_expires_at(T0 + Duration::from_secs(24 * 3600)),
-            )
-            .await
-            .unwrap();
-    }
+    let names: Vec<&str> = accounts.iter().map(String::as_str).collect();
+    let creds = expiring_credentials(&names).await;
     let endpoint = Arc::new(SlowEndpoint {
         per_call: Duration::from_secs(2),
         refreshes: Mutex::new(HashMap::new()),
     });
-    let process = |id: &str| {
-        // Each process has its own token provider, as separate processes would.
-        let tokens = RefreshingTokenProvider::builder(creds.clone() as Arc<dyn CredentialStore>)
-            .refresher(endpoint.clone())
-            .clock(clock.clone())
-            .build();
-        let scheduler = builder(
-            store.clone(),
-            Fake::new(Duration::ZERO, Box::new(|| {})),
-            clock.clone(),
-        )
-        .worker_id(id)
-        .refreshing_tokens(tokens)
-        .maintenance_interval(Duration::from_secs(1))
-        .sweep_interval(Duration::from_secs(24 * 3600))
-        .build()
-        .unwrap();
-        run(scheduler)
-    };
-    let a = process("process-a");
-    let b = process("process-b");
+    // Each process has its own token provider, as separate processes would.
+    let a = sweeping_process("process-a", store.clone(), &creds, &endpoint, &clock);
+    let b = sweeping_process("process-b", store.clone(), &creds, &endpoint, &clock);
     // Time for the sweep (40 s) twice over, and more.
     tokio::time::sleep(Duration::from_secs(120)).await;
     a.stop().await;
@@ -571,44 +587,13 @@ async fn one_refresh_longer_than_the_leadership_ttl_keeps_the_leadership() {
     let clock = Arc::new(TokioClock::starting_at(T0));
     let inner = Arc::new(MemoryScheduleStore::with_clock(clock.clone()));
     let store = Flaky::new(inner);
-    let creds = Arc::new(MemoryCredentialStore::new());
-    for a in ["creator-0", "creator-1"] {
-        creds
-            .put(
-                Credential::new(
-                    AccountRef::new("acme", Platform::TikTok, a),
-                    SecretString::from("act.old"),
-                )
-                .with_refresh_token(SecretString::from("rft.old"))
-                .with_access_expires_at(T0 + Duration::from_secs(24 * 3600)),
-            )
-            .await
-            .unwrap();
-    }
+    let creds = expiring_credentials(&["creator-0", "creator-1"]).await;
     let endpoint = Arc::new(SlowEndpoint {
         per_call: Duration::from_secs(12),
         refreshes: Mutex::new(HashMap::new()),
     });
-    let process = |id: &str| {
-        let tokens = RefreshingTokenProvider::builder(creds.clone() as Arc<dyn CredentialStore>)
-            .refresher(endpoint.clone())
-            .clock(clock.clone())
-            .build();
-        let scheduler = builder(
-            store.clone(),
-            Fake::new(Duration::ZERO, Box::new(|| {})),
-            clock.clone(),
-        )
-        .worker_id(id)
-        .refreshing_tokens(tokens)
-        .maintenance_interval(Duration::from_secs(1))
-        .sweep_interval(Duration::from_secs(24 * 3600))
-        .build()
-        .unwrap();
-        run(scheduler)
-    };
-    let a = process("process-a");
-    let b = process("process-b");
+    let a = sweeping_process("process-a", store.clone(), &creds, &endpoint, &clock);
+    let b = sweeping_process("process-b", store.clone(), &creds, &endpoint, &clock);
     tokio::time::sleep(Duration::from_secs(60)).await;
     a.stop().await;
     b.stop().await;
