@@ -286,3 +286,110 @@ async fn an_unsaved_checkpoint_is_stored_with_the_unknown_outcome() {
     );
     let _ = std::fs::remove_file(&path);
 }
+
+/// Stops before its first call when its checkpoint cannot be saved, saying nothing was sent.
+#[derive(Debug, Default)]
+struct StopsBeforeSending {
+    publishes: std::sync::atomic::AtomicU32,
+    reconciles: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait]
+impl Publisher for StopsBeforeSending {
+    fn platform(&self) -> Platform {
+        Platform::TikTok
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(vec![Surface::Feed], 10, false)
+    }
+    async fn validate(&self, _: &Target, _: &Post) -> Result<()> {
+        Ok(())
+    }
+    async fn publish(&self, _: &Target, _: &Post, ctx: &PublishContext) -> Result<Outcome> {
+        let n = self
+            .publishes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n > 0 {
+            return Ok(Outcome::Published(Receipt::new(
+                Platform::TikTok,
+                "creator".into(),
+                PostId::new("v_pub_2"),
+            )));
+        }
+        let cp = Checkpoint::new(Platform::TikTok, "initiating", &"before any call").unwrap();
+        ctx.save_checkpoint(&cp).await.unwrap_err();
+        Err(Error::transient("stopped before any call").discarding_checkpoint())
+    }
+    async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
+        Err(Error::unknown_outcome("unexpected resume"))
+    }
+    async fn reconcile(
+        &self,
+        _: &Target,
+        _: &Post,
+        _: Option<&Checkpoint>,
+        _: &PublishContext,
+    ) -> Result<Reconciliation> {
+        self.reconciles
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Reconciliation::Unknown)
+    }
+}
+
+/// A failed checkpoint save makes the scheduler reconcile a failed publish (the connector may
+/// have stopped after a creating call), except when the connector's error drops the
+/// checkpoint: it says nothing of the attempt is live, and the post is simply retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_that_drops_the_checkpoint_is_retried_despite_a_failed_save() {
+    let (store, path) = store_with_trigger(
+        "CREATE TRIGGER refuse_checkpoints BEFORE UPDATE OF checkpoint ON jobs \
+         WHEN NEW.state = OLD.state AND NEW.checkpoint IS NOT NULL \
+         BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
+    )
+    .await;
+    let tenant = TenantId::new("acme");
+    let target = Target::feed(AccountRef::new("acme", Platform::TikTok, "creator"));
+    let job = store
+        .schedule(
+            &tenant,
+            &PostId::new("p"),
+            &Post::new().with_text("hello"),
+            std::slice::from_ref(&target),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let publisher = Arc::new(StopsBeforeSending::default());
+    let scheduler = Scheduler::builder(store.clone())
+        .publisher(publisher.clone())
+        .tokens(Arc::new(NoTokens))
+        .poll_interval(Duration::from_millis(20))
+        .retry_policy(
+            cmis_core::RetryPolicy::default()
+                .with_base(Duration::from_millis(10))
+                .with_cap(Duration::from_millis(10)),
+        )
+        .reconcile(Duration::from_millis(50), Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let running = start(scheduler);
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+    let state = loop {
+        let j = store.get(&tenant, job).await.unwrap().unwrap();
+        if j.state.is_finished() || tokio::time::Instant::now() > give_up {
+            break j.state;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    stop(running).await;
+    assert_eq!(state, JobState::Published);
+    let load = |a: &std::sync::atomic::AtomicU32| a.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(load(&publisher.publishes), 2);
+    assert_eq!(
+        load(&publisher.reconciles),
+        0,
+        "never taken for an unknown outcome"
+    );
+    let _ = std::fs::remove_file(&path);
+}

@@ -467,23 +467,79 @@ impl TikTokPublisher {
 }
 
 impl TikTokPublisher {
-    /// With a pull host, replaces the init body's media URLs by URLs issued for this attempt,
-    /// and returns them.
-    async fn issue_pull_urls(&self, body: &mut serde_json::Value) -> Result<Vec<Url>> {
+    /// With a pull host, the URLs it issues for this attempt, one per media URL TikTok will
+    /// pull (none for a file upload).
+    async fn issue_pull_urls(
+        &self,
+        plan: &Plan,
+        prepared: Option<&PreparedVideo>,
+    ) -> Result<Vec<Url>> {
         let Some(host) = &self.pull_host else {
             return Ok(Vec::new());
         };
-        let media = crate::pull::pulled_urls(body);
+        let media: Vec<&Url> = match (plan, prepared) {
+            (Plan::Photos { urls, .. }, _) => urls.iter().collect(),
+            (Plan::Video { .. }, Some(p)) => p.pull_url.iter().collect(),
+            (Plan::Video { .. }, None) => Vec::new(),
+        };
         if media.is_empty() {
             return Ok(Vec::new());
         }
         let attempt = crate::pull::attempt_id()?;
         let mut issued = Vec::with_capacity(media.len());
-        for url in &media {
+        for url in media {
             issued.push(host.issue(url, &attempt).await?);
         }
-        crate::pull::replace_urls(body, &issued)?;
         Ok(issued)
+    }
+
+    /// Everything between the first checkpoint and init, none of it a change on TikTok: the
+    /// token and its scopes, creator info and its checks (Direct Post), and init's body, with
+    /// the pull host's URLs in place of the post's.
+    async fn before_init<'a>(
+        &self,
+        target: &'a Target,
+        post: &Post,
+        plan: &Plan,
+        prepared: Option<&PreparedVideo>,
+        initiating: &Initiating,
+        ctx: &'a PublishContext,
+    ) -> Result<(
+        Session<'a>,
+        crate::client::Endpoint,
+        serde_json::Value,
+        Option<String>,
+    )> {
+        let opts = &post.options.tiktok;
+        let mode = initiating.mode;
+        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        match (plan, mode) {
+            (_, Mode::Direct) => s.require_scope(&[SCOPE_PUBLISH], "a TikTok Direct Post")?,
+            (Plan::Video { .. }, Mode::Inbox) => {
+                s.require_scope(&[SCOPE_UPLOAD], "a TikTok draft video")?;
+            }
+            (Plan::Photos { .. }, Mode::Inbox) => {
+                s.require_scope(&[SCOPE_UPLOAD, SCOPE_PUBLISH], "a TikTok draft photo post")?;
+            }
+        }
+        let mut creator_username = None;
+        let interactions = if mode == Mode::Direct {
+            let client = &self.client;
+            let info = s
+                .run(|t| async move { client.creator_info(&t).await })
+                .await?;
+            let duration = prepared.and_then(|p| p.duration);
+            let interactions = gate(&info, opts, plan.is_video(), duration)?;
+            creator_username = Some(info.creator_username);
+            Some(interactions)
+        } else {
+            None
+        };
+        let (endpoint, mut body) = init_body(post, plan, prepared, interactions)?;
+        if !initiating.pulled.is_empty() {
+            crate::pull::replace_urls(&mut body, &initiating.pulled)?;
+        }
+        Ok((s, endpoint, body, creator_username))
     }
 
     /// Init's answer was lost (`lost`). With pulled URLs from a pull host, seals them at once:
@@ -611,53 +667,40 @@ impl cmis_core::Publisher for TikTokPublisher {
             ),
             Plan::Photos { .. } => None,
         };
-
-        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
-        match (&plan, mode) {
-            (_, Mode::Direct) => s.require_scope(&[SCOPE_PUBLISH], "a TikTok Direct Post")?,
-            (Plan::Video { .. }, Mode::Inbox) => {
-                s.require_scope(&[SCOPE_UPLOAD], "a TikTok draft video")?;
-            }
-            (Plan::Photos { .. }, Mode::Inbox) => {
-                s.require_scope(&[SCOPE_UPLOAD, SCOPE_PUBLISH], "a TikTok draft photo post")?;
-            }
-        }
-
-        let mut creator_username = None;
-        let interactions = if mode == Mode::Direct {
-            let client = &self.client;
-            let info = s
-                .run(|t| async move { client.creator_info(&t).await })
-                .await?;
-            let duration = prepared.as_ref().and_then(|p| p.duration);
-            let interactions = gate(&info, opts, plan.is_video(), duration)?;
-            creator_username = Some(info.creator_username);
-            Some(interactions)
-        } else {
-            None
-        };
-
-        let (endpoint, mut body) = init_body(post, &plan, prepared.as_ref(), interactions)?;
-        let pulled = self.issue_pull_urls(&mut body).await?;
         let media = if plan.is_video() {
             MediaType::Video
         } else {
             MediaType::Photo
         };
-        let initiating = Initiating {
+        let pulled = self.issue_pull_urls(&plan, prepared.as_ref()).await?;
+        let mut initiating = Initiating {
             started_at: self.clock.now(),
             mode,
             media,
             privacy_level: (mode == Mode::Direct)
                 .then(|| opts.privacy_level.clone())
                 .flatten(),
-            creator_username: creator_username.clone(),
+            creator_username: None,
             caption: post.text_or_empty().to_owned(),
             file_upload: prepared.as_ref().is_some_and(|p| p.upload.is_some()),
             pulled,
         };
-        // Best effort: without it a lost init answer cannot be looked for, as before; stopping
-        // here instead would turn a database blip into an unknown outcome of a call never sent.
+        // Saved before any call to TikTok, so that a process stopped from here on (killed
+        // while it asks for creator info, say) leaves reconcile something to go on: a file
+        // upload it can prove unpublished, pulled media it can seal. Best effort: without it a
+        // lost init answer cannot be looked for, as before.
+        if let Err(e) = ctx.save_checkpoint(&initiating.checkpoint()?).await {
+            tracing::warn!(kind = %e.kind(), "the checkpoint before init could not be saved: {e}");
+        }
+        // Nothing reaches TikTok before init: an error until then leaves nothing behind, and
+        // the checkpoint above goes with it.
+        let (mut s, endpoint, body, creator_username) = self
+            .before_init(target, post, &plan, prepared.as_ref(), &initiating, ctx)
+            .await
+            .map_err(Error::discarding_checkpoint)?;
+        // Init's window starts now; the username gives a found post its permalink.
+        initiating.started_at = self.clock.now();
+        initiating.creator_username.clone_from(&creator_username);
         if let Err(e) = ctx.save_checkpoint(&initiating.checkpoint()?).await {
             tracing::warn!(kind = %e.kind(), "the checkpoint before init could not be saved: {e}");
         }
@@ -682,7 +725,6 @@ impl cmis_core::Publisher for TikTokPublisher {
             creator_username,
             upload: None,
         };
-
         let Some(PreparedVideo {
             upload: Some(upload),
             ..

@@ -89,22 +89,8 @@ fn hex_of(bytes: &[u8]) -> String {
     })
 }
 
-/// The media URLs of an init body, in order: `source_info.video_url`, or each of
-/// `source_info.photo_images`. Empty for a file upload.
-pub(crate) fn pulled_urls(body: &Value) -> Vec<Url> {
-    let source = &body["source_info"];
-    if source["source"] != "PULL_FROM_URL" {
-        return Vec::new();
-    }
-    let strings: Vec<&str> = match (&source["video_url"], &source["photo_images"]) {
-        (Value::String(u), _) => vec![u.as_str()],
-        (_, Value::Array(images)) => images.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    strings.iter().filter_map(|s| Url::parse(s).ok()).collect()
-}
-
-/// Replaces an init body's media URLs (see [`pulled_urls`]) with `issued`, in order.
+/// Replaces an init body's media URLs (`source_info.video_url`, or each of
+/// `source_info.photo_images`) with `issued`, in order.
 pub(crate) fn replace_urls(body: &mut Value, issued: &[Url]) -> Result<()> {
     let source = &mut body["source_info"];
     if source["video_url"].is_string() {
@@ -131,10 +117,9 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_pulled_videos_and_photos_urls_are_found_and_replaced() {
+    fn a_pulled_videos_and_photos_urls_are_replaced() {
         let mut video = json!({"source_info": {"source": "PULL_FROM_URL",
             "video_url": "https://v.example.com/a.mp4"}});
-        assert_eq!(pulled_urls(&video).len(), 1);
         let issued = [Url::parse("https://m.example.com/p/1/a.mp4").unwrap()];
         replace_urls(&mut video, &issued).unwrap();
         assert_eq!(
@@ -145,7 +130,6 @@ mod tests {
         let mut photos = json!({"source_info": {"source": "PULL_FROM_URL",
             "photo_cover_index": 0,
             "photo_images": ["https://v.example.com/1.jpg", "https://v.example.com/2.jpg"]}});
-        assert_eq!(pulled_urls(&photos).len(), 2);
         let issued = [
             Url::parse("https://m.example.com/p/1/1.jpg").unwrap(),
             Url::parse("https://m.example.com/p/1/2.jpg").unwrap(),
@@ -158,9 +142,6 @@ mod tests {
                 "https://m.example.com/p/1/2.jpg"
             ])
         );
-
-        let upload = json!({"source_info": {"source": "FILE_UPLOAD", "video_size": 10}});
-        assert!(pulled_urls(&upload).is_empty());
     }
 
     #[test]

@@ -101,7 +101,15 @@ async fn a_privacy_mismatch_sends_nothing_but_the_creator_info_query() {
         requests[0].url.path(),
         "/v2/post/publish/creator_info/query/"
     );
-    assert!(env.checkpoints.checkpoints().is_empty());
+    // Only the checkpoint saved before any call, which the error drops: nothing was created.
+    let stages: Vec<_> = env
+        .checkpoints
+        .checkpoints()
+        .into_iter()
+        .map(|c| c.stage)
+        .collect();
+    assert_eq!(stages, ["initiating"]);
+    assert!(err.discards_checkpoint());
 }
 
 #[tokio::test]

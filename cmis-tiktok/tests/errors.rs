@@ -58,15 +58,16 @@ async fn every_documented_init_error_maps_to_its_kind_with_code_and_log_id() {
         assert_eq!(err.kind().as_str(), kind, "{code}: {err}");
         assert_eq!(err.platform_code(), Some(code));
         assert_eq!(err.trace_id(), Some(log_id.as_str()));
-        // Only the checkpoint before init was saved; TikTok's answer proves no publish was
-        // created, so it is dead (an unknown outcome keeps it for reconciliation).
+        // Only the checkpoints before init were saved (before any call, then with init's
+        // window); TikTok's answer proves no publish was created, so they are dead (an
+        // unknown outcome keeps them for reconciliation).
         let stages: Vec<String> = env
             .checkpoints
             .checkpoints()
             .into_iter()
             .map(|c| c.stage)
             .collect();
-        assert_eq!(stages, ["initiating"], "{code}");
+        assert_eq!(stages, ["initiating", "initiating"], "{code}");
         assert_eq!(
             err.discards_checkpoint(),
             kind != "unknown_outcome",

@@ -184,13 +184,17 @@ async fn file_upload_sends_exact_chunks_after_checkpointing_the_publish_id() {
         "https://www.tiktok.com/@tiktok/video/7439182734619283746"
     );
     let seen = sink.seen.lock().unwrap().clone();
-    // The first checkpoint was saved after creator info and before init: when init was sent
-    // and the caption, for a reconcile if init's answer is lost.
-    let (requests_before, initiating) = &seen[0];
+    // The first checkpoint was saved before any call (a process stopped during creator info
+    // leaves it for reconcile), the second after creator info and before init: when init was
+    // sent and the caption, for a reconcile if init's answer is lost.
+    let (requests_before, early) = &seen[0];
+    assert_eq!(*requests_before, 0);
+    assert_eq!(early.stage, "initiating");
+    let (requests_before, initiating) = &seen[1];
     assert_eq!(*requests_before, 1);
     assert_eq!(initiating.stage, "initiating");
     // The next after init, before any PUT.
-    let (requests_before, first) = &seen[1];
+    let (requests_before, first) = &seen[2];
     assert_eq!(*requests_before, 2);
     assert_eq!(first.platform, Platform::TikTok);
     assert_eq!(first.stage, "uploading");
@@ -309,14 +313,14 @@ async fn a_5xx_on_init_is_an_unknown_outcome_and_nothing_is_uploaded() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
     assert_eq!(err.trace_id(), Some("L500"));
-    // The checkpoint before init stays, for the reconcile.
+    // The checkpoints before init stay, for the reconcile.
     let stages: Vec<String> = env
         .checkpoints
         .checkpoints()
         .into_iter()
         .map(|c| c.stage)
         .collect();
-    assert_eq!(stages, ["initiating"]);
+    assert_eq!(stages, ["initiating", "initiating"]);
     assert!(!err.discards_checkpoint());
     // No byte went out, and TikTok publishes an upload only once it has them all: whatever
     // init created can never go live, so reconcile says so without a call (the catch-all mock

@@ -366,9 +366,15 @@ fn after_call(shared: &Shared, job: &ClaimedJob, result: Result<Outcome>) -> Dec
 /// A publish or resume that failed after one of its checkpoints could not be saved may have
 /// failed *because* of it, after a creating call went out (TikTok's `init`, the last chunk):
 /// only the platform can tell, so it is reconciled, never marked failed or sent again blindly.
+/// An error that discards the checkpoint is taken as it is: the connector says nothing of the
+/// attempt is live on the platform (it said so, or nothing was sent).
 fn unsaved(sink: &JobCheckpointSink, result: Result<Outcome>) -> Result<Outcome> {
     match result {
-        Err(e) if sink.failed() && e.kind() != cmis_core::ErrorKind::UnknownOutcome => {
+        Err(e)
+            if sink.failed()
+                && e.kind() != cmis_core::ErrorKind::UnknownOutcome
+                && !e.discards_checkpoint() =>
+        {
             Err(Error::unknown_outcome(format!(
                 "a checkpoint could not be saved during the publish, which then failed ({e}); \
                  the platform is checked before anything is sent again"
