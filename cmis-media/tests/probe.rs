@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cmis_core::{ErrorKind, Media};
 use cmis_media::{ColorType, Format, VideoCodec, probe, probe_bytes, probe_file};
-use common::{Mp4, TempDir, image, rgba_image, webm};
+use common::{Fragmented, Mp4, TempDir, image, rgba_image, webm};
 use image::ImageFormat;
 
 #[test]
@@ -60,6 +60,32 @@ fn lossy_and_extended_webp_headers_are_read() {
     assert_eq!((info.width, info.height), (Some(1920), Some(1080)));
     assert_eq!(info.animated, Some(true));
     assert_eq!(info.color, Some(ColorType::Rgba));
+}
+
+/// A fragmented MP4 (browsers' MediaRecorder, screen recorders) says 0 in `mvhd` and `mdhd`:
+/// its length comes from `mvex/mehd`, or from the video track's samples over every `moof`
+/// (with `trun` durations or `trex` defaults; other tracks' fragments do not count).
+#[test]
+fn a_fragmented_mp4_reports_its_real_duration_and_frame_rate() {
+    let dir = TempDir::new("probe-fmp4");
+    for (mehd, durations_in_trun) in [(true, true), (false, true), (false, false)] {
+        let spec = Mp4 {
+            frames: 1_800,
+            fps: 30,
+            fragments: Some(Fragmented {
+                count: 30,
+                mehd,
+                durations_in_trun,
+            }),
+            ..Mp4::default()
+        };
+        let path = dir.file("rec.mp4", &spec.bytes());
+        let info = probe_file(&path).unwrap();
+        let case = format!("mehd {mehd}, durations in trun {durations_in_trun}");
+        assert_eq!(info.duration, Some(Duration::from_secs(60)), "{case}");
+        assert!((info.frame_rate.unwrap() - 30.0).abs() < 1e-9, "{case}");
+        assert_eq!(info.video_codec, Some(VideoCodec::H264), "{case}");
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use cmis_core::{Media, Platform, Post, Surface, TikTokOptions};
 use cmis_media::Rules;
 use common::validate::*;
-use common::{Mp4, TempDir};
+use common::{Fragmented, Mp4, TempDir};
 
 use Platform::TikTok;
 use Surface::Feed;
@@ -197,6 +197,28 @@ fn tiktok_duration_is_capped_by_the_creator() {
         .with_max_video_duration(Duration::from_secs(3600));
     assert_eq!(
         broken_with(&generous, &post(vec![mp4(video(601))])),
+        r(&["tiktok.feed.video.max_duration"])
+    );
+}
+
+/// A fragmented recording longer than TikTok's 10 minutes is refused like any other: its
+/// length is read from its fragments (before, it reported none and passed).
+#[test]
+fn a_fragmented_recording_too_long_for_tiktok_is_refused() {
+    let fragmented = |secs: u32| Mp4 {
+        fragments: Some(Fragmented {
+            count: 20,
+            mehd: false,
+            durations_in_trun: true,
+        }),
+        ..video(secs)
+    };
+    assert_eq!(
+        broken(TikTok, Feed, &post(vec![mp4(fragmented(60))])),
+        r(&[])
+    );
+    assert_eq!(
+        broken(TikTok, Feed, &post(vec![mp4(fragmented(660))])),
         r(&["tiktok.feed.video.max_duration"])
     );
 }

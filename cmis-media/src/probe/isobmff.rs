@@ -1,6 +1,7 @@
 //! MP4 and MOV: a small box walker. The top level is walked by reading box headers only (an
 //! `mdat` of gigabytes is skipped, never read); the `moov` box alone is read into memory and
-//! parsed for the movie duration and the video track's size, codec and frame rate.
+//! parsed for the movie duration and the video track's size, codec and frame rate. A
+//! fragmented file's duration and frame rate come from `mvex/mehd` or its `moof` boxes.
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ pub(crate) fn probe(src: &mut dyn ReadAt) -> Result<MovieInfo> {
     let mut pos = 0u64;
     let mut moov: Option<(u64, u64)> = None;
     let mut mdat_seen = false;
+    let mut moofs: Vec<(u64, u64)> = Vec::new();
     let mut info = MovieInfo::default();
     for _ in 0..MAX_TOP_BOXES {
         if pos >= size {
@@ -72,6 +74,9 @@ pub(crate) fn probe(src: &mut dyn ReadAt) -> Result<MovieInfo> {
                 info.moov_before_mdat = Some(!mdat_seen);
             }
             b"mdat" => mdat_seen = true,
+            b"moof" if moofs.len() < MAX_FRAGMENTS => {
+                moofs.push((pos + header_len, len - header_len))
+            }
             _ => {}
         }
         pos = end;
@@ -82,8 +87,132 @@ pub(crate) fn probe(src: &mut dyn ReadAt) -> Result<MovieInfo> {
         ));
     };
     let body = read_up_to(src, moov_at, moov_len)?;
-    parse_moov(&body, &mut info)?;
+    let fragments = parse_moov(&body, &mut info)?;
+    if (info.duration.is_none() || info.frame_rate.is_none()) && !moofs.is_empty() {
+        fragmented(src, &moofs, &fragments, &mut info)?;
+    }
     Ok(info)
+}
+
+/// Fragments (`moof` boxes) read at most, and their bytes in all: a fragmented file of hours
+/// has a few thousand, of kilobytes each.
+const MAX_FRAGMENTS: usize = 100_000;
+const MAX_FRAGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What `moov` says about fragments: the movie's timescale, `mvex/mehd`'s fragment duration,
+/// the video track's id and timescale, and `trex`'s default sample duration per track.
+#[derive(Debug, Default)]
+struct Fragments {
+    movie_timescale: Option<u32>,
+    mehd: Option<u64>,
+    video_track: Option<(u32, u32)>,
+    trex_durations: Vec<(u32, u32)>,
+}
+
+/// A fragmented MP4 (as browsers and screen recorders write it) says 0 in `mvhd` and `mdhd`:
+/// its length is `mvex/mehd`'s fragment duration, or else the sum of the video track's sample
+/// durations over every fragment (`moof/traf/trun`, with `tfhd` and `trex` defaults).
+fn fragmented(
+    src: &mut dyn ReadAt,
+    moofs: &[(u64, u64)],
+    f: &Fragments,
+    info: &mut MovieInfo,
+) -> Result<()> {
+    let Some((track, timescale)) = f.video_track else {
+        if info.duration.is_none()
+            && let (Some(ts), Some(d)) = (f.movie_timescale, f.mehd)
+        {
+            info.duration = to_duration(ts, d);
+        }
+        return Ok(());
+    };
+    let trex = f
+        .trex_durations
+        .iter()
+        .find(|(id, _)| *id == track)
+        .map_or(0, |(_, d)| *d);
+    let (mut samples, mut units, mut read) = (0u64, 0u64, 0u64);
+    for &(at, len) in moofs {
+        read = read.saturating_add(len);
+        if read > MAX_FRAGMENT_BYTES {
+            return Err(Error::invalid_input(
+                "fragmented MP4 with more than 64 MiB of fragment headers",
+            ));
+        }
+        let moof = read_up_to(src, at, len)?;
+        for (_, traf) in children(&moof)?.into_iter().filter(|(k, _)| k == b"traf") {
+            let (s, u) = track_fragment(traf, track, trex)?;
+            samples = samples.saturating_add(s);
+            units = units.saturating_add(u);
+        }
+    }
+    if info.duration.is_none() {
+        info.duration = match (f.movie_timescale, f.mehd) {
+            (Some(ts), Some(d)) => to_duration(ts, d),
+            _ => None,
+        }
+        .or_else(|| to_duration(timescale, units));
+    }
+    if info.frame_rate.is_none() && samples > 0 && units > 0 && timescale > 0 {
+        #[allow(clippy::cast_precision_loss)] // frame counts and timescales fit f64 well
+        let fps = samples as f64 * f64::from(timescale) / units as f64;
+        if fps.is_finite() {
+            info.frame_rate = Some(fps);
+        }
+    }
+    Ok(())
+}
+
+/// `(samples, duration units)` of one `traf` if it belongs to `track`.
+fn track_fragment(traf: &[u8], track: u32, trex_duration: u32) -> Result<(u64, u64)> {
+    let Some(tfhd) = child(traf, b"tfhd")? else {
+        return Ok((0, 0));
+    };
+    if be_u32(tfhd, 4) != track {
+        return Ok((0, 0));
+    }
+    let tf_flags = be_u32(tfhd, 0) & 0x00FF_FFFF;
+    let mut at = 8;
+    if tf_flags & 0x01 != 0 {
+        at += 8; // base_data_offset
+    }
+    if tf_flags & 0x02 != 0 {
+        at += 4; // sample_description_index
+    }
+    let default_duration = if tf_flags & 0x08 != 0 {
+        be_u32(tfhd, at)
+    } else {
+        trex_duration
+    };
+    let (mut samples, mut units) = (0u64, 0u64);
+    for (_, trun) in children(traf)?.into_iter().filter(|(k, _)| k == b"trun") {
+        let flags = be_u32(trun, 0) & 0x00FF_FFFF;
+        let count = u64::from(be_u32(trun, 4));
+        let mut at = 8usize;
+        if flags & 0x001 != 0 {
+            at += 4; // data_offset
+        }
+        if flags & 0x004 != 0 {
+            at += 4; // first_sample_flags
+        }
+        samples = samples.saturating_add(count);
+        if flags & 0x100 == 0 {
+            units = units.saturating_add(count.saturating_mul(u64::from(default_duration)));
+            continue;
+        }
+        let per_sample = 4 * [0x100, 0x200, 0x400, 0x800]
+            .iter()
+            .filter(|bit| flags & *bit != 0)
+            .count();
+        let entries = trun.get(at..).unwrap_or(&[]);
+        let listed = entries
+            .chunks_exact(per_sample)
+            .take(usize::try_from(count).map_err(|_| Error::invalid_input("corrupt MP4: 'trun'"))?);
+        for entry in listed {
+            units = units.saturating_add(u64::from(be_u32(entry, 0)));
+        }
+    }
+    Ok((samples, units))
 }
 
 fn fourcc(kind: &[u8]) -> String {
@@ -177,12 +306,14 @@ fn to_duration(timescale: u32, units: u64) -> Option<Duration> {
     Some(Duration::new(secs, nanos))
 }
 
-fn parse_moov(moov: &[u8], info: &mut MovieInfo) -> Result<()> {
+fn parse_moov(moov: &[u8], info: &mut MovieInfo) -> Result<Fragments> {
+    let mut fragments = Fragments::default();
     let boxes = children(moov)?;
     if let Some((_, mvhd)) = boxes.iter().find(|(k, _)| k == b"mvhd")
         && let Some((ts, dur)) = timescale_and_duration(mvhd)
     {
         info.duration = to_duration(ts, dur);
+        fragments.movie_timescale = Some(ts).filter(|ts| *ts > 0);
     }
     for (_, trak) in boxes.iter().filter(|(k, _)| k == b"trak") {
         let Some(mdia) = child(trak, b"mdia")? else {
@@ -191,11 +322,44 @@ fn parse_moov(moov: &[u8], info: &mut MovieInfo) -> Result<()> {
         let handler = child(mdia, b"hdlr")?.and_then(|h| h.get(8..12));
         match handler {
             Some(b"soun") => info.has_audio = true,
-            Some(b"vide") if info.video_codec.is_none() => video_track(trak, mdia, info)?,
+            Some(b"vide") if info.video_codec.is_none() => {
+                video_track(trak, mdia, info)?;
+                let id = child(trak, b"tkhd")?.map(|t| {
+                    if t.first() == Some(&1) {
+                        be_u32(t, 4 + 16)
+                    } else {
+                        be_u32(t, 4 + 8)
+                    }
+                });
+                let ts = child(mdia, b"mdhd")?
+                    .and_then(timescale_and_duration)
+                    .map(|(ts, _)| ts);
+                if let (Some(id), Some(ts)) = (id, ts) {
+                    fragments.video_track = Some((id, ts));
+                }
+            }
             _ => {}
         }
     }
-    Ok(())
+    if let Some((_, mvex)) = boxes.iter().find(|(k, _)| k == b"mvex") {
+        for (kind, body) in children(mvex)? {
+            match &kind {
+                b"mehd" => {
+                    fragments.mehd = match body.first() {
+                        Some(1) => be_u64(body, 4),
+                        Some(0) => Some(u64::from(be_u32(body, 4))).filter(|_| body.len() >= 8),
+                        _ => None,
+                    }
+                    .filter(|d| *d > 0);
+                }
+                b"trex" => fragments
+                    .trex_durations
+                    .push((be_u32(body, 4), be_u32(body, 12))),
+                _ => {}
+            }
+        }
+    }
+    Ok(fragments)
 }
 
 fn video_track(trak: &[u8], mdia: &[u8], info: &mut MovieInfo) -> Result<()> {

@@ -48,6 +48,19 @@ pub struct Mp4 {
     pub audio: bool,
     /// Extra bytes of `mdat` payload.
     pub mdat_len: usize,
+    /// Fragmented, as browsers and screen recorders write it: `mvhd`, `mdhd` and `stts` say
+    /// nothing, the frames are in this many `moof` fragments, and `mvex/mehd` gives the length
+    /// when `mehd` is set.
+    pub fragments: Option<Fragmented>,
+}
+
+/// How a fragmented test MP4 is laid out.
+#[derive(Clone, Copy, Debug)]
+pub struct Fragmented {
+    pub count: u32,
+    pub mehd: bool,
+    /// Sample durations in `trun` (else the `trex` default).
+    pub durations_in_trun: bool,
 }
 
 impl Default for Mp4 {
@@ -63,6 +76,7 @@ impl Default for Mp4 {
             rotate_90: false,
             audio: false,
             mdat_len: 64,
+            fragments: None,
         }
     }
 }
@@ -165,10 +179,15 @@ impl Mp4 {
         entry.extend(0xFFFFu16.to_be_bytes());
         let entry = bx(&self.codec, &entry);
         let timescale = self.fps * 1000;
-        let stbl = Self::stbl(entry, self.frames, 1000);
+        let fragmented = self.fragments.is_some();
+        let stbl = if fragmented {
+            Self::stbl(entry, 0, 0)
+        } else {
+            Self::stbl(entry, self.frames, 1000)
+        };
         let mut minf = full(b"vmhd", 0, &[0u8; 8]);
         minf.extend(stbl);
-        let mut mdia = Self::mdhd(timescale, self.frames * 1000);
+        let mut mdia = Self::mdhd(timescale, if fragmented { 0 } else { self.frames * 1000 });
         mdia.extend(Self::hdlr(b"vide"));
         mdia.extend(bx(b"minf", &minf));
         let mut trak = self.tkhd(1, self.width, self.height);
@@ -207,7 +226,11 @@ impl Mp4 {
         mvhd.extend(be32(0));
         mvhd.extend(be32(0));
         mvhd.extend(be32(1000)); // timescale
-        mvhd.extend(be32(self.duration_ms()));
+        mvhd.extend(be32(if self.fragments.is_some() {
+            0
+        } else {
+            self.duration_ms()
+        }));
         mvhd.extend(be32(0x0001_0000)); // rate 1.0
         mvhd.extend([1u8, 0]); // volume 1.0
         mvhd.extend([0u8; 10]);
@@ -219,10 +242,63 @@ impl Mp4 {
         if self.audio {
             moov.extend(self.audio_trak());
         }
+        let mut fragments = Vec::new();
+        if let Some(f) = self.fragments {
+            let mut mvex = Vec::new();
+            if f.mehd {
+                mvex.extend(full(b"mehd", 0, &be32(self.duration_ms())));
+            }
+            let mut trex = be32(1).to_vec(); // track 1
+            trex.extend(be32(1)); // sample description
+            trex.extend(be32(1000)); // default sample duration
+            trex.extend(be32(0));
+            trex.extend(be32(0));
+            mvex.extend(full(b"trex", 0, &trex));
+            moov.extend(bx(b"mvex", &mvex));
+            let per = self.frames / f.count;
+            for i in 0..f.count {
+                let n = if i + 1 == f.count {
+                    self.frames - per * (f.count - 1)
+                } else {
+                    per
+                };
+                let mut moof = full(b"mfhd", 0, &be32(i + 1));
+                let mut traf = full(b"tfhd", 0, &be32(1)); // no defaults: trex's
+                let mut trun = be32(n).to_vec();
+                // data_offset, then per sample: duration and size (or size alone).
+                trun.extend(be32(0));
+                for _ in 0..n {
+                    if f.durations_in_trun {
+                        trun.extend(be32(1000));
+                    }
+                    trun.extend(be32(100));
+                }
+                let trun_flags: u32 = 0x001 | 0x200 | if f.durations_in_trun { 0x100 } else { 0 };
+                let mut trun_box = vec![0u8];
+                trun_box.extend(&trun_flags.to_be_bytes()[1..]);
+                trun_box.extend(trun);
+                traf.extend(bx(b"trun", &trun_box));
+                // An audio track's fragment, which must not count.
+                let mut audio_tfhd = vec![0u8, 0, 0, 0x08];
+                audio_tfhd.extend(be32(2));
+                audio_tfhd.extend(be32(1024));
+                let mut audio_traf = bx(b"tfhd", &audio_tfhd);
+                let mut audio_trun = vec![0u8, 0, 0, 0];
+                audio_trun.extend(be32(500));
+                audio_traf.extend(bx(b"trun", &audio_trun));
+                moof.extend(bx(b"traf", &traf));
+                moof.extend(bx(b"traf", &audio_traf));
+                fragments.extend(bx(b"moof", &moof));
+                fragments.extend(bx(b"mdat", &[0u8; 16]));
+            }
+        }
         let moov = bx(b"moov", &moov);
         let mdat = bx(b"mdat", &vec![0u8; self.mdat_len]);
         let mut out = ftyp;
-        if self.moov_first {
+        if self.fragments.is_some() {
+            out.extend(moov);
+            out.extend(fragments);
+        } else if self.moov_first {
             out.extend(moov);
             out.extend(mdat);
         } else {
