@@ -437,6 +437,16 @@ impl Checker {
                 format!("at most {}", mb(max)),
             );
         }
+        if info.duration.is_none() && (r.min_duration.is_some() || r.max_duration.is_some()) {
+            // A length that cannot be read would pass every duration rule unseen.
+            self.push(
+                name,
+                "video.duration",
+                "unknown (the file does not say how long it is)",
+                "a video whose length can be read (MP4/MOV with a movie header or fragments, \
+                 WebM with a duration)",
+            );
+        }
         if let Some(d) = info.duration {
             if let Some(min) = r.min_duration
                 && d < min

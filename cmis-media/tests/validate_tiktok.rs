@@ -221,6 +221,20 @@ fn a_fragmented_recording_too_long_for_tiktok_is_refused() {
         broken(TikTok, Feed, &post(vec![mp4(fragmented(660))])),
         r(&["tiktok.feed.video.max_duration"])
     );
+    // A file that does not say how long it is (here: the header of a recording whose
+    // fragments never came) is refused where a duration limit applies, never waved through.
+    let headless = Mp4 {
+        fragments: Some(Fragmented {
+            count: 0,
+            mehd: false,
+            durations_in_trun: true,
+        }),
+        ..video(60)
+    };
+    let err = cmis_media::validate(TikTok, Feed, &post(vec![mp4(headless)])).unwrap_err();
+    let v = &err.violation_list()[0];
+    assert_eq!(v.rule, "tiktok.feed.video.duration");
+    assert!(v.actual.contains("unknown"), "{v:?}");
 }
 
 #[test]

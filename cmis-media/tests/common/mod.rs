@@ -255,7 +255,7 @@ impl Mp4 {
             trex.extend(be32(0));
             mvex.extend(full(b"trex", 0, &trex));
             moov.extend(bx(b"mvex", &mvex));
-            let per = self.frames / f.count;
+            let per = self.frames / f.count.max(1);
             for i in 0..f.count {
                 let n = if i + 1 == f.count {
                     self.frames - per * (f.count - 1)
