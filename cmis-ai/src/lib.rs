@@ -47,6 +47,7 @@
 //!
 //! `cmis-ai` has no optional features.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod breaker;
 mod cache;
 mod cost;

@@ -49,6 +49,7 @@
 //!
 //! `cmis-core` has no optional features.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod clock;
 mod error;
 mod memory;

@@ -25,6 +25,7 @@
 //! # let _ = body; Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -51,6 +51,7 @@
 //! |---|---|---|
 //! | `ffmpeg` | no | [`video_cover_frame`] through an installed `ffmpeg` program; without it, an `Unsupported` error |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod chunk;
 mod convert;
 mod cover;

@@ -60,6 +60,7 @@
 //!
 //! `cmis-meta` has no optional features.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod client;
 mod error;
 mod facebook;

@@ -51,6 +51,7 @@
 //! Run it as a program with `cargo run -p cmis-sandbox`: it prints its URLs and a seeded
 //! account's tokens as one JSON line and serves until interrupted.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod fault;
 mod http;
 mod meta;

@@ -71,6 +71,7 @@
 //! - `postgres`: `PgStore`, on PostgreSQL (TLS through rustls), with `LISTEN/NOTIFY` wake-ups.
 //! - `ai`: [`SqliteStore`] and `PgStore` implement `cmis_ai::CacheStore`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #[cfg(feature = "ai")]
 mod ai_cache;
 mod audit_chain;

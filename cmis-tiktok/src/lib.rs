@@ -71,6 +71,7 @@
 //!
 //! `cmis-tiktok` has no optional features.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 mod checkpoint;
 mod client;
 mod creator_info;

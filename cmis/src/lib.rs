@@ -66,6 +66,7 @@
 //! | `postgres` | no | the scheduler's PostgreSQL backend |
 //! | `sandbox` | no | `cmis::sandbox`: local fake platforms |
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 pub use cmis_core::*;
 
 /// Media probing, platform media rules, conversion, thumbnails and chunked streaming.
