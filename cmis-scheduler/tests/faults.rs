@@ -172,16 +172,31 @@ async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
     let _ = std::fs::remove_file(&path);
 }
 
-/// Saves a checkpoint right before its creating call, whose answer is then lost (as TikTok's
-/// connector does before `init`); its reconcile says what it was given.
-#[derive(Debug, Default)]
-struct LostAnswer {
+/// Its first publish saves a checkpoint (which the database refuses here) and fails with
+/// `first_error`; later ones publish. Its reconcile records what it was given, and says "not
+/// published" when given a checkpoint.
+#[derive(Debug)]
+struct FailsFirst {
+    first_error: fn() -> Error,
     reconciled_with: std::sync::Mutex<Vec<Option<Checkpoint>>>,
     publishes: std::sync::atomic::AtomicU32,
 }
 
+impl FailsFirst {
+    fn new(first_error: fn() -> Error) -> Arc<Self> {
+        Arc::new(Self {
+            first_error,
+            reconciled_with: std::sync::Mutex::new(Vec::new()),
+            publishes: std::sync::atomic::AtomicU32::new(0),
+        })
+    }
+    fn publishes(&self) -> u32 {
+        self.publishes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[async_trait]
-impl Publisher for LostAnswer {
+impl Publisher for FailsFirst {
     fn platform(&self) -> Platform {
         Platform::TikTok
     }
@@ -203,9 +218,9 @@ impl Publisher for LostAnswer {
             )));
         }
         let cp = Checkpoint::new(Platform::TikTok, "initiating", &"before init").unwrap();
-        // Best effort, as the connector does: the database refuses it here.
+        // Best effort, as TikTok's connector does: the database refuses it here.
         assert!(ctx.save_checkpoint(&cp).await.is_err());
-        Err(Error::unknown_outcome("init's answer was lost"))
+        Err((self.first_error)())
     }
     async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
         Err(Error::unknown_outcome("init may be in flight"))
@@ -228,11 +243,9 @@ impl Publisher for LostAnswer {
     }
 }
 
-/// A checkpoint that could not be saved during a call whose outcome is then unknown is stored
-/// with that outcome: reconciliation starts from it instead of from nothing (here it proves
-/// nothing went out, and the post is published once).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unsaved_checkpoint_is_stored_with_the_unknown_outcome() {
+/// Runs one post through `publisher` on a store whose checkpoint saves fail, and returns the
+/// job's state once it is finished (or after 30 s).
+async fn one_post_with_failing_checkpoints(publisher: Arc<FailsFirst>) -> JobState {
     // Checkpoint saves (which leave the state as it is) fail; outcomes are stored.
     let (store, path) = store_with_trigger(
         "CREATE TRIGGER refuse_checkpoints BEFORE UPDATE OF checkpoint ON jobs \
@@ -253,116 +266,8 @@ async fn an_unsaved_checkpoint_is_stored_with_the_unknown_outcome() {
         .await
         .unwrap()[0]
         .id;
-    let publisher = Arc::new(LostAnswer::default());
     let scheduler = Scheduler::builder(store.clone())
-        .publisher(publisher.clone())
-        .tokens(Arc::new(NoTokens))
-        .poll_interval(Duration::from_millis(20))
-        .reconcile(Duration::from_millis(50), Duration::from_secs(600))
-        .build()
-        .unwrap();
-    let running = start(scheduler);
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
-    let state = loop {
-        let j = store.get(&tenant, job).await.unwrap().unwrap();
-        if j.state.is_finished() || tokio::time::Instant::now() > give_up {
-            break j.state;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    stop(running).await;
-    let seen = publisher.reconciled_with.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1, "{seen:?}");
-    let cp = seen[0]
-        .as_ref()
-        .expect("reconciled from the unsaved checkpoint");
-    assert_eq!(cp.stage, "initiating");
-    assert_eq!(state, JobState::Published);
-    assert_eq!(
-        publisher
-            .publishes
-            .load(std::sync::atomic::Ordering::SeqCst),
-        2
-    );
-    let _ = std::fs::remove_file(&path);
-}
-
-/// Stops before its first call when its checkpoint cannot be saved, saying nothing was sent.
-#[derive(Debug, Default)]
-struct StopsBeforeSending {
-    publishes: std::sync::atomic::AtomicU32,
-    reconciles: std::sync::atomic::AtomicU32,
-}
-
-#[async_trait]
-impl Publisher for StopsBeforeSending {
-    fn platform(&self) -> Platform {
-        Platform::TikTok
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::new(vec![Surface::Feed], 10, false)
-    }
-    async fn validate(&self, _: &Target, _: &Post) -> Result<()> {
-        Ok(())
-    }
-    async fn publish(&self, _: &Target, _: &Post, ctx: &PublishContext) -> Result<Outcome> {
-        let n = self
-            .publishes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if n > 0 {
-            return Ok(Outcome::Published(Receipt::new(
-                Platform::TikTok,
-                "creator".into(),
-                PostId::new("v_pub_2"),
-            )));
-        }
-        let cp = Checkpoint::new(Platform::TikTok, "initiating", &"before any call").unwrap();
-        ctx.save_checkpoint(&cp).await.unwrap_err();
-        Err(Error::transient("stopped before any call").discarding_checkpoint())
-    }
-    async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
-        Err(Error::unknown_outcome("unexpected resume"))
-    }
-    async fn reconcile(
-        &self,
-        _: &Target,
-        _: &Post,
-        _: Option<&Checkpoint>,
-        _: &PublishContext,
-    ) -> Result<Reconciliation> {
-        self.reconciles
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(Reconciliation::Unknown)
-    }
-}
-
-/// A failed checkpoint save makes the scheduler reconcile a failed publish (the connector may
-/// have stopped after a creating call), except when the connector's error drops the
-/// checkpoint: it says nothing of the attempt is live, and the post is simply retried.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_error_that_drops_the_checkpoint_is_retried_despite_a_failed_save() {
-    let (store, path) = store_with_trigger(
-        "CREATE TRIGGER refuse_checkpoints BEFORE UPDATE OF checkpoint ON jobs \
-         WHEN NEW.state = OLD.state AND NEW.checkpoint IS NOT NULL \
-         BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END;",
-    )
-    .await;
-    let tenant = TenantId::new("acme");
-    let target = Target::feed(AccountRef::new("acme", Platform::TikTok, "creator"));
-    let job = store
-        .schedule(
-            &tenant,
-            &PostId::new("p"),
-            &Post::new().with_text("hello"),
-            std::slice::from_ref(&target),
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap()[0]
-        .id;
-    let publisher = Arc::new(StopsBeforeSending::default());
-    let scheduler = Scheduler::builder(store.clone())
-        .publisher(publisher.clone())
+        .publisher(publisher)
         .tokens(Arc::new(NoTokens))
         .poll_interval(Duration::from_millis(20))
         .retry_policy(
@@ -383,13 +288,40 @@ async fn an_error_that_drops_the_checkpoint_is_retried_despite_a_failed_save() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     stop(running).await;
-    assert_eq!(state, JobState::Published);
-    let load = |a: &std::sync::atomic::AtomicU32| a.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(load(&publisher.publishes), 2);
-    assert_eq!(
-        load(&publisher.reconciles),
-        0,
-        "never taken for an unknown outcome"
-    );
     let _ = std::fs::remove_file(&path);
+    state
+}
+
+/// A checkpoint that could not be saved during a call whose outcome is then unknown is stored
+/// with that outcome: reconciliation starts from it instead of from nothing (here it proves
+/// nothing went out, and the post is published once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsaved_checkpoint_is_stored_with_the_unknown_outcome() {
+    let publisher = FailsFirst::new(|| Error::unknown_outcome("init's answer was lost"));
+    let state = one_post_with_failing_checkpoints(publisher.clone()).await;
+    let seen = publisher.reconciled_with.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let cp = seen[0]
+        .as_ref()
+        .expect("reconciled from the unsaved checkpoint");
+    assert_eq!(cp.stage, "initiating");
+    assert_eq!(state, JobState::Published);
+    assert_eq!(publisher.publishes(), 2);
+}
+
+/// A failed checkpoint save makes the scheduler reconcile a failed publish (the connector may
+/// have stopped after a creating call), except when the connector's error drops the
+/// checkpoint: it says nothing of the attempt is live, and the post is simply retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_that_drops_the_checkpoint_is_retried_despite_a_failed_save() {
+    let publisher =
+        FailsFirst::new(|| Error::transient("stopped before any call").discarding_checkpoint());
+    let state = one_post_with_failing_checkpoints(publisher.clone()).await;
+    assert_eq!(state, JobState::Published);
+    assert_eq!(publisher.publishes(), 2);
+    let seen = publisher.reconciled_with.lock().unwrap().clone();
+    assert!(
+        seen.is_empty(),
+        "never taken for an unknown outcome: {seen:?}"
+    );
 }
