@@ -268,7 +268,8 @@ pub(crate) struct ChainWalk {
     /// Records waiting for their turn, by (number, stored position).
     waiting: std::collections::BTreeMap<(i64, u64), (AuditRow, Hash)>,
     prev_seq: i64,
-    prev_hash: Option<Hash>,
+    /// The last walked record's hash; [`GENESIS`] (all zeros, the default) before the first.
+    prev_hash: Hash,
 }
 
 impl ChainWalk {
@@ -306,10 +307,10 @@ impl ChainWalk {
                     expected: self.prev_seq + 1,
                 });
             }
-            if link(&self.prev_hash.unwrap_or(GENESIS), seq, &row) != hash {
+            if link(&self.prev_hash, seq, &row) != hash {
                 self.walked.push(AuditProblem::Edited { seq });
             }
-            (self.prev_seq, self.prev_hash) = (seq, Some(hash));
+            (self.prev_seq, self.prev_hash) = (seq, hash);
         }
     }
 
@@ -319,7 +320,7 @@ impl ChainWalk {
         let mut problems = self.reordered;
         problems.append(&mut self.walked);
         let (head_seq, head_hash) = head.unwrap_or((0, GENESIS));
-        if head_seq != self.prev_seq || head_hash != self.prev_hash.unwrap_or(GENESIS) {
+        if head_seq != self.prev_seq || head_hash != self.prev_hash {
             problems.push(AuditProblem::HeadMismatch {
                 last_seq: self.prev_seq,
                 head_seq,
