@@ -82,11 +82,75 @@ impl ErrorKind {
     pub const fn is_retryable(self) -> bool {
         matches!(self, Self::RateLimited | Self::Transient)
     }
+
+    /// Every kind, in the order of the table above.
+    pub const ALL: [ErrorKind; 10] = [
+        Self::InvalidInput,
+        Self::Auth,
+        Self::Permission,
+        Self::RateLimited,
+        Self::Quota,
+        Self::Transient,
+        Self::Rejected,
+        Self::UnknownOutcome,
+        Self::Unsupported,
+        Self::Internal,
+    ];
 }
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not one of [`ErrorKind`]'s [`as_str`](ErrorKind::as_str) names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownErrorKind(String);
+
+impl UnknownErrorKind {
+    /// The name that was not recognised.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UnknownErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown error kind {:?}", self.0)
+    }
+}
+
+impl StdError for UnknownErrorKind {}
+
+/// Parses the stable name written by [`ErrorKind::as_str`] (and by `Display`):
+///
+/// ```
+/// use cmis_core::ErrorKind;
+/// assert_eq!("rate_limited".parse::<ErrorKind>(), Ok(ErrorKind::RateLimited));
+/// assert!("sideways".parse::<ErrorKind>().is_err());
+/// ```
+impl std::str::FromStr for ErrorKind {
+    type Err = UnknownErrorKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownErrorKind(s.to_owned()))
+    }
+}
+
+impl serde::Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -464,20 +528,40 @@ mod tests {
     #[test]
     fn only_rate_limited_and_transient_are_retryable() {
         use ErrorKind::*;
-        let all = [
-            InvalidInput,
-            Auth,
-            Permission,
-            RateLimited,
-            Quota,
-            Transient,
-            Rejected,
-            UnknownOutcome,
-            Unsupported,
-            Internal,
-        ];
-        let retryable: Vec<_> = all.into_iter().filter(|k| k.is_retryable()).collect();
+        let retryable: Vec<_> = ErrorKind::ALL
+            .into_iter()
+            .filter(|k| k.is_retryable())
+            .collect();
         assert_eq!(retryable, vec![RateLimited, Transient]);
+    }
+
+    #[test]
+    fn every_kind_parses_back_from_its_name_and_is_listed_once() {
+        // An exhaustive match: a new kind does not compile until it is placed here, and then the
+        // assertion below fails until it is in `ALL` too.
+        let position = |k: ErrorKind| match k {
+            ErrorKind::InvalidInput => 0,
+            ErrorKind::Auth => 1,
+            ErrorKind::Permission => 2,
+            ErrorKind::RateLimited => 3,
+            ErrorKind::Quota => 4,
+            ErrorKind::Transient => 5,
+            ErrorKind::Rejected => 6,
+            ErrorKind::UnknownOutcome => 7,
+            ErrorKind::Unsupported => 8,
+            ErrorKind::Internal => 9,
+        };
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(position(kind), i);
+            assert_eq!(kind.as_str().parse::<ErrorKind>(), Ok(kind));
+            assert_eq!(kind.to_string().parse::<ErrorKind>(), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<ErrorKind>(&json).unwrap(), kind);
+        }
+        let err = "Auth".parse::<ErrorKind>().unwrap_err();
+        assert_eq!(err.name(), "Auth");
+        assert!(serde_json::from_str::<ErrorKind>("\"sideways\"").is_err());
     }
 
     #[test]

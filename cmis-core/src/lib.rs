@@ -60,7 +60,7 @@ mod retry;
 mod traits;
 
 pub use clock::{Clock, SystemClock, TokioClock, after};
-pub use error::{Error, ErrorKind, Result, Violation};
+pub use error::{Error, ErrorKind, Result, UnknownErrorKind, Violation};
 pub use memory::{
     MemoryAuditSink, MemoryCheckpointSink, MemoryCredentialStore, MemoryNotifier, TracingAuditSink,
     TracingNotifier,

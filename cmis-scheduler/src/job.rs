@@ -161,8 +161,10 @@ impl Phase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JobError {
-    /// The error's kind.
-    pub kind: String,
+    /// The error's kind. A kind this version does not know (written by a newer cmis) reads as
+    /// [`ErrorKind::Internal`]; the message is kept as written.
+    #[serde(deserialize_with = "lenient_kind")]
+    pub kind: ErrorKind,
     /// The error's message.
     pub message: String,
     /// Whether the platform no longer has what the job's checkpoint points to, so the job's
@@ -172,11 +174,26 @@ pub struct JobError {
     pub discard_checkpoint: bool,
 }
 
+/// A stored kind as an [`ErrorKind`]: one this version does not know is `Internal`, so that a
+/// row written by a newer process never becomes unreadable.
+/// Jobs missed before 0.2 stored the kind `missed`, now `transient`.
+pub(crate) fn parse_kind(name: &str) -> ErrorKind {
+    match name {
+        "missed" => ErrorKind::Transient,
+        _ => name.parse().unwrap_or(ErrorKind::Internal),
+    }
+}
+
+fn lenient_kind<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ErrorKind, D::Error> {
+    let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    Ok(parse_kind(&name))
+}
+
 impl JobError {
     /// The stored form of `error`.
     pub fn from_error(error: &Error) -> Self {
         Self {
-            kind: error.kind().as_str().to_owned(),
+            kind: error.kind(),
             message: error.to_string(),
             discard_checkpoint: error.discards_checkpoint(),
         }
@@ -185,7 +202,7 @@ impl JobError {
     /// A stored error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
-            kind: kind.as_str().to_owned(),
+            kind,
             message: message.into(),
             discard_checkpoint: false,
         }
@@ -484,6 +501,19 @@ impl JobFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_error_of_a_kind_from_a_newer_version_reads_as_internal() {
+        let known: JobError =
+            serde_json::from_str(r#"{"kind":"rate_limited","message":"slow down"}"#).unwrap();
+        assert_eq!(known.kind, ErrorKind::RateLimited);
+        let newer: JobError =
+            serde_json::from_str(r#"{"kind":"moderated","message":"held for review"}"#).unwrap();
+        assert_eq!(newer.kind, ErrorKind::Internal);
+        assert_eq!(newer.message, "held for review");
+        assert_eq!(parse_kind("quota"), ErrorKind::Quota);
+        assert_eq!(parse_kind("missed"), ErrorKind::Transient);
+    }
 
     #[test]
     fn states_round_trip_through_their_names() {

@@ -399,7 +399,6 @@ impl ScheduleStore for MemoryScheduleStore {
             // Stored as the databases store it: no NUL, at most 4 KiB.
             let set_err = |j: &mut Job, e: &JobError| {
                 let mut e = e.clone();
-                e.kind = crate::plan::storable(&e.kind, 64);
                 e.message = crate::plan::storable(&e.message, crate::plan::MAX_ERROR_MESSAGE);
                 e.discard_checkpoint = false;
                 j.last_error = Some(e);

@@ -84,7 +84,7 @@ pub(crate) struct CompletionRow {
     pub(crate) token: i64,
     pub(crate) state: &'static str,
     pub(crate) run_at: Option<i64>,
-    pub(crate) err_kind: Option<String>,
+    pub(crate) err_kind: Option<&'static str>,
     pub(crate) err: Option<String>,
     pub(crate) checkpoint: Option<String>,
     pub(crate) receipt: Option<String>,
@@ -182,7 +182,7 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
     detail.insert("fencing_token", lease.token.to_string());
     detail.insert("owner", lease.owner.clone());
     if let Some(e) = error {
-        detail.insert("error_kind", e.kind.clone());
+        detail.insert("error_kind", e.kind.as_str().to_owned());
     }
     if let Some(r) = receipt {
         detail.insert("platform_post_id", r.post_id.to_string());
@@ -193,7 +193,7 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
         token: lease.token,
         state: state.as_str(),
         run_at,
-        err_kind: error.map(|e| storable(&e.kind, 64)),
+        err_kind: error.map(|e| e.kind.as_str()),
         err: error.map(|e| storable(&e.message, MAX_ERROR_MESSAGE)),
         checkpoint: checkpoint.and(encoded.clone()),
         receipt: receipt.and(encoded),

@@ -93,7 +93,7 @@ where
         run_at: opt_time("run_at")?,
         attempts: u32::try_from(get::<_, i64>(row, "attempts")?).unwrap_or(0),
         last_error: err_kind.map(|kind| JobError {
-            kind,
+            kind: crate::job::parse_kind(&kind),
             message: err_msg.unwrap_or_default(),
             discard_checkpoint: false,
         }),

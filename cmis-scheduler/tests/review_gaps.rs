@@ -761,7 +761,7 @@ async fn an_outcome_that_cannot_be_encoded_is_reconciled_not_dropped() {
         false,
         false,
         true,
-        Some((ErrorKind::UnknownOutcome.as_str().to_owned(), true)),
+        Some((ErrorKind::UnknownOutcome, true)),
     );
     assert_eq!(
         stored,

@@ -315,7 +315,7 @@ async fn retryable_errors_back_off_by_attempt_with_jitter() {
     }
     let job = rig.state(id).await;
     assert_eq!(job.attempts, 4);
-    assert_eq!(job.last_error.unwrap().kind, "transient");
+    assert_eq!(job.last_error.unwrap().kind, cmis_core::ErrorKind::Transient);
     rig.stop().await;
 }
 
@@ -525,7 +525,7 @@ async fn permanent_errors_fail_at_once_and_notify() {
     rig.wait_for(id, JobState::Failed, Duration::from_secs(5))
         .await;
     assert_eq!(rig.fake.ops(), ["publish"]);
-    assert_eq!(rig.state(id).await.last_error.unwrap().kind, "rejected");
+    assert_eq!(rig.state(id).await.last_error.unwrap().kind, cmis_core::ErrorKind::Rejected);
     assert_eq!(rig.notified().await, [NotificationKind::PublishFailed]);
     rig.stop().await;
 }

@@ -698,7 +698,7 @@ impl ScheduleStore for PgStore {
             .bind(rows.iter().map(|r| r.token).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.state).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.run_at).collect::<Vec<_>>())
-            .bind(column(&|r| r.err_kind.clone()))
+            .bind(column(&|r| r.err_kind.map(str::to_owned)))
             .bind(column(&|r| r.err.clone()))
             .bind(column(&|r| r.checkpoint.clone()))
             .bind(column(&|r| r.receipt.clone()))

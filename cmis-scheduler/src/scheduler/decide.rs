@@ -80,7 +80,9 @@ pub(crate) fn too_late(job: &ClaimedJob, now: OffsetDateTime, rules: &Rules) -> 
     Some(Decision {
         completion: Completion::Missed {
             error: JobError {
-                kind: "missed".to_owned(),
+                // Nothing reached the platform and a later run could publish: transient, though
+                // the scheduler does not retry it by itself (the state says missed).
+                kind: cmis_core::ErrorKind::Transient,
                 message: message.clone(),
                 discard_checkpoint: false,
             },

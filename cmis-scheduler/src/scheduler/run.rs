@@ -642,14 +642,14 @@ fn store_outcomes(
 fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completion {
     let mut why = refusal.to_string();
     crate::plan::clip(&mut why, 300);
-    let error = |kind: &str| JobError {
-        kind: kind.to_owned(),
+    let error = |kind: cmis_core::ErrorKind| JobError {
+        kind,
         message: format!("the outcome's details could not be stored ({why})"),
         discard_checkpoint: false,
     };
-    let kind = |e: &JobError| crate::plan::storable(&e.kind, 64);
+    let kind = |e: &JobError| e.kind;
     let reconcile = || Completion::UnknownOutcome {
-        error: error(cmis_core::ErrorKind::UnknownOutcome.as_str()),
+        error: error(cmis_core::ErrorKind::UnknownOutcome),
         reconcile_at: Some(cmis_core::after(
             shared.now(),
             shared.rules.reconcile_interval,
@@ -663,22 +663,22 @@ fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completio
             reconcile_at,
             ..
         } => Completion::UnknownOutcome {
-            error: error(&kind(e)),
+            error: error(kind(e)),
             reconcile_at: *reconcile_at,
             checkpoint: None,
         },
         Completion::Retry { at, error: e } => Completion::Retry {
             at: *at,
-            error: error(&kind(e)),
+            error: error(kind(e)),
         },
         Completion::AwaitingReauth { error: e } => Completion::AwaitingReauth {
-            error: error(&kind(e)),
+            error: error(kind(e)),
         },
         Completion::Failed { error: e } => Completion::Failed {
-            error: error(&kind(e)),
+            error: error(kind(e)),
         },
         Completion::Missed { error: e } => Completion::Missed {
-            error: error(&kind(e)),
+            error: error(kind(e)),
         },
         Completion::Snooze { at } => Completion::Snooze { at: *at },
     }

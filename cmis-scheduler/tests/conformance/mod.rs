@@ -572,7 +572,7 @@ pub async fn lease_expiry<H: Harness>(h: &H) {
     assert_eq!(rescued[0].attempts, 1);
     assert_eq!(
         rescued[0].last_error.as_ref().unwrap().kind,
-        "unknown_outcome"
+        ErrorKind::UnknownOutcome
     );
     assert_eq!(rescued[1].state, JobState::Scheduled);
     assert_eq!(rescued[1].attempts, 0);
