@@ -76,7 +76,7 @@ async fn run() -> Result<Receipt> {
     publisher.validate(&target, &post).await?;
 
     let store = Arc::new(MemoryCredentialStore::new());
-    store.put(credential).await?;
+    store.put_credential(credential).await?;
     let mut tokens = RefreshingTokenProvider::builder(store);
     if let Some(refresher) = refresher {
         tokens = tokens.refresher(refresher);

@@ -97,13 +97,13 @@ async fn scheduled_publish(
     let creator = AccountRef::new(TENANT, Platform::TikTok, CREATOR);
     let meta = sandbox.meta();
     store
-        .put(Credential::new(
+        .put_credential(Credential::new(
             page.clone(),
             meta.add_page(PAGE, "Demo Cafe"),
         ))
         .await?;
     store
-        .put(Credential::new(
+        .put_credential(Credential::new(
             instagram.clone(),
             meta.add_instagram_account(INSTAGRAM, InstagramLogin::Facebook),
         ))
@@ -112,7 +112,7 @@ async fn scheduled_publish(
     tiktok.add_creator(Creator::public(CREATOR));
     let issued = tiktok.issue_tokens(CREATOR, &TIKTOK_SCOPES);
     store
-        .put(
+        .put_credential(
             Credential::new(creator.clone(), issued.access_token)
                 .with_refresh_token(issued.refresh_token)
                 .with_access_expires_at(OffsetDateTime::now_utc() + Duration::from_secs(60))

@@ -91,7 +91,7 @@ async fn run() -> Result<u8> {
         .await?;
     let mut code = 0u8;
     for account in accounts {
-        let before = store.get(&account).await?.map(|c| c.version);
+        let before = store.credential(&account).await?.map(|c| c.version);
         let result = provider.refresh_if_expiring_within(&account, window).await;
         let (status, expires_at, error) = match &result {
             Ok(token) if Some(token.version) != before => ("refreshed", token.expires_at, None),

@@ -72,7 +72,7 @@ async fn run() -> Result<()> {
                 credential = credential
                     .with_access_expires_at(OffsetDateTime::now_utc() + Duration::from_secs(secs));
             }
-            db.credentials.put(credential).await?;
+            db.credentials.put_credential(credential).await?;
             Ok(())
         }
         Command::Add {

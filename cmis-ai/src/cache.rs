@@ -83,7 +83,7 @@ impl fmt::Display for CacheKey {
 #[async_trait]
 pub trait CacheStore: Send + Sync + fmt::Debug {
     /// The stored answer for `key`, if any and not expired.
-    async fn get(&self, key: &CacheKey) -> Result<Option<Generated>>;
+    async fn lookup(&self, key: &CacheKey) -> Result<Option<Generated>>;
     /// Stores `value` under `key`.
-    async fn put(&self, key: &CacheKey, value: &Generated) -> Result<()>;
+    async fn insert(&self, key: &CacheKey, value: &Generated) -> Result<()>;
 }

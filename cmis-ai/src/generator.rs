@@ -141,7 +141,7 @@ impl AiGenerator {
 
     async fn store_get(&self, key: &CacheKey) -> Option<Generated> {
         let store = self.inner.store.as_ref()?;
-        match store.get(key).await {
+        match store.lookup(key).await {
             Ok(found) => found,
             Err(error) => {
                 tracing::warn!(%error, "cache store lookup failed; treating as a miss");
@@ -155,7 +155,7 @@ impl AiGenerator {
             return;
         }
         if let Some(store) = &self.inner.store
-            && let Err(error) = store.put(key, value).await
+            && let Err(error) = store.insert(key, value).await
         {
             tracing::warn!(%error, "cache store write failed");
         }

@@ -196,10 +196,10 @@ struct MapStore(Mutex<HashMap<CacheKey, Generated>>);
 
 #[async_trait]
 impl CacheStore for MapStore {
-    async fn get(&self, key: &CacheKey) -> Result<Option<Generated>> {
+    async fn lookup(&self, key: &CacheKey) -> Result<Option<Generated>> {
         Ok(self.0.lock().unwrap().get(key).cloned())
     }
-    async fn put(&self, key: &CacheKey, value: &Generated) -> Result<()> {
+    async fn insert(&self, key: &CacheKey, value: &Generated) -> Result<()> {
         self.0.lock().unwrap().insert(key.clone(), value.clone());
         Ok(())
     }

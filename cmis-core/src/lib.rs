@@ -31,7 +31,7 @@
 //! // Where tokens live (cmis-scheduler has SQLite and PostgreSQL stores, encrypted at rest).
 //! let store = Arc::new(MemoryCredentialStore::new());
 //! let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
-//! store.put(Credential::new(page.clone(), SecretString::from("page-access-token"))).await?;
+//! store.put_credential(Credential::new(page.clone(), SecretString::from("page-access-token"))).await?;
 //!
 //! // What to publish, and where.
 //! let post = Post::new().with_text("Doors open at 9 🎉").with_media(Media::path("poster.jpg"));

@@ -34,11 +34,11 @@ impl MemoryCredentialStore {
 
 #[async_trait]
 impl CredentialStore for MemoryCredentialStore {
-    async fn get(&self, account: &AccountRef) -> Result<Option<Credential>> {
+    async fn credential(&self, account: &AccountRef) -> Result<Option<Credential>> {
         Ok(lock(&self.credentials).get(account).cloned())
     }
 
-    async fn put(&self, mut credential: Credential) -> Result<Credential> {
+    async fn put_credential(&self, mut credential: Credential) -> Result<Credential> {
         let mut map = lock(&self.credentials);
         let previous = map.get(&credential.account).map_or(0, |c| c.version);
         credential.version = previous + 1;
@@ -61,11 +61,11 @@ impl CredentialStore for MemoryCredentialStore {
         Ok(CasOutcome::Stored(credential))
     }
 
-    async fn delete(&self, account: &AccountRef) -> Result<bool> {
+    async fn delete_credential(&self, account: &AccountRef) -> Result<bool> {
         Ok(lock(&self.credentials).remove(account).is_some())
     }
 
-    async fn list(&self, tenant: &TenantId) -> Result<Vec<AccountRef>> {
+    async fn accounts(&self, tenant: &TenantId) -> Result<Vec<AccountRef>> {
         let mut out: Vec<_> = lock(&self.credentials)
             .keys()
             .filter(|a| &a.tenant == tenant)

@@ -64,7 +64,7 @@ fn store_backoff() -> RetryPolicy {
 ///
 /// let store = Arc::new(MemoryCredentialStore::new());
 /// let account = AccountRef::new("acme", Platform::Facebook, "1234567890");
-/// store.put(Credential::new(account.clone(), SecretString::from("page-token"))).await?;
+/// store.put_credential(Credential::new(account.clone(), SecretString::from("page-token"))).await?;
 ///
 /// let tokens = RefreshingTokenProvider::builder(store).build();
 /// let token = tokens.access_token(&account).await?;
@@ -257,7 +257,7 @@ impl RefreshingTokenProvider {
             .map(|u| u.credential.clone());
         let current = match unsaved {
             Some(unsaved) => self.store_unsaved(account, unsaved).await,
-            None => inner.store.get(account).await?,
+            None => inner.store.credential(account).await?,
         };
         let Some(current) = current else {
             lock(&inner.cache).remove(account);
@@ -369,7 +369,7 @@ impl RefreshingTokenProvider {
         }
         // Unchanged in the store, the credential in hand is the newest (it may be a rotated
         // one the store has not accepted yet, kept in memory).
-        let latest = match inner.store.get(account).await {
+        let latest = match inner.store.credential(account).await {
             Ok(Some(latest)) if latest.version != current.version => latest,
             Ok(_) | Err(_) => return Ok(Locked::Refresh(current)),
         };
@@ -404,7 +404,7 @@ impl RefreshingTokenProvider {
             Err(err) if err.kind() == ErrorKind::Auth => {
                 // Another process may have rotated the refresh token while ours was in flight
                 // (the platform then refuses the old one): its credential wins, no re-auth.
-                if let Ok(Some(newer)) = inner.store.get(account).await
+                if let Ok(Some(newer)) = inner.store.credential(account).await
                     && newer.version != current.version
                     && usable(&newer, inner.clock.now(), valid_for)
                 {

@@ -92,11 +92,11 @@ struct LoggingStore {
 
 #[async_trait]
 impl CredentialStore for LoggingStore {
-    async fn get(&self, a: &AccountRef) -> Result<Option<Credential>> {
-        self.inner.get(a).await
+    async fn credential(&self, a: &AccountRef) -> Result<Option<Credential>> {
+        self.inner.credential(a).await
     }
-    async fn put(&self, c: Credential) -> Result<Credential> {
-        self.inner.put(c).await
+    async fn put_credential(&self, c: Credential) -> Result<Credential> {
+        self.inner.put_credential(c).await
     }
     async fn compare_and_swap(&self, v: u64, c: Credential) -> Result<CasOutcome> {
         let failing = self
@@ -117,11 +117,11 @@ impl CredentialStore for LoggingStore {
             .push(format!("cas {}", rt.unwrap_or_default()));
         self.inner.compare_and_swap(v, c).await
     }
-    async fn delete(&self, a: &AccountRef) -> Result<bool> {
-        self.inner.delete(a).await
+    async fn delete_credential(&self, a: &AccountRef) -> Result<bool> {
+        self.inner.delete_credential(a).await
     }
-    async fn list(&self, t: &TenantId) -> Result<Vec<AccountRef>> {
-        self.inner.list(t).await
+    async fn accounts(&self, t: &TenantId) -> Result<Vec<AccountRef>> {
+        self.inner.accounts(t).await
     }
     async fn expiring_before(&self, b: OffsetDateTime) -> Result<Vec<AccountRef>> {
         self.inner.expiring_before(b).await
@@ -151,7 +151,7 @@ async fn fixture_failing_cas(expires_in: Duration, failing: u32) -> Fixture {
         fail_cas: AtomicU32::new(failing),
     });
     store
-        .put(
+        .put_credential(
             Credential::new(account(), SecretString::from("act.0"))
                 .with_refresh_token(SecretString::from("rft.0"))
                 .with_access_expires_at(T0 + expires_in)
@@ -229,7 +229,7 @@ async fn the_rotated_refresh_token_is_stored_before_the_access_token_is_used() {
             "use act.1".into()
         ]
     );
-    let stored = f.store.get(&account()).await.unwrap().unwrap();
+    let stored = f.store.credential(&account()).await.unwrap().unwrap();
     assert_eq!(stored.refresh_token.unwrap().expose_secret(), "rft.1");
     assert_eq!(stored.access_token.expose_secret(), "act.1");
     assert_eq!(stored.version, 2);
@@ -244,7 +244,7 @@ async fn the_rotated_refresh_token_is_stored_before_the_access_token_is_used() {
 }
 
 async fn stored_refresh_token(f: &Fixture) -> String {
-    let stored = f.store.get(&account()).await.unwrap().unwrap();
+    let stored = f.store.credential(&account()).await.unwrap().unwrap();
     stored.refresh_token.unwrap().expose_secret().to_owned()
 }
 
@@ -299,7 +299,7 @@ async fn a_rotated_credential_the_store_refuses_is_kept_in_memory_and_stored_lat
     let later = f.provider.access_token(&account()).await.unwrap();
     assert_eq!(later.secret.expose_secret(), "act.1");
     assert_eq!(stored_refresh_token(&f).await, "rft.1");
-    let stored = f.store.get(&account()).await.unwrap().unwrap();
+    let stored = f.store.credential(&account()).await.unwrap().unwrap();
     assert_eq!(stored.access_token.expose_secret(), "act.1");
     assert_eq!(stored.version, 2);
     assert_eq!(f.refresher.calls(), 1);
@@ -402,7 +402,7 @@ async fn an_expired_token_without_a_refresher_needs_reauthorisation() {
     let store = Arc::new(MemoryCredentialStore::new());
     let page = AccountRef::new("tenant-a", Platform::Facebook, "page-1");
     store
-        .put(
+        .put_credential(
             Credential::new(page.clone(), SecretString::from("page-token"))
                 .with_access_expires_at(T0 - Duration::from_secs(1)),
         )
@@ -426,7 +426,7 @@ async fn expired_data_access_needs_reauthorisation_even_with_a_valid_token() {
     let store = Arc::new(MemoryCredentialStore::new());
     let page = AccountRef::new("tenant-a", Platform::Facebook, "page-1");
     store
-        .put(
+        .put_credential(
             Credential::new(page.clone(), SecretString::from("page-token"))
                 .with_data_access_expires_at(T0 + Duration::from_secs(60)),
         )
@@ -474,7 +474,7 @@ async fn a_concurrent_rotation_by_another_process_wins() {
     let store = f.store.clone();
     let racer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let mut theirs = store.get(&account()).await.unwrap().unwrap();
+        let mut theirs = store.credential(&account()).await.unwrap().unwrap();
         theirs.access_token = SecretString::from("act.other");
         theirs.refresh_token = Some(SecretString::from("rft.other"));
         theirs.access_expires_at = Some(T0 + Duration::from_secs(86_400));
@@ -487,7 +487,7 @@ async fn a_concurrent_rotation_by_another_process_wins() {
     let t = f.provider.access_token(&account()).await.unwrap();
     racer.await.unwrap();
     assert_eq!(t.secret.expose_secret(), "act.other");
-    let stored = f.store.get(&account()).await.unwrap().unwrap();
+    let stored = f.store.credential(&account()).await.unwrap().unwrap();
     assert_eq!(stored.refresh_token.unwrap().expose_secret(), "rft.other");
 }
 
@@ -501,7 +501,7 @@ async fn a_refresh_refused_because_another_process_rotated_first_uses_its_token(
     let store = f.store.clone();
     let racer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let mut theirs = store.get(&account()).await.unwrap().unwrap();
+        let mut theirs = store.credential(&account()).await.unwrap().unwrap();
         theirs.access_token = SecretString::from("act.other");
         theirs.refresh_token = Some(SecretString::from("rft.other"));
         theirs.access_expires_at = Some(T0 + Duration::from_secs(86_400));

@@ -83,7 +83,7 @@ async fn no_secret_in_trace_logs_debug_output_or_errors() {
 
     for fail in [false, true] {
         let store = Arc::new(MemoryCredentialStore::new());
-        store.put(credential.clone()).await.unwrap();
+        store.put_credential(credential.clone()).await.unwrap();
         let provider = RefreshingTokenProvider::builder(store.clone())
             .refresher(Arc::new(Refresher { fail }))
             .notifier(Arc::new(TracingNotifier))
@@ -103,7 +103,7 @@ async fn no_secret_in_trace_logs_debug_output_or_errors() {
                 debug_texts.push(err.to_string());
             }
         }
-        let stored = store.get(&account).await.unwrap().unwrap();
+        let stored = store.credential(&account).await.unwrap().unwrap();
         debug_texts.push(format!("{stored:?}"));
     }
     let refreshed = RefreshedToken::new(SecretString::from(NEW_ACCESS))

@@ -32,7 +32,7 @@
 //! let client = MetaClient::builder().build()?;
 //! let store = Arc::new(MemoryCredentialStore::new());
 //! let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
-//! store.put(Credential::new(page.clone(), SecretString::from("page-token"))).await?;
+//! store.put_credential(Credential::new(page.clone(), SecretString::from("page-token"))).await?;
 //! let ctx = PublishContext::new(Arc::new(RefreshingTokenProvider::builder(store).build()));
 //!
 //! let publisher = FacebookPagePublisher::new(client);

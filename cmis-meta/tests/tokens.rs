@@ -127,7 +127,7 @@ async fn a_page_token_cannot_be_refreshed_and_the_provider_asks_for_reauthorisat
     // Through the core provider: the platform rejected the token (190), it is invalidated, and
     // the forced refresh turns into a re-authorisation notification, without any HTTP call.
     let store = Arc::new(MemoryCredentialStore::new());
-    store.put(page_cred).await.unwrap();
+    store.put_credential(page_cred).await.unwrap();
     let notifier = Arc::new(MemoryNotifier::new());
     let provider = RefreshingTokenProvider::builder(store)
         .refresher(Arc::new(refresher))
@@ -200,7 +200,7 @@ async fn instagram_login_refresh_sends_the_token_in_the_header() {
         .await;
     let store = Arc::new(MemoryCredentialStore::new());
     store
-        .put(
+        .put_credential(
             Credential::new(ig_login(), SecretString::from("IGQW-old"))
                 .with_issued_at(NOW - Duration::from_secs(50 * 24 * 3600))
                 .with_access_expires_at(NOW + Duration::from_secs(60)),
@@ -212,7 +212,7 @@ async fn instagram_login_refresh_sends_the_token_in_the_header() {
         .build();
     let token = provider.access_token(&ig_login()).await.unwrap();
     assert_eq!(token.secret.expose_secret(), "IGQW-refreshed");
-    let stored = store.get(&ig_login()).await.unwrap().unwrap();
+    let stored = store.credential(&ig_login()).await.unwrap().unwrap();
     assert!(stored.access_expires_at.is_some());
 }
 

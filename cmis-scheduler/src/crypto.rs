@@ -34,6 +34,51 @@ impl TokenKey {
         }
     }
 
+    /// A new random key, from the operating system's generator, that lives only in this
+    /// process: for an in-memory database or a test. A database that outlives the process needs
+    /// a key kept elsewhere: make one with [`generate_hex`](Self::generate_hex) once.
+    pub fn generate() -> Self {
+        Self {
+            cipher: XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng)),
+        }
+    }
+
+    /// A new random key as 64 hexadecimal digits, to keep in a secret store (an environment
+    /// secret, a KMS) and load with [`from_hex`](Self::from_hex) at every start.
+    ///
+    /// ```
+    /// use cmis_scheduler::TokenKey;
+    /// use cmis_core::ExposeSecret;
+    /// let hex = TokenKey::generate_hex();
+    /// assert_eq!(hex.expose_secret().len(), 64);
+    /// let key = TokenKey::from_hex(hex.expose_secret())?;
+    /// # let _ = key;
+    /// # Ok::<(), cmis_core::Error>(())
+    /// ```
+    pub fn generate_hex() -> cmis_core::SecretString {
+        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
+        cmis_core::SecretString::from(hex::encode(key.as_slice()))
+    }
+
+    /// A key from 64 hexadecimal digits (either case; surrounding whitespace, such as the
+    /// newline of a key file, is ignored). The error never repeats the input.
+    pub fn from_hex(hex: &str) -> Result<Self> {
+        let mut bytes = [0u8; 32];
+        let hex = hex.trim();
+        if hex.len() != 64 {
+            return Err(Error::invalid_input(format!(
+                "an encryption key in hex must be 64 hexadecimal digits (32 bytes), not {} characters",
+                hex.chars().count()
+            )));
+        }
+        hex::decode_to_slice(hex, &mut bytes).map_err(|_| {
+            Error::invalid_input(
+                "an encryption key in hex must hold only the digits 0-9 and a-f (or A-F)",
+            )
+        })?;
+        Ok(Self::from_bytes(bytes))
+    }
+
     /// A key from a slice, which must be exactly 32 bytes long.
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
@@ -93,6 +138,32 @@ impl fmt::Debug for TokenKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hex_key_reads_back_and_bad_hex_is_refused_without_echoing_it() {
+        use cmis_core::ExposeSecret;
+        let hex = TokenKey::generate_hex();
+        let key = TokenKey::from_hex(hex.expose_secret()).unwrap();
+        let again =
+            TokenKey::from_hex(&format!("{}\n", hex.expose_secret().to_uppercase())).unwrap();
+        let sealed = key.seal(b"row", b"token").unwrap();
+        assert_eq!(again.open(b"row", &sealed).unwrap(), b"token");
+        assert_ne!(
+            TokenKey::generate_hex().expose_secret(),
+            hex.expose_secret()
+        );
+
+        let short = TokenKey::from_hex("abcd").unwrap_err();
+        assert_eq!(short.kind(), cmis_core::ErrorKind::InvalidInput);
+        assert!(short.to_string().contains("not 4 characters"), "{short}");
+        let secretish = "zz".repeat(32);
+        let bad = TokenKey::from_hex(&secretish).unwrap_err();
+        assert!(!bad.to_string().contains(&secretish), "{bad}");
+
+        let ephemeral = TokenKey::generate();
+        let sealed = ephemeral.seal(b"row", b"token").unwrap();
+        assert!(key.open(b"row", &sealed).is_err());
+    }
 
     #[test]
     fn sealed_values_open_only_with_the_same_key_and_row() {

@@ -184,7 +184,9 @@ pub(crate) fn parse_kind(name: &str) -> ErrorKind {
     }
 }
 
-fn lenient_kind<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<ErrorKind, D::Error> {
+fn lenient_kind<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<ErrorKind, D::Error> {
     let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
     Ok(parse_kind(&name))
 }

@@ -237,12 +237,12 @@ fn micros(t: OffsetDateTime) -> i64 {
 async fn a_miss_then_a_hit_then_an_overwrite(db: Db) {
     let store = db.open(ManualClock::new(), TTL).await.cache();
     let k = key("acme", "fresh bread");
-    assert_eq!(store.get(&k).await.unwrap(), None);
-    store.put(&k, &answer("first")).await.unwrap();
-    assert_eq!(store.get(&k).await.unwrap(), Some(answer("first")));
-    store.put(&k, &answer("second")).await.unwrap();
-    assert_eq!(store.get(&k).await.unwrap(), Some(answer("second")));
-    assert_eq!(store.get(&key("acme", "other")).await.unwrap(), None);
+    assert_eq!(store.lookup(&k).await.unwrap(), None);
+    store.insert(&k, &answer("first")).await.unwrap();
+    assert_eq!(store.lookup(&k).await.unwrap(), Some(answer("first")));
+    store.insert(&k, &answer("second")).await.unwrap();
+    assert_eq!(store.lookup(&k).await.unwrap(), Some(answer("second")));
+    assert_eq!(store.lookup(&key("acme", "other")).await.unwrap(), None);
     assert_eq!(db.rows().await.len(), 1);
 }
 
@@ -250,7 +250,7 @@ async fn a_row_holds_key_value_size_and_times(db: Db) {
     let store = db.open(ManualClock::new(), TTL).await.cache();
     let k = key("acme", "fresh bread");
     let value = answer("Fresh bread today");
-    store.put(&k, &value).await.unwrap();
+    store.insert(&k, &value).await.unwrap();
     let rows = db.rows().await;
     let [(stored_key, text, size, created, expires)] = rows.as_slice() else {
         panic!("one row expected, got {rows:?}");
@@ -267,28 +267,28 @@ async fn entries_expire_after_the_ttl_and_a_rewrite_renews_them(db: Db) {
     let clock = ManualClock::new();
     let store = db.open(clock.clone(), TTL).await.cache();
     let k = key("acme", "fresh bread");
-    store.put(&k, &answer("first")).await.unwrap();
+    store.insert(&k, &answer("first")).await.unwrap();
     clock.advance(TTL - Duration::from_secs(1));
-    assert!(store.get(&k).await.unwrap().is_some(), "one second left");
+    assert!(store.lookup(&k).await.unwrap().is_some(), "one second left");
     clock.advance(Duration::from_secs(1));
     assert_eq!(
-        store.get(&k).await.unwrap(),
+        store.lookup(&k).await.unwrap(),
         None,
         "expired at created + ttl"
     );
     // Written again, it lives a whole TTL from the new write.
-    store.put(&k, &answer("again")).await.unwrap();
+    store.insert(&k, &answer("again")).await.unwrap();
     clock.advance(TTL - Duration::from_secs(1));
-    assert_eq!(store.get(&k).await.unwrap(), Some(answer("again")));
+    assert_eq!(store.lookup(&k).await.unwrap(), Some(answer("again")));
     clock.advance(Duration::from_secs(1));
-    assert_eq!(store.get(&k).await.unwrap(), None);
+    assert_eq!(store.lookup(&k).await.unwrap(), None);
 }
 
 async fn a_zero_ttl_stores_nothing_that_serves(db: Db) {
     let store = db.open(ManualClock::new(), Duration::ZERO).await.cache();
     let k = key("acme", "fresh bread");
-    store.put(&k, &answer("first")).await.unwrap();
-    assert_eq!(store.get(&k).await.unwrap(), None);
+    store.insert(&k, &answer("first")).await.unwrap();
+    assert_eq!(store.lookup(&k).await.unwrap(), None);
 }
 
 async fn tenants_never_share_an_entry(db: Db) {
@@ -298,11 +298,11 @@ async fn tenants_never_share_an_entry(db: Db) {
         key("tenant-b", "fresh bread"),
     );
     assert_ne!(a, b);
-    store.put(&a, &answer("for a")).await.unwrap();
-    assert_eq!(store.get(&b).await.unwrap(), None);
-    store.put(&b, &answer("for b")).await.unwrap();
-    assert_eq!(store.get(&a).await.unwrap(), Some(answer("for a")));
-    assert_eq!(store.get(&b).await.unwrap(), Some(answer("for b")));
+    store.insert(&a, &answer("for a")).await.unwrap();
+    assert_eq!(store.lookup(&b).await.unwrap(), None);
+    store.insert(&b, &answer("for b")).await.unwrap();
+    assert_eq!(store.lookup(&a).await.unwrap(), Some(answer("for a")));
+    assert_eq!(store.lookup(&b).await.unwrap(), Some(answer("for b")));
 }
 
 async fn expired_rows_are_deleted_by_later_writes_and_by_purge(db: Db) {
@@ -311,14 +311,14 @@ async fn expired_rows_are_deleted_by_later_writes_and_by_purge(db: Db) {
     let store = opened.cache();
     for i in 0..3 {
         store
-            .put(&key("acme", &format!("old {i}")), &answer("old"))
+            .insert(&key("acme", &format!("old {i}")), &answer("old"))
             .await
             .unwrap();
     }
     clock.advance(TTL);
     // A write deletes expired rows (never its own key, which it replaces).
     store
-        .put(&key("acme", "old 0"), &answer("renewed"))
+        .insert(&key("acme", "old 0"), &answer("renewed"))
         .await
         .unwrap();
     let rows = db.rows().await;
@@ -334,7 +334,7 @@ async fn an_oversized_answer_is_refused_and_not_stored(db: Db) {
     let store = db.open(ManualClock::new(), TTL).await.cache();
     let k = key("acme", "fresh bread");
     let big = answer(&"x".repeat(MAX_AI_CACHE_ENTRY_BYTES));
-    let err = store.put(&k, &big).await.unwrap_err();
+    let err = store.insert(&k, &big).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(db.rows().await.is_empty());
 }
@@ -347,7 +347,7 @@ async fn concurrent_writers_on_two_stores_agree(db: Db) {
     );
     // Expired rows for every writer to purge at once.
     for i in 0..20 {
-        one.put(&key("acme", &format!("old {i}")), &answer("old"))
+        one.insert(&key("acme", &format!("old {i}")), &answer("old"))
             .await
             .unwrap();
     }
@@ -357,16 +357,19 @@ async fn concurrent_writers_on_two_stores_agree(db: Db) {
         let store = if i % 2 == 0 { one.clone() } else { two.clone() };
         tasks.spawn(async move {
             store
-                .put(&key("acme", "shared"), &answer(&format!("writer {i}")))
+                .insert(&key("acme", "shared"), &answer(&format!("writer {i}")))
                 .await
         });
     }
     while let Some(done) = tasks.join_next().await {
         done.unwrap().unwrap();
     }
-    let seen = one.get(&key("acme", "shared")).await.unwrap().unwrap();
+    let seen = one.lookup(&key("acme", "shared")).await.unwrap().unwrap();
     assert!(seen.text.starts_with("writer "), "{seen:?}");
-    assert_eq!(two.get(&key("acme", "shared")).await.unwrap(), Some(seen));
+    assert_eq!(
+        two.lookup(&key("acme", "shared")).await.unwrap(),
+        Some(seen)
+    );
     assert_eq!(db.rows().await.len(), 1);
 }
 

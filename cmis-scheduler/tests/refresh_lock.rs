@@ -70,7 +70,7 @@ async fn exercise(store: Arc<dyn CredentialStore>) {
             .unwrap()
             .insert(a.account.as_str().to_owned(), rt.clone());
         store
-            .put(
+            .put_credential(
                 Credential::new(a.clone(), SecretString::from("expired"))
                     .with_refresh_token(SecretString::from(rt))
                     .with_access_expires_at(OffsetDateTime::now_utc() - Duration::from_secs(1)),

@@ -500,7 +500,7 @@ async fn expiring_credentials(accounts: &[&str]) -> Arc<MemoryCredentialStore> {
     let creds = Arc::new(MemoryCredentialStore::new());
     for a in accounts {
         creds
-            .put(
+            .put_credential(
                 Credential::new(
                     AccountRef::new("acme", Platform::TikTok, *a),
                     SecretString::from("act.old"),
@@ -765,7 +765,7 @@ async fn an_outcome_that_cannot_be_encoded_is_reconciled_not_dropped() {
     );
     assert_eq!(
         stored,
-        [unknown.clone(), unknown],
+        [unknown, unknown],
         "(state, receipt?, checkpoint?, run_at?, error) of the published and the pending job"
     );
     // The next claim checks the platform; it never publishes again blindly.

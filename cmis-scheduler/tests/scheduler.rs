@@ -315,7 +315,10 @@ async fn retryable_errors_back_off_by_attempt_with_jitter() {
     }
     let job = rig.state(id).await;
     assert_eq!(job.attempts, 4);
-    assert_eq!(job.last_error.unwrap().kind, cmis_core::ErrorKind::Transient);
+    assert_eq!(
+        job.last_error.unwrap().kind,
+        cmis_core::ErrorKind::Transient
+    );
     rig.stop().await;
 }
 
@@ -525,7 +528,10 @@ async fn permanent_errors_fail_at_once_and_notify() {
     rig.wait_for(id, JobState::Failed, Duration::from_secs(5))
         .await;
     assert_eq!(rig.fake.ops(), ["publish"]);
-    assert_eq!(rig.state(id).await.last_error.unwrap().kind, cmis_core::ErrorKind::Rejected);
+    assert_eq!(
+        rig.state(id).await.last_error.unwrap().kind,
+        cmis_core::ErrorKind::Rejected
+    );
     assert_eq!(rig.notified().await, [NotificationKind::PublishFailed]);
     rig.stop().await;
 }
@@ -610,7 +616,7 @@ async fn the_refresh_sweep_refreshes_only_credentials_inside_the_window() {
     let day = Duration::from_secs(24 * 3600);
     for (account, expires_in) in [("soon", day * 6), ("later", day * 8), ("never", day * 90)] {
         creds
-            .put(
+            .put_credential(
                 Credential::new(
                     AccountRef::new("acme", Platform::TikTok, account),
                     SecretString::from("act.old"),
@@ -637,7 +643,7 @@ async fn the_refresh_sweep_refreshes_only_credentials_inside_the_window() {
     tokio::time::sleep(day).await;
     assert_eq!(*refresher.0.lock().unwrap(), ["soon", "later"]);
     let got = creds
-        .get(&AccountRef::new("acme", Platform::TikTok, "later"))
+        .credential(&AccountRef::new("acme", Platform::TikTok, "later"))
         .await
         .unwrap()
         .unwrap();
@@ -658,7 +664,7 @@ async fn the_refresh_sweep_skips_tokens_issued_recently() {
     // TikTok-like 24 h tokens: always inside the 7-day window.
     for (account, issued_ago) in [("fresh", hour), ("stale", hour * 20)] {
         creds
-            .put(
+            .put_credential(
                 Credential::new(
                     AccountRef::new("acme", Platform::TikTok, account),
                     SecretString::from("act.old"),

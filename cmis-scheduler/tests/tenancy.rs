@@ -678,7 +678,7 @@ async fn credentials_are_per_tenant(db: Db) {
         )
     };
     let b_stored = cs
-        .put(
+        .put_credential(
             Credential::new(b_ref.clone(), SecretString::from(b_token.clone()))
                 .with_refresh_token(SecretString::from(b_refresh.clone())),
         )
@@ -686,13 +686,13 @@ async fn credentials_are_per_tenant(db: Db) {
         .unwrap();
     let b_expected = (b_ref.clone(), b_token.clone(), Some(b_refresh.clone()), 1);
     assert_eq!(secrets(&b_stored), b_expected);
-    let b_now = || async { secrets(&cs.get(&b_ref).await.unwrap().unwrap()) };
+    let b_now = || async { secrets(&cs.credential(&b_ref).await.unwrap().unwrap()) };
 
     // A, with B's platform and account id, finds nothing and changes nothing.
-    assert!(cs.get(&a_ref).await.unwrap().is_none());
-    assert!(cs.list(&tenant(A)).await.unwrap().is_empty());
-    assert_eq!(cs.list(&tenant(B)).await.unwrap(), vec![b_ref.clone()]);
-    assert!(!cs.delete(&a_ref).await.unwrap());
+    assert!(cs.credential(&a_ref).await.unwrap().is_none());
+    assert!(cs.accounts(&tenant(A)).await.unwrap().is_empty());
+    assert_eq!(cs.accounts(&tenant(B)).await.unwrap(), vec![b_ref.clone()]);
+    assert!(!cs.delete_credential(&a_ref).await.unwrap());
     let evil = random_token("a-evil");
     let CasOutcome::Conflict(None) = cs
         .compare_and_swap(1, Credential::new(a_ref.clone(), SecretString::from(evil)))
@@ -701,13 +701,13 @@ async fn credentials_are_per_tenant(db: Db) {
     else {
         panic!("A's compare-and-set at B's version must see A's (absent) credential")
     };
-    assert!(cs.get(&a_ref).await.unwrap().is_none());
+    assert!(cs.credential(&a_ref).await.unwrap().is_none());
     assert_eq!(b_now().await, b_expected);
 
     // A's own credential for the same account id lives beside B's, with its own versions.
     let a_token = random_token("a-access");
     let a1 = cs
-        .put(Credential::new(a_ref.clone(), SecretString::from(a_token)))
+        .put_credential(Credential::new(a_ref.clone(), SecretString::from(a_token)))
         .await
         .unwrap();
     assert_eq!(a1.version, 1);
@@ -725,10 +725,10 @@ async fn credentials_are_per_tenant(db: Db) {
     assert_eq!(a2.version, 2);
     assert_eq!(b_now().await, b_expected, "B's version did not move");
     assert_eq!(
-        secrets(&cs.get(&a_ref).await.unwrap().unwrap()),
+        secrets(&cs.credential(&a_ref).await.unwrap().unwrap()),
         (a_ref.clone(), a_token.clone(), None, 2)
     );
-    assert_eq!(cs.list(&tenant(A)).await.unwrap(), vec![a_ref.clone()]);
+    assert_eq!(cs.accounts(&tenant(A)).await.unwrap(), vec![a_ref.clone()]);
 
     // The token provider is keyed the same way; a tenant with no credential gets an error that
     // names no one's token.
@@ -747,13 +747,13 @@ async fn credentials_are_per_tenant(db: Db) {
     }
 
     // Deleting A's leaves B's.
-    assert!(cs.delete(&a_ref).await.unwrap());
+    assert!(cs.delete_credential(&a_ref).await.unwrap());
     assert_eq!(b_now().await, b_expected);
 
     // At rest, a token is bound to its row: B's sealed token copied into A's row does not open
     // as A's (it fails; it never yields B's token).
     if db.is_database() {
-        cs.put(Credential::new(
+        cs.put_credential(Credential::new(
             a_ref.clone(),
             SecretString::from(random_token("a-access-3")),
         ))
@@ -761,7 +761,7 @@ async fn credentials_are_per_tenant(db: Db) {
         .unwrap();
         assert!(db.copy_sealed(&b_ref, &a_ref).await);
         let e = cs
-            .get(&a_ref)
+            .credential(&a_ref)
             .await
             .expect_err("a moved token must not open");
         assert_eq!(e.kind(), ErrorKind::Internal);
@@ -781,7 +781,7 @@ async fn the_scheduler_hands_each_publisher_its_own_tenants_token(db: Db) {
     let tokens: BTreeMap<&str, String> = [(A, random_token("a")), (B, random_token("b"))].into();
     for (t, token) in &tokens {
         db.credentials
-            .put(Credential::new(
+            .put_credential(Credential::new(
                 account(t),
                 SecretString::from(token.clone()),
             ))

@@ -130,7 +130,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let account = AccountRef::new("bench", Platform::TikTok, "open-id");
     let store = Arc::new(MemoryCredentialStore::new());
     store
-        .put(Credential::new(
+        .put_credential(Credential::new(
             account.clone(),
             SecretString::from("act.bench"),
         ))

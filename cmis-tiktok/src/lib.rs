@@ -44,7 +44,7 @@
 //! let store = Arc::new(MemoryCredentialStore::new());
 //! let account = AccountRef::new("acme", Platform::TikTok, "open-id-of-the-creator");
 //! store
-//!     .put(
+//!     .put_credential(
 //!         Credential::new(account.clone(), SecretString::from("act.access"))
 //!             .with_refresh_token(SecretString::from("rft.refresh")),
 //!     )

@@ -153,7 +153,7 @@ async fn an_expired_token_leads_to_exactly_one_refresh_and_one_retry_with_the_ne
         .unwrap();
     assert_eq!(info.creator_nickname, "TikTok Official");
     // The rotated refresh token was stored, with expiry from `expires_in` (7200 s).
-    let stored = env.store.get(&account()).await.unwrap().unwrap();
+    let stored = env.store.credential(&account()).await.unwrap().unwrap();
     assert_eq!(stored.access_token.expose_secret(), "act.new-access");
     assert_eq!(
         stored.refresh_token.as_ref().unwrap().expose_secret(),

@@ -53,7 +53,7 @@ async fn context(
     let store = Arc::new(MemoryCredentialStore::new());
     let account = AccountRef::new("tenant-1", platform, account);
     store
-        .put(Credential::new(account.clone(), token))
+        .put_credential(Credential::new(account.clone(), token))
         .await
         .unwrap();
     let tokens = RefreshingTokenProvider::builder(store).build();

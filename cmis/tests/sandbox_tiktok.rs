@@ -40,7 +40,7 @@ async fn fixture() -> Fixture {
     let store = Arc::new(MemoryCredentialStore::new());
     let account = AccountRef::new("tenant-1", Platform::TikTok, "open-1");
     store
-        .put(
+        .put_credential(
             Credential::new(account.clone(), issued.access_token)
                 .with_refresh_token(issued.refresh_token)
                 .with_scopes(SCOPES.iter().copied()),
@@ -182,7 +182,7 @@ async fn an_expired_token_is_refreshed_once_rotated_and_the_call_retried() {
     assert!(matches!(outcome, Outcome::Published(_)));
     assert_eq!(f.sandbox.tiktok().refresh_count(), 1);
     // The rotated refresh token was stored: the old one no longer works on the platform.
-    let stored = f.store.get(&f.account).await.unwrap().unwrap();
+    let stored = f.store.credential(&f.account).await.unwrap().unwrap();
     assert_eq!(stored.version, 2);
     assert!(
         stored

@@ -288,7 +288,7 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
             .with_scopes(issued.scopes.clone()),
     ] {
         show(&mut texts, &c);
-        let stored = store.put(c).await.unwrap();
+        let stored = store.put_credential(c).await.unwrap();
         show(&mut texts, &stored);
     }
 
@@ -452,10 +452,7 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
         tiktok.refresh_count() >= 1,
         "the TikTok token was refreshed"
     );
-    let refreshed = CredentialStore::get(&*store, &creator)
-        .await
-        .unwrap()
-        .unwrap();
+    let refreshed = store.credential(&creator).await.unwrap().unwrap();
     assert_ne!(
         refreshed.access_token.expose_secret(),
         issued.access_token.expose_secret()
@@ -468,15 +465,9 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     secrets.add_secret("refreshed TikTok access token", &refreshed.access_token);
     secrets.add_secret("rotated TikTok refresh token", &rotated);
     for account in [&page, &bad_page, &instagram, &creator] {
-        show(
-            &mut texts,
-            &CredentialStore::get(&*store, account).await.unwrap(),
-        );
+        show(&mut texts, &store.credential(account).await.unwrap());
     }
-    show(
-        &mut texts,
-        &CredentialStore::list(&*store, &tenant).await.unwrap(),
-    );
+    show(&mut texts, &store.accounts(&tenant).await.unwrap());
 
     // The same wrong token, called directly: the error a caller gets, shown every way, and
     // unwrapped into a panic message.

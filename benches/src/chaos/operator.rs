@@ -100,7 +100,9 @@ impl Operator {
                 .and_then(|j| j.last_error.as_ref())
                 .map(|e| format!("{}: {}", e.kind, e.message))
                 .unwrap_or_default();
-            db.credentials.put(issue(sandbox, &account, false)?).await?;
+            db.credentials
+                .put_credential(issue(sandbox, &account, false)?)
+                .await?;
             self.reauthorised.insert(account.clone(), Instant::now());
             self.reauths += 1;
             self.reauth_reasons.push(format!("{account}: {why}"));

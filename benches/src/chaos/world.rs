@@ -162,7 +162,7 @@ impl World {
             // them (rotating the refresh token) while they publish.
             let soon = account.platform == Platform::TikTok && rng.u8(..3) == 0;
             let credential = issue(sandbox, account, soon)?;
-            db.credentials.put(credential).await?;
+            db.credentials.put_credential(credential).await?;
         }
         Ok(())
     }

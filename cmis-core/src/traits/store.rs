@@ -25,11 +25,11 @@ pub enum CasOutcome {
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
     /// The credential of `account`, if any.
-    async fn get(&self, account: &AccountRef) -> Result<Option<Credential>>;
+    async fn credential(&self, account: &AccountRef) -> Result<Option<Credential>>;
 
     /// Inserts or replaces the credential of `credential.account` unconditionally (a user
     /// (re-)authorised). Returns it as stored, with its new version.
-    async fn put(&self, credential: Credential) -> Result<Credential>;
+    async fn put_credential(&self, credential: Credential) -> Result<Credential>;
 
     /// Replaces the credential only if its stored version is still `expected_version`.
     /// This is how a rotated refresh token is persisted without losing a concurrent rotation.
@@ -40,10 +40,10 @@ pub trait CredentialStore: Send + Sync {
     ) -> Result<CasOutcome>;
 
     /// Deletes the credential of `account`; `true` if there was one.
-    async fn delete(&self, account: &AccountRef) -> Result<bool>;
+    async fn delete_credential(&self, account: &AccountRef) -> Result<bool>;
 
     /// The accounts of `tenant` that have a credential.
-    async fn list(&self, tenant: &TenantId) -> Result<Vec<AccountRef>>;
+    async fn accounts(&self, tenant: &TenantId) -> Result<Vec<AccountRef>>;
 
     /// Every account, across tenants, whose access token expires before `before`, for the
     /// refresh sweep (an operator's call, not a tenant's).

@@ -57,7 +57,7 @@ impl PgStore {
 /// The key carries the tenant inside its hash, so tenants never share an entry.
 #[async_trait]
 impl CacheStore for PgStore {
-    async fn get(&self, key: &CacheKey) -> Result<Option<Generated>> {
+    async fn lookup(&self, key: &CacheKey) -> Result<Option<Generated>> {
         let text: Option<String> = sqlx::query_scalar(GET)
             .bind(key.as_str())
             .bind(micros(self.now()))
@@ -67,7 +67,7 @@ impl CacheStore for PgStore {
         text.as_deref().map(decode).transpose()
     }
 
-    async fn put(&self, key: &CacheKey, value: &Generated) -> Result<()> {
+    async fn insert(&self, key: &CacheKey, value: &Generated) -> Result<()> {
         let (text, size) = encode(value)?;
         let now = self.now();
         sqlx::query(PUT)

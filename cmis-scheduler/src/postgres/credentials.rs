@@ -145,12 +145,12 @@ impl CredentialStore for PgStore {
         crate::ScheduleStore::resign(self, &refresh_lock_name(account), owner).await
     }
 
-    async fn get(&self, account: &AccountRef) -> Result<Option<Credential>> {
+    async fn credential(&self, account: &AccountRef) -> Result<Option<Credential>> {
         let mut conn = self.pool().acquire().await.map_err(db_err)?;
         self.read_credential(&mut conn, account).await
     }
 
-    async fn put(&self, credential: Credential) -> Result<Credential> {
+    async fn put_credential(&self, credential: Credential) -> Result<Credential> {
         self.write_credential(PUT, None, credential, "credential.stored")
             .await?
             .ok_or_else(|| cmis_core::Error::internal("an unconditional credential write lost"))
@@ -181,7 +181,7 @@ impl CredentialStore for PgStore {
         }
     }
 
-    async fn delete(&self, account: &AccountRef) -> Result<bool> {
+    async fn delete_credential(&self, account: &AccountRef) -> Result<bool> {
         let mut tx = self.pool().begin().await.map_err(db_err)?;
         let n = sqlx::query(
             "DELETE FROM credentials WHERE tenant = $1 AND platform = $2 AND account = $3",
@@ -201,7 +201,7 @@ impl CredentialStore for PgStore {
         Ok(n > 0)
     }
 
-    async fn list(&self, tenant: &TenantId) -> Result<Vec<AccountRef>> {
+    async fn accounts(&self, tenant: &TenantId) -> Result<Vec<AccountRef>> {
         let rows = sqlx::query(
             "SELECT platform, account FROM credentials WHERE tenant = $1 ORDER BY platform, account",
         )

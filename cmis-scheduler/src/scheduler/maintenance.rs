@@ -107,7 +107,7 @@ pub(super) async fn sweep(shared: &Shared) -> bool {
                 return false;
             }
         }
-        if let Ok(Some(current)) = tokens.store().get(&account).await
+        if let Ok(Some(current)) = tokens.store().credential(&account).await
             && current
                 .issued_at
                 .is_some_and(|at| shared.now() - at < fresh)

@@ -119,12 +119,12 @@ impl CredentialStore for SqliteStore {
         crate::ScheduleStore::resign(self, &refresh_lock_name(account), owner).await
     }
 
-    async fn get(&self, account: &AccountRef) -> Result<Option<Credential>> {
+    async fn credential(&self, account: &AccountRef) -> Result<Option<Credential>> {
         let mut conn = self.inner.reader.acquire().await.map_err(db_err)?;
         self.read_credential(&mut conn, account).await
     }
 
-    async fn put(&self, credential: Credential) -> Result<Credential> {
+    async fn put_credential(&self, credential: Credential) -> Result<Credential> {
         self.key()?;
         let mut tx = self.write_tx().await?;
         let current: Option<i64> = sqlx::query_scalar(
@@ -169,7 +169,7 @@ impl CredentialStore for SqliteStore {
         Ok(CasOutcome::Stored(stored))
     }
 
-    async fn delete(&self, account: &AccountRef) -> Result<bool> {
+    async fn delete_credential(&self, account: &AccountRef) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let n = sqlx::query(
             "DELETE FROM credentials WHERE tenant = ?1 AND platform = ?2 AND account = ?3",
@@ -189,7 +189,7 @@ impl CredentialStore for SqliteStore {
         Ok(n > 0)
     }
 
-    async fn list(&self, tenant: &TenantId) -> Result<Vec<AccountRef>> {
+    async fn accounts(&self, tenant: &TenantId) -> Result<Vec<AccountRef>> {
         let rows = sqlx::query(
             "SELECT platform, account FROM credentials WHERE tenant = ?1 ORDER BY platform, account",
         )

@@ -936,9 +936,12 @@ pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
         .with_refresh_token(SecretString::from("rft.CLEAR-REFRESH-TOKEN"))
         .with_access_expires_at(T0 + Duration::from_secs(3600))
         .with_scopes(["video.publish"]);
-    let v1 = s.put(cred.clone()).await.unwrap();
+    let v1 = s.put_credential(cred.clone()).await.unwrap();
     assert_eq!(v1.version, 1);
-    let got = CredentialStore::get(&*s, &acct).await.unwrap().unwrap();
+    let got = CredentialStore::credential(&*s, &acct)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.access_token.expose_secret(), "act.CLEAR-ACCESS-TOKEN");
     assert_eq!(
         got.refresh_token.as_ref().unwrap().expose_secret(),
@@ -977,22 +980,22 @@ pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
 
     // Tenancy and the sweep query.
     assert!(
-        CredentialStore::get(&*s, &AccountRef::new("b", Platform::TikTok, "open-1"))
+        CredentialStore::credential(&*s, &AccountRef::new("b", Platform::TikTok, "open-1"))
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
-        CredentialStore::list(&*s, &tenant("a")).await.unwrap(),
+        CredentialStore::accounts(&*s, &tenant("a")).await.unwrap(),
         vec![acct.clone(), fresh.clone()]
     );
     assert!(
-        CredentialStore::list(&*s, &tenant("b"))
+        CredentialStore::accounts(&*s, &tenant("b"))
             .await
             .unwrap()
             .is_empty()
     );
-    s.put(
+    s.put_credential(
         Credential::new(
             AccountRef::new("b", Platform::Facebook, "9"),
             SecretString::from("y"),
@@ -1007,8 +1010,8 @@ pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
             .unwrap(),
         vec![AccountRef::new("b", Platform::Facebook, "9")]
     );
-    assert!(s.delete(&fresh).await.unwrap());
-    assert!(!s.delete(&fresh).await.unwrap());
+    assert!(s.delete_credential(&fresh).await.unwrap());
+    assert!(!s.delete_credential(&fresh).await.unwrap());
 }
 
 pub async fn reauthorisation_releases_parked_jobs<H: DbHarness>(h: &H) {
@@ -1037,7 +1040,7 @@ pub async fn reauthorisation_releases_parked_jobs<H: DbHarness>(h: &H) {
             .unwrap()
             .is_empty()
     );
-    s.put(Credential::new(
+    s.put_credential(Credential::new(
         jobs[0].target.account.clone(),
         SecretString::from("new"),
     ))
@@ -1762,7 +1765,7 @@ pub async fn reauthorisation_during_a_call_and_a_refused_check<H: DbHarness>(h: 
     let c = s.claim_started("w", 1, lease).await.unwrap().remove(0);
     // The call is refused; meanwhile the user re-authorises.
     clock.advance(Duration::from_secs(1));
-    s.put(Credential::new(
+    s.put_credential(Credential::new(
         page.account.clone(),
         SecretString::from("new"),
     ))
@@ -1810,7 +1813,7 @@ pub async fn reauthorisation_during_a_call_and_a_refused_check<H: DbHarness>(h: 
     assert!(s.claim_started("w", 1, lease).await.unwrap().is_empty());
     // ...until the account is re-authorised: then it is checked again, not published.
     clock.advance(Duration::from_secs(1));
-    s.put(Credential::new(
+    s.put_credential(Credential::new(
         page.account.clone(),
         SecretString::from("newer"),
     ))

@@ -97,7 +97,7 @@ pub struct Env {
 pub async fn env(server: &MockServer, scopes: &[&str]) -> Env {
     let store = Arc::new(MemoryCredentialStore::new());
     store
-        .put(
+        .put_credential(
             Credential::new(account(), SecretString::from(TOKEN))
                 .with_refresh_token(SecretString::from(REFRESH))
                 .with_access_expires_at(OffsetDateTime::now_utc() + Duration::from_secs(3600))
