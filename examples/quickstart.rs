@@ -25,8 +25,8 @@ use cmis_core::time::OffsetDateTime;
 use cmis_core::time::format_description::well_known::Rfc3339;
 use cmis_core::{
     AccountRef, ContentGenerator, Credential, CredentialStore, Error, GenerateRequest,
-    GenerationTask, Media, Platform, Post, PostId, PrivacyLevel, Progress, RefreshingTokenProvider,
-    Result, Surface, Target, TenantId, TikTokOptions,
+    GenerationTask, Media, Platform, Post, PostKey, PrivacyLevel, Progress,
+    RefreshingTokenProvider, Result, Surface, Target, TenantId, TikTokOptions,
 };
 use cmis_meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
 use cmis_sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
@@ -138,7 +138,7 @@ async fn scheduled_publish(
         store
             .schedule(
                 &tenant,
-                &PostId::new("autumn-facebook"),
+                &PostKey::new("autumn-facebook"),
                 &Post::new().with_text(fb_text),
                 &[Target::feed(page)],
                 at,
@@ -153,7 +153,7 @@ async fn scheduled_publish(
         store
             .schedule(
                 &tenant,
-                &PostId::new("autumn-instagram"),
+                &PostKey::new("autumn-instagram"),
                 &carousel,
                 &[Target::feed(instagram)],
                 at,
@@ -168,7 +168,7 @@ async fn scheduled_publish(
         store
             .schedule(
                 &tenant,
-                &PostId::new("autumn-tiktok"),
+                &PostKey::new("autumn-tiktok"),
                 &clip,
                 &[Target::new(creator, Surface::Feed)],
                 at,

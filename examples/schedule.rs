@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use cmis_core::time::OffsetDateTime;
 use cmis_core::{
-    AccountRef, Credential, Error, Platform, Post, PostId, Publisher, RefreshingTokenProvider,
+    AccountRef, Credential, Error, Platform, Post, PostKey, Publisher, RefreshingTokenProvider,
     Result, SecretString, Target, TenantId, TikTokOptions,
 };
 use cmis_examples::cli::fail;
@@ -103,7 +103,7 @@ async fn run() -> Result<()> {
             publisher(platform)?.validate(&target, &post).await?;
             let db = open(&args.db).await?;
             let now = OffsetDateTime::now_utc();
-            let post_id = PostId::new(format!(
+            let post_id = PostKey::new(format!(
                 "cli-{}-{:08x}",
                 now.unix_timestamp_nanos(),
                 fastrand::u32(..)

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use cmis_core::{Checkpoint, Error, ErrorKind, Post, PostId, Receipt, Result, Target, TenantId};
+use cmis_core::{Checkpoint, Error, ErrorKind, Post, PostKey, Receipt, Result, Target, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -102,6 +102,14 @@ impl JobState {
             self,
             Self::Published | Self::Failed | Self::Missed | Self::Cancelled
         )
+    }
+
+    /// Whether the job has settled: it is finished, or parked until someone acts
+    /// (`awaiting_reauth`: re-authorise the account; `unknown_outcome`: reconciliation runs on
+    /// its own and a person may have to look). Every other state moves on by itself.
+    /// [`Scheduler::settled`](crate::Scheduler::settled) waits for it.
+    pub const fn is_settled(self) -> bool {
+        self.is_finished() || matches!(self, Self::AwaitingReauth | Self::UnknownOutcome)
     }
 }
 
@@ -252,8 +260,8 @@ pub struct Job {
     pub id: JobId,
     /// The tenant it belongs to.
     pub tenant: TenantId,
-    /// The caller's id of the post.
-    pub post_id: PostId,
+    /// The caller's key for the post.
+    pub post_key: PostKey,
     /// Where to publish.
     pub target: Target,
     /// What to publish.
@@ -414,8 +422,8 @@ impl Change {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct NewPost {
-    /// The caller's id of the post.
-    pub post_id: PostId,
+    /// The caller's key for the post.
+    pub post_key: PostKey,
     /// What to publish.
     pub post: Post,
     /// Where (one job per target).
@@ -425,14 +433,33 @@ pub struct NewPost {
 }
 
 impl NewPost {
-    /// `post` (with the caller's `post_id`) to `targets` at `at`.
-    pub fn new(post_id: PostId, post: Post, targets: Vec<Target>, at: OffsetDateTime) -> Self {
+    /// `post` (under the caller's `post_key`) to `targets` at `at`.
+    pub fn new(post_key: PostKey, post: Post, targets: Vec<Target>, at: OffsetDateTime) -> Self {
         Self {
-            post_id,
+            post_key,
             post,
             targets,
             at,
         }
+    }
+
+    /// The tenant of the targets' accounts, which must all be the same one
+    /// ([`ErrorKind::InvalidInput`] when they are not, or when there is no target).
+    pub fn tenant(&self) -> Result<&TenantId> {
+        let Some(first) = self.targets.first() else {
+            return Err(Error::invalid_input(format!(
+                "post {} has no target to publish to",
+                self.post_key
+            )));
+        };
+        let tenant = &first.account.tenant;
+        if let Some(other) = self.targets.iter().find(|t| &t.account.tenant != tenant) {
+            return Err(Error::invalid_input(format!(
+                "post {} goes to accounts of two tenants ({} and {}): schedule it once per tenant",
+                self.post_key, tenant, other.account.tenant
+            )));
+        }
+        Ok(tenant)
     }
 }
 
@@ -443,7 +470,7 @@ pub struct JobFilter {
     /// Only jobs in one of these states (every state when empty).
     pub states: Vec<JobState>,
     /// Only jobs of this post.
-    pub post_id: Option<PostId>,
+    pub post_key: Option<PostKey>,
     /// At most this many (1 000 when `None`, and never more than [`JobFilter::MAX_LIMIT`]).
     pub limit: Option<u32>,
     /// Only jobs after this one (a keyset cursor: pass the last id of the previous page; stable
@@ -485,10 +512,10 @@ impl JobFilter {
         }
     }
 
-    /// Only jobs of `post_id`.
+    /// Only jobs of `post_key`.
     #[must_use]
-    pub fn with_post(mut self, post_id: PostId) -> Self {
-        self.post_id = Some(post_id);
+    pub fn with_post(mut self, post_key: PostKey) -> Self {
+        self.post_key = Some(post_key);
         self
     }
 

@@ -29,7 +29,7 @@
 //!
 //! ```no_run
 //! # async fn f() -> cmis_core::Result<()> {
-//! use cmis_core::{AccountRef, Platform, Post, PostId, Target, TenantId};
+//! use cmis_core::{AccountRef, Platform, Post, PostKey, Target, TenantId};
 //! use cmis_scheduler::{JobFilter, JobState, ScheduleStore, SqliteStore};
 //!
 //! let store = SqliteStore::builder().path("cmis.db").build().await?;
@@ -37,7 +37,7 @@
 //! let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
 //! let at = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
 //! let jobs = store
-//!     .schedule(&tenant, &PostId::new("post-1"), &Post::new().with_text("Hello"), &[Target::feed(page)], at)
+//!     .schedule(&tenant, &PostKey::new("post-1"), &Post::new().with_text("Hello"), &[Target::feed(page)], at)
 //!     .await?;
 //! let waiting = store.list(&tenant, &JobFilter::state(JobState::Scheduled)).await?;
 //! assert_eq!(waiting.len(), jobs.len());

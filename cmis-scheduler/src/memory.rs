@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AuditRecord, Checkpoint, Clock, Error, Notification, Platform, Post, PostId, Result, Surface,
+    AuditRecord, Checkpoint, Clock, Error, Notification, Platform, Post, PostKey, Result, Surface,
     SystemClock, Target, TenantId,
 };
 use time::OffsetDateTime;
@@ -131,11 +131,16 @@ fn is_due(j: &Job, now: OffsetDateTime) -> bool {
     ) && j.run_at.is_some_and(|t| t <= now)
 }
 
-fn refuse_clash(st: &State, tenant: &TenantId, post_id: &PostId, targets: &[Target]) -> Result<()> {
+fn refuse_clash(
+    st: &State,
+    tenant: &TenantId,
+    post_id: &PostKey,
+    targets: &[Target],
+) -> Result<()> {
     let clash = st.jobs.values().any(|j| {
         j.state.is_active()
             && &j.tenant == tenant
-            && &j.post_id == post_id
+            && &j.post_key == post_id
             && targets.contains(&j.target)
     });
     if clash {
@@ -149,7 +154,7 @@ fn refuse_clash(st: &State, tenant: &TenantId, post_id: &PostId, targets: &[Targ
 fn insert_job(
     st: &mut State,
     tenant: &TenantId,
-    post_id: &PostId,
+    post_id: &PostKey,
     post: &Post,
     target: &Target,
     at: OffsetDateTime,
@@ -159,7 +164,7 @@ fn insert_job(
     let job = Job {
         id: JobId::new(st.next_id),
         tenant: tenant.clone(),
-        post_id: post_id.clone(),
+        post_key: post_id.clone(),
         target: target.clone(),
         post: post.clone(),
         state: JobState::Scheduled,
@@ -187,7 +192,7 @@ impl ScheduleStore for MemoryScheduleStore {
     async fn schedule(
         &self,
         tenant: &TenantId,
-        post_id: &PostId,
+        post_id: &PostKey,
         post: &Post,
         targets: &[Target],
         at: OffsetDateTime,
@@ -212,12 +217,12 @@ impl ScheduleStore for MemoryScheduleStore {
         let now = self.clock.now();
         let mut st = self.lock();
         for p in posts {
-            refuse_clash(&st, tenant, &p.post_id, &p.targets)?;
+            refuse_clash(&st, tenant, &p.post_key, &p.targets)?;
         }
         let mut n = 0;
         for p in posts {
             for target in &p.targets {
-                insert_job(&mut st, tenant, &p.post_id, &p.post, target, p.at, now);
+                insert_job(&mut st, tenant, &p.post_key, &p.post, target, p.at, now);
                 n += 1;
             }
         }
@@ -244,7 +249,7 @@ impl ScheduleStore for MemoryScheduleStore {
             .values()
             .filter(|j| &j.tenant == tenant)
             .filter(|j| filter.states.is_empty() || filter.states.contains(&j.state))
-            .filter(|j| filter.post_id.as_ref().is_none_or(|p| p == &j.post_id))
+            .filter(|j| filter.post_key.as_ref().is_none_or(|p| p == &j.post_key))
             .filter(|j| after.is_none_or(|a| j.id > a))
             .take(limit)
             .cloned()
@@ -664,7 +669,7 @@ impl MemoryScheduleStore {
             let clash: HashSet<_> = st
                 .jobs
                 .values()
-                .filter(|j| j.id != id && j.state.is_active() && j.post_id == job.post_id)
+                .filter(|j| j.id != id && j.state.is_active() && j.post_key == job.post_key)
                 .map(|j| (&j.tenant, &j.target))
                 .collect();
             if clash.contains(&(&job.tenant, &job.target)) {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use cmis_core::{
-    AccountRef, AuditRecord, Error, Platform, Post, PostId, Result, Surface, Target, TenantId,
+    AccountRef, AuditRecord, Error, Platform, Post, PostKey, Result, Surface, Target, TenantId,
 };
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -85,7 +85,7 @@ where
     Ok(Job {
         id: JobId::new(id),
         tenant,
-        post_id: PostId::new(get::<_, String>(row, "post_id")?),
+        post_key: PostKey::new(get::<_, String>(row, "post_id")?),
         target: Target::new(account, surface),
         post,
         state: get::<_, String>(row, "state")?.parse()?,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AuditRecord, Checkpoint, Notification, Platform, Post, PostId, Result, Target, TenantId,
+    AuditRecord, Checkpoint, Notification, Platform, Post, PostKey, Result, Target, TenantId,
 };
 use time::OffsetDateTime;
 
@@ -44,7 +44,7 @@ pub trait ScheduleStore: Send + Sync + Debug {
     async fn schedule(
         &self,
         tenant: &TenantId,
-        post_id: &PostId,
+        post_id: &PostKey,
         post: &Post,
         targets: &[Target],
         at: OffsetDateTime,
@@ -56,7 +56,7 @@ pub trait ScheduleStore: Send + Sync + Debug {
         let mut n = 0;
         for p in posts {
             n += self
-                .schedule(tenant, &p.post_id, &p.post, &p.targets, p.at)
+                .schedule(tenant, &p.post_key, &p.post, &p.targets, p.at)
                 .await?
                 .len() as u64;
         }

@@ -2,12 +2,16 @@
 
 use std::collections::HashSet;
 
-use cmis_core::{Error, Platform, PostId, Result, Surface, Target, TenantId};
+use cmis_core::{Error, Platform, PostKey, Result, Surface, Target, TenantId};
 
 use crate::job::{JobId, Lease};
 
 /// Checks a schedule request before anything is written.
-pub(crate) fn check_targets(tenant: &TenantId, post_id: &PostId, targets: &[Target]) -> Result<()> {
+pub(crate) fn check_targets(
+    tenant: &TenantId,
+    post_id: &PostKey,
+    targets: &[Target],
+) -> Result<()> {
     if tenant.as_str().is_empty() {
         return Err(Error::invalid_input("the tenant id is empty"));
     }
@@ -73,18 +77,18 @@ pub(crate) fn batch_rows(
     let mut rows = Vec::new();
     let mut seen = HashSet::new();
     for p in posts {
-        check_targets(tenant, &p.post_id, &p.targets)?;
+        check_targets(tenant, &p.post_key, &p.targets)?;
         let post = serde_json::to_string(&p.post)
             .map_err(|e| Error::invalid_input(format!("the post cannot be stored: {e}")))?;
         for t in &p.targets {
-            if !seen.insert((p.post_id.clone(), t.clone())) {
+            if !seen.insert((p.post_key.clone(), t.clone())) {
                 return Err(Error::invalid_input(format!(
                     "post {} to {t} is listed twice",
-                    p.post_id
+                    p.post_key
                 )));
             }
             rows.push(serde_json::json!({
-                "post_id": p.post_id.as_str(),
+                "post_id": p.post_key.as_str(),
                 "platform": t.account.platform.as_str(),
                 "account": t.account.account.as_str(),
                 "surface": t.surface.as_str(),

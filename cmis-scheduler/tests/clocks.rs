@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis_core::{AccountRef, Clock, Platform, Post, PostId, SystemClock, Target, TenantId};
+use cmis_core::{AccountRef, Clock, Platform, Post, PostKey, SystemClock, Target, TenantId};
 use cmis_scheduler::{JobState, ScheduleStore};
 use time::OffsetDateTime;
 
@@ -32,7 +32,7 @@ async fn schedule(s: &dyn ScheduleStore, post: &str, at: OffsetDateTime) {
     let target = Target::feed(AccountRef::new("acme", Platform::Facebook, "page"));
     s.schedule(
         &TenantId::new("acme"),
-        &PostId::new(post),
+        &PostKey::new(post),
         &Post::new().with_text(post),
         &[target],
         at,

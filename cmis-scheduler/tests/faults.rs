@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AccessToken, AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId,
+    AccessToken, AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostKey,
     PublishContext, Publisher, Receipt, Reconciliation, Result, Surface, Target, TenantId,
     TokenProvider,
 };
@@ -37,7 +37,7 @@ impl Publisher for Platform1 {
         Ok(Outcome::Published(Receipt::new(
             Platform::Facebook,
             "page".into(),
-            PostId::new(format!("fb-{text}")),
+            cmis_core::PostId::new(format!("fb-{text}")),
         )))
     }
     async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
@@ -128,7 +128,7 @@ async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
         let job = store
             .schedule(
                 &tenant,
-                &PostId::new(text),
+                &PostKey::new(text),
                 &post,
                 std::slice::from_ref(&target),
                 now,
@@ -214,7 +214,7 @@ impl Publisher for FailsFirst {
             return Ok(Outcome::Published(Receipt::new(
                 Platform::TikTok,
                 "creator".into(),
-                PostId::new("v_pub_1"),
+                cmis_core::PostId::new("v_pub_1"),
             )));
         }
         let cp = Checkpoint::new(Platform::TikTok, "initiating", &"before init").unwrap();
@@ -258,7 +258,7 @@ async fn one_post_with_failing_checkpoints(publisher: Arc<FailsFirst>) -> JobSta
     let job = store
         .schedule(
             &tenant,
-            &PostId::new("p"),
+            &PostKey::new("p"),
             &Post::new().with_text("hello"),
             std::slice::from_ref(&target),
             time::OffsetDateTime::now_utc(),

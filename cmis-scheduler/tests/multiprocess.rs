@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use cmis_core::{
-    AccessToken, AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId,
+    AccessToken, AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostKey,
     PublishContext, Publisher, Receipt, Reconciliation, Result, RetryPolicy, Surface, Target,
     TenantId, TokenProvider,
 };
@@ -121,7 +121,7 @@ impl Recorder {
         Receipt::new(
             Platform::Facebook,
             target.account.account.clone(),
-            PostId::new(format!("rec-{key}")),
+            cmis_core::PostId::new(format!("rec-{key}")),
         )
     }
 
@@ -277,7 +277,7 @@ async fn enqueue(store: &dyn ScheduleStore) -> Result<()> {
     let posts: Vec<_> = (0..JOBS)
         .map(|i| {
             NewPost::new(
-                PostId::new(key(i)),
+                PostKey::new(key(i)),
                 Post::new().with_text(key(i)),
                 vec![target.clone()],
                 now,
@@ -348,10 +348,10 @@ fn check_exactly_once(record: &Path, jobs: &[cmis_scheduler::Job]) {
         let receipt = job.receipt.as_ref().expect("a published job has a receipt");
         assert_eq!(
             receipt.post_id.as_str(),
-            format!("rec-{}", job.post_id.as_str()),
+            format!("rec-{}", job.post_key.as_str()),
             "the receipt is the platform's answer for this job"
         );
-        assert_eq!(calls.get(job.post_id.as_str()), Some(&1));
+        assert_eq!(calls.get(job.post_key.as_str()), Some(&1));
     }
 }
 
@@ -412,7 +412,7 @@ async fn run(scenario: Scenario) -> Result<()> {
     if let Some(hung) = hung_key {
         let job = jobs
             .iter()
-            .find(|j| j.post_id.as_str() == hung)
+            .find(|j| j.post_key.as_str() == hung)
             .expect("the hung job");
         let trail = store.audit_trail(&tenant(), Some(job.id)).await?;
         let actions: Vec<_> = trail.iter().map(|r| r.action.as_str()).collect();

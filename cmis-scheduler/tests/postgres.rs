@@ -154,7 +154,7 @@ conformance_tests!(harness());
 /// after that migration (stored state `publishing`) are rescued, never left publishing forever.
 #[tokio::test]
 async fn claim_changing_migrations_wait_for_older_processes() {
-    use cmis_core::{AccountRef, Platform, Post, PostId, Target, TenantId};
+    use cmis_core::{AccountRef, Platform, Post, PostKey, Target, TenantId};
     use cmis_scheduler::{JobState, ScheduleStore};
     use std::time::Duration;
     let Some(h) = harness() else { return };
@@ -167,7 +167,7 @@ async fn claim_changing_migrations_wait_for_older_processes() {
         let job = s
             .schedule(
                 &tenant,
-                &PostId::new(p),
+                &PostKey::new(p),
                 &Post::new().with_text(p),
                 std::slice::from_ref(&target),
                 conformance::T0,

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use cmis_core::{
     AccessToken, AccountRef, AuditRecord, Capabilities, Checkpoint, CheckpointSink, Credential,
     CredentialStore, Error, ErrorKind, MemoryCredentialStore, Notification, Outcome, Platform,
-    Post, PostId, PublishContext, Publisher, Receipt, Reconciliation, RefreshedToken,
+    Post, PostKey, PublishContext, Publisher, Receipt, Reconciliation, RefreshedToken,
     RefreshingTokenProvider, Result, SecretString, Surface, Target, TenantId, TokenProvider,
     TokenRefresher, TokioClock,
 };
@@ -40,7 +40,11 @@ fn target() -> Target {
 }
 
 fn receipt(id: &str) -> Receipt {
-    Receipt::new(Platform::Facebook, "page".into(), PostId::new(id))
+    Receipt::new(
+        Platform::Facebook,
+        "page".into(),
+        cmis_core::PostId::new(id),
+    )
 }
 
 fn blip(op: &str) -> Error {
@@ -114,7 +118,7 @@ impl ScheduleStore for Flaky {
     async fn schedule(
         &self,
         tenant: &TenantId,
-        post_id: &PostId,
+        post_id: &PostKey,
         post: &Post,
         targets: &[Target],
         at: OffsetDateTime,
@@ -423,7 +427,7 @@ async fn schedule(store: &dyn ScheduleStore, post: &str, at: OffsetDateTime) -> 
     store
         .schedule(
             &tenant(),
-            &PostId::new(post),
+            &PostKey::new(post),
             &Post::new().with_text(post),
             &[target()],
             at,
@@ -623,7 +627,7 @@ async fn one_maintenance_round_moves_every_finished_job_to_history() {
     let posts: Vec<NewPost> = (0..FINISHED)
         .map(|i| {
             NewPost::new(
-                PostId::new(format!("p{i}")),
+                PostKey::new(format!("p{i}")),
                 Post::new().with_text("x"),
                 vec![target()],
                 T0,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmis_core::{
     AccessToken, AccountRef, Capabilities, Checkpoint, Clock, Credential, CredentialStore, Error,
-    MemoryCredentialStore, MemoryNotifier, NotificationKind, Outcome, Platform, Post, PostId,
+    MemoryCredentialStore, MemoryNotifier, NotificationKind, Outcome, Platform, Post, PostKey,
     PublishContext, Publisher, RateLimit, Receipt, Reconciliation, RefreshedToken,
     RefreshingTokenProvider, Result, RetryPolicy, SecretString, Surface, Target, TenantId,
     TokenProvider, TokenRefresher, TokioClock,
@@ -43,7 +43,11 @@ impl std::fmt::Debug for Fake {
 }
 
 fn receipt(id: &str) -> Receipt {
-    Receipt::new(Platform::Facebook, "page".into(), PostId::new(id))
+    Receipt::new(
+        Platform::Facebook,
+        "page".into(),
+        cmis_core::PostId::new(id),
+    )
 }
 
 impl Fake {
@@ -197,7 +201,7 @@ impl Rig {
         self.store
             .schedule(
                 &tenant(),
-                &PostId::new(post),
+                &PostKey::new(post),
                 &Post::new().with_text(post),
                 &[target()],
                 at,
@@ -556,7 +560,7 @@ async fn the_leader_rescues_a_dead_workers_job_into_reconciliation() {
         f.on_reconcile = Box::new(|_| Ok(Reconciliation::NotPublished));
     });
     let id = store
-        .schedule(&tenant(), &PostId::new("p"), &Post::new(), &[target()], T0)
+        .schedule(&tenant(), &PostKey::new("p"), &Post::new(), &[target()], T0)
         .await
         .unwrap()[0]
         .id;
@@ -742,7 +746,7 @@ async fn a_quota_answer_pauses_the_whole_account_even_without_a_rate_limit() {
         .store
         .schedule(
             &tenant(),
-            &PostId::new("q"),
+            &PostKey::new("q"),
             &Post::new().with_text("q"),
             &[Target::feed(elsewhere)],
             T0 + Duration::from_secs(10),
@@ -1025,7 +1029,7 @@ async fn jobs_of_a_platform_without_a_publisher_wait_for_one() {
         .store
         .schedule(
             &tenant(),
-            &PostId::new("t"),
+            &PostKey::new("t"),
             &Post::new().with_text("t"),
             &[tiktok],
             T0,

@@ -116,14 +116,14 @@ conformance_tests!(harness());
 
 #[tokio::test]
 async fn in_memory_store_works() {
-    use cmis_core::{AccountRef, Platform, Post, PostId, Target, TenantId};
+    use cmis_core::{AccountRef, Platform, Post, PostKey, Target, TenantId};
     use cmis_scheduler::ScheduleStore;
     let s = SqliteStore::builder().in_memory().build().await.unwrap();
     let t = TenantId::new("a");
     let jobs = s
         .schedule(
             &t,
-            &PostId::new("p"),
+            &PostKey::new("p"),
             &Post::new(),
             &[Target::feed(AccountRef::new("a", Platform::Facebook, "1"))],
             time::OffsetDateTime::now_utc(),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmis_core::{
     AccountRef, Capabilities, CasOutcome, Checkpoint, Credential, CredentialStore, Error,
-    ErrorKind, ExposeSecret, MemoryCredentialStore, Outcome, Platform, Post, PostId,
+    ErrorKind, ExposeSecret, MemoryCredentialStore, Outcome, Platform, Post, PostKey,
     PublishContext, Publisher, Receipt, RefreshingTokenProvider, Result, SecretString, Surface,
     Target, TenantId, TokenProvider,
 };
@@ -322,7 +322,7 @@ async fn schedule(s: &dyn ScheduleStore, t: &str, post_id: &str, at: OffsetDateT
     let mut jobs = s
         .schedule(
             &tenant(t),
-            &PostId::new(post_id),
+            &PostKey::new(post_id),
             &post(&format!("{t}: {post_id}")),
             &[target(t)],
             at,
@@ -412,7 +412,7 @@ async fn foreign_jobs_look_exactly_like_missing_ones(db: Db) {
         Completion::Published(Receipt::new(
             Platform::Facebook,
             PAGE.into(),
-            PostId::new("fb-1"),
+            cmis_core::PostId::new("fb-1"),
         )),
     )
     .await;
@@ -533,7 +533,7 @@ async fn foreign_jobs_look_exactly_like_missing_ones(db: Db) {
         vec![a_job.clone()]
     );
     assert_eq!(
-        s.list(&a, &JobFilter::all().with_post(PostId::new("launch")))
+        s.list(&a, &JobFilter::all().with_post(PostKey::new("launch")))
             .await
             .unwrap(),
         vec![a_job.clone()]
@@ -573,7 +573,7 @@ async fn foreign_jobs_look_exactly_like_missing_ones(db: Db) {
             Completion::Published(Receipt::new(
                 Platform::Facebook,
                 PAGE.into(),
-                PostId::new("fb-2"),
+                cmis_core::PostId::new("fb-2"),
             )),
         )])
         .await
@@ -593,7 +593,7 @@ async fn no_job_for_another_tenants_account(db: Db) {
     let s = &*db.schedule;
     let (a, b) = (tenant(A), tenant(B));
     let due = now() - Duration::from_secs(60);
-    let id = PostId::new("p");
+    let id = PostKey::new("p");
     let attempts: [(&str, Result<u64>); 4] = [
         (
             "B's target",
@@ -624,7 +624,7 @@ async fn no_job_for_another_tenants_account(db: Db) {
             s.schedule_many(
                 &a,
                 &[
-                    NewPost::new(PostId::new("ok"), post("x"), vec![target(A)], due),
+                    NewPost::new(PostKey::new("ok"), post("x"), vec![target(A)], due),
                     NewPost::new(id.clone(), post("x"), vec![target(B)], due),
                 ],
             )
@@ -924,7 +924,7 @@ impl Publisher for Recorder {
         Ok(Outcome::Published(Receipt::new(
             Platform::Facebook,
             target.account.account.clone(),
-            PostId::new(format!("fb-{n}")),
+            cmis_core::PostId::new(format!("fb-{n}")),
         )))
     }
     async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {

@@ -31,7 +31,7 @@ use cmis::tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
 use cmis::time::OffsetDateTime;
 use cmis::{
     AccountRef, AuditSink, ContentGenerator, Credential, CredentialStore, ErrorKind, ExposeSecret,
-    GenerateRequest, GenerationTask, Media, Notification, Notifier, Platform, Post, PostId,
+    GenerateRequest, GenerationTask, Media, Notification, Notifier, Platform, Post, PostKey,
     PrivacyLevel, PublishContext, Publisher, RefreshingTokenProvider, Result, SecretString,
     Surface, Target, TenantId, TikTokOptions, TokenProvider, TracingNotifier,
 };
@@ -331,7 +331,7 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
         let jobs = store
             .schedule(
                 &tenant,
-                &PostId::new(*id),
+                &PostKey::new(*id),
                 post,
                 std::slice::from_ref(target),
                 at,
@@ -410,7 +410,11 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
             tokio::time::Instant::now() < deadline,
             "the jobs did not settle: {:?}",
             jobs.iter()
-                .map(|j| (j.post_id.as_str().to_owned(), j.state, j.last_error.clone()))
+                .map(|j| (
+                    j.post_key.as_str().to_owned(),
+                    j.state,
+                    j.last_error.clone()
+                ))
                 .collect::<Vec<_>>()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -421,7 +425,7 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     // Three receipts with the sandbox's ids, one job refused for its token.
     let state_of = |post: &str| {
         jobs.iter()
-            .find(|j| j.post_id.as_str() == post)
+            .find(|j| j.post_key.as_str() == post)
             .unwrap_or_else(|| panic!("no job for {post}"))
     };
     for post in ["autumn-facebook", "autumn-instagram", "autumn-tiktok"] {

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use cmis_benches::{BenchStore, NoTokens, run_bench};
 use cmis_core::{
-    AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId, PublishContext,
+    AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostKey, PublishContext,
     Publisher, Receipt, Result, Surface, Target, TenantId,
 };
 use cmis_core::{AuditRecord, Notification, SecretString, TenantId as Tenant};
@@ -103,7 +103,7 @@ impl Publisher for Noop {
         Ok(Outcome::Published(Receipt::new(
             Platform::Facebook,
             target.account.account.clone(),
-            PostId::new(format!("noop-{n}")),
+            cmis_core::PostId::new(format!("noop-{n}")),
         )))
     }
     async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
@@ -160,7 +160,7 @@ impl ScheduleStore for Counted {
     async fn schedule(
         &self,
         tenant: &Tenant,
-        post_id: &PostId,
+        post_id: &PostKey,
         post: &Post,
         targets: &[Target],
         at: time::OffsetDateTime,
@@ -299,7 +299,7 @@ async fn drain(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<f64> {
         let posts: Vec<_> = (next..end)
             .map(|i| {
                 NewPost::new(
-                    PostId::new(format!("p{i}")),
+                    PostKey::new(format!("p{i}")),
                     Post::new().with_text("bench"),
                     vec![target.clone()],
                     now,

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmis_benches::{BenchStore, NoTokens, run_bench};
 use cmis_core::{
-    AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId, PublishContext,
+    AccountRef, Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostKey, PublishContext,
     Publisher, Receipt, Result, Surface, Target, TenantId,
 };
 use cmis_scheduler::{NewPost, ScheduleStore, Scheduler};
@@ -88,7 +88,7 @@ impl Publisher for Stopwatch {
         Ok(Outcome::Published(Receipt::new(
             Platform::Facebook,
             target.account.account.clone(),
-            PostId::new(format!("stopwatch-{n}")),
+            cmis_core::PostId::new(format!("stopwatch-{n}")),
         )))
     }
     async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
@@ -126,7 +126,7 @@ async fn measure(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<(f64, f64
                 // Stored instants have microsecond precision.
                 let due = OffsetDateTime::from_unix_timestamp_nanos(due_us * 1_000).unwrap_or(due);
                 NewPost::new(
-                    PostId::new(format!("p{i}")),
+                    PostKey::new(format!("p{i}")),
                     Post::new().with_text(due_us.to_string()),
                     vec![target.clone()],
                     due,

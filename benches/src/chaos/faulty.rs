@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmis_core::time::OffsetDateTime;
 use cmis_core::{
-    AuditRecord, Checkpoint, Error, Notification, Platform, Post, PostId, Result, Target, TenantId,
+    AuditRecord, Checkpoint, Error, Notification, Platform, Post, PostKey, Result, Target, TenantId,
 };
 use cmis_scheduler::{
     AuditVerification, Change, ClaimedJob, Completion, Delivered, Delivery, Job, JobFilter, JobId,
@@ -124,7 +124,7 @@ impl ScheduleStore for FaultyStore {
     async fn schedule(
         &self,
         tenant: &TenantId,
-        post_id: &PostId,
+        post_id: &PostKey,
         post: &Post,
         targets: &[Target],
         at: OffsetDateTime,
@@ -350,7 +350,7 @@ mod tests {
             let r = store
                 .schedule(
                     &tenant,
-                    &PostId::new(format!("p{i}")),
+                    &PostKey::new(format!("p{i}")),
                     &post,
                     std::slice::from_ref(&target),
                     OffsetDateTime::now_utc(),

@@ -81,7 +81,7 @@ fn describe(job: &Job) -> String {
         .unwrap_or_else(|| "no error recorded".to_owned());
     format!(
         "job {} ({} {}, {}, attempts {}): {err}",
-        job.id, job.post_id, job.target.account, job.state, job.attempts
+        job.id, job.post_key, job.target.account, job.state, job.attempts
     )
 }
 
@@ -109,7 +109,7 @@ pub(crate) async fn reconcile(
     let seen = platform_counts(sandbox);
     let mut by_post: HashMap<usize, Vec<&Job>> = HashMap::new();
     for job in &jobs {
-        if let Some(i) = World::index_of(&job.post_id) {
+        if let Some(i) = World::index_of(&job.post_key) {
             by_post.entry(i).or_default().push(job);
         }
     }
@@ -253,7 +253,7 @@ pub(crate) fn notifications(jobs: &[Job], record: &Record) -> (usize, usize) {
             Some(Expected {
                 job: j.id.to_string(),
                 kind: told_by(j.state)?,
-                label: format!("{} job {} ({})", j.post_id, j.id, j.target.account),
+                label: format!("{} job {} ({})", j.post_key, j.id, j.target.account),
             })
         })
         .collect();

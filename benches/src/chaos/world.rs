@@ -9,7 +9,7 @@ use std::time::Duration;
 use cmis_core::time::OffsetDateTime;
 use cmis_core::url::Url;
 use cmis_core::{
-    AccountRef, Credential, Error, Media, Platform, Post, PostId, PrivacyLevel, Result, Target,
+    AccountRef, Credential, Error, Media, Platform, Post, PostKey, PrivacyLevel, Result, Target,
     TenantId, TikTokOptions,
 };
 use cmis_sandbox::{Creator, InstagramLogin, Sandbox};
@@ -188,7 +188,7 @@ impl World {
                     let offset = spread.mul_f64(rng.f64());
                     due.insert(p.index, start + offset);
                     NewPost::new(
-                        PostId::new(format!("post-{:06}", p.index)),
+                        PostKey::new(format!("post-{:06}", p.index)),
                         p.post.clone(),
                         vec![p.target.clone()],
                         start + offset,
@@ -203,7 +203,7 @@ impl World {
     }
 
     /// The post index of a store post id (`post-000042`).
-    pub(crate) fn index_of(post_id: &PostId) -> Option<usize> {
+    pub(crate) fn index_of(post_id: &PostKey) -> Option<usize> {
         post_id.as_str().strip_prefix("post-")?.parse().ok()
     }
 }

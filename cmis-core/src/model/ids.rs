@@ -74,8 +74,15 @@ string_id!(
     AccountId
 );
 string_id!(
-    /// The id a platform gave a published post (or a TikTok `publish_id` for a draft).
+    /// The id a platform gave a published post (or a TikTok `publish_id` for a draft). Only a
+    /// platform makes one: it is never the caller's own id for a post (that is a [`PostKey`]).
     PostId
+);
+string_id!(
+    /// The caller's own key for a post it schedules (a row id in the embedding app, a slug): the
+    /// scheduler keeps at most one active job per key and target, and lists a post's jobs by it.
+    /// Not a platform's id: that is the [`PostId`] in a job's receipt.
+    PostKey
 );
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ mod receipt;
 mod target;
 
 pub use credential::Credential;
-pub use ids::{AccountId, PostId, TenantId};
+pub use ids::{AccountId, PostId, PostKey, TenantId};
 pub use media::{Media, MediaSource};
 pub use platform::{Platform, Surface};
 pub use post::{

@@ -17,4 +17,4 @@ pub use publisher::{
     Publisher, unsaved_after_mutation,
 };
 pub use store::{CasOutcome, CredentialStore};
-pub use token::{AccessToken, RefreshedToken, TokenProvider, TokenRefresher};
+pub use token::{AccessToken, RefreshedToken, StaticTokenProvider, TokenProvider, TokenRefresher};

@@ -184,6 +184,12 @@ impl PublishContext {
         }
     }
 
+    /// A context that hands out `token`, a token the caller already holds, for every account
+    /// ([`StaticTokenProvider`](crate::StaticTokenProvider)): the shortest way to one publish.
+    pub fn with_token(token: secrecy::SecretString) -> Self {
+        Self::new(Arc::new(crate::StaticTokenProvider::new(token)))
+    }
+
     /// Sets where checkpoints go.
     #[must_use]
     pub fn with_checkpoint_sink(mut self, sink: Arc<dyn CheckpointSink>) -> Self {

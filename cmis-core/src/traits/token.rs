@@ -60,6 +60,63 @@ pub trait TokenProvider: Send + Sync {
     async fn invalidate(&self, account: &AccountRef, rejected: &AccessToken);
 }
 
+/// A token the caller already holds, handed out as is for every account: the simplest
+/// [`TokenProvider`], for a one-off publish or a script.
+///
+/// It never refreshes: when the platform refuses the token, the publish fails with
+/// [`ErrorKind::Auth`](crate::ErrorKind::Auth). Keep tokens fresh with a
+/// [`RefreshingTokenProvider`](crate::RefreshingTokenProvider) over a
+/// [`CredentialStore`](crate::CredentialStore) instead wherever a program runs for longer than a
+/// token lives.
+///
+/// ```
+/// use std::sync::Arc;
+/// use cmis_core::{PublishContext, SecretString, StaticTokenProvider};
+/// let ctx = PublishContext::new(Arc::new(StaticTokenProvider::new(SecretString::from("page-token"))));
+/// // the same, shorter:
+/// let ctx = PublishContext::with_token(SecretString::from("page-token"));
+/// # let _ = ctx;
+/// ```
+#[derive(Debug, Clone)]
+pub struct StaticTokenProvider {
+    token: AccessToken,
+}
+
+impl StaticTokenProvider {
+    /// Hands out `token` (of unknown expiry and scopes).
+    pub fn new(token: SecretString) -> Self {
+        Self {
+            token: AccessToken {
+                secret: token,
+                version: 0,
+                expires_at: None,
+                scopes: BTreeSet::new(),
+            },
+        }
+    }
+
+    /// Says which scopes the token was granted, for connectors that check a scope before a call
+    /// (TikTok's `video.list` for reconciliation, for example).
+    #[must_use]
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.token.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+#[async_trait]
+impl TokenProvider for StaticTokenProvider {
+    async fn access_token(&self, _account: &AccountRef) -> Result<AccessToken> {
+        Ok(self.token.clone())
+    }
+
+    async fn invalidate(&self, _account: &AccountRef, _rejected: &AccessToken) {}
+}
+
 /// What a platform returned for a refresh.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

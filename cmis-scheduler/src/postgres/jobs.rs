@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AuditRecord, Checkpoint, Error, Notification, Platform, Post, PostId, Result, Surface, Target,
+    AuditRecord, Checkpoint, Error, Notification, Platform, Post, PostKey, Result, Surface, Target,
     TenantId,
 };
 use serde_json::json;
@@ -413,7 +413,7 @@ impl ScheduleStore for PgStore {
     async fn schedule(
         &self,
         tenant: &TenantId,
-        post_id: &PostId,
+        post_id: &PostKey,
         post: &Post,
         targets: &[Target],
         at: OffsetDateTime,
@@ -503,7 +503,7 @@ impl ScheduleStore for PgStore {
         });
         sqlx::query(LIST_JOBS)
             .bind(tenant.as_str())
-            .bind(filter.post_id.as_ref().map(PostId::as_str))
+            .bind(filter.post_key.as_ref().map(PostKey::as_str))
             .bind(states)
             .bind(filter.page())
             .bind(filter.cursor())

@@ -51,7 +51,7 @@ fn notice(
 fn published(job: &ClaimedJob, receipt: cmis_core::Receipt, now: OffsetDateTime) -> Decision {
     let message = format!(
         "post {} to {} was published as {}",
-        job.job.post_id, job.job.target, receipt.post_id
+        job.job.post_key, job.job.target, receipt.post_id
     );
     let notify =
         notice(job, NotificationKind::Published, message, now).with_receipt(receipt.clone());
@@ -72,7 +72,7 @@ pub(crate) fn too_late(job: &ClaimedJob, now: OffsetDateTime, rules: &Rules) -> 
     let late = now - job.job.scheduled_for;
     let message = format!(
         "post {} to {} was not published: it was due {} ago, beyond the {} s staleness deadline",
-        job.job.post_id,
+        job.job.post_key,
         job.job.target,
         fmt_duration(late),
         rules.staleness.as_secs()
@@ -127,7 +127,7 @@ fn after_error(job: &ClaimedJob, e: &Error, now: OffsetDateTime, rules: &Rules) 
         ErrorKind::Auth => {
             let message = format!(
                 "post {} to {} waits for the account to be re-authorised: {e}",
-                job.job.post_id, job.job.target
+                job.job.post_key, job.job.target
             );
             Decision {
                 completion: Completion::AwaitingReauth { error },
@@ -155,7 +155,7 @@ fn after_error(job: &ClaimedJob, e: &Error, now: OffsetDateTime, rules: &Rules) 
             };
             let message = format!(
                 "post {} to {} failed ({why}): {e}",
-                job.job.post_id, job.job.target
+                job.job.post_key, job.job.target
             );
             Decision {
                 completion: Completion::Failed { error },
@@ -175,7 +175,7 @@ pub(crate) fn after_reconcile(
     let park = |error: JobError, why: String| {
         let message = format!(
             "post {} to {}: the outcome of the publish is unknown and {why}; check the account",
-            job.job.post_id, job.job.target
+            job.job.post_key, job.job.target
         );
         Decision {
             completion: Completion::UnknownOutcome {

@@ -15,8 +15,11 @@ use std::time::Duration;
 
 use cmis_core::{
     AccountRef, Clock, Error, KeyedRateLimiter, Notifier, Platform, Publisher, RateLimit,
-    RefreshingTokenProvider, Result, RetryPolicy, SystemClock, TokenProvider, TracingNotifier,
+    RefreshingTokenProvider, Result, RetryPolicy, SystemClock, TenantId, TokenProvider,
+    TracingNotifier,
 };
+
+use crate::job::{JobId, NewPost};
 
 pub use checkpoint::JobCheckpointSink;
 pub use deliver::OutboxNotifier;
@@ -84,6 +87,9 @@ pub(crate) struct Shared {
     pub(crate) durable_notify: bool,
     /// Signalled when this process wrote notifications into the outbox.
     pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
+    /// Signalled (to every waiter) after this process wrote a batch of outcomes, so that
+    /// [`Scheduler::settled`] need not wait for its next poll.
+    pub(crate) outcomes_written: tokio::sync::Notify,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) worker_id: String,
     pub(crate) rules: Rules,
@@ -192,6 +198,85 @@ impl Scheduler {
     /// This worker's id, as written in leases.
     pub fn worker_id(&self) -> &str {
         &self.shared.worker_id
+    }
+
+    /// The store this scheduler works on.
+    pub fn store(&self) -> &Arc<dyn ScheduleStore> {
+        &self.shared.store
+    }
+
+    /// Checks `new` with the publisher of each target's platform, then schedules it: one job
+    /// per target, all in the targets' tenant.
+    ///
+    /// A post that can never publish (no TikTok privacy level, a missing or oversized file, a
+    /// caption over the limit) is refused here, before anything is stored, with the error
+    /// [`Publisher::validate`] gives ([`ErrorKind::InvalidInput`](cmis_core::ErrorKind) with
+    /// every broken rule). A target whose platform has no publisher in this scheduler is
+    /// refused too, as `InvalidInput`: nothing could check it, and no process built like this
+    /// one would ever publish it. (The store's own [`ScheduleStore::schedule`] checks nothing
+    /// of the post, for a process that schedules without publishers.)
+    ///
+    /// ```no_run
+    /// # async fn f(scheduler: cmis_scheduler::Scheduler) -> cmis_core::Result<()> {
+    /// use cmis_core::{AccountRef, Platform, Post, PostKey, Target, TenantId};
+    /// use cmis_scheduler::NewPost;
+    ///
+    /// let page = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "1234567890");
+    /// let at = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
+    /// let post = Post::new().with_text("Doors open at 9");
+    /// let jobs = scheduler
+    ///     .schedule(NewPost::new(PostKey::new("launch-1"), post, vec![Target::feed(page)], at))
+    ///     .await?;
+    /// let job = scheduler.settled(&jobs[0].tenant, jobs[0].id).await?;
+    /// println!("{}: {}", job.id, job.state);
+    /// # Ok(()) }
+    /// ```
+    pub async fn schedule(&self, new: NewPost) -> Result<Vec<crate::Job>> {
+        let tenant = new.tenant()?.clone();
+        for target in &new.targets {
+            let platform = target.account.platform;
+            let publisher = self.shared.publishers.get(&platform).ok_or_else(|| {
+                Error::invalid_input(format!(
+                    "no {platform} publisher in this scheduler to check or publish {target}: \
+                     add one with SchedulerBuilder::publisher"
+                ))
+            })?;
+            publisher.validate(target, &new.post).await?;
+        }
+        self.shared
+            .store
+            .schedule(&tenant, &new.post_key, &new.post, &new.targets, new.at)
+            .await
+    }
+
+    /// Waits until job `id` of `tenant` is settled ([`JobState::is_settled`](crate::JobState::is_settled)): published,
+    /// failed, missed or cancelled, or parked for someone to act (awaiting re-authorisation,
+    /// unknown outcome). Returns the job as it is then.
+    ///
+    /// It reads the store, so it also sees jobs that another process publishes; it checks again
+    /// whenever this scheduler writes outcomes, and at least every poll interval
+    /// ([`SchedulerBuilder::poll_interval`]). Put a timeout around it (`tokio::time::timeout`)
+    /// to bound the wait: a job due next week settles next week. A job that does not exist, or
+    /// belongs to another tenant, is an [`ErrorKind::InvalidInput`](cmis_core::ErrorKind) error.
+    pub async fn settled(&self, tenant: &TenantId, id: JobId) -> Result<crate::Job> {
+        loop {
+            // Registered before the read, so an outcome written between the read and the wait
+            // is not missed.
+            let written = self.shared.outcomes_written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            let job =
+                self.shared.store.get(tenant, id).await?.ok_or_else(|| {
+                    Error::invalid_input(format!("tenant {tenant} has no job {id}"))
+                })?;
+            if job.state.is_settled() {
+                return Ok(job);
+            }
+            tokio::select! {
+                () = written => {}
+                () = tokio::time::sleep(self.shared.cfg.poll_interval) => {}
+            }
+        }
     }
 }
 
@@ -383,6 +468,7 @@ impl SchedulerBuilder {
                 durable_notify: self.notifier.is_some(),
                 notifier: self.notifier.unwrap_or_else(|| Arc::new(TracingNotifier)),
                 outbox_wake: Arc::new(tokio::sync::Notify::new()),
+                outcomes_written: tokio::sync::Notify::new(),
                 clock: self.clock,
                 worker_id,
                 rules: self.rules,

@@ -537,6 +537,7 @@ async fn write_batch(
         }
     }
     freed.notify_one();
+    shared.outcomes_written.notify_waiters();
     let mut notices = Vec::new();
     for (lease, _, notify) in buf {
         match written.get(&lease).copied().unwrap_or(Written::Abandoned) {

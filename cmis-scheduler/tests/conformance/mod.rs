@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cmis_core::{
     AccountRef, AuditRecord, AuditSink, CasOutcome, Checkpoint, Clock, Credential, CredentialStore,
-    ErrorKind, ExposeSecret, Platform, Post, PostId, Receipt, SecretString, Surface, Target,
+    ErrorKind, ExposeSecret, Platform, Post, PostKey, Receipt, SecretString, Surface, Target,
     TenantId,
 };
 use cmis_scheduler::{
@@ -81,7 +81,11 @@ fn post() -> Post {
 }
 
 fn receipt(id: &str) -> Receipt {
-    Receipt::new(Platform::Facebook, "page".into(), PostId::new(id))
+    Receipt::new(
+        Platform::Facebook,
+        "page".into(),
+        cmis_core::PostId::new(id),
+    )
 }
 
 fn err(kind: ErrorKind) -> JobError {
@@ -99,7 +103,7 @@ async fn schedule_n<S: ScheduleStore>(
         let jobs = s
             .schedule(
                 &tenant(tenant_),
-                &PostId::new(format!("p{i}")),
+                &PostKey::new(format!("p{i}")),
                 &post(),
                 &[target(tenant_, "page")],
                 at,
@@ -126,7 +130,7 @@ pub async fn migrations_from_empty<H: DbHarness>(h: &H) {
     let jobs = s
         .schedule(
             &tenant("a"),
-            &PostId::new("p"),
+            &PostKey::new("p"),
             &post(),
             &[target("a", "1")],
             T0,
@@ -148,7 +152,7 @@ pub async fn schedule_and_uniqueness<H: Harness>(h: &H) {
     let t = tenant("a");
     let targets = [target("a", "1"), target("a", "2")];
     let jobs = s
-        .schedule(&t, &PostId::new("p"), &post(), &targets, T0)
+        .schedule(&t, &PostKey::new("p"), &post(), &targets, T0)
         .await
         .unwrap();
     assert_eq!(jobs.len(), 2);
@@ -164,7 +168,7 @@ pub async fn schedule_and_uniqueness<H: Harness>(h: &H) {
     let e = s
         .schedule(
             &t,
-            &PostId::new("p"),
+            &PostKey::new("p"),
             &post(),
             &[target("a", "3"), target("a", "1")],
             T0,
@@ -182,13 +186,13 @@ pub async fn schedule_and_uniqueness<H: Harness>(h: &H) {
 
     // Another surface of the same account is another target.
     let reel = Target::new(targets[0].account.clone(), Surface::Reel);
-    s.schedule(&t, &PostId::new("p"), &post(), &[reel], T0)
+    s.schedule(&t, &PostKey::new("p"), &post(), &[reel], T0)
         .await
         .unwrap();
 
     // Once cancelled, it may be scheduled again.
     assert!(s.cancel(&t, jobs[0].id).await.unwrap().is_applied());
-    s.schedule(&t, &PostId::new("p"), &post(), &[targets[0].clone()], T0)
+    s.schedule(&t, &PostKey::new("p"), &post(), &[targets[0].clone()], T0)
         .await
         .unwrap();
 
@@ -199,7 +203,7 @@ pub async fn schedule_and_uniqueness<H: Harness>(h: &H) {
         vec![target("a", "9"), target("a", "9")],
     ] {
         let e = s
-            .schedule(&t, &PostId::new("q"), &post(), &bad, T0)
+            .schedule(&t, &PostKey::new("q"), &post(), &bad, T0)
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
@@ -212,7 +216,7 @@ pub async fn schedule_and_uniqueness<H: Harness>(h: &H) {
         .await
         .unwrap();
     assert_eq!(cancelled.len(), 1);
-    let p = ScheduleStore::list(&*s, &t, &JobFilter::all().with_post(PostId::new("q")))
+    let p = ScheduleStore::list(&*s, &t, &JobFilter::all().with_post(PostKey::new("q")))
         .await
         .unwrap();
     assert!(p.is_empty());
@@ -224,7 +228,7 @@ pub async fn schedule_many_is_all_or_nothing<H: Harness>(h: &H) {
     let batch: Vec<_> = (0..20)
         .map(|i| {
             NewPost::new(
-                PostId::new(format!("b{i}")),
+                PostKey::new(format!("b{i}")),
                 post(),
                 vec![target("a", "1"), target("a", "2")],
                 T0,
@@ -234,8 +238,8 @@ pub async fn schedule_many_is_all_or_nothing<H: Harness>(h: &H) {
     assert_eq!(s.schedule_many(&t, &batch).await.unwrap(), 40);
     // One clash (b3 to target 1 is active) refuses the whole batch.
     let clash = vec![
-        NewPost::new(PostId::new("c0"), post(), vec![target("a", "1")], T0),
-        NewPost::new(PostId::new("b3"), post(), vec![target("a", "1")], T0),
+        NewPost::new(PostKey::new("c0"), post(), vec![target("a", "1")], T0),
+        NewPost::new(PostKey::new("b3"), post(), vec![target("a", "1")], T0),
     ];
     let e = s.schedule_many(&t, &clash).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
@@ -273,7 +277,7 @@ pub async fn tenancy_isolation<H: Harness>(h: &H) {
     let a = tenant("a");
     let b = tenant("b");
     let job = &s
-        .schedule(&a, &PostId::new("p"), &post(), &[target("a", "1")], T0)
+        .schedule(&a, &PostKey::new("p"), &post(), &[target("a", "1")], T0)
         .await
         .unwrap()[0];
     assert!(ScheduleStore::get(&*s, &b, job.id).await.unwrap().is_none());
@@ -642,7 +646,7 @@ pub async fn cancel_and_reschedule_races<H: Harness>(h: &H) {
     let ids = s
         .schedule(
             &t,
-            &PostId::new("r"),
+            &PostKey::new("r"),
             &post(),
             &[target("a", "1"), target("a", "2")],
             T0,
@@ -923,7 +927,13 @@ pub async fn cleanup_moves_finished_jobs_to_history<H: Harness>(h: &H) {
     assert_eq!(ids.len(), 3);
     // A history row keeps its id: new jobs never reuse it.
     let new = s
-        .schedule(&t, &PostId::new("new"), &post(), &[target("a", "page")], T0)
+        .schedule(
+            &t,
+            &PostKey::new("new"),
+            &post(),
+            &[target("a", "page")],
+            T0,
+        )
         .await
         .unwrap();
     assert!(new[0].id.get() > *ids.iter().max().unwrap());
@@ -1018,7 +1028,7 @@ pub async fn reauthorisation_releases_parked_jobs<H: DbHarness>(h: &H) {
     let s = h.fresh(ManualClock::new()).await;
     let t = tenant("a");
     let jobs = s
-        .schedule(&t, &PostId::new("p"), &post(), &[target("a", "page")], T0)
+        .schedule(&t, &PostKey::new("p"), &post(), &[target("a", "page")], T0)
         .await
         .unwrap();
     let c = s
@@ -1100,7 +1110,7 @@ pub async fn audit_chain_finds_tampering<H: DbHarness>(h: &H) {
     for i in 10..12 {
         s.schedule(
             &tenant("a"),
-            &PostId::new(format!("q{i}")),
+            &PostKey::new(format!("q{i}")),
             &post(),
             &[target("a", "page")],
             T0,
@@ -1594,7 +1604,7 @@ pub async fn a_long_audit_trail_is_verified_in_pages<H: DbHarness>(h: &H) {
     let batch: Vec<_> = (0..N)
         .map(|i| {
             NewPost::new(
-                PostId::new(format!("long{i}")),
+                PostKey::new(format!("long{i}")),
                 post(),
                 vec![target("a", "page")],
                 T0,
@@ -1754,7 +1764,7 @@ pub async fn reauthorisation_during_a_call_and_a_refused_check<H: DbHarness>(h: 
     let page = target("a", "page");
     s.schedule(
         &t,
-        &PostId::new("p"),
+        &PostKey::new("p"),
         &post(),
         std::slice::from_ref(&page),
         T0,
