@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use cmis_core::{Error, ErrorKind, Platform, SecretString};
+use cmis::{Error, ErrorKind, Platform, SecretString};
 
 /// Exit code: published (or, for other commands, done).
 pub const EXIT_OK: u8 = 0;

@@ -1,8 +1,8 @@
 //! The connectors the command-line examples use, configured from the environment.
 
-use cmis_core::{Platform, Result};
-use cmis_meta::MetaClient;
-use cmis_tiktok::TikTokClient;
+use cmis::meta::MetaClient;
+use cmis::tiktok::TikTokClient;
+use cmis::{Platform, Result};
 
 use crate::cli::{app_credentials, env};
 

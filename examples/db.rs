@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use cmis_core::{CredentialStore, Error, Result};
-use cmis_scheduler::{PgStore, ScheduleStore, SqliteStore, TokenKey};
+use cmis::scheduler::{PgStore, ScheduleStore, SqliteStore, TokenKey};
+use cmis::{CredentialStore, Error, Result};
 
 use crate::cli::env;
 

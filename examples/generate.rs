@@ -17,8 +17,8 @@
 
 use std::process::ExitCode;
 
-use cmis_ai::{AiGenerator, AnthropicClient, GeminiClient, OpenAiClient};
-use cmis_core::{ContentGenerator, Error, GenerateRequest, GenerationTask, Platform};
+use cmis::ai::{AiGenerator, AnthropicClient, GeminiClient, OpenAiClient};
+use cmis::{ContentGenerator, Error, GenerateRequest, GenerationTask, Platform};
 use cmis_examples::cli::{env, env_secret, fail, usage_error};
 
 const USAGE: &str =
@@ -62,7 +62,7 @@ fn parse() -> Result<Option<Args>, Error> {
                 topic = Some(raw.string().map_err(|e| usage_error(e, USAGE))?);
             }
             Long("variants") => {
-                variants = number(&mut parser, "--variants", cmis_ai::MAX_VARIANTS)?
+                variants = number(&mut parser, "--variants", cmis::ai::MAX_VARIANTS)?
             }
             Long("repeat") => repeat = number(&mut parser, "--repeat", 1000)?,
             Short('h') | Long("help") => {
@@ -128,8 +128,13 @@ async fn main() -> ExitCode {
     } else {
         GenerationTask::Caption
     };
-    let request = GenerateRequest::new("example", task, args.platform, args.topic)
-        .with_variants(args.variants);
+    let request = GenerateRequest::new(
+        cmis::TenantId::new("example"),
+        task,
+        args.platform,
+        args.topic,
+    )
+    .with_variants(args.variants);
     for _ in 0..args.repeat {
         match generator.generate(&request).await {
             Ok(out) => {

@@ -26,8 +26,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis_core::time::format_description::well_known::Rfc3339;
-use cmis_core::{
+use cmis::time::format_description::well_known::Rfc3339;
+use cmis::{
     AccountRef, Credential, CredentialStore, Error, MemoryCredentialStore, Outcome, Platform, Post,
     Progress, PublishContext, Publisher, Receipt, RefreshingTokenProvider, Result, TikTokOptions,
 };
@@ -63,8 +63,12 @@ async fn run() -> Result<Receipt> {
         Error::invalid_input("CMIS_ACCESS_TOKEN is not set: give the account's access token")
     })?;
     let post = post_from(&args);
-    let account = AccountRef::new("cli", args.platform, args.account.as_str());
-    let target = cmis_core::Target::new(account.clone(), args.surface);
+    let account = AccountRef::new(
+        cmis::TenantId::new("cli"),
+        args.platform,
+        args.account.as_str(),
+    );
+    let target = cmis::Target::new(account.clone(), args.surface);
 
     let mut credential = Credential::new(account.clone(), access_token);
     let (publisher, refresher) = connector(&args)?;
@@ -135,31 +139,28 @@ fn post_from(args: &PublishArgs) -> Post {
     post
 }
 
-type Connector = (
-    Box<dyn Publisher>,
-    Option<Arc<dyn cmis_core::TokenRefresher>>,
-);
+type Connector = (Box<dyn Publisher>, Option<Arc<dyn cmis::TokenRefresher>>);
 
 fn connector(args: &PublishArgs) -> Result<Connector> {
     match args.platform {
         Platform::TikTok => {
             let (client, can_refresh) = tiktok_client()?;
-            let refresher: Option<Arc<dyn cmis_core::TokenRefresher>> = (can_refresh
+            let refresher: Option<Arc<dyn cmis::TokenRefresher>> = (can_refresh
                 && env("CMIS_REFRESH_TOKEN").is_some())
-            .then(|| Arc::new(cmis_tiktok::TikTokRefresher::new(client.clone())) as _);
+            .then(|| Arc::new(cmis::tiktok::TikTokRefresher::new(client.clone())) as _);
             Ok((
-                Box::new(cmis_tiktok::TikTokPublisher::new(client)),
+                Box::new(cmis::tiktok::TikTokPublisher::new(client)),
                 refresher,
             ))
         }
         Platform::Facebook => Ok((
-            Box::new(cmis_meta::FacebookPagePublisher::new(meta_client()?)),
+            Box::new(cmis::meta::FacebookPagePublisher::new(meta_client()?)),
             None,
         )),
         Platform::Instagram => {
             let login = match env("CMIS_INSTAGRAM_LOGIN").as_deref() {
-                Some("instagram") => cmis_meta::InstagramLogin::Instagram,
-                Some("facebook") | None => cmis_meta::InstagramLogin::Facebook,
+                Some("instagram") => cmis::meta::InstagramLogin::Instagram,
+                Some("facebook") | None => cmis::meta::InstagramLogin::Facebook,
                 Some(other) => {
                     return Err(Error::invalid_input(format!(
                         "CMIS_INSTAGRAM_LOGIN must be facebook or instagram, not {other:?}"
@@ -167,7 +168,7 @@ fn connector(args: &PublishArgs) -> Result<Connector> {
                 }
             };
             Ok((
-                Box::new(cmis_meta::InstagramPublisher::new(meta_client()?).with_login(login)),
+                Box::new(cmis::meta::InstagramPublisher::new(meta_client()?).with_login(login)),
                 None,
             ))
         }

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use cmis_core::{Error, Media, Platform, PrivacyLevel, Result, Surface};
+use cmis::{Error, Media, Platform, PrivacyLevel, Result, Surface};
 use lexopt::prelude::*;
 
 use crate::cli::usage_error;
@@ -35,7 +35,7 @@ pub struct PublishArgs {
 
 impl PublishArgs {
     /// Parses `args` (without the program name). Every error is
-    /// [`InvalidInput`](cmis_core::ErrorKind::InvalidInput).
+    /// [`InvalidInput`](cmis::ErrorKind::InvalidInput).
     pub fn parse<I>(args: I) -> Result<Self>
     where
         I: IntoIterator,
@@ -205,7 +205,7 @@ mod tests {
             ],
         ] {
             let err = PublishArgs::parse(bad.clone()).unwrap_err();
-            assert_eq!(err.kind(), cmis_core::ErrorKind::InvalidInput, "{bad:?}");
+            assert_eq!(err.kind(), cmis::ErrorKind::InvalidInput, "{bad:?}");
         }
     }
 }

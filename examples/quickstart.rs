@@ -20,18 +20,18 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cmis_ai::OfflineGenerator;
-use cmis_core::time::OffsetDateTime;
-use cmis_core::time::format_description::well_known::Rfc3339;
-use cmis_core::{
+use cmis::ai::OfflineGenerator;
+use cmis::meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
+use cmis::sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
+use cmis::scheduler::{Job, JobState, ScheduleStore, Scheduler, SqliteStore, TokenKey};
+use cmis::tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
+use cmis::time::OffsetDateTime;
+use cmis::time::format_description::well_known::Rfc3339;
+use cmis::{
     AccountRef, ContentGenerator, Credential, CredentialStore, Error, GenerateRequest,
     GenerationTask, Media, Platform, Post, PostKey, PrivacyLevel, Progress,
     RefreshingTokenProvider, Result, Surface, Target, TenantId, TikTokOptions,
 };
-use cmis_meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
-use cmis_sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
-use cmis_scheduler::{Job, JobFilter, JobState, ScheduleStore, Scheduler, SqliteStore, TokenKey};
-use cmis_tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
 use indicatif::{ProgressBar, ProgressStyle};
 
 const TENANT: &str = "demo-tenant";
@@ -92,9 +92,9 @@ async fn scheduled_publish(
 
     // 3. A tenant with three accounts; the TikTok token expires in a minute.
     let tenant = TenantId::new(TENANT);
-    let page = AccountRef::new(TENANT, Platform::Facebook, PAGE);
-    let instagram = AccountRef::new(TENANT, Platform::Instagram, INSTAGRAM);
-    let creator = AccountRef::new(TENANT, Platform::TikTok, CREATOR);
+    let page = AccountRef::new(TenantId::new(TENANT), Platform::Facebook, PAGE);
+    let instagram = AccountRef::new(TenantId::new(TENANT), Platform::Instagram, INSTAGRAM);
+    let creator = AccountRef::new(TenantId::new(TENANT), Platform::TikTok, CREATOR);
     let meta = sandbox.meta();
     store
         .put_credential(Credential::new(
@@ -128,7 +128,7 @@ async fn scheduled_publish(
 
     // 5. The posts: a Facebook text post, an Instagram carousel, a TikTok video from disk.
     let video = dir.join("autumn.mp4");
-    let mut bytes = cmis_media::sample::mp4(1080, 1920, 8, 30);
+    let mut bytes = cmis::media::sample::mp4(1080, 1920, 8, 30);
     bytes.resize(12 * 1024 * 1024, 0); // big enough to go up in two chunks
     std::fs::write(&video, &bytes)
         .map_err(|e| Error::internal(format!("cannot write {}: {e}", video.display())))?;
@@ -213,14 +213,15 @@ async fn scheduled_publish(
         .build()?;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = scheduler.clone();
     let running = tokio::spawn(async move {
-        scheduler
+        runner
             .run(async {
                 let _ = stopped.await;
             })
             .await
     });
-    let finished = wait_until_finished(&*store, &tenant, Duration::from_secs(90)).await;
+    let finished = settle_all(&scheduler, &jobs, Duration::from_secs(90)).await;
     let _ = stop.send(());
     running
         .await
@@ -287,26 +288,21 @@ async fn caption(tenant: &TenantId, platform: Platform, brief: &str) -> Result<S
     ))
 }
 
-async fn wait_until_finished(
-    store: &dyn ScheduleStore,
-    tenant: &TenantId,
-    limit: Duration,
-) -> Result<Vec<Job>> {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let jobs = store.list(tenant, &JobFilter::all()).await?;
-        if !jobs.is_empty() && jobs.iter().all(|j| j.state.is_finished()) {
-            return Ok(jobs);
+/// Waits for every job to settle (published, failed or parked), at most `limit` in all.
+async fn settle_all(scheduler: &Scheduler, jobs: &[Job], limit: Duration) -> Result<Vec<Job>> {
+    let all = async {
+        let mut settled = Vec::new();
+        for job in jobs {
+            settled.push(scheduler.settled(&job.tenant, job.id).await?);
         }
-        if tokio::time::Instant::now() > deadline {
-            return Err(Error::internal(format!(
-                "jobs did not finish within {}s: {:?}",
-                limit.as_secs(),
-                jobs.iter().map(|j| j.state.as_str()).collect::<Vec<_>>()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        Ok(settled)
+    };
+    tokio::time::timeout(limit, all).await.map_err(|_| {
+        Error::internal(format!(
+            "the jobs did not settle within {} s",
+            limit.as_secs()
+        ))
+    })?
 }
 
 fn random_key() -> Result<[u8; 32]> {

@@ -20,14 +20,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis_core::time::OffsetDateTime;
-use cmis_core::time::format_description::well_known::Rfc3339;
-use cmis_core::{Error, MemoryNotifier, Platform, RefreshingTokenProvider, Result};
+use cmis::meta::{FacebookTokenRefresher, InstagramLoginRefresher};
+use cmis::tiktok::TikTokRefresher;
+use cmis::time::OffsetDateTime;
+use cmis::time::format_description::well_known::Rfc3339;
+use cmis::{Error, MemoryNotifier, Platform, RefreshingTokenProvider, Result};
 use cmis_examples::cli::{env, exit_code, fail, usage_error};
 use cmis_examples::connectors::{meta_client, tiktok_client};
 use cmis_examples::db::open;
-use cmis_meta::{FacebookTokenRefresher, InstagramLoginRefresher};
-use cmis_tiktok::TikTokRefresher;
 
 const USAGE: &str = "usage: refresh-tokens --db sqlite://PATH|postgres://... [--window-days N]";
 
@@ -71,8 +71,7 @@ async fn run() -> Result<u8> {
     let store = open(&db).await?.credentials;
     let meta = meta_client()?;
     let (tiktok, can_refresh) = tiktok_client()?;
-    let instagram: Arc<dyn cmis_core::TokenRefresher> = match env("CMIS_INSTAGRAM_LOGIN").as_deref()
-    {
+    let instagram: Arc<dyn cmis::TokenRefresher> = match env("CMIS_INSTAGRAM_LOGIN").as_deref() {
         Some("instagram") => Arc::new(InstagramLoginRefresher::new(meta.clone())),
         _ => Arc::new(FacebookTokenRefresher::new(meta.clone()).for_platform(Platform::Instagram)),
     };

@@ -24,8 +24,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis_core::time::OffsetDateTime;
-use cmis_core::{
+use cmis::meta::{FacebookPagePublisher, InstagramPublisher};
+use cmis::scheduler::{Change, JobFilter, JobId, ScheduleStore, Scheduler};
+use cmis::tiktok::{TikTokPublisher, TikTokRefresher};
+use cmis::time::OffsetDateTime;
+use cmis::{
     AccountRef, Credential, Error, Platform, Post, PostKey, Publisher, RefreshingTokenProvider,
     Result, SecretString, Target, TenantId, TikTokOptions,
 };
@@ -33,9 +36,6 @@ use cmis_examples::cli::fail;
 use cmis_examples::connectors::{meta_client, tiktok_client};
 use cmis_examples::db::open;
 use cmis_examples::schedule_args::{Command, ScheduleArgs};
-use cmis_meta::{FacebookPagePublisher, InstagramPublisher};
-use cmis_scheduler::{Change, JobFilter, JobId, ScheduleStore, Scheduler};
-use cmis_tiktok::{TikTokPublisher, TikTokRefresher};
 
 /// How far ahead `run --until-idle` looks for work.
 const IDLE_HORIZON: Duration = Duration::from_secs(60);
@@ -61,7 +61,7 @@ async fn run() -> Result<()> {
         } => {
             let db = open(&args.db).await?;
             let mut credential = Credential::new(
-                AccountRef::new(tenant.as_str(), platform, account.as_str()),
+                AccountRef::new(TenantId::new(tenant.as_str()), platform, account.as_str()),
                 SecretString::from(access_token),
             )
             .with_issued_at(OffsetDateTime::now_utc());
@@ -96,7 +96,7 @@ async fn run() -> Result<()> {
                 post = post.with_tiktok(TikTokOptions::new().with_privacy_level(level));
             }
             let target = Target::new(
-                AccountRef::new(tenant.as_str(), platform, account.as_str()),
+                AccountRef::new(TenantId::new(tenant.as_str()), platform, account.as_str()),
                 surface,
             );
             // Every rule the platform would enforce, before the post is stored.

@@ -2,9 +2,9 @@
 
 use std::ffi::OsString;
 
-use cmis_core::time::OffsetDateTime;
-use cmis_core::time::format_description::well_known::Rfc3339;
-use cmis_core::{Error, Media, Platform, PrivacyLevel, Result, Surface};
+use cmis::time::OffsetDateTime;
+use cmis::time::format_description::well_known::Rfc3339;
+use cmis::{Error, Media, Platform, PrivacyLevel, Result, Surface};
 use lexopt::prelude::*;
 
 use crate::cli::usage_error;
@@ -156,7 +156,7 @@ fn parse_when(s: &str) -> Result<When> {
 
 impl ScheduleArgs {
     /// Parses `args` (without the program name). Every error is
-    /// [`InvalidInput`](cmis_core::ErrorKind::InvalidInput).
+    /// [`InvalidInput`](cmis::ErrorKind::InvalidInput).
     pub fn parse<I>(args: I) -> Result<Self>
     where
         I: IntoIterator,
@@ -397,7 +397,7 @@ mod tests {
             ],
         ] {
             let err = ScheduleArgs::parse(bad.clone()).unwrap_err();
-            assert_eq!(err.kind(), cmis_core::ErrorKind::InvalidInput, "{bad:?}");
+            assert_eq!(err.kind(), cmis::ErrorKind::InvalidInput, "{bad:?}");
         }
     }
 }

@@ -27,7 +27,7 @@ const FIXTURE: &str = include_str!("../../cmis-ai/tests/fixtures/openai_chat_com
 
 fn request(mode: CacheMode) -> GenerateRequest {
     GenerateRequest::new(
-        "bench",
+        cmis_core::TenantId::new("bench"),
         GenerationTask::Caption,
         Platform::Instagram,
         "our autumn menu launches friday with pumpkin soup and fresh sourdough",

@@ -27,15 +27,16 @@ impl CacheKey {
     /// and the cache mode, which only says how to use the cache.
     ///
     /// ```
-    /// use cmis_ai::{CacheKey, Limits};
-    /// use cmis_core::{GenerateRequest, GenerationTask, Platform};
+    /// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+    /// use cmis::ai::{CacheKey, Limits};
+    /// use cmis::{GenerateRequest, GenerationTask, Platform, TenantId};
     /// let rules = Limits::default().rules(Platform::Instagram)?;
-    /// let a = GenerateRequest::new("acme", GenerationTask::Caption, Platform::Instagram, "autumn  menu");
-    /// let b = GenerateRequest::new("acme", GenerationTask::Caption, Platform::Instagram, " autumn menu ");
-    /// let c = GenerateRequest::new("other", GenerationTask::Caption, Platform::Instagram, "autumn menu");
+    /// let a = GenerateRequest::new(TenantId::new("acme"), GenerationTask::Caption, Platform::Instagram, "autumn  menu");
+    /// let b = GenerateRequest::new(TenantId::new("acme"), GenerationTask::Caption, Platform::Instagram, " autumn menu ");
+    /// let c = GenerateRequest::new(TenantId::new("other"), GenerationTask::Caption, Platform::Instagram, "autumn menu");
     /// assert_eq!(CacheKey::new(&a, "default", &rules), CacheKey::new(&b, "default", &rules));
     /// assert_ne!(CacheKey::new(&a, "default", &rules), CacheKey::new(&c, "default", &rules));
-    /// # Ok::<(), cmis_core::Error>(())
+    /// # Ok::<(), cmis::Error>(())
     /// ```
     pub fn new(request: &GenerateRequest, model_group: &str, rules: &PlatformRules) -> Self {
         let norm = |s: &Option<String>| s.as_deref().map(|s| s.trim().to_lowercase());

@@ -37,8 +37,9 @@ impl ModelPrice {
     /// The cost of `usage` in dollars.
     ///
     /// ```
-    /// use cmis_ai::ModelPrice;
-    /// use cmis_core::Usage;
+    /// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+    /// use cmis::ai::ModelPrice;
+    /// use cmis::Usage;
     /// let price = ModelPrice::new(0.15, 0.60);
     /// let cost = price.cost(&Usage::new(1_000_000, 500_000));
     /// assert!((cost - 0.45).abs() < 1e-12);

@@ -474,15 +474,25 @@ mod tests {
     #[test]
     fn bad_requests_are_refused_before_any_call() {
         use cmis_core::{ErrorKind, Platform};
-        let ok = GenerateRequest::new("t", GenerationTask::Caption, Platform::TikTok, "topic");
+        let ok = GenerateRequest::new(
+            cmis_core::TenantId::new("t"),
+            GenerationTask::Caption,
+            Platform::TikTok,
+            "topic",
+        );
         assert!(validate(&ok).is_ok());
         let cases = [
-            GenerateRequest::new("t", GenerationTask::Caption, Platform::TikTok, "  !! "),
+            GenerateRequest::new(
+                cmis_core::TenantId::new("t"),
+                GenerationTask::Caption,
+                Platform::TikTok,
+                "  !! ",
+            ),
             ok.clone().with_temperature(f32::NAN),
             ok.clone().with_temperature(3.0),
             ok.with_variants(11),
             GenerateRequest::new(
-                "t",
+                cmis_core::TenantId::new("t"),
                 GenerationTask::Caption,
                 Platform::TikTok,
                 "x".repeat(10_001),

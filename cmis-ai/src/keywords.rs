@@ -50,7 +50,8 @@ impl Keyphrase {
 /// The `n` best keyphrases of `text`, best first.
 ///
 /// ```
-/// use cmis_ai::keyphrases;
+/// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+/// use cmis::ai::keyphrases;
 /// let phrases = keyphrases("Pumpkin soup is back, with fresh sourdough bread.", 3);
 /// assert_eq!(phrases[0].text(), "fresh sourdough bread");
 /// ```

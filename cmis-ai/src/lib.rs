@@ -17,7 +17,7 @@
 //! - **The cache**: an exact-match [`CacheKey`] (SHA-256 over the normalised request, not over
 //!   the concrete provider), an in-memory moka cache that coalesces concurrent identical
 //!   requests into one provider call, errors never cached, per-request bypass and refresh
-//!   ([`cmis_core::CacheMode`]), and a [`CacheStore`] trait for a persistent second level.
+//!   ([`CacheMode`](cmis_core::CacheMode)), and a [`CacheStore`] trait for a persistent second level.
 //! - **The [`CostLedger`]**: prices per model as configuration ([`PriceTable`]), cost per call,
 //!   savings from cache hits.
 //! - **Post-processing**: captions fitted to the platform limit at a sentence or word boundary
@@ -26,17 +26,18 @@
 //! ## Example
 //!
 //! ```no_run
+//! # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), cmis_core::Error> {
-//! use cmis_ai::{AiGenerator, AnthropicClient, ModelPrice, OpenAiClient, PriceTable};
-//! use cmis_core::{ContentGenerator, GenerateRequest, GenerationTask, Platform, SecretString};
+//! # async fn main() -> Result<(), cmis::Error> {
+//! use cmis::ai::{AiGenerator, AnthropicClient, ModelPrice, OpenAiClient, PriceTable};
+//! use cmis::{ContentGenerator, GenerateRequest, GenerationTask, Platform, SecretString, TenantId};
 //!
 //! let generator = AiGenerator::builder()
 //!     .provider(OpenAiClient::builder().api_key(SecretString::from("sk-...")).build()?)
 //!     .provider(AnthropicClient::builder(SecretString::from("sk-ant-...")).build()?)
 //!     .prices(PriceTable::new().with_price("gpt-4o-mini", ModelPrice::new(0.15, 0.60)))
 //!     .build()?; // the offline generator is always appended
-//! let request = GenerateRequest::new("acme", GenerationTask::Caption, Platform::Instagram,
+//! let request = GenerateRequest::new(TenantId::new("acme"), GenerationTask::Caption, Platform::Instagram,
 //!     "our autumn menu launches on Friday");
 //! let out = generator.generate(&request).await?;
 //! println!("{} {:?} via {}", out.text, out.hashtags, out.provenance.provider);

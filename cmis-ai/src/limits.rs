@@ -121,7 +121,7 @@ impl Limits {
         self
     }
 
-    /// The rules for `platform`; an unknown platform is [`cmis_core::ErrorKind::InvalidInput`].
+    /// The rules for `platform`; an unknown platform is [`ErrorKind::InvalidInput`](cmis_core::ErrorKind::InvalidInput).
     pub fn rules(&self, platform: Platform) -> Result<PlatformRules> {
         match platform {
             Platform::Instagram => Ok(self.instagram),

@@ -22,11 +22,12 @@ pub const OFFLINE_MODEL: &str = "offline-rake-v1";
 /// keyphrases. It adds nothing the brief does not say, costs nothing and always answers the same.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), cmis_core::Error> {
-/// use cmis_ai::OfflineGenerator;
-/// use cmis_core::{ContentGenerator, GenerateRequest, GenerationTask, Platform};
-/// let req = GenerateRequest::new("acme", GenerationTask::Caption, Platform::Instagram,
+/// # async fn main() -> Result<(), cmis::Error> {
+/// use cmis::ai::OfflineGenerator;
+/// use cmis::{ContentGenerator, GenerateRequest, GenerationTask, Platform, TenantId};
+/// let req = GenerateRequest::new(TenantId::new("acme"), GenerationTask::Caption, Platform::Instagram,
 ///     "our autumn menu launches friday with pumpkin soup");
 /// let out = OfflineGenerator::new().generate(&req).await?;
 /// assert_eq!(out.text, "Our autumn menu launches friday with pumpkin soup.");

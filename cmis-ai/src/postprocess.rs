@@ -11,7 +11,8 @@ const MAX_HASHTAG_CHARS: usize = 50;
 /// budget, otherwise at a word boundary (with `…`), otherwise at a character boundary.
 ///
 /// ```
-/// use cmis_ai::{LengthUnit, fit_caption};
+/// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+/// use cmis::ai::{LengthUnit, fit_caption};
 /// let text = "Fresh bread daily. Come early for croissants and coffee.";
 /// assert_eq!(fit_caption(text, 30, LengthUnit::Chars), "Fresh bread daily.");
 /// assert_eq!(fit_caption(text, 40, LengthUnit::Chars), "Fresh bread daily. Come early for…");
@@ -89,7 +90,8 @@ fn last_sentence_end(text: &str) -> Option<usize> {
 /// all digits (platforms do not link those).
 ///
 /// ```
-/// use cmis_ai::normalize_hashtag;
+/// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+/// use cmis::ai::normalize_hashtag;
 /// assert_eq!(normalize_hashtag("autumn menu").as_deref(), Some("#AutumnMenu"));
 /// assert_eq!(normalize_hashtag("#café-culture!").as_deref(), Some("#CaféCulture"));
 /// assert_eq!(normalize_hashtag("#2026"), None);

@@ -15,7 +15,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 async fn request_shape_and_response_parsing() {
     let server = MockServer::start().await;
     let req = GenerateRequest::new(
-        "acme",
+        cmis_core::TenantId::new("acme"),
         GenerationTask::Variants,
         Platform::Facebook,
         "autumn menu from friday",

@@ -155,7 +155,7 @@ async fn tenants_and_platforms_never_share_entries() {
         .build()
         .unwrap();
     let mut other_tenant = request();
-    other_tenant.tenant = "globex".into();
+    other_tenant.tenant = cmis_core::TenantId::new("globex");
     let mut other_platform = request();
     other_platform.platform = cmis_core::Platform::TikTok;
     for req in [request(), other_tenant, other_platform] {

@@ -14,7 +14,12 @@ async fn captions_fit_every_platform_with_their_hashtags() {
     let generator = AiGenerator::builder().build().unwrap();
     let limits = Limits::default();
     for platform in Platform::ALL {
-        let req = GenerateRequest::new("acme", GenerationTask::Caption, platform, long_brief());
+        let req = GenerateRequest::new(
+            cmis_core::TenantId::new("acme"),
+            GenerationTask::Caption,
+            platform,
+            long_brief(),
+        );
         let out = generator.generate(&req).await.unwrap();
         let rules = limits.rules(platform).unwrap();
         let full = format!("{}\n\n{}", out.text, out.hashtags.join(" "));
@@ -39,7 +44,7 @@ async fn captions_fit_every_platform_with_their_hashtags() {
 #[tokio::test]
 async fn deterministic_and_honestly_derived_from_the_brief() {
     let req = GenerateRequest::new(
-        "acme",
+        cmis_core::TenantId::new("acme"),
         GenerationTask::Variants,
         Platform::Instagram,
         "Grand opening of our Lisbon bakery this Saturday, free coffee for early birds",
@@ -69,7 +74,7 @@ async fn hashtag_task_and_rewrite_for_another_platform() {
     let g = OfflineGenerator::new();
     let tags = g
         .generate(&GenerateRequest::new(
-            "acme",
+            cmis_core::TenantId::new("acme"),
             GenerationTask::Hashtags,
             Platform::TikTok,
             "vintage sneaker restoration tips",
@@ -81,7 +86,7 @@ async fn hashtag_task_and_rewrite_for_another_platform() {
 
     let rewrite = g
         .generate(&GenerateRequest::new(
-            "acme",
+            cmis_core::TenantId::new("acme"),
             GenerationTask::Rewrite {
                 from: Platform::Facebook,
             },
@@ -101,7 +106,7 @@ async fn the_instagram_cap_is_configurable() {
         .build()
         .unwrap();
     let req = GenerateRequest::new(
-        "acme",
+        cmis_core::TenantId::new("acme"),
         GenerationTask::Caption,
         Platform::Instagram,
         long_brief(),
@@ -114,7 +119,7 @@ async fn bad_input_is_a_typed_error() {
     let generator = AiGenerator::builder().build().unwrap();
     let err = generator
         .generate(&GenerateRequest::new(
-            "acme",
+            cmis_core::TenantId::new("acme"),
             GenerationTask::Caption,
             Platform::Unknown,
             "x y",

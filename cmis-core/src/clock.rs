@@ -29,9 +29,10 @@ impl Clock for SystemClock {
 /// (`tokio::time::advance`, or auto-advance while every task sleeps).
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// use cmis_core::{Clock, TokioClock};
+/// use cmis::{Clock, TokioClock};
 /// let clock = TokioClock::starting_at(time::macros::datetime!(2026-01-01 00:00 UTC));
 /// tokio::time::sleep(std::time::Duration::from_secs(90)).await;
 /// assert_eq!(clock.now(), time::macros::datetime!(2026-01-01 00:01:30 UTC));
@@ -74,8 +75,9 @@ impl Clock for TokioClock {
 /// panicking: a platform's absurd `expires_in` or `Retry-After` must never crash the caller.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// use std::time::Duration;
-/// use cmis_core::after;
+/// use cmis::after;
 /// use time::macros::datetime;
 ///
 /// let t = datetime!(2026-06-01 12:00 UTC);

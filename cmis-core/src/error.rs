@@ -126,7 +126,8 @@ impl StdError for UnknownErrorKind {}
 /// Parses the stable name written by [`ErrorKind::as_str`] (and by `Display`):
 ///
 /// ```
-/// use cmis_core::ErrorKind;
+/// # mod cmis { pub use cmis_core::*; }
+/// use cmis::ErrorKind;
 /// assert_eq!("rate_limited".parse::<ErrorKind>(), Ok(ErrorKind::RateLimited));
 /// assert!("sideways".parse::<ErrorKind>().is_err());
 /// ```
@@ -206,8 +207,9 @@ impl fmt::Display for Violation {
 /// code and message, never from request URLs or headers.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// use std::time::Duration;
-/// use cmis_core::{Error, ErrorKind, Platform};
+/// use cmis::{Error, ErrorKind, Platform};
 ///
 /// let err = Error::rate_limited("application request limit reached")
 ///     .with_platform(Platform::Facebook)

@@ -20,17 +20,18 @@
 //! ## Example
 //!
 //! ```
+//! # mod cmis { pub use cmis_core::*; }
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), cmis_core::Error> {
+//! # async fn main() -> Result<(), cmis::Error> {
 //! use std::sync::Arc;
-//! use cmis_core::{
+//! use cmis::{
 //!     AccountRef, Credential, CredentialStore, Media, MemoryCredentialStore, Platform, Post,
-//!     PublishContext, RefreshingTokenProvider, SecretString, Target,
+//!     PublishContext, RefreshingTokenProvider, SecretString, Target, TenantId,
 //! };
 //!
 //! // Where tokens live (cmis-scheduler has SQLite and PostgreSQL stores, encrypted at rest).
 //! let store = Arc::new(MemoryCredentialStore::new());
-//! let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
+//! let page = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "1234567890");
 //! store.put_credential(Credential::new(page.clone(), SecretString::from("page-access-token"))).await?;
 //!
 //! // What to publish, and where.

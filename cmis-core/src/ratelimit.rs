@@ -62,9 +62,10 @@ struct KeyState {
 /// reports usage close to its limit or answers with a Retry-After.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() -> Result<(), cmis_core::Error> {
-/// use cmis_core::{KeyedRateLimiter, RateLimit};
+/// # async fn main() -> Result<(), cmis::Error> {
+/// use cmis::{KeyedRateLimiter, RateLimit};
 /// let limiter = KeyedRateLimiter::new(RateLimit::per_minute(6)?);
 /// for _ in 0..6 {
 ///     limiter.until_ready(&"token-a").await;

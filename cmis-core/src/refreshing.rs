@@ -54,16 +54,17 @@ fn store_backoff() -> RetryPolicy {
 /// - Expiry instants come from the lifetimes the platform reports, never from a hard-coded one.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), cmis_core::Error> {
+/// # async fn main() -> Result<(), cmis::Error> {
 /// use std::sync::Arc;
-/// use cmis_core::{
+/// use cmis::{
 ///     AccountRef, Credential, CredentialStore, MemoryCredentialStore, Platform,
-///     RefreshingTokenProvider, SecretString, TokenProvider,
+///     RefreshingTokenProvider, SecretString, TokenProvider, TenantId,
 /// };
 ///
 /// let store = Arc::new(MemoryCredentialStore::new());
-/// let account = AccountRef::new("acme", Platform::Facebook, "1234567890");
+/// let account = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "1234567890");
 /// store.put_credential(Credential::new(account.clone(), SecretString::from("page-token"))).await?;
 ///
 /// let tokens = RefreshingTokenProvider::builder(store).build();

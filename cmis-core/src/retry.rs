@@ -21,8 +21,9 @@ use crate::{Error, ErrorKind, Result};
 /// `[0, min(cap, base × 2ⁿ)]` ("full jitter", as in the AWS architecture blog).
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// use std::time::Duration;
-/// use cmis_core::RetryPolicy;
+/// use cmis::RetryPolicy;
 ///
 /// let policy = RetryPolicy::default()
 ///     .with_max_attempts(5)
@@ -123,9 +124,10 @@ impl RetryPolicy {
     /// prove nothing was done. The last error is returned unchanged.
     ///
     /// ```
+    /// # mod cmis { pub use cmis_core::*; }
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
-    /// use cmis_core::{Error, RetryPolicy};
+    /// use cmis::{Error, RetryPolicy};
     /// let result = RetryPolicy::default()
     ///     .run(|attempt| async move {
     ///         if attempt < 3 { Err(Error::transient("connection reset")) } else { Ok(attempt) }

@@ -18,7 +18,7 @@ use time::macros::datetime;
 const T0: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 
 fn account() -> AccountRef {
-    AccountRef::new("tenant-a", Platform::TikTok, "open-id-1")
+    AccountRef::new(TenantId::new("tenant-a"), Platform::TikTok, "open-id-1")
 }
 
 /// A refresher that returns `act.N`/`rft.N` on the N-th call, after a simulated network delay,
@@ -400,7 +400,7 @@ async fn a_transient_refresh_failure_keeps_using_a_still_valid_token() {
 #[tokio::test(start_paused = true)]
 async fn an_expired_token_without_a_refresher_needs_reauthorisation() {
     let store = Arc::new(MemoryCredentialStore::new());
-    let page = AccountRef::new("tenant-a", Platform::Facebook, "page-1");
+    let page = AccountRef::new(TenantId::new("tenant-a"), Platform::Facebook, "page-1");
     store
         .put_credential(
             Credential::new(page.clone(), SecretString::from("page-token"))
@@ -424,7 +424,7 @@ async fn an_expired_token_without_a_refresher_needs_reauthorisation() {
 #[tokio::test(start_paused = true)]
 async fn expired_data_access_needs_reauthorisation_even_with_a_valid_token() {
     let store = Arc::new(MemoryCredentialStore::new());
-    let page = AccountRef::new("tenant-a", Platform::Facebook, "page-1");
+    let page = AccountRef::new(TenantId::new("tenant-a"), Platform::Facebook, "page-1");
     store
         .put_credential(
             Credential::new(page.clone(), SecretString::from("page-token"))
@@ -446,7 +446,7 @@ async fn expired_data_access_needs_reauthorisation_even_with_a_valid_token() {
 #[tokio::test(start_paused = true)]
 async fn an_unknown_account_is_an_auth_error() {
     let f = fixture(Duration::from_secs(3600), false).await;
-    let other_tenant = AccountRef::new("tenant-b", Platform::TikTok, "open-id-1");
+    let other_tenant = AccountRef::new(TenantId::new("tenant-b"), Platform::TikTok, "open-id-1");
     let err = f.provider.access_token(&other_tenant).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
 }

@@ -75,7 +75,7 @@ async fn no_secret_in_trace_logs_debug_output_or_errors() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let t0 = datetime!(2026-11-25 12:00 UTC);
-    let account = AccountRef::new("t", Platform::TikTok, "open-1");
+    let account = AccountRef::new(cmis_core::TenantId::new("t"), Platform::TikTok, "open-1");
     let credential = Credential::new(account.clone(), SecretString::from(OLD_ACCESS))
         .with_refresh_token(SecretString::from(OLD_REFRESH))
         .with_access_expires_at(t0 + Duration::from_secs(30));

@@ -33,8 +33,9 @@ pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Errors never contain the URL's path or query, which may hold signed tokens.
 ///
 /// ```no_run
-/// # async fn demo() -> cmis_core::Result<()> {
-/// use cmis_http::{MediaFetcher, UrlPolicy};
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_http::{AddressClass, MediaFetcher, MediaFetcherBuilder, UrlPolicy}; } }
+/// # async fn demo() -> cmis::Result<()> {
+/// use cmis::media::{MediaFetcher, UrlPolicy};
 /// let fetcher = MediaFetcher::builder()
 ///     .policy(UrlPolicy::default())
 ///     .max_bytes(300 * 1024 * 1024)

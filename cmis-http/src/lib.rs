@@ -86,13 +86,28 @@ pub fn tls_config() -> Result<rustls::ClientConfig, Error> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| Error::internal(format!("TLS configuration failed: {e}")))?
-    .with_root_certificates(roots)
-    .with_no_client_auth())
+    Ok(
+        rustls::ClientConfig::builder_with_provider(Arc::new(ring_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::internal(format!("TLS configuration failed: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// ring's crypto provider, named explicitly (never the process-wide default, which an
+/// embedding program may have set to something else, or which two enabled providers leave
+/// undecided).
+///
+/// rustls 0.23.48 deprecated it because ring has no post-quantum key exchange
+/// (X25519MLKEM768). cmis keeps ring, knowingly: the provider that has it, aws-lc-rs, builds a C
+/// library under the OpenSSL licence into every user's program, and the tokens cmis sends live
+/// for hours to weeks, not the decades that harvest-now-decrypt-later attacks aim at. This is
+/// the one call that names the deprecated function; ARCHITECTURE.md records the decision, to be
+/// revisited when ring gains ML-KEM or rustls 0.24 removes the provider.
+#[allow(deprecated)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }
 
 /// Converts an error from [`reqwest::ClientBuilder::build`]; the usual way to build a client is
@@ -108,6 +123,17 @@ pub fn build_error(err: reqwest::Error) -> Error {
 ///
 /// The URL is removed from the error first: platform URLs can carry access tokens.
 pub fn classify(err: reqwest::Error, call: Call) -> Error {
+    // The host and port are kept, to say where the call went; the path and query are not.
+    let to = err
+        .url()
+        .and_then(|u| {
+            let host = u.host_str()?;
+            Some(match u.port_or_known_default() {
+                Some(port) => format!(" to {host}:{port}"),
+                None => format!(" to {host}"),
+            })
+        })
+        .unwrap_or_default();
     let err = err.without_url();
     if err.is_builder() {
         return Error::invalid_input(format!("invalid request: {err}")).with_source(err);
@@ -121,7 +147,7 @@ pub fn classify(err: reqwest::Error, call: Call) -> Error {
     }
     // A connection that was never established cannot have delivered the request.
     if err.is_connect() {
-        return Error::transient(format!("could not connect: {err}")).with_source(err);
+        return Error::transient(format!("could not connect{to}: {err}")).with_source(err);
     }
     let what = if err.is_timeout() {
         "timed out"
@@ -129,9 +155,9 @@ pub fn classify(err: reqwest::Error, call: Call) -> Error {
         "failed"
     };
     match call {
-        Call::Read => Error::transient(format!("request {what}: {err}")).with_source(err),
+        Call::Read => Error::transient(format!("request{to} {what}: {err}")).with_source(err),
         Call::Mutation => Error::unknown_outcome(format!(
-            "request {what} after it was sent; the platform may have acted on it: {err}"
+            "request{to} {what} after it was sent; the platform may have acted on it: {err}"
         ))
         .with_source(err),
     }

@@ -236,17 +236,18 @@ impl std::error::Error for RefusedAddress {}
 /// example with `allow(AddressClass::Loopback)`.
 ///
 /// ```
-/// use cmis_http::{AddressClass, UrlPolicy};
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_http::{AddressClass, MediaFetcher, MediaFetcherBuilder, UrlPolicy}; } }
+/// use cmis::media::{AddressClass, UrlPolicy};
 /// let policy = UrlPolicy::default();
 /// let url = "https://169.254.169.254/latest/meta-data/".parse().unwrap();
 /// let err = policy.check_url(&url).unwrap_err();
-/// assert_eq!(err.kind(), cmis_core::ErrorKind::InvalidInput);
+/// assert_eq!(err.kind(), cmis::ErrorKind::InvalidInput);
 /// assert!(err.message().contains("cloud metadata"));
 ///
 /// // A local test server, explicitly allowed.
 /// let local = UrlPolicy::default().allow_http(true).allow(AddressClass::Loopback);
 /// local.check_url(&"http://127.0.0.1:8080/a.jpg".parse().unwrap())?;
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UrlPolicy {

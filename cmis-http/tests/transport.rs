@@ -19,6 +19,14 @@ async fn a_refused_connection_is_transient_even_for_a_mutation() {
     let err = send(client.post(&url), Call::Mutation).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert!(!format!("{err} {err:?}").contains("SECRET-TOKEN-123"));
+    // Where the call went is named (host and port); the path and query are not.
+    assert!(
+        err.to_string().starts_with(&format!(
+            "transient: could not connect to 127.0.0.1:{port}:"
+        )),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("/feed"), "{err}");
 }
 
 #[tokio::test]

@@ -63,14 +63,15 @@ impl Chunk {
 /// How a file of `total_size` bytes is cut into chunks.
 ///
 /// ```
-/// use cmis_media::ChunkPlan;
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+/// use cmis::media::ChunkPlan;
 /// // TikTok's own example: 50 000 123 bytes at 10 000 000 per chunk is 5 PUTs, the last 10 000 123 bytes.
 /// let plan = ChunkPlan::with_chunk_size(50_000_123, 10_000_000)?;
 /// assert_eq!(plan.chunk_count(), 5);
 /// let last = plan.chunks().last().unwrap();
 /// assert_eq!(last.len, 10_000_123);
 /// assert_eq!(last.content_range(), "bytes 40000000-50000122/50000123");
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkPlan {

@@ -109,13 +109,14 @@ pub struct Converted {
 /// that says to export the image as JPEG; video and unrecognised data are refused too.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
 /// # let png = { let mut b = std::io::Cursor::new(Vec::new());
 /// #   image::RgbImage::new(3000, 2000).write_to(&mut b, image::ImageFormat::Png).unwrap(); b.into_inner() };
-/// use cmis_media::{ConvertOptions, Format, to_jpeg};
+/// use cmis::media::{ConvertOptions, Format, to_jpeg};
 /// let jpeg = to_jpeg("poster.png", &png, &ConvertOptions::new().with_max_width(1440))?;
 /// assert_eq!((jpeg.format, jpeg.width, jpeg.height), (Format::Jpeg, 1440, 960));
 /// assert_eq!(jpeg.name, "poster.jpg");
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 pub fn to_jpeg(name: &str, bytes: &[u8], options: &ConvertOptions) -> Result<Converted> {
     let img = decode(name, bytes)?;

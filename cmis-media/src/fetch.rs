@@ -1,4 +1,4 @@
-//! Media given by URL: downloaded through [`cmis_http::MediaFetcher`] (the URL policy, the size
+//! Media given by URL: downloaded through [`MediaFetcher`](cmis_http::MediaFetcher) (the URL policy, the size
 //! cap, redirects re-checked) to a temporary file, then probed like a local file.
 
 use std::path::{Path, PathBuf};
@@ -97,8 +97,9 @@ async fn private_dir() -> Result<PathBuf> {
 /// Nothing is left on disk after an error.
 ///
 /// ```no_run
-/// # async fn demo() -> cmis_core::Result<()> {
-/// use cmis_media::{MediaFetcher, UrlPolicy, fetch_to_file};
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+/// # async fn demo() -> cmis::Result<()> {
+/// use cmis::media::{MediaFetcher, UrlPolicy, fetch_to_file};
 /// let fetcher = MediaFetcher::builder().policy(UrlPolicy::default()).build()?;
 /// let file = fetch_to_file(&fetcher, &"https://cdn.example.com/reel.mp4".parse().unwrap()).await?;
 /// println!("{} bytes at {}", file.size(), file.path().display());
@@ -134,8 +135,9 @@ pub async fn fetch_to_file(fetcher: &MediaFetcher, url: &Url) -> Result<FetchedF
 /// path segment, never by its query.
 ///
 /// ```no_run
-/// # async fn demo() -> cmis_core::Result<()> {
-/// use cmis_media::{AddressClass, MediaFetcher, UrlPolicy, probe_url};
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+/// # async fn demo() -> cmis::Result<()> {
+/// use cmis::media::{AddressClass, MediaFetcher, UrlPolicy, probe_url};
 /// // A local test server: loopback and plain http must be allowed explicitly.
 /// let policy = UrlPolicy::default().allow_http(true).allow(AddressClass::Loopback);
 /// let fetcher = MediaFetcher::builder().policy(policy).max_bytes(50 << 20).build()?;

@@ -132,7 +132,8 @@ impl Format {
     /// WebM needs up to 64 to tell it from Matroska). `None` when no known signature matches.
     ///
     /// ```
-    /// use cmis_media::Format;
+    /// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+    /// use cmis::media::Format;
     /// assert_eq!(Format::sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some(Format::Png));
     /// assert_eq!(Format::sniff(b"hello, world"), None);
     /// ```

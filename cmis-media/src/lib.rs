@@ -21,28 +21,29 @@
 //!   downscaled to a platform's maximum; HEIC is refused with a clear error.
 //!   [`video_cover_frame`] needs the `ffmpeg` feature.
 //! - **Stream** ([`ChunkPlan`], [`ChunkedFile`]): TikTok's chunk rules, and a reader that holds
-//!   one chunk in memory at a time and reports progress to a [`cmis_core::ProgressSink`].
+//!   one chunk in memory at a time and reports progress to a [`ProgressSink`](cmis_core::ProgressSink).
 //!
 //! ## Example
 //!
 //! ```
-//! use cmis_core::{Media, Platform, Post, Surface};
+//! # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+//! use cmis::{Media, Platform, Post, Surface};
 //!
 //! // A PNG screenshot for Instagram: refused as is, with the file and the rule named...
 //! # let png = { let mut b = std::io::Cursor::new(Vec::new());
 //! #   image::RgbImage::new(1600, 1200).write_to(&mut b, image::ImageFormat::Png).unwrap(); b.into_inner() };
 //! let post = Post::new().with_text("New menu").with_media(Media::bytes(Some("menu.png".into()), png.clone()));
-//! let err = cmis_media::validate(Platform::Instagram, Surface::Feed, &post).unwrap_err();
+//! let err = cmis::media::validate(Platform::Instagram, Surface::Feed, &post).unwrap_err();
 //! let rules: Vec<_> = err.violation_list().iter().map(|v| v.rule.as_str()).collect();
 //! assert_eq!(rules, ["instagram.feed.image.format", "instagram.feed.image.max_width"]);
 //!
 //! // ...and accepted once converted to a JPEG of at most 1440 px.
-//! let image_rules = cmis_media::Rules::for_target(Platform::Instagram, Surface::Feed)?.image.unwrap();
-//! let jpeg = cmis_media::prepare_image(&image_rules, "menu.png", &png)?;
+//! let image_rules = cmis::media::Rules::for_target(Platform::Instagram, Surface::Feed)?.image.unwrap();
+//! let jpeg = cmis::media::prepare_image(&image_rules, "menu.png", &png)?;
 //! assert_eq!((jpeg.name.as_str(), jpeg.width, jpeg.height), ("menu.jpg", 1440, 1080));
 //! let post = Post::new().with_text("New menu").with_media(Media::bytes(Some(jpeg.name), jpeg.bytes));
-//! cmis_media::validate(Platform::Instagram, Surface::Feed, &post)?;
-//! # Ok::<(), cmis_core::Error>(())
+//! cmis::media::validate(Platform::Instagram, Surface::Feed, &post)?;
+//! # Ok::<(), cmis::Error>(())
 //! ```
 //!
 //! ## Features

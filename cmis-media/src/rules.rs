@@ -35,7 +35,8 @@ impl LengthUnit {
     /// The length of `text` in this unit.
     ///
     /// ```
-    /// use cmis_media::LengthUnit;
+    /// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+    /// use cmis::media::LengthUnit;
     /// assert_eq!(LengthUnit::Chars.count("🎉a"), 2);
     /// assert_eq!(LengthUnit::Utf16.count("🎉a"), 3);
     /// ```
@@ -161,14 +162,15 @@ pub struct VideoRules {
 /// [`validate_with`](crate::validate_with) before any network call.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
 /// use std::time::Duration;
-/// use cmis_core::{Platform, Surface};
-/// use cmis_media::Rules;
+/// use cmis::{Platform, Surface};
+/// use cmis::media::Rules;
 /// // The TikTok connector narrows the duration to the creator's `max_video_post_duration_sec`.
 /// let rules = Rules::for_target(Platform::TikTok, Surface::Feed)?
 ///     .with_max_video_duration(Duration::from_secs(180));
 /// assert_eq!(rules.video.unwrap().max_duration, Some(Duration::from_secs(180)));
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

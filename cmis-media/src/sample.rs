@@ -2,10 +2,11 @@
 //! has to be shipped, and every file passes the probe.
 //!
 //! ```
-//! let video = cmis_media::sample::mp4(1080, 1920, 5, 30);
-//! let info = cmis_media::probe_bytes("clip.mp4", &video)?;
+//! # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+//! let video = cmis::media::sample::mp4(1080, 1920, 5, 30);
+//! let info = cmis::media::probe_bytes("clip.mp4", &video)?;
 //! assert_eq!(info.duration, Some(std::time::Duration::from_secs(5)));
-//! # Ok::<(), cmis_core::Error>(())
+//! # Ok::<(), cmis::Error>(())
 //! ```
 
 use std::io::Cursor;

@@ -15,8 +15,9 @@ use crate::{Chunk, ChunkPlan};
 /// demand, so memory holds one chunk at a time.
 ///
 /// ```no_run
-/// # async fn demo() -> cmis_core::Result<()> {
-/// use cmis_media::{ChunkPlan, ChunkedFile};
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+/// # async fn demo() -> cmis::Result<()> {
+/// use cmis::media::{ChunkPlan, ChunkedFile};
 /// let mut file = ChunkedFile::open("video.mp4").await?;
 /// let plan = ChunkPlan::tiktok(file.size())?;
 /// for chunk in plan.chunks() {

@@ -15,13 +15,14 @@ const ASPECT_SLACK: f64 = 0.01;
 ///
 /// Local files and bytes are probed (headers only); media at a URL is checked for what can be
 /// known without downloading it (count, and format by the URL's extension). The error lists every
-/// violation ([`cmis_core::Error::violation_list`]), each naming the file, the rule, the value
+/// violation ([`Error::violation_list`](cmis_core::Error::violation_list)), each naming the file, the rule, the value
 /// found and what is allowed.
 ///
 /// ```
-/// use cmis_core::{Media, Platform, Post, Surface};
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+/// use cmis::{Media, Platform, Post, Surface};
 /// let post = Post::new().with_text("#a #b #c #d #e #f").with_media(Media::bytes(Some("x.txt".into()), "text"));
-/// let err = cmis_media::validate(Platform::Instagram, Surface::Feed, &post).unwrap_err();
+/// let err = cmis::media::validate(Platform::Instagram, Surface::Feed, &post).unwrap_err();
 /// let rules: Vec<_> = err.violation_list().iter().map(|v| v.rule.as_str()).collect();
 /// assert_eq!(rules, ["instagram.feed.caption.max_hashtags", "instagram.feed.media.readable"]);
 /// ```

@@ -86,9 +86,10 @@ impl Default for PollPolicy {
 /// never shows the app secret.
 ///
 /// ```no_run
-/// # fn demo() -> cmis_core::Result<()> {
-/// use cmis_core::SecretString;
-/// use cmis_meta::MetaClient;
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod meta { pub use cmis_meta::*; } }
+/// # fn demo() -> cmis::Result<()> {
+/// use cmis::SecretString;
+/// use cmis::meta::MetaClient;
 /// let client = MetaClient::builder()
 ///     .app_id("1234567890")
 ///     .app_secret(SecretString::from("app-secret"))

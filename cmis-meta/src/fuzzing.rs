@@ -180,7 +180,7 @@ pub fn token_response(data: &[u8]) {
         return;
     };
     let now = OffsetDateTime::now_utc();
-    let account = cmis_core::AccountRef::new("fuzz", f.platform, "1");
+    let account = cmis_core::AccountRef::new(cmis_core::TenantId::new("fuzz"), f.platform, "1");
     let current = Credential::new(account, SecretString::from("old"));
     if let Ok(token) = refreshed(&v, "fuzz") {
         assert!(!token.access_token.expose_secret().is_empty());

@@ -12,7 +12,7 @@
 //!   mutating call, so `resume` continues without creating a second post; a 5xx or timeout on a
 //!   creating call is [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome) and is
 //!   never re-sent.
-//! - Errors: the Graph envelope mapped to [`cmis_core::ErrorKind`], keeping `fbtrace_id` and
+//! - Errors: the Graph envelope mapped to [`ErrorKind`](cmis_core::ErrorKind), keeping `fbtrace_id` and
 //!   `error_user_msg`; `X-App-Usage`, `X-Business-Use-Case-Usage` and `X-Page-Usage` parsed on
 //!   every response to slow an account down before it hits 100 %.
 //! - Tokens ([`tokens`]): long-lived exchange, Page tokens, `debug_token`, Instagram Login
@@ -21,17 +21,18 @@
 //! ## Example
 //!
 //! ```no_run
-//! # async fn demo() -> cmis_core::Result<()> {
+//! # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod meta { pub use cmis_meta::*; } }
+//! # async fn demo() -> cmis::Result<()> {
 //! use std::sync::Arc;
-//! use cmis_core::{
+//! use cmis::{
 //!     AccountRef, Credential, CredentialStore, MemoryCredentialStore, Platform, Post,
-//!     PublishContext, Publisher, RefreshingTokenProvider, SecretString, Target,
+//!     PublishContext, Publisher, RefreshingTokenProvider, SecretString, Target, TenantId,
 //! };
-//! use cmis_meta::{FacebookPagePublisher, MetaClient};
+//! use cmis::meta::{FacebookPagePublisher, MetaClient};
 //!
 //! let client = MetaClient::builder().build()?;
 //! let store = Arc::new(MemoryCredentialStore::new());
-//! let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
+//! let page = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "1234567890");
 //! store.put_credential(Credential::new(page.clone(), SecretString::from("page-token"))).await?;
 //! let ctx = PublishContext::new(Arc::new(RefreshingTokenProvider::builder(store).build()));
 //!

@@ -437,7 +437,8 @@ mod tests {
         let v = serde_json::json!({"access_token": "EAAB", "expires_in": i64::MAX});
         let token = refreshed(&v, "test").unwrap();
         assert_eq!(token.expires_in, Some(MAX_LIFETIME));
-        let account = cmis_core::AccountRef::new("t", Platform::Facebook, "1");
+        let account =
+            cmis_core::AccountRef::new(cmis_core::TenantId::new("t"), Platform::Facebook, "1");
         let now = OffsetDateTime::now_utc();
         let next = token.apply_to(&Credential::new(account, SecretString::from("old")), now);
         assert_eq!(next.access_expires_at, Some(now + MAX_LIFETIME));

@@ -177,7 +177,11 @@ async fn an_empty_post_and_a_bad_page_id_are_invalid_input() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    let bad = cmis_core::AccountRef::new("acme", Platform::Facebook, "123/../me?x=1");
+    let bad = cmis_core::AccountRef::new(
+        cmis_core::TenantId::new("acme"),
+        Platform::Facebook,
+        "123/../me?x=1",
+    );
     let err = publisher
         .validate(&Target::feed(bad), &Post::new().with_text("x"))
         .await

@@ -163,7 +163,7 @@ async fn a_long_lived_user_token_is_refreshed_by_exchange() {
 }
 
 fn ig_login() -> AccountRef {
-    AccountRef::new("acme", Platform::Instagram, IG)
+    AccountRef::new(cmis_core::TenantId::new("acme"), Platform::Instagram, IG)
 }
 
 #[tokio::test(start_paused = true)]

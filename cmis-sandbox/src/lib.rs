@@ -34,8 +34,9 @@
 //! tokens, delays (for client timeouts), dropped connections and slow processing.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), cmis_core::Error> {
-//! use cmis_sandbox::{Creator, Fault, Sandbox, TikTokEndpoint};
+//! # mod cmis { pub use cmis_core::*; pub mod sandbox { pub use cmis_sandbox::*; } }
+//! # async fn demo() -> Result<(), cmis::Error> {
+//! use cmis::sandbox::{Creator, Fault, Sandbox, TikTokEndpoint};
 //!
 //! let sandbox = Sandbox::start().await?;
 //! let tiktok = sandbox.tiktok();

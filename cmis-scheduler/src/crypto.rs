@@ -17,7 +17,8 @@ const NONCE_LEN: usize = 24;
 /// tokens.
 ///
 /// ```
-/// use cmis_scheduler::TokenKey;
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// use cmis::scheduler::TokenKey;
 /// let key = TokenKey::from_bytes([7; 32]);
 /// assert_eq!(format!("{key:?}"), "TokenKey(<redacted>)");
 /// ```
@@ -47,13 +48,14 @@ impl TokenKey {
     /// secret, a KMS) and load with [`from_hex`](Self::from_hex) at every start.
     ///
     /// ```
-    /// use cmis_scheduler::TokenKey;
-    /// use cmis_core::ExposeSecret;
+    /// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+    /// use cmis::scheduler::TokenKey;
+    /// use cmis::ExposeSecret;
     /// let hex = TokenKey::generate_hex();
     /// assert_eq!(hex.expose_secret().len(), 64);
     /// let key = TokenKey::from_hex(hex.expose_secret())?;
     /// # let _ = key;
-    /// # Ok::<(), cmis_core::Error>(())
+    /// # Ok::<(), cmis::Error>(())
     /// ```
     pub fn generate_hex() -> cmis_core::SecretString {
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);

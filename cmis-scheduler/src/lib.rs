@@ -28,13 +28,14 @@
 //! ## Example
 //!
 //! ```no_run
-//! # async fn f() -> cmis_core::Result<()> {
-//! use cmis_core::{AccountRef, Platform, Post, PostKey, Target, TenantId};
-//! use cmis_scheduler::{JobFilter, JobState, ScheduleStore, SqliteStore};
+//! # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+//! # async fn f() -> cmis::Result<()> {
+//! use cmis::{AccountRef, Platform, Post, PostKey, Target, TenantId};
+//! use cmis::scheduler::{JobFilter, JobState, ScheduleStore, SqliteStore};
 //!
 //! let store = SqliteStore::builder().path("cmis.db").build().await?;
 //! let tenant = TenantId::new("acme");
-//! let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
+//! let page = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "1234567890");
 //! let at = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
 //! let jobs = store
 //!     .schedule(&tenant, &PostKey::new("post-1"), &Post::new().with_text("Hello"), &[Target::feed(page)], at)
@@ -69,7 +70,7 @@
 //!
 //! - `sqlite` (default): [`SqliteStore`], on a bundled SQLite.
 //! - `postgres`: `PgStore`, on PostgreSQL (TLS through rustls), with `LISTEN/NOTIFY` wake-ups.
-//! - `ai`: [`SqliteStore`] and `PgStore` implement `cmis_ai::CacheStore`.
+//! - `ai`: [`SqliteStore`] and `PgStore` implement `cmis::ai::CacheStore`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #[cfg(feature = "ai")]

@@ -86,7 +86,7 @@ impl MemoryScheduleStore {
         Self::with_clock(Arc::new(SystemClock))
     }
 
-    /// An empty store on `clock` (use [`cmis_core::TokioClock`] under a paused tokio clock).
+    /// An empty store on `clock` (use [`TokioClock`](cmis_core::TokioClock) under a paused tokio clock).
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         Self {
             state: Mutex::new(State::default()),

@@ -201,7 +201,11 @@ mod tests {
         )
         .with_published_at(time::OffsetDateTime::now_utc().to_offset(odd));
         let n = Notification::for_account(
-            &cmis_core::AccountRef::new("t", cmis_core::Platform::Facebook, "page"),
+            &cmis_core::AccountRef::new(
+                cmis_core::TenantId::new("t"),
+                cmis_core::Platform::Facebook,
+                "page",
+            ),
             cmis_core::NotificationKind::Published,
             "published",
         )

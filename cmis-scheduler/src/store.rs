@@ -96,8 +96,9 @@ pub trait ScheduleStore: Send + Sync + Debug {
     /// records are added.
     ///
     /// ```
-    /// # async fn demo(store: &dyn cmis_scheduler::ScheduleStore, tenant: &cmis_core::TenantId)
-    /// # -> cmis_core::Result<()> {
+    /// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+    /// # async fn demo(store: &dyn cmis::scheduler::ScheduleStore, tenant: &cmis::TenantId)
+    /// # -> cmis::Result<()> {
     /// let mut after = None;
     /// loop {
     ///     let page = store.audit_page(tenant, None, after, 500).await?;

@@ -58,13 +58,14 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 /// base64 is accepted too). Its `Debug` shows nothing of the key.
 ///
 /// ```
-/// use cmis_core::SecretString;
-/// use cmis_scheduler::WebhookSecret;
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// use cmis::SecretString;
+/// use cmis::scheduler::WebhookSecret;
 /// // The specification's reference libraries' test vector.
 /// let secret = WebhookSecret::new(SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))?;
 /// let signature = secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#);
 /// assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct WebhookSecret {
@@ -131,9 +132,10 @@ impl WebhookSecret {
 /// error saying so.
 ///
 /// ```no_run
-/// # fn f() -> cmis_core::Result<()> {
-/// use cmis_core::SecretString;
-/// use cmis_scheduler::WebhookNotifier;
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// # fn f() -> cmis::Result<()> {
+/// use cmis::SecretString;
+/// use cmis::scheduler::WebhookNotifier;
 /// let notifier = WebhookNotifier::builder(
 ///     "https://app.example.com/hooks/cmis".parse().unwrap(),
 ///     SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
@@ -283,9 +285,10 @@ fn valid_id(id: &str) -> bool {
 /// out of tolerance. The messages never contain the secret or the expected signature.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
 /// use std::time::Duration;
-/// use cmis_core::SecretString;
-/// use cmis_scheduler::{WebhookSecret, verify_webhook};
+/// use cmis::SecretString;
+/// use cmis::scheduler::{WebhookSecret, verify_webhook};
 ///
 /// let secret = WebhookSecret::new(SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))?;
 /// let (id, body) = ("msg_p5jXN8AQM9LWM0D4loKWxJek", br#"{"test": 2432232314}"#);
@@ -297,8 +300,8 @@ fn valid_id(id: &str) -> bool {
 /// let tolerance = Duration::from_secs(300);
 /// verify_webhook(&secret, id, &timestamp, &signature, body, now, tolerance)?;
 /// let forged = verify_webhook(&secret, id, &timestamp, &signature, b"{}", now, tolerance);
-/// assert_eq!(forged.unwrap_err().kind(), cmis_core::ErrorKind::Auth);
-/// # Ok::<(), cmis_core::Error>(())
+/// assert_eq!(forged.unwrap_err().kind(), cmis::ErrorKind::Auth);
+/// # Ok::<(), cmis::Error>(())
 /// ```
 pub fn verify_webhook(
     secret: &WebhookSecret,

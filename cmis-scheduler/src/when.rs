@@ -27,7 +27,8 @@ const MAX_ECHOED_NAME: usize = 64;
 /// A time zone of the IANA database, such as `Europe/Paris` or `America/New_York`.
 ///
 /// ```
-/// use cmis_scheduler::Zone;
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// use cmis::scheduler::Zone;
 /// use time::macros::{datetime, offset};
 ///
 /// let paris = Zone::named("Europe/Paris")?;
@@ -38,7 +39,7 @@ const MAX_ECHOED_NAME: usize = 64;
 /// // And back: what the clocks in Paris show at that instant.
 /// assert_eq!(paris.to_local(datetime!(2026-07-14 07:00 UTC))?, datetime!(2026-07-14 09:00 +2));
 /// // Pass the instant to `ScheduleStore::schedule`.
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Clone, Copy)]
 pub struct Zone {
@@ -97,14 +98,15 @@ impl Zone {
     /// the local date and time, `.offset()` the zone's offset then.
     ///
     /// ```
-    /// use cmis_scheduler::Zone;
+    /// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+    /// use cmis::scheduler::Zone;
     /// use time::macros::datetime;
     ///
     /// let new_york = Zone::named("America/New_York")?;
     /// let local = new_york.to_local(datetime!(2026-11-01 05:30 UTC))?;
     /// assert_eq!((local.date(), local.time()), (datetime!(2026-11-01 01:30).date(), datetime!(2026-11-01 01:30).time()));
     /// assert_eq!(local.offset().whole_hours(), -4); // still daylight time: the first 01:30
-    /// # Ok::<(), cmis_core::Error>(())
+    /// # Ok::<(), cmis::Error>(())
     /// ```
     ///
     /// # Errors
@@ -122,7 +124,8 @@ impl Zone {
     /// (a gap).
     ///
     /// ```
-    /// use cmis_scheduler::{LocalTime, Zone};
+    /// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+    /// use cmis::scheduler::{LocalTime, Zone};
     /// use time::macros::datetime;
     ///
     /// let paris = Zone::named("Europe/Paris")?;
@@ -142,7 +145,7 @@ impl Zone {
     ///         later: datetime!(2026-10-25 02:30 +1),
     ///     }
     /// );
-    /// # Ok::<(), cmis_core::Error>(())
+    /// # Ok::<(), cmis::Error>(())
     /// ```
     ///
     /// # Errors
@@ -162,13 +165,14 @@ impl Zone {
     /// [`instant_with`](Self::instant_with) and [`Disambiguation::Reject`] to refuse such times.
     ///
     /// ```
-    /// use cmis_scheduler::Zone;
+    /// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+    /// use cmis::scheduler::Zone;
     /// use time::macros::datetime;
     ///
     /// let paris = Zone::named("Europe/Paris")?;
     /// assert_eq!(paris.instant(datetime!(2026-03-29 02:30))?, datetime!(2026-03-29 03:30 +2));
     /// assert_eq!(paris.instant(datetime!(2026-10-25 02:30))?, datetime!(2026-10-25 02:30 +2));
-    /// # Ok::<(), cmis_core::Error>(())
+    /// # Ok::<(), cmis::Error>(())
     /// ```
     ///
     /// # Errors
@@ -183,8 +187,9 @@ impl Zone {
     /// `rule`.
     ///
     /// ```
-    /// use cmis_core::ErrorKind;
-    /// use cmis_scheduler::{Disambiguation, Zone};
+    /// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+    /// use cmis::ErrorKind;
+    /// use cmis::scheduler::{Disambiguation, Zone};
     /// use time::macros::datetime;
     ///
     /// let new_york = Zone::named("America/New_York")?;
@@ -193,7 +198,7 @@ impl Zone {
     /// assert_eq!(new_york.instant_with(twice, Disambiguation::Later)?, datetime!(2026-11-01 01:30 -5));
     /// let err = new_york.instant_with(twice, Disambiguation::Reject).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
-    /// # Ok::<(), cmis_core::Error>(())
+    /// # Ok::<(), cmis::Error>(())
     /// ```
     ///
     /// # Errors

@@ -212,7 +212,12 @@ impl Store {
 // Helpers.
 
 fn request(tenant: &str, brief: &str) -> GenerateRequest {
-    GenerateRequest::new(tenant, GenerationTask::Caption, Platform::Instagram, brief)
+    GenerateRequest::new(
+        cmis_core::TenantId::new(tenant),
+        GenerationTask::Caption,
+        Platform::Instagram,
+        brief,
+    )
 }
 
 fn key(tenant: &str, brief: &str) -> CacheKey {

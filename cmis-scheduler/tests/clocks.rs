@@ -29,7 +29,11 @@ fn slow() -> Arc<dyn Clock> {
 }
 
 async fn schedule(s: &dyn ScheduleStore, post: &str, at: OffsetDateTime) {
-    let target = Target::feed(AccountRef::new("acme", Platform::Facebook, "page"));
+    let target = Target::feed(AccountRef::new(
+        TenantId::new("acme"),
+        Platform::Facebook,
+        "page",
+    ));
     s.schedule(
         &TenantId::new("acme"),
         &PostKey::new(post),

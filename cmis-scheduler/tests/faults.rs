@@ -120,7 +120,11 @@ async fn an_outcome_the_database_refuses_never_holds_back_the_others() {
     )
     .await;
     let tenant = TenantId::new("acme");
-    let target = Target::feed(AccountRef::new("acme", Platform::Facebook, "page"));
+    let target = Target::feed(AccountRef::new(
+        TenantId::new("acme"),
+        Platform::Facebook,
+        "page",
+    ));
     let now = time::OffsetDateTime::now_utc();
     let mut ids = Vec::new();
     for text in ["a", "b", "poison", "c", "d"] {
@@ -254,7 +258,11 @@ async fn one_post_with_failing_checkpoints(publisher: Arc<FailsFirst>) -> JobSta
     )
     .await;
     let tenant = TenantId::new("acme");
-    let target = Target::feed(AccountRef::new("acme", Platform::TikTok, "creator"));
+    let target = Target::feed(AccountRef::new(
+        TenantId::new("acme"),
+        Platform::TikTok,
+        "creator",
+    ));
     let job = store
         .schedule(
             &tenant,

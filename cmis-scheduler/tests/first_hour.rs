@@ -77,7 +77,11 @@ impl TokenProvider for NoTokens {
 }
 
 fn page(tenant: &str) -> Target {
-    Target::feed(AccountRef::new(tenant, Platform::Facebook, "page"))
+    Target::feed(AccountRef::new(
+        TenantId::new(tenant),
+        Platform::Facebook,
+        "page",
+    ))
 }
 
 fn setup() -> (Arc<MemoryScheduleStore>, Scheduler) {
@@ -118,7 +122,11 @@ async fn a_post_that_can_never_publish_is_refused_before_anything_is_stored() {
     assert_eq!(invalid.kind(), ErrorKind::InvalidInput);
     assert_eq!(invalid.violation_list()[0].rule, "facebook.feed.text");
 
-    let tiktok = Target::feed(AccountRef::new("acme", Platform::TikTok, "creator"));
+    let tiktok = Target::feed(AccountRef::new(
+        TenantId::new("acme"),
+        Platform::TikTok,
+        "creator",
+    ));
     let unpublishable = scheduler
         .schedule(new_post("tiktok", Some("ok"), vec![tiktok]))
         .await

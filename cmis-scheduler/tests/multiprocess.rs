@@ -272,7 +272,11 @@ fn key(i: usize) -> String {
 
 /// Schedules `JOBS` posts due now, one target each.
 async fn enqueue(store: &dyn ScheduleStore) -> Result<()> {
-    let target = Target::feed(AccountRef::new(TENANT, Platform::Facebook, "page"));
+    let target = Target::feed(AccountRef::new(
+        TenantId::new(TENANT),
+        Platform::Facebook,
+        "page",
+    ));
     let now = time::OffsetDateTime::now_utc();
     let posts: Vec<_> = (0..JOBS)
         .map(|i| {

@@ -161,7 +161,11 @@ async fn claim_changing_migrations_wait_for_older_processes() {
     let clock = ManualClock::new();
     let s = h.fresh(clock.clone()).await;
     let tenant = TenantId::new("a");
-    let target = Target::feed(AccountRef::new("a", Platform::Facebook, "page"));
+    let target = Target::feed(AccountRef::new(
+        cmis_core::TenantId::new("a"),
+        Platform::Facebook,
+        "page",
+    ));
     let mut ids = Vec::new();
     for p in ["p1", "p2"] {
         let job = s

@@ -60,7 +60,13 @@ impl TokenRefresher for Endpoint {
 async fn exercise(store: Arc<dyn CredentialStore>) {
     let endpoint = Arc::new(Endpoint::default());
     let accounts: Vec<AccountRef> = (0..20)
-        .map(|i| AccountRef::new("acme", Platform::TikTok, format!("creator-{i}")))
+        .map(|i| {
+            AccountRef::new(
+                cmis_core::TenantId::new("acme"),
+                Platform::TikTok,
+                format!("creator-{i}"),
+            )
+        })
         .collect();
     for a in &accounts {
         let rt = format!("rt-{}", a.account.as_str());

@@ -36,7 +36,11 @@ fn tenant() -> TenantId {
 }
 
 fn target() -> Target {
-    Target::feed(AccountRef::new("acme", Platform::Facebook, "page"))
+    Target::feed(AccountRef::new(
+        TenantId::new("acme"),
+        Platform::Facebook,
+        "page",
+    ))
 }
 
 fn receipt(id: &str) -> Receipt {
@@ -506,7 +510,7 @@ async fn expiring_credentials(accounts: &[&str]) -> Arc<MemoryCredentialStore> {
         creds
             .put_credential(
                 Credential::new(
-                    AccountRef::new("acme", Platform::TikTok, *a),
+                    AccountRef::new(TenantId::new("acme"), Platform::TikTok, *a),
                     SecretString::from("act.old"),
                 )
                 .with_refresh_token(SecretString::from("rft.old"))

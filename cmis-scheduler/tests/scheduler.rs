@@ -146,7 +146,11 @@ fn tenant() -> TenantId {
 }
 
 fn target() -> Target {
-    Target::feed(AccountRef::new("acme", Platform::Facebook, "page"))
+    Target::feed(AccountRef::new(
+        TenantId::new("acme"),
+        Platform::Facebook,
+        "page",
+    ))
 }
 
 fn rig(
@@ -622,7 +626,7 @@ async fn the_refresh_sweep_refreshes_only_credentials_inside_the_window() {
         creds
             .put_credential(
                 Credential::new(
-                    AccountRef::new("acme", Platform::TikTok, account),
+                    AccountRef::new(TenantId::new("acme"), Platform::TikTok, account),
                     SecretString::from("act.old"),
                 )
                 .with_access_expires_at(T0 + expires_in),
@@ -647,7 +651,11 @@ async fn the_refresh_sweep_refreshes_only_credentials_inside_the_window() {
     tokio::time::sleep(day).await;
     assert_eq!(*refresher.0.lock().unwrap(), ["soon", "later"]);
     let got = creds
-        .credential(&AccountRef::new("acme", Platform::TikTok, "later"))
+        .credential(&AccountRef::new(
+            TenantId::new("acme"),
+            Platform::TikTok,
+            "later",
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -670,7 +678,7 @@ async fn the_refresh_sweep_skips_tokens_issued_recently() {
         creds
             .put_credential(
                 Credential::new(
-                    AccountRef::new("acme", Platform::TikTok, account),
+                    AccountRef::new(TenantId::new("acme"), Platform::TikTok, account),
                     SecretString::from("act.old"),
                 )
                 .with_issued_at(T0 - issued_ago)
@@ -741,7 +749,7 @@ async fn a_quota_answer_pauses_the_whole_account_even_without_a_rate_limit() {
     rig.wait_for(first, JobState::RetryScheduled, Duration::from_secs(5))
         .await;
     let second = rig.schedule("p1", T0 + Duration::from_secs(10)).await;
-    let elsewhere = AccountRef::new("acme", Platform::Facebook, "other-page");
+    let elsewhere = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "other-page");
     let other = rig
         .store
         .schedule(
@@ -1024,7 +1032,11 @@ async fn nothing_published_is_published_anew_not_resumed() {
 async fn jobs_of_a_platform_without_a_publisher_wait_for_one() {
     let (store, fake, clock) = rig(|_| {});
     let rig = start(store, fake, clock, |b| b);
-    let tiktok = Target::feed(AccountRef::new("acme", Platform::TikTok, "creator"));
+    let tiktok = Target::feed(AccountRef::new(
+        TenantId::new("acme"),
+        Platform::TikTok,
+        "creator",
+    ));
     let id = rig
         .store
         .schedule(

@@ -125,7 +125,11 @@ async fn in_memory_store_works() {
             &t,
             &PostKey::new("p"),
             &Post::new(),
-            &[Target::feed(AccountRef::new("a", Platform::Facebook, "1"))],
+            &[Target::feed(AccountRef::new(
+                cmis_core::TenantId::new("a"),
+                Platform::Facebook,
+                "1",
+            ))],
             time::OffsetDateTime::now_utc(),
         )
         .await

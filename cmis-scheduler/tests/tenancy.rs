@@ -293,7 +293,7 @@ fn tenant(t: &str) -> TenantId {
 }
 
 fn account(t: &str) -> AccountRef {
-    AccountRef::new(t, Platform::Facebook, PAGE)
+    AccountRef::new(TenantId::new(t), Platform::Facebook, PAGE)
 }
 
 fn target(t: &str) -> Target {

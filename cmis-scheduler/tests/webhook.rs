@@ -188,7 +188,11 @@ fn secrets_are_read_padded_or_not_as_the_libraries_read_them() {
 
 fn notification() -> Notification {
     Notification::for_account(
-        &AccountRef::new("acme", Platform::Instagram, "17841"),
+        &AccountRef::new(
+            cmis_core::TenantId::new("acme"),
+            Platform::Instagram,
+            "17841",
+        ),
         NotificationKind::PublishFailed,
         "post p-1 failed: (#9004) media could not be fetched",
     )

@@ -127,7 +127,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         f.set_len(FILE_SIZE)?;
     }
 
-    let account = AccountRef::new("bench", Platform::TikTok, "open-id");
+    let account = AccountRef::new(
+        cmis_core::TenantId::new("bench"),
+        Platform::TikTok,
+        "open-id",
+    );
     let store = Arc::new(MemoryCredentialStore::new());
     store
         .put_credential(Credential::new(

@@ -71,9 +71,10 @@ impl Endpoint {
 /// shows no secret.
 ///
 /// ```no_run
-/// # fn demo() -> cmis_core::Result<()> {
-/// use cmis_core::SecretString;
-/// use cmis_tiktok::TikTokClient;
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod tiktok { pub use cmis_tiktok::*; } }
+/// # fn demo() -> cmis::Result<()> {
+/// use cmis::SecretString;
+/// use cmis::tiktok::TikTokClient;
 ///
 /// let client = TikTokClient::builder()
 ///     .client_key("aw1234567890")

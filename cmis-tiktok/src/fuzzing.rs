@@ -127,7 +127,7 @@ pub fn oauth_response(data: &[u8]) {
             assert!(!grant.refresh_token.expose_secret().is_empty());
             // What a caller does with it (and `TikTokRefresher` through `RefreshedToken`).
             let now = OffsetDateTime::now_utc();
-            let credential = grant.to_credential("fuzz", now);
+            let credential = grant.to_credential(cmis_core::TenantId::new("fuzz"), now);
             assert!(credential.access_expires_at.is_some_and(|at| at >= now));
             assert!(credential.refresh_expires_at.is_some_and(|at| at >= now));
         }

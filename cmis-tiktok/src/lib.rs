@@ -4,7 +4,7 @@
 //!
 //! - **OAuth** ([`TikTokClient::authorize_url`], [`Pkce`] with TikTok's hex SHA-256 challenge,
 //!   [`TikTokClient::exchange_code`], [`TikTokClient::revoke`]) and [`TikTokRefresher`], which
-//!   lets `cmis_core::RefreshingTokenProvider` rotate refresh tokens safely, with lifetimes from
+//!   lets `cmis::RefreshingTokenProvider` rotate refresh tokens safely, with lifetimes from
 //!   `expires_in` (never a hard-coded 24 h).
 //! - **The creator-info gate** ([`TikTokClient::creator_info`], [`CreatorInfo`]): the privacy
 //!   level must be one the creator is offered (there is no default), interactions the creator
@@ -14,26 +14,27 @@
 //!   frame rate, dimensions, size; JPEG/WebP photos, at most 35) on the files' headers, and the
 //!   video's duration against the creator's `max_video_post_duration_sec` (MP4/MOV; WebM
 //!   durations are not read, so they are left to TikTok).
-//! - **[`TikTokPublisher`]**, a `cmis_core::Publisher`: Direct Post and inbox (draft) videos by
+//! - **[`TikTokPublisher`]**, a `cmis::Publisher`: Direct Post and inbox (draft) videos by
 //!   chunked `FILE_UPLOAD` or `PULL_FROM_URL`, photo posts, status polling with backoff and a
 //!   horizon ([`PollConfig`]), checkpoints holding the `publish_id` from right after init so that
 //!   a resume never creates a second post, and cancel.
 //! - **TikTok's error codes** read from every response body, even on HTTP 200, and mapped to
-//!   `cmis_core::ErrorKind`, with TikTok's `log_id` kept as the error's trace id.
+//!   `cmis::ErrorKind`, with TikTok's `log_id` kept as the error's trace id.
 //! - **Per-token rate limits** ([`RateLimits`]: init 6, creator info 20, status 30 per minute)
 //!   kept on the client side.
 //!
 //! ## Example
 //!
 //! ```no_run
-//! # async fn demo() -> cmis_core::Result<()> {
+//! # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod tiktok { pub use cmis_tiktok::*; } }
+//! # async fn demo() -> cmis::Result<()> {
 //! use std::sync::Arc;
-//! use cmis_core::{
+//! use cmis::{
 //!     AccountRef, Credential, CredentialStore, Media, MemoryCredentialStore, Outcome, Platform,
 //!     Post, PrivacyLevel, PublishContext, Publisher, RefreshingTokenProvider, SecretString,
-//!     Target, TikTokOptions,
+//!     Target, TikTokOptions, TenantId,
 //! };
-//! use cmis_tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher};
+//! use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher};
 //!
 //! let client = TikTokClient::builder()
 //!     .client_key("aw1234567890")
@@ -42,7 +43,7 @@
 //!
 //! // The creator's tokens, refreshed (and rotated) by TikTok's refresh_token grant.
 //! let store = Arc::new(MemoryCredentialStore::new());
-//! let account = AccountRef::new("acme", Platform::TikTok, "open-id-of-the-creator");
+//! let account = AccountRef::new(TenantId::new("acme"), Platform::TikTok, "open-id-of-the-creator");
 //! store
 //!     .put_credential(
 //!         Credential::new(account.clone(), SecretString::from("act.access"))

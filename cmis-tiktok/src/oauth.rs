@@ -1,5 +1,5 @@
 //! OAuth v2 (Login Kit): the authorize URL, hex PKCE, code exchange, refresh and revoke, and the
-//! [`TikTokRefresher`] that lets `cmis_core::RefreshingTokenProvider` rotate tokens safely.
+//! [`TikTokRefresher`] that lets `cmis::RefreshingTokenProvider` rotate tokens safely.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -29,10 +29,11 @@ const REVOKE_PATH: &str = "/v2/oauth/revoke/";
 /// verifier.
 ///
 /// ```
-/// use cmis_tiktok::Pkce;
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod tiktok { pub use cmis_tiktok::*; } }
+/// use cmis::tiktok::Pkce;
 /// let pkce = Pkce::from_verifier("a".repeat(43))?;
 /// assert_eq!(pkce.challenge().len(), 64); // 32 bytes, hex
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct Pkce {
@@ -323,9 +324,10 @@ impl TikTokClient {
     /// `code_challenge` + `code_challenge_method=S256`.
     ///
     /// ```
-    /// # fn demo() -> cmis_core::Result<()> {
-    /// use cmis_core::SecretString;
-    /// use cmis_tiktok::{AuthorizeRequest, TikTokClient};
+    /// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod tiktok { pub use cmis_tiktok::*; } }
+    /// # fn demo() -> cmis::Result<()> {
+    /// use cmis::SecretString;
+    /// use cmis::tiktok::{AuthorizeRequest, TikTokClient};
     /// let client = TikTokClient::builder()
     ///     .client_key("awkey")
     ///     .client_secret(SecretString::from("s"))
@@ -515,10 +517,11 @@ pub(crate) fn token_response(status: u16, body: &[u8]) -> Result<TokenGrant> {
 /// [`ErrorKind::Auth`](cmis_core::ErrorKind::Auth).
 ///
 /// ```no_run
-/// # fn demo(client: cmis_tiktok::TikTokClient, store: std::sync::Arc<cmis_core::MemoryCredentialStore>) {
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod tiktok { pub use cmis_tiktok::*; } }
+/// # fn demo(client: cmis::tiktok::TikTokClient, store: std::sync::Arc<cmis::MemoryCredentialStore>) {
 /// use std::sync::Arc;
-/// use cmis_core::RefreshingTokenProvider;
-/// use cmis_tiktok::TikTokRefresher;
+/// use cmis::RefreshingTokenProvider;
+/// use cmis::tiktok::TikTokRefresher;
 /// let tokens = RefreshingTokenProvider::builder(store)
 ///     .refresher(Arc::new(TikTokRefresher::new(client)))
 ///     .build();

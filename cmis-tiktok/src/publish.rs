@@ -180,7 +180,7 @@ impl TikTokPublisher {
     ///
     /// By default a file up to 64 000 000 bytes goes as one chunk, the only shape TikTok has
     /// accepted reliably since multi-chunk inits started failing in 2026, and larger files go in
-    /// 10 MiB chunks (`cmis_media::ChunkPlan::tiktok`).
+    /// 10 MiB chunks (`cmis::media::ChunkPlan::tiktok`).
     #[must_use]
     pub fn with_chunk_size(mut self, chunk_size: u64) -> Self {
         self.chunk_size = Some(chunk_size);

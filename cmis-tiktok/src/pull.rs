@@ -40,9 +40,10 @@ pub enum Sealed {
 /// as long as a job may be reconciled (days).
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod tiktok { pub use cmis_tiktok::*; } }
 /// use async_trait::async_trait;
-/// use cmis_core::Result;
-/// use cmis_tiktok::{PullHost, Sealed};
+/// use cmis::Result;
+/// use cmis::tiktok::{PullHost, Sealed};
 /// use url::Url;
 ///
 /// /// Hands out `https://media.example.com/pull/<attempt>/<file>`; a real one stores the

@@ -67,30 +67,37 @@
 //! | `sandbox` | no | `cmis::sandbox`: local fake platforms |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#[doc(inline)]
 pub use cmis_core::*;
 
 /// Media probing, platform media rules, conversion, thumbnails and chunked streaming.
 #[cfg(feature = "media")]
+#[doc(inline)]
 pub use cmis_media as media;
 
 /// Facebook Pages and Instagram over the Meta Graph API.
 #[cfg(feature = "meta")]
+#[doc(inline)]
 pub use cmis_meta as meta;
 
 /// TikTok's Content Posting API.
 #[cfg(feature = "tiktok")]
+#[doc(inline)]
 pub use cmis_tiktok as tiktok;
 
 /// AI content generation: providers, cache, fallback, offline generator.
 #[cfg(feature = "ai")]
+#[doc(inline)]
 pub use cmis_ai as ai;
 
 /// Durable scheduled publishing.
 #[cfg(feature = "scheduler")]
+#[doc(inline)]
 pub use cmis_scheduler as scheduler;
 
 /// Local fake platforms for tests and demos.
 #[cfg(feature = "sandbox")]
+#[doc(inline)]
 pub use cmis_sandbox as sandbox;
 
 /// The README's Rust examples, compiled as doctests so that they cannot go stale.

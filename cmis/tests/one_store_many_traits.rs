@@ -23,7 +23,7 @@ async fn every_trait_of_the_sqlite_store_is_usable_at_once() {
             .unwrap(),
     );
     let tenant = TenantId::new("acme");
-    let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
+    let page = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "1234567890");
 
     store
         .put_credential(Credential::new(
@@ -43,8 +43,12 @@ async fn every_trait_of_the_sqlite_store_is_usable_at_once() {
             .is_empty()
     );
 
-    let request =
-        GenerateRequest::new("acme", GenerationTask::Caption, Platform::Instagram, "menu");
+    let request = GenerateRequest::new(
+        TenantId::new("acme"),
+        GenerationTask::Caption,
+        Platform::Instagram,
+        "menu",
+    );
     let rules = Limits::default().rules(Platform::Instagram).unwrap();
     let key = CacheKey::new(&request, "default", &rules);
     assert!(store.lookup(&key).await.unwrap().is_none());

@@ -51,7 +51,7 @@ async fn context(
     token: SecretString,
 ) -> (AccountRef, PublishContext) {
     let store = Arc::new(MemoryCredentialStore::new());
-    let account = AccountRef::new("tenant-1", platform, account);
+    let account = AccountRef::new(cmis::TenantId::new("tenant-1"), platform, account);
     store
         .put_credential(Credential::new(account.clone(), token))
         .await

@@ -38,7 +38,7 @@ async fn fixture() -> Fixture {
         .build()
         .unwrap();
     let store = Arc::new(MemoryCredentialStore::new());
-    let account = AccountRef::new("tenant-1", Platform::TikTok, "open-1");
+    let account = AccountRef::new(cmis::TenantId::new("tenant-1"), Platform::TikTok, "open-1");
     store
         .put_credential(
             Credential::new(account.clone(), issued.access_token)

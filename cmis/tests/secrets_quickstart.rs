@@ -261,10 +261,10 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     // Four accounts: a Page, an Instagram account, a TikTok creator whose token expires in a
     // minute (refreshed before use), and a Page whose stored token is wrong.
     let tenant = TenantId::new(tenant_name);
-    let page = AccountRef::new(tenant_name, Platform::Facebook, PAGE);
-    let bad_page = AccountRef::new(tenant_name, Platform::Facebook, BAD_PAGE);
-    let instagram = AccountRef::new(tenant_name, Platform::Instagram, INSTAGRAM);
-    let creator = AccountRef::new(tenant_name, Platform::TikTok, CREATOR);
+    let page = AccountRef::new(TenantId::new(tenant_name), Platform::Facebook, PAGE);
+    let bad_page = AccountRef::new(TenantId::new(tenant_name), Platform::Facebook, BAD_PAGE);
+    let instagram = AccountRef::new(TenantId::new(tenant_name), Platform::Instagram, INSTAGRAM);
+    let creator = AccountRef::new(TenantId::new(tenant_name), Platform::TikTok, CREATOR);
     let page_token = meta.add_page(PAGE, "Secret Cafe");
     secrets.add_secret("Page token", &page_token);
     let real_bad_page_token = meta.add_page(BAD_PAGE, "Other Cafe");

@@ -291,7 +291,11 @@ impl ScheduleStore for Counted {
 
 async fn drain(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<f64> {
     let tenant = TenantId::new("bench");
-    let target = Target::feed(AccountRef::new("bench", Platform::Facebook, "page"));
+    let target = Target::feed(AccountRef::new(
+        TenantId::new("bench"),
+        Platform::Facebook,
+        "page",
+    ));
     let now = time::OffsetDateTime::now_utc();
     let mut next = 0u64;
     while next < args.jobs {

@@ -112,7 +112,11 @@ fn percentiles(mut late_us: Vec<i64>) -> Option<(f64, f64, f64)> {
 
 async fn measure(args: &Args, store: Arc<dyn ScheduleStore>) -> Result<(f64, f64, f64)> {
     let tenant = TenantId::new("bench");
-    let target = Target::feed(AccountRef::new("bench", Platform::Facebook, "page"));
+    let target = Target::feed(AccountRef::new(
+        TenantId::new("bench"),
+        Platform::Facebook,
+        "page",
+    ));
     // Every job is enqueued before the first is due.
     let start = OffsetDateTime::now_utc() + Duration::from_secs(3);
     let step = args.spread.as_secs_f64() / args.jobs.max(1) as f64;

@@ -343,7 +343,11 @@ mod tests {
         let inner: Arc<dyn ScheduleStore> = Arc::new(MemoryScheduleStore::new());
         let store = FaultyStore::new(inner.clone(), StoreKind::Postgres, 1.0);
         let tenant = TenantId::new("t");
-        let target = Target::feed(cmis_core::AccountRef::new("t", Platform::Facebook, "p"));
+        let target = Target::feed(cmis_core::AccountRef::new(
+            TenantId::new("t"),
+            Platform::Facebook,
+            "p",
+        ));
         let mut written = 0;
         for i in 0..40 {
             let post = Post::new().with_text("x");

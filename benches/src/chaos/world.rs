@@ -116,7 +116,7 @@ impl World {
             let list: Vec<AccountRef> = (0..count)
                 .map(|i| {
                     AccountRef::new(
-                        tenant_name(i % TENANTS).as_str(),
+                        TenantId::new(tenant_name(i % TENANTS).as_str()),
                         platform,
                         account_id(platform, i).as_str(),
                     )

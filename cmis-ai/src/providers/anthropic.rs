@@ -23,12 +23,13 @@ const API_VERSION: &str = "2023-06-01";
 /// A client of Anthropic's Messages API.
 ///
 /// ```no_run
-/// use cmis_ai::AnthropicClient;
-/// use cmis_core::SecretString;
+/// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+/// use cmis::ai::AnthropicClient;
+/// use cmis::SecretString;
 /// let claude = AnthropicClient::builder(SecretString::from("sk-ant-..."))
 ///     .model("claude-haiku-4-5")
 ///     .build()?;
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct AnthropicClient {

@@ -22,12 +22,13 @@ const NAME: &str = "gemini";
 /// header, never in the URL.
 ///
 /// ```no_run
-/// use cmis_ai::GeminiClient;
-/// use cmis_core::SecretString;
+/// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+/// use cmis::ai::GeminiClient;
+/// use cmis::SecretString;
 /// let gemini = GeminiClient::builder(SecretString::from("AIza..."))
 ///     .model("gemini-2.5-flash")
 ///     .build()?;
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct GeminiClient {
@@ -156,7 +157,7 @@ impl GeminiClientBuilder {
     }
 
     /// Builds the client; a model name that is not a plain path segment is
-    /// [`cmis_core::ErrorKind::InvalidInput`].
+    /// [`ErrorKind::InvalidInput`](cmis_core::ErrorKind::InvalidInput).
     pub fn build(self) -> Result<GeminiClient> {
         let plain = !self.model.is_empty()
             && self

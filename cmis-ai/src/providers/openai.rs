@@ -21,8 +21,9 @@ const NAME: &str = "openai";
 /// A client of an OpenAI-compatible Chat Completions endpoint.
 ///
 /// ```no_run
-/// use cmis_ai::OpenAiClient;
-/// use cmis_core::SecretString;
+/// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+/// use cmis::ai::OpenAiClient;
+/// use cmis::SecretString;
 /// let openai = OpenAiClient::builder()
 ///     .api_key(SecretString::from("sk-..."))
 ///     .model("gpt-4o-mini")
@@ -33,7 +34,7 @@ const NAME: &str = "openai";
 ///     .model("llama3.2")
 ///     .name("ollama")
 ///     .build()?;
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct OpenAiClient {

@@ -31,7 +31,7 @@ pub async fn catch_all(server: &MockServer) {
 
 pub fn request() -> GenerateRequest {
     GenerateRequest::new(
-        "acme",
+        cmis_core::TenantId::new("acme"),
         GenerationTask::Caption,
         Platform::Instagram,
         "our autumn menu launches friday with pumpkin soup and fresh sourdough",

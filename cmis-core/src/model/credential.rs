@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn debug_hides_tokens() {
         let c = Credential::new(
-            AccountRef::new("t1", Platform::TikTok, "open-1"),
+            AccountRef::new(crate::TenantId::new("t1"), Platform::TikTok, "open-1"),
             SecretString::from("act.SECRET-ACCESS"),
         )
         .with_refresh_token(SecretString::from("rft.SECRET-REFRESH"));

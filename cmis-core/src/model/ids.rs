@@ -43,6 +43,17 @@ macro_rules! string_id {
             }
         }
 
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+/// `From<&str>` and `From<String>`, for ids that a plain string cannot be mistaken for.
+macro_rules! from_strings {
+    ($($name:ident),*) => {$(
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
                 Self(s.to_owned())
@@ -54,18 +65,29 @@ macro_rules! string_id {
                 Self(s)
             }
         }
-
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
+    )*};
 }
 
 string_id!(
     /// The tenant (customer, workspace) that owns accounts, posts and jobs. Every stored row and
     /// every store call is scoped by one.
+    ///
+    /// It is made only with [`TenantId::new`], never converted from a plain string, so that a
+    /// tenant and an account id (both strings) cannot be swapped in a call and still compile:
+    ///
+    /// ```compile_fail
+    /// # mod cmis { pub use cmis_core::*; }
+    /// use cmis::{AccountRef, Platform};
+    /// let page = AccountRef::new("1234567890", Platform::Facebook, "acme"); // swapped: refused
+    /// ```
+    ///
+    /// ```
+    /// # mod cmis { pub use cmis_core::*; }
+    /// use cmis::{AccountRef, Platform, TenantId};
+    /// let acme = TenantId::new("acme");
+    /// let page = AccountRef::new(acme.clone(), Platform::Facebook, "1234567890");
+    /// assert_eq!(page, acme.account(Platform::Facebook, "1234567890"));
+    /// ```
     TenantId
 );
 string_id!(
@@ -84,6 +106,25 @@ string_id!(
     /// Not a platform's id: that is the [`PostId`] in a job's receipt.
     PostKey
 );
+
+from_strings!(AccountId, PostId, PostKey);
+
+impl TenantId {
+    /// The account `account` of this tenant on `platform`.
+    pub fn account(
+        &self,
+        platform: crate::Platform,
+        account: impl Into<AccountId>,
+    ) -> crate::AccountRef {
+        crate::AccountRef::new(self.clone(), platform, account)
+    }
+}
+
+impl From<&TenantId> for TenantId {
+    fn from(tenant: &TenantId) -> Self {
+        tenant.clone()
+    }
+}
 
 #[cfg(test)]
 mod tests {

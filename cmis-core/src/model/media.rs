@@ -79,10 +79,11 @@ impl Media {
     /// anything else is a local path.
     ///
     /// ```
-    /// use cmis_core::{Media, MediaSource};
+    /// # mod cmis { pub use cmis_core::*; }
+    /// use cmis::{Media, MediaSource};
     /// assert!(matches!(Media::from_path_or_url("https://example.com/a.jpg")?.source, MediaSource::Url(_)));
     /// assert!(matches!(Media::from_path_or_url("./a.jpg")?.source, MediaSource::Path(_)));
-    /// # Ok::<(), cmis_core::Error>(())
+    /// # Ok::<(), cmis::Error>(())
     /// ```
     pub fn from_path_or_url(value: &str) -> Result<Self> {
         let trimmed = value.trim();

@@ -12,7 +12,8 @@ use crate::{Error, Media};
 /// A post: text, media, an optional link, and per-platform options.
 ///
 /// ```
-/// use cmis_core::{Media, Post, PrivacyLevel, TikTokOptions};
+/// # mod cmis { pub use cmis_core::*; }
+/// use cmis::{Media, Post, PrivacyLevel, TikTokOptions};
 ///
 /// let post = Post::new()
 ///     .with_text("Our autumn menu is here 🍂 #food")

@@ -89,14 +89,15 @@ impl Receipt {
 /// it without knowing the platform.
 ///
 /// ```
-/// use cmis_core::{Checkpoint, Platform};
+/// # mod cmis { pub use cmis_core::*; }
+/// use cmis::{Checkpoint, Platform};
 /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
 /// struct Container { id: String }
 ///
 /// let cp = Checkpoint::new(Platform::Instagram, "container_created", &Container { id: "17889".into() })?;
 /// let back: Container = cp.decode()?;
 /// assert_eq!(back.id, "17889");
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -42,8 +42,9 @@ pub enum CacheMode {
 /// A request for generated content.
 ///
 /// ```
-/// use cmis_core::{GenerateRequest, GenerationTask, Platform};
-/// let req = GenerateRequest::new("acme", GenerationTask::Caption, Platform::Instagram, "autumn menu launch")
+/// # mod cmis { pub use cmis_core::*; }
+/// use cmis::{GenerateRequest, GenerationTask, Platform, TenantId};
+/// let req = GenerateRequest::new(TenantId::new("acme"), GenerationTask::Caption, Platform::Instagram, "autumn menu launch")
 ///     .with_tone("warm")
 ///     .with_variants(3);
 /// assert_eq!(req.variants, 3);

@@ -151,12 +151,13 @@ impl CheckpointSink for DiscardCheckpoints {
 /// progress. Cheap to clone.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// use std::sync::Arc;
-/// use cmis_core::{MemoryCredentialStore, PublishContext, RefreshingTokenProvider};
+/// use cmis::{MemoryCredentialStore, PublishContext, RefreshingTokenProvider};
 ///
 /// let tokens = RefreshingTokenProvider::builder(Arc::new(MemoryCredentialStore::new())).build();
 /// let ctx = PublishContext::new(Arc::new(tokens))
-///     .with_progress(Arc::new(|p: &cmis_core::Progress| eprintln!("{}/{}", p.bytes_sent, p.total_bytes)));
+///     .with_progress(Arc::new(|p: &cmis::Progress| eprintln!("{}/{}", p.bytes_sent, p.total_bytes)));
 /// # let _ = ctx;
 /// ```
 #[derive(Clone)]
@@ -249,7 +250,8 @@ impl PublishContext {
 /// can use it for the same rule.
 ///
 /// ```
-/// use cmis_core::{Checkpoint, Error, ErrorKind, Platform, unsaved_after_mutation};
+/// # mod cmis { pub use cmis_core::*; }
+/// use cmis::{Checkpoint, Error, ErrorKind, Platform, unsaved_after_mutation};
 ///
 /// let cp = Checkpoint::new(Platform::TikTok, "processing", &"publish-1").unwrap();
 /// let err = unsaved_after_mutation(&cp, Error::internal("connection reset"));

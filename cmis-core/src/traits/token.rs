@@ -70,8 +70,9 @@ pub trait TokenProvider: Send + Sync {
 /// token lives.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// use std::sync::Arc;
-/// use cmis_core::{PublishContext, SecretString, StaticTokenProvider};
+/// use cmis::{PublishContext, SecretString, StaticTokenProvider};
 /// let ctx = PublishContext::new(Arc::new(StaticTokenProvider::new(SecretString::from("page-token"))));
 /// // the same, shorter:
 /// let ctx = PublishContext::with_token(SecretString::from("page-token"));

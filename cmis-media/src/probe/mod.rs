@@ -99,9 +99,10 @@ impl MediaInfo {
 /// [`InvalidInput`](ErrorKind::InvalidInput) error whose message starts with the file name.
 ///
 /// ```no_run
-/// let info = cmis_media::probe_file(std::path::Path::new("clip.mp4"))?;
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+/// let info = cmis::media::probe_file(std::path::Path::new("clip.mp4"))?;
 /// println!("{} {:?} {:?}", info.format, info.duration, info.video_codec);
-/// # Ok::<(), cmis_core::Error>(())
+/// # Ok::<(), cmis::Error>(())
 /// ```
 pub fn probe_file(path: &Path) -> Result<MediaInfo> {
     let name = path
@@ -123,8 +124,9 @@ pub fn probe_file(path: &Path) -> Result<MediaInfo> {
 /// Probes bytes in memory. `name` is used in messages only; the format comes from the bytes.
 ///
 /// ```
-/// let err = cmis_media::probe_bytes("notes.mp4", b"just some text").unwrap_err();
-/// assert_eq!(err.kind(), cmis_core::ErrorKind::InvalidInput);
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } }
+/// let err = cmis::media::probe_bytes("notes.mp4", b"just some text").unwrap_err();
+/// assert_eq!(err.kind(), cmis::ErrorKind::InvalidInput);
 /// ```
 pub fn probe_bytes(name: &str, bytes: &[u8]) -> Result<MediaInfo> {
     let mut src = bytes;

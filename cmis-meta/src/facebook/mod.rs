@@ -40,11 +40,12 @@ const MAX_PHOTOS: usize = 10;
 /// videos (resumable upload) and Reels, now or natively scheduled.
 ///
 /// ```no_run
-/// # async fn demo(ctx: cmis_core::PublishContext) -> cmis_core::Result<()> {
-/// use cmis_core::{AccountRef, Platform, Post, Publisher, Target};
-/// use cmis_meta::{FacebookPagePublisher, MetaClient};
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod meta { pub use cmis_meta::*; } }
+/// # async fn demo(ctx: cmis::PublishContext) -> cmis::Result<()> {
+/// use cmis::{AccountRef, Platform, Post, Publisher, Target, TenantId};
+/// use cmis::meta::{FacebookPagePublisher, MetaClient};
 /// let publisher = FacebookPagePublisher::new(MetaClient::builder().build()?);
-/// let page = AccountRef::new("acme", Platform::Facebook, "1234567890");
+/// let page = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "1234567890");
 /// let outcome = publisher
 ///     .publish(&Target::feed(page), &Post::new().with_text("Hello"), &ctx)
 ///     .await?;

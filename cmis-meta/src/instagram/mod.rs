@@ -43,12 +43,13 @@ pub enum InstagramLogin {
 /// or a story.
 ///
 /// ```no_run
-/// # async fn demo(ctx: cmis_core::PublishContext) -> cmis_core::Result<()> {
-/// use cmis_core::{AccountRef, Media, Platform, Post, Publisher, Target, url::Url};
-/// use cmis_meta::{InstagramLogin, InstagramPublisher, MetaClient};
+/// # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod meta { pub use cmis_meta::*; } }
+/// # async fn demo(ctx: cmis::PublishContext) -> cmis::Result<()> {
+/// use cmis::{AccountRef, Media, Platform, Post, Publisher, Target, url::Url, TenantId};
+/// use cmis::meta::{InstagramLogin, InstagramPublisher, MetaClient};
 /// let publisher = InstagramPublisher::new(MetaClient::builder().build()?)
 ///     .with_login(InstagramLogin::Instagram);
-/// let account = AccountRef::new("acme", Platform::Instagram, "17841400000000000");
+/// let account = AccountRef::new(TenantId::new("acme"), Platform::Instagram, "17841400000000000");
 /// let image = Media::url(Url::parse("https://example.com/a.jpg").unwrap());
 /// let post = Post::new().with_text("Hello").with_media(image);
 /// let outcome = publisher.publish(&Target::feed(account), &post, &ctx).await?;

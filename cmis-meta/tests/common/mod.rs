@@ -113,11 +113,11 @@ pub async fn harness_with(
 }
 
 pub fn page() -> AccountRef {
-    AccountRef::new("acme", Platform::Facebook, PAGE)
+    AccountRef::new(cmis_core::TenantId::new("acme"), Platform::Facebook, PAGE)
 }
 
 pub fn ig() -> AccountRef {
-    AccountRef::new("acme", Platform::Instagram, IG)
+    AccountRef::new(cmis_core::TenantId::new("acme"), Platform::Instagram, IG)
 }
 
 pub fn bearer() -> (&'static str, String) {

@@ -151,10 +151,18 @@ fn client() -> Result<reqwest::Client, String> {
     client_builder()?.build().map_err(|e| e.to_string())
 }
 
+/// ring's crypto provider, which rustls 0.23.48 deprecated for lacking post-quantum key
+/// exchange: cmis keeps ring knowingly (see ARCHITECTURE.md), and a sandbox that downloads from
+/// 127.0.0.1 has nothing to protect from a future quantum computer.
+#[allow(deprecated)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
 /// The download client's settings: no redirects (TikTok counts a 3xx as a failed pull), no
 /// proxy, `localhost` pinned to the loopback addresses, and TLS that accepts any certificate.
 fn client_builder() -> Result<reqwest::ClientBuilder, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(ring_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -361,14 +369,12 @@ MA5mUY/sngYHu8RfuRiHVMZaBhahRANCAAStp071EXnJ7qOb5SYa3koylhAZJgg2\n\
 
         let cert = CertificateDer::from_pem_slice(TEST_CERT.as_bytes()).unwrap();
         let key = PrivateKeyDer::from_pem_slice(TEST_KEY.as_bytes()).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(super::ring_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
         let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {

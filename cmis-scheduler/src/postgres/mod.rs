@@ -28,8 +28,9 @@ use crate::upgrade;
 /// and [`AuditSink`](cmis_core::AuditSink) on PostgreSQL, for many workers on many machines.
 ///
 /// ```no_run
-/// # async fn f() -> cmis_core::Result<()> {
-/// use cmis_scheduler::PgStore;
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// # async fn f() -> cmis::Result<()> {
+/// use cmis::scheduler::PgStore;
 /// let store = PgStore::builder("postgres://cmis@db.internal/cmis").schema("cmis").build().await?;
 /// # let _ = store; Ok(()) }
 /// ```

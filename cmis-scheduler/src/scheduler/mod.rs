@@ -52,11 +52,12 @@ pub const MAINTENANCE_LEADER: &str = "cmis-scheduler-maintenance";
 /// platform call was in flight becomes `unknown_outcome` and is reconciled, never resent blindly.
 ///
 /// ```no_run
-/// # async fn f(facebook: std::sync::Arc<dyn cmis_core::Publisher>,
-/// #            tokens: std::sync::Arc<dyn cmis_core::TokenProvider>,
-/// #            stop: tokio::sync::oneshot::Receiver<()>) -> cmis_core::Result<()> {
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// # async fn f(facebook: std::sync::Arc<dyn cmis::Publisher>,
+/// #            tokens: std::sync::Arc<dyn cmis::TokenProvider>,
+/// #            stop: tokio::sync::oneshot::Receiver<()>) -> cmis::Result<()> {
 /// use std::sync::Arc;
-/// use cmis_scheduler::{Scheduler, SqliteStore};
+/// use cmis::scheduler::{Scheduler, SqliteStore};
 ///
 /// let store = Arc::new(SqliteStore::builder().path("cmis.db").build().await?);
 /// let scheduler = Scheduler::builder(store)
@@ -217,9 +218,10 @@ impl Scheduler {
     /// of the post, for a process that schedules without publishers.)
     ///
     /// ```no_run
-    /// # async fn f(scheduler: cmis_scheduler::Scheduler) -> cmis_core::Result<()> {
-    /// use cmis_core::{AccountRef, Platform, Post, PostKey, Target, TenantId};
-    /// use cmis_scheduler::NewPost;
+    /// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+    /// # async fn f(scheduler: cmis::scheduler::Scheduler) -> cmis::Result<()> {
+    /// use cmis::{AccountRef, Platform, Post, PostKey, Target, TenantId};
+    /// use cmis::scheduler::NewPost;
     ///
     /// let page = AccountRef::new(TenantId::new("acme"), Platform::Facebook, "1234567890");
     /// let at = time::OffsetDateTime::now_utc() + time::Duration::hours(2);
@@ -337,7 +339,7 @@ impl SchedulerBuilder {
         self
     }
 
-    /// The wall clock (the system's by default; [`cmis_core::TokioClock`] in tests).
+    /// The wall clock (the system's by default; [`TokioClock`](cmis_core::TokioClock) in tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

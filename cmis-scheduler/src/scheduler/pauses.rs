@@ -52,8 +52,8 @@ mod tests {
     #[test]
     fn a_pause_holds_until_its_end_and_the_later_end_wins() {
         let now = datetime!(2026-06-01 12:00 UTC);
-        let a = AccountRef::new("t", Platform::Instagram, "1");
-        let b = AccountRef::new("t", Platform::Instagram, "2");
+        let a = AccountRef::new(cmis_core::TenantId::new("t"), Platform::Instagram, "1");
+        let b = AccountRef::new(cmis_core::TenantId::new("t"), Platform::Instagram, "2");
         let p = AccountPauses::default();
         assert_eq!(p.remaining(&a, now), None);
         p.pause(&a, now + Duration::from_secs(60), now);
@@ -70,11 +70,15 @@ mod tests {
         let now = datetime!(2026-06-01 12:00 UTC);
         let p = AccountPauses::default();
         for i in 0..PRUNE_ABOVE {
-            let account = AccountRef::new("t", Platform::TikTok, i.to_string());
+            let account = AccountRef::new(
+                cmis_core::TenantId::new("t"),
+                Platform::TikTok,
+                i.to_string(),
+            );
             p.pause(&account, now + Duration::from_secs(1), now);
         }
         let later = now + Duration::from_secs(2);
-        let fresh = AccountRef::new("t", Platform::TikTok, "fresh");
+        let fresh = AccountRef::new(cmis_core::TenantId::new("t"), Platform::TikTok, "fresh");
         p.pause(&fresh, later + Duration::from_secs(1), later);
         let len = p.until.lock().unwrap().len();
         assert_eq!(len, 1, "only the live pause is kept");

@@ -225,7 +225,7 @@ impl CredentialStore for SqliteStore {
             let account: String = r.try_get("account").map_err(db_err)?;
             // One credential of a platform a newer cmis added never stops the whole sweep.
             if let Some(platform) = crate::rows::known_platform(&platform) {
-                out.push(AccountRef::new(tenant, platform, account));
+                out.push(AccountRef::new(TenantId::new(tenant), platform, account));
             }
         }
         Ok(out)

@@ -32,8 +32,9 @@ use crate::rows::db_err;
 /// busy timeout. Reads use a small pool of their own (WAL lets them run beside the writer).
 ///
 /// ```no_run
-/// # async fn f() -> cmis_core::Result<()> {
-/// use cmis_scheduler::SqliteStore;
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// # async fn f() -> cmis::Result<()> {
+/// use cmis::scheduler::SqliteStore;
 /// let store = SqliteStore::builder().path("cmis.db").build().await?;
 /// # let _ = store; Ok(()) }
 /// ```

@@ -73,7 +73,11 @@ pub fn tenant(name: &str) -> TenantId {
 }
 
 pub fn target(tenant: &str, account: &str) -> Target {
-    Target::feed(AccountRef::new(tenant, Platform::Facebook, account))
+    Target::feed(AccountRef::new(
+        TenantId::new(tenant),
+        Platform::Facebook,
+        account,
+    ))
 }
 
 fn post() -> Post {
@@ -941,7 +945,7 @@ pub async fn cleanup_moves_finished_jobs_to_history<H: Harness>(h: &H) {
 
 pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
     let s = h.fresh(ManualClock::new()).await;
-    let acct = AccountRef::new("a", Platform::TikTok, "open-1");
+    let acct = AccountRef::new(TenantId::new("a"), Platform::TikTok, "open-1");
     let cred = Credential::new(acct.clone(), SecretString::from("act.CLEAR-ACCESS-TOKEN"))
         .with_refresh_token(SecretString::from("rft.CLEAR-REFRESH-TOKEN"))
         .with_access_expires_at(T0 + Duration::from_secs(3600))
@@ -980,7 +984,7 @@ pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
     };
     assert_eq!(now.version, 2);
     assert_eq!(now.access_token.expose_secret(), "act.2");
-    let fresh = AccountRef::new("a", Platform::TikTok, "open-2");
+    let fresh = AccountRef::new(TenantId::new("a"), Platform::TikTok, "open-2");
     assert!(matches!(
         s.compare_and_swap(0, Credential::new(fresh.clone(), SecretString::from("x")))
             .await
@@ -990,10 +994,13 @@ pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
 
     // Tenancy and the sweep query.
     assert!(
-        CredentialStore::credential(&*s, &AccountRef::new("b", Platform::TikTok, "open-1"))
-            .await
-            .unwrap()
-            .is_none()
+        CredentialStore::credential(
+            &*s,
+            &AccountRef::new(TenantId::new("b"), Platform::TikTok, "open-1")
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
     assert_eq!(
         CredentialStore::accounts(&*s, &tenant("a")).await.unwrap(),
@@ -1007,7 +1014,7 @@ pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
     );
     s.put_credential(
         Credential::new(
-            AccountRef::new("b", Platform::Facebook, "9"),
+            AccountRef::new(TenantId::new("b"), Platform::Facebook, "9"),
             SecretString::from("y"),
         )
         .with_access_expires_at(T0 + Duration::from_secs(60)),
@@ -1018,7 +1025,7 @@ pub async fn credentials_are_encrypted_and_versioned<H: DbHarness>(h: &H) {
         s.expiring_before(T0 + Duration::from_secs(120))
             .await
             .unwrap(),
-        vec![AccountRef::new("b", Platform::Facebook, "9")]
+        vec![AccountRef::new(TenantId::new("b"), Platform::Facebook, "9")]
     );
     assert!(s.delete_credential(&fresh).await.unwrap());
     assert!(!s.delete_credential(&fresh).await.unwrap());
@@ -1066,7 +1073,7 @@ pub async fn reauthorisation_releases_parked_jobs<H: DbHarness>(h: &H) {
 
 pub async fn audit_sink_records_are_tenant_scoped<H: DbHarness>(h: &H) {
     let s = h.fresh(ManualClock::new()).await;
-    let acct = AccountRef::new("a", Platform::Instagram, "17841");
+    let acct = AccountRef::new(TenantId::new("a"), Platform::Instagram, "17841");
     s.record(
         &AuditRecord::for_account(&acct, "token.refreshed")
             .at(T0)

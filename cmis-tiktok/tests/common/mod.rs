@@ -80,7 +80,11 @@ pub fn publisher(server: &MockServer, horizon_ms: u64) -> TikTokPublisher {
 }
 
 pub fn account() -> AccountRef {
-    AccountRef::new("tenant-1", Platform::TikTok, OPEN_ID)
+    AccountRef::new(
+        cmis_core::TenantId::new("tenant-1"),
+        Platform::TikTok,
+        OPEN_ID,
+    )
 }
 
 pub fn target() -> Target {
