@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AccessToken, AccountRef, Capabilities, Checkpoint, Error, ErrorKind, Outcome, Platform, Post,
-    PostId, PostKey, PublishContext, Publisher, Receipt, Reconciliation, Result, Surface, Target,
-    TenantId, TokenProvider, TokioClock, Violation,
+    AccountRef, Capabilities, Checkpoint, Error, ErrorKind, Outcome, Platform, Post, PostId,
+    PostKey, PublishContext, Publisher, Receipt, Reconciliation, Result, SecretString,
+    StaticTokenProvider, Surface, Target, TenantId, TokioClock, Violation,
 };
 use cmis_scheduler::{JobFilter, JobState, MemoryScheduleStore, NewPost, ScheduleStore, Scheduler};
 use time::OffsetDateTime;
@@ -66,16 +66,6 @@ impl Publisher for Scripted {
     }
 }
 
-struct NoTokens;
-
-#[async_trait]
-impl TokenProvider for NoTokens {
-    async fn access_token(&self, _: &AccountRef) -> Result<AccessToken> {
-        Err(Error::unsupported("no tokens in this test"))
-    }
-    async fn invalidate(&self, _: &AccountRef, _: &AccessToken) {}
-}
-
 fn page(tenant: &str) -> Target {
     Target::feed(AccountRef::new(
         TenantId::new(tenant),
@@ -89,7 +79,10 @@ fn setup() -> (Arc<MemoryScheduleStore>, Scheduler) {
     let store = Arc::new(MemoryScheduleStore::with_clock(clock.clone()));
     let scheduler = Scheduler::builder(store.clone())
         .publisher(Arc::new(Scripted))
-        .tokens(Arc::new(NoTokens))
+        // The scripted publisher never asks for a token.
+        .tokens(Arc::new(StaticTokenProvider::new(SecretString::from(
+            "unused",
+        ))))
         .clock(clock)
         .poll_interval(Duration::from_millis(100))
         .build()
