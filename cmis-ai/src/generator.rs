@@ -7,23 +7,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    CacheMode, ContentGenerator, Error, GenerateRequest, Generated, GenerationTask, Provenance,
-    Result, Usage,
+    CacheMode, ContentGenerator, Error, GenerateRequest, Generated, Provenance, Result, Usage,
 };
 use tokio::time::Instant;
 
 use crate::cache::{CacheKey, CacheStore};
 use crate::cost::{CostLedger, PriceTable};
 use crate::limits::{Limits, PlatformRules};
-use crate::postprocess::{fit_with_hashtags, normalize_hashtags};
-use crate::prompt::{Draft, Prompt};
+use crate::postprocess::finish;
+use crate::prompt::Prompt;
 use crate::providers::Provider;
+use crate::request::validate;
 use crate::router::{Router, RouterConfig};
-
-/// The longest brief accepted, in characters: a bound on what one request can cost.
-pub const MAX_BRIEF_CHARS: usize = 10_000;
-/// The most variants one request may ask for.
-pub const MAX_VARIANTS: u32 = 10;
 
 const FROM_PROVIDER: u8 = 1;
 const FROM_STORE: u8 = 2;
@@ -278,103 +273,6 @@ impl moka::Expiry<CacheKey, Generated> for Expiry {
     }
 }
 
-/// Checks a request before anything is sent.
-pub(crate) fn validate(request: &GenerateRequest) -> Result<()> {
-    let brief = request.brief.trim();
-    if !brief.chars().any(char::is_alphanumeric) {
-        return Err(Error::invalid_input(
-            "the brief is empty: give a topic or a text",
-        ));
-    }
-    if brief.chars().count() > MAX_BRIEF_CHARS {
-        return Err(Error::invalid_input(format!(
-            "the brief is longer than {MAX_BRIEF_CHARS} characters"
-        )));
-    }
-    if request.variants == 0 || request.variants > MAX_VARIANTS {
-        return Err(Error::invalid_input(format!(
-            "variants must be between 1 and {MAX_VARIANTS}, not {}",
-            request.variants
-        )));
-    }
-    if let Some(t) = request.temperature
-        && !(t.is_finite() && (0.0..=2.0).contains(&t))
-    {
-        return Err(Error::invalid_input(format!(
-            "temperature must be between 0 and 2, not {t}"
-        )));
-    }
-    for (what, value) in [("tone", &request.tone), ("language", &request.language)] {
-        if value.as_ref().is_some_and(|v| v.chars().count() > 64) {
-            return Err(Error::invalid_input(format!(
-                "the {what} is longer than 64 characters"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Post-processes drafts for the platform: hashtags normalised and capped, captions fitted
-/// together with their hashtag block.
-pub(crate) fn finish(
-    task: GenerationTask,
-    drafts: Vec<Draft>,
-    rules: &PlatformRules,
-) -> (Vec<String>, Vec<String>) {
-    let mut raw_tags = Vec::new();
-    let mut texts = Vec::new();
-    for draft in drafts {
-        let (text, inline) = split_trailing_hashtags(&draft.text);
-        raw_tags.extend(draft.hashtags);
-        raw_tags.extend(inline);
-        texts.push(text);
-    }
-    let mut hashtags = normalize_hashtags(raw_tags, rules.max_hashtags);
-    if task == GenerationTask::Hashtags {
-        let line = hashtags.join(" ");
-        return (vec![line], hashtags);
-    }
-    let first = texts.first().cloned().unwrap_or_default();
-    // Fitting drops hashtags that leave no room; every variant then shares the final set.
-    let _ = fit_with_hashtags(&first, &mut hashtags, rules);
-    let variants = texts
-        .iter()
-        .map(|t| fit_with_hashtags(t, &mut hashtags, rules))
-        .collect();
-    (variants, hashtags)
-}
-
-/// Moves hashtags a model appended to the end of a caption into the hashtag list.
-fn split_trailing_hashtags(text: &str) -> (String, Vec<String>) {
-    let mut cut = text.trim_end().len();
-    let mut tags = Vec::new();
-    loop {
-        let head = text.get(..cut).unwrap_or_default().trim_end();
-        let start = head.rfind(char::is_whitespace).map_or(0, |i| {
-            i + head
-                .get(i..)
-                .and_then(|s| s.chars().next())
-                .map_or(1, char::len_utf8)
-        });
-        let token = head.get(start..).unwrap_or_default();
-        if token.len() > 1 && token.starts_with('#') {
-            tags.push(token.to_owned());
-            cut = start;
-            if start == 0 {
-                break;
-            }
-        } else {
-            cut = head.len();
-            break;
-        }
-    }
-    tags.reverse();
-    (
-        text.get(..cut).unwrap_or_default().trim_end().to_owned(),
-        tags,
-    )
-}
-
 /// Copies an error shared between coalesced waiters (the core `Error` is not `Clone`).
 fn copy_error(error: &Error) -> Error {
     let mut copy = Error::new(error.kind(), error.message());
@@ -439,67 +337,5 @@ impl ContentGenerator for AiGenerator {
         // Served without paying: from memory, from the store, or by joining a caller's call.
         self.inner.ledger.record_hit(value.provenance.cost_usd);
         Ok(as_hit(value, started))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::limits::LengthUnit;
-
-    #[test]
-    fn trailing_hashtags_move_to_the_list() {
-        let (text, tags) = split_trailing_hashtags("Fresh bread today!\n\n#Bakery #fresh");
-        assert_eq!(text, "Fresh bread today!");
-        assert_eq!(tags, vec!["#Bakery", "#fresh"]);
-        let (text, tags) = split_trailing_hashtags("We love #bread a lot");
-        assert_eq!(text, "We love #bread a lot");
-        assert!(tags.is_empty());
-    }
-
-    #[test]
-    fn finish_caps_and_fits() {
-        let rules = PlatformRules::new(60, LengthUnit::Chars, 2);
-        let drafts = vec![Draft::new(
-            "A very long caption about sourdough bread that keeps going on and on. #extra",
-            vec!["sourdough".into(), "bread".into(), "more".into()],
-        )];
-        let (texts, tags) = finish(GenerationTask::Caption, drafts, &rules);
-        assert_eq!(tags, vec!["#Sourdough", "#Bread"]);
-        let first = texts.first().unwrap();
-        let block = crate::postprocess::hashtag_block_len(&tags, LengthUnit::Chars);
-        assert!(first.chars().count() + block <= 60, "{first}");
-    }
-
-    #[test]
-    fn bad_requests_are_refused_before_any_call() {
-        use cmis_core::{ErrorKind, Platform};
-        let ok = GenerateRequest::new(
-            cmis_core::TenantId::new("t"),
-            GenerationTask::Caption,
-            Platform::TikTok,
-            "topic",
-        );
-        assert!(validate(&ok).is_ok());
-        let cases = [
-            GenerateRequest::new(
-                cmis_core::TenantId::new("t"),
-                GenerationTask::Caption,
-                Platform::TikTok,
-                "  !! ",
-            ),
-            ok.clone().with_temperature(f32::NAN),
-            ok.clone().with_temperature(3.0),
-            ok.with_variants(11),
-            GenerateRequest::new(
-                cmis_core::TenantId::new("t"),
-                GenerationTask::Caption,
-                Platform::TikTok,
-                "x".repeat(10_001),
-            ),
-        ];
-        for case in cases {
-            assert_eq!(validate(&case).unwrap_err().kind(), ErrorKind::InvalidInput);
-        }
     }
 }

@@ -60,12 +60,13 @@ mod offline;
 mod postprocess;
 mod prompt;
 mod providers;
+mod request;
 mod router;
 
 pub use cache::{CacheKey, CacheStore};
 pub use cost::{CostLedger, LedgerSnapshot, ModelPrice, ModelTotals, PriceTable};
 pub use failure::{FailureClass, ProviderError};
-pub use generator::{AiGenerator, AiGeneratorBuilder, MAX_BRIEF_CHARS, MAX_VARIANTS};
+pub use generator::{AiGenerator, AiGeneratorBuilder};
 pub use keywords::{Keyphrase, keyphrases};
 pub use limits::{LengthUnit, Limits, PlatformRules};
 pub use offline::{OFFLINE_MODEL, OFFLINE_PROVIDER, OfflineGenerator};
@@ -75,4 +76,5 @@ pub use providers::{
     AnthropicClient, AnthropicClientBuilder, DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_TIMEOUT,
     GeminiClient, GeminiClientBuilder, OpenAiClient, OpenAiClientBuilder, Provider,
 };
+pub use request::{MAX_BRIEF_CHARS, MAX_VARIANTS};
 pub use router::{Routed, Router, RouterConfig};

@@ -6,11 +6,12 @@ use cmis_core::{
 };
 
 use crate::failure::ProviderError;
-use crate::generator::{finish, validate};
 use crate::keywords::keyphrases;
 use crate::limits::Limits;
+use crate::postprocess::finish;
 use crate::prompt::{Completion, Draft, Prompt};
 use crate::providers::Provider;
+use crate::request::validate;
 
 /// The provider name in provenance.
 pub const OFFLINE_PROVIDER: &str = "offline";

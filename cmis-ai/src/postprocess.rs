@@ -2,7 +2,10 @@
 
 use std::collections::HashSet;
 
+use cmis_core::GenerationTask;
+
 use crate::limits::{LengthUnit, PlatformRules};
+use crate::prompt::Draft;
 
 /// The longest hashtag cmis keeps; longer ones are unreadable and often not linked.
 const MAX_HASHTAG_CHARS: usize = 50;
@@ -161,6 +164,67 @@ pub(crate) fn fit_with_hashtags(
     fit_caption(text, budget, rules.unit)
 }
 
+/// Post-processes drafts for the platform: hashtags normalised and capped, captions fitted
+/// together with their hashtag block.
+pub(crate) fn finish(
+    task: GenerationTask,
+    drafts: Vec<Draft>,
+    rules: &PlatformRules,
+) -> (Vec<String>, Vec<String>) {
+    let mut raw_tags = Vec::new();
+    let mut texts = Vec::new();
+    for draft in drafts {
+        let (text, inline) = split_trailing_hashtags(&draft.text);
+        raw_tags.extend(draft.hashtags);
+        raw_tags.extend(inline);
+        texts.push(text);
+    }
+    let mut hashtags = normalize_hashtags(raw_tags, rules.max_hashtags);
+    if task == GenerationTask::Hashtags {
+        let line = hashtags.join(" ");
+        return (vec![line], hashtags);
+    }
+    let first = texts.first().cloned().unwrap_or_default();
+    // Fitting drops hashtags that leave no room; every variant then shares the final set.
+    let _ = fit_with_hashtags(&first, &mut hashtags, rules);
+    let variants = texts
+        .iter()
+        .map(|t| fit_with_hashtags(t, &mut hashtags, rules))
+        .collect();
+    (variants, hashtags)
+}
+
+/// Moves hashtags a model appended to the end of a caption into the hashtag list.
+fn split_trailing_hashtags(text: &str) -> (String, Vec<String>) {
+    let mut cut = text.trim_end().len();
+    let mut tags = Vec::new();
+    loop {
+        let head = text.get(..cut).unwrap_or_default().trim_end();
+        let start = head.rfind(char::is_whitespace).map_or(0, |i| {
+            i + head
+                .get(i..)
+                .and_then(|s| s.chars().next())
+                .map_or(1, char::len_utf8)
+        });
+        let token = head.get(start..).unwrap_or_default();
+        if token.len() > 1 && token.starts_with('#') {
+            tags.push(token.to_owned());
+            cut = start;
+            if start == 0 {
+                break;
+            }
+        } else {
+            cut = head.len();
+            break;
+        }
+    }
+    tags.reverse();
+    (
+        text.get(..cut).unwrap_or_default().trim_end().to_owned(),
+        tags,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +279,29 @@ mod tests {
                 proptest::prop_assert_eq!(out, text.trim());
             }
         }
+    }
+
+    #[test]
+    fn trailing_hashtags_move_to_the_list() {
+        let (text, tags) = split_trailing_hashtags("Fresh bread today!\n\n#Bakery #fresh");
+        assert_eq!(text, "Fresh bread today!");
+        assert_eq!(tags, vec!["#Bakery", "#fresh"]);
+        let (text, tags) = split_trailing_hashtags("We love #bread a lot");
+        assert_eq!(text, "We love #bread a lot");
+        assert!(tags.is_empty());
+    }
+
+    #[test]
+    fn finish_caps_and_fits() {
+        let rules = PlatformRules::new(60, LengthUnit::Chars, 2);
+        let drafts = vec![Draft::new(
+            "A very long caption about sourdough bread that keeps going on and on. #extra",
+            vec!["sourdough".into(), "bread".into(), "more".into()],
+        )];
+        let (texts, tags) = finish(GenerationTask::Caption, drafts, &rules);
+        assert_eq!(tags, vec!["#Sourdough", "#Bread"]);
+        let first = texts.first().unwrap();
+        let block = hashtag_block_len(&tags, LengthUnit::Chars);
+        assert!(first.chars().count() + block <= 60, "{first}");
     }
 }

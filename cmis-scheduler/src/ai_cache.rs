@@ -9,7 +9,7 @@ use std::time::Duration;
 use cmis_core::{Error, Generated, Result};
 use time::OffsetDateTime;
 
-use crate::plan::micros;
+use crate::stored::micros;
 
 /// How long a stored answer serves lookups unless the builder says otherwise (24 h, the same as
 /// the generator's in-memory cache).
@@ -46,7 +46,7 @@ pub(crate) fn decode(text: &str) -> Result<Generated> {
 
 /// When an entry written at `now` stops serving, in microseconds (saturating).
 pub(crate) fn expires_at(now: OffsetDateTime, ttl: Duration) -> i64 {
-    micros(now).saturating_add(crate::plan::duration_micros(ttl))
+    micros(now).saturating_add(crate::stored::duration_micros(ttl))
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ impl AuditRow {
         })?;
         Ok(Self {
             tenant: record.tenant.as_str().to_owned(),
-            at: crate::plan::micros(record.at),
+            at: crate::stored::micros(record.at),
             action: record.action.clone(),
             platform: record
                 .account

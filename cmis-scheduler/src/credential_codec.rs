@@ -7,7 +7,7 @@ use cmis_core::{AccountRef, Credential, Error, ExposeSecret, Result, SecretStrin
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::TokenKey;
-use crate::plan::{from_micros, micros};
+use crate::stored::{from_micros, micros};
 
 #[derive(Serialize, Deserialize)]
 struct Sealed {

@@ -76,12 +76,12 @@
 #[cfg(feature = "ai")]
 mod ai_cache;
 mod audit_chain;
+mod backend;
 mod credential_codec;
 mod crypto;
 mod job;
 mod memory;
 mod outbox;
-mod plan;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
@@ -89,8 +89,9 @@ mod scheduler;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
+mod stored;
+mod transitions;
 mod upgrade;
-mod validate;
 mod webhook;
 mod when;
 
@@ -112,8 +113,8 @@ pub use scheduler::{
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStore, SqliteStoreBuilder};
 pub use store::{AuditPage, Rejected, ScheduleStore};
+pub use stored::MAX_CHECKPOINT_BYTES;
 pub use upgrade::{CMIS_VERSION, PROCESS_STALE_AFTER, ProcessRecord};
-pub use validate::MAX_CHECKPOINT_BYTES;
 pub use webhook::{
     WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WebhookNotifier,
     WebhookNotifierBuilder, WebhookSecret, fuzz_verify, verify_webhook,

@@ -12,14 +12,14 @@ use cmis_core::{
 };
 use time::OffsetDateTime;
 
+use crate::backend::{batch_rows, check_targets, lost_lease, not_found};
 use crate::job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,
     Phase,
 };
 use crate::outbox::{Delivered, Delivery};
-use crate::plan::{UserOp, plan_user_op};
 use crate::store::{Rejected, ScheduleStore};
-use crate::validate::{batch_rows, check_targets, lost_lease, not_found};
+use crate::transitions::{UserOp, plan_user_op};
 
 /// A [`ScheduleStore`] in memory. Nothing survives a restart.
 #[derive(Debug)]
@@ -374,7 +374,7 @@ impl ScheduleStore for MemoryScheduleStore {
         let now = self.clock.now();
         let mut st = self.lock();
         let size = serde_json::to_string(checkpoint).map_or(0, |c| c.len());
-        crate::validate::check_checkpoint_size(size)?;
+        crate::stored::check_checkpoint_size(size)?;
         let job = held(&mut st, lease).ok_or_else(|| lost_lease(lease))?;
         job.checkpoint = Some(checkpoint.clone());
         job.updated_at = now;
@@ -404,7 +404,7 @@ impl ScheduleStore for MemoryScheduleStore {
             // Stored as the databases store it: no NUL, at most 4 KiB.
             let set_err = |j: &mut Job, e: &JobError| {
                 let mut e = e.clone();
-                e.message = crate::plan::storable(&e.message, crate::plan::MAX_ERROR_MESSAGE);
+                e.message = crate::stored::storable(&e.message, crate::stored::MAX_ERROR_MESSAGE);
                 e.discard_checkpoint = false;
                 j.last_error = Some(e);
             };
@@ -447,7 +447,7 @@ impl ScheduleStore for MemoryScheduleStore {
                 }
                 Completion::Failed { error } | Completion::Missed { error } => set_err(j, error),
             }
-            if crate::plan::completion_row(lease, c, 0).discard {
+            if crate::transitions::completion_row(lease, c, 0).discard {
                 j.checkpoint = None;
             }
             j.state = c.state();
@@ -680,8 +680,8 @@ impl MemoryScheduleStore {
         }
         let j = st.jobs.get_mut(&id).ok_or_else(|| not_found(id))?;
         j.state = w.state;
-        j.scheduled_for = crate::plan::from_micros(w.scheduled_for)?;
-        j.run_at = w.run_at.map(crate::plan::from_micros).transpose()?;
+        j.scheduled_for = crate::stored::from_micros(w.scheduled_for)?;
+        j.run_at = w.run_at.map(crate::stored::from_micros).transpose()?;
         if w.reset_attempts {
             j.attempts = 0;
         }

@@ -88,8 +88,8 @@ impl DeliveryPolicy {
         now: OffsetDateTime,
     ) -> Delivered {
         let mut error = error.to_string();
-        crate::plan::clip(&mut error, 1_000);
-        let error = crate::plan::storable(&error, 1_000);
+        crate::stored::clip(&mut error, 1_000);
+        let error = crate::stored::storable(&error, 1_000);
         if now > cmis_core::after(delivery.created_at, self.give_up_after) {
             return Delivered::GaveUp { error };
         }
@@ -123,7 +123,7 @@ where
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
-    let db = crate::rows::db_err;
+    let db = crate::stored::db_err;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let seq: i64 = r.try_get("id").map_err(db)?;
@@ -134,7 +134,7 @@ where
                 seq,
                 attempts: u32::try_from(r.try_get::<i64, _>("attempts").map_err(db)?)
                     .unwrap_or(u32::MAX),
-                created_at: crate::plan::from_micros(r.try_get("created_at").map_err(db)?)?,
+                created_at: crate::stored::from_micros(r.try_get("created_at").map_err(db)?)?,
                 notification,
             }),
             Err(e) => {

@@ -9,7 +9,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::audit_chain::AuditRow;
 use crate::job::{ClaimedJob, Job, JobError, JobId, JobState, Phase};
-use crate::plan::from_micros;
+use crate::stored::from_micros;
 
 /// The job columns every `SELECT`/`RETURNING` lists, in this order.
 macro_rules! job_columns {
@@ -207,7 +207,7 @@ where
 /// still held the job applied.
 pub(crate) fn completed<'r, R>(
     done: &'r [R],
-    rows: &[crate::plan::CompletionRow],
+    rows: &[crate::transitions::CompletionRow],
     completions: &[(
         crate::Lease,
         crate::Completion,
@@ -406,95 +406,4 @@ pub(crate) fn known_platform(name: &str) -> Option<Platform> {
         );
     }
     platform
-}
-
-/// Whether `e` is a statement the database itself refused (a value it cannot store, a
-/// constraint), as opposed to a connection, pool or protocol failure: retrying the same
-/// statement cannot help, but writing its rows apart may.
-pub(crate) fn refused_by_database(e: &Error) -> bool {
-    std::error::Error::source(e)
-        .and_then(|s| s.downcast_ref::<sqlx::Error>())
-        .is_some_and(|s| s.as_database_error().is_some() && !passing(s))
-}
-
-/// Whether `e` says nothing about the statement, only that the database could not run it now:
-/// the connection broke or was terminated, the pool had none, the server is shutting down or
-/// overloaded, a serialisation failure or deadlock (PostgreSQL), a busy or locked database
-/// (SQLite). Trying again later can succeed.
-fn passing(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(d) => d.code().is_some_and(|code| passing_code(&code)),
-        _ => false,
-    }
-}
-
-/// PostgreSQL SQLSTATEs of a passing failure (class 08 connection exceptions, 57P0x shutdowns,
-/// class 53 insufficient resources, 40001 serialisation failure, 40P01 deadlock), and SQLite's
-/// primary codes 5 (`SQLITE_BUSY`) and 6 (`SQLITE_LOCKED`) with their extended forms.
-fn passing_code(code: &str) -> bool {
-    // A SQLSTATE has five characters; SQLite's (extended) result codes at most four digits.
-    if code.len() < 5
-        && let Ok(n) = code.parse::<u32>()
-    {
-        return matches!(n & 0xff, 5 | 6);
-    }
-    code.starts_with("08")
-        || code.starts_with("57P0")
-        || code.starts_with("53")
-        || code == "40001"
-        || code == "40P01"
-}
-
-/// Maps a database error: a unique violation is the caller's (an active job already exists), a
-/// passing failure (see [`passing`]) is transient, anything else is internal. The database's
-/// error stays an opaque source.
-pub(crate) fn db_err(e: sqlx::Error) -> Error {
-    if e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
-    {
-        return Error::invalid_input(
-            "an active job already exists for this post and target (one per post and target)",
-        );
-    }
-    if passing(&e) {
-        return Error::transient(format!("schedule store: {e}")).with_source(e);
-    }
-    Error::internal(format!("schedule store: {e}")).with_source(e)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passing_failures_are_transient_and_never_a_refusal() {
-        for code in [
-            "08006", "08003", "57P01", "57P03", "53300", "40001", "40P01", "5", "6", "517", "262",
-        ] {
-            assert!(passing_code(code), "{code}");
-        }
-        for code in ["22021", "23505", "42P01", "54000", "1", "19"] {
-            assert!(!passing_code(code), "{code}");
-        }
-        let broken = db_err(sqlx::Error::Io(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "connection reset by peer",
-        )));
-        assert_eq!(broken.kind(), cmis_core::ErrorKind::Transient);
-        assert!(!refused_by_database(&broken));
-        assert_eq!(
-            db_err(sqlx::Error::PoolTimedOut).kind(),
-            cmis_core::ErrorKind::Transient
-        );
-        assert_eq!(
-            db_err(sqlx::Error::RowNotFound).kind(),
-            cmis_core::ErrorKind::Internal
-        );
-    }
 }

@@ -74,7 +74,7 @@ pub(crate) fn process_from(row: ProcessRow) -> Result<ProcessRecord> {
         id: row.0,
         cmis_version: row.1,
         schema_version: row.2,
-        started_at: crate::plan::from_micros(row.3)?,
-        heartbeat_at: crate::plan::from_micros(row.4)?,
+        started_at: crate::stored::from_micros(row.3)?,
+        heartbeat_at: crate::stored::from_micros(row.4)?,
     })
 }

@@ -7,7 +7,8 @@ use cmis_core::{Result, TenantId};
 use sqlx::{PgConnection, Row};
 
 use crate::audit_chain::{self, AuditRow, AuditVerification, GENESIS, Hash};
-use crate::rows::{chained_audit_from_row, db_err, head_from_row};
+use crate::rows::{chained_audit_from_row, head_from_row};
+use crate::stored::db_err;
 
 const LOCK_HEADS: &str = "SELECT tenant, seq, hash FROM audit_heads WHERE tenant = ANY($1) \
      ORDER BY tenant FOR UPDATE";

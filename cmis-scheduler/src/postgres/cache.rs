@@ -8,8 +8,8 @@ use cmis_core::{Generated, Result};
 
 use super::{PgStore, PgStoreBuilder};
 use crate::ai_cache::{PURGE_BATCH, decode, encode, expires_at};
-use crate::plan::micros;
-use crate::rows::db_err;
+use crate::stored::db_err;
+use crate::stored::micros;
 
 const GET: &str = "SELECT value FROM ai_cache WHERE key = $1 AND expires_at > $2";
 

@@ -22,18 +22,20 @@ use time::OffsetDateTime;
 
 use super::PgStore;
 use crate::audit_chain::{AuditRow, AuditVerification};
-use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
-use crate::outbox::{Delivered, Delivery};
-use crate::plan::{CompletionRow, UserOp, completion_row, duration_micros, micros, plan_user_op};
-use crate::rows::{
-    JobHead, audit_from_row, claimed_from_row, completed, db_err, job_columns, job_from_row,
-    jobs_from_rows, rescued,
-};
-use crate::store::{Rejected, ScheduleStore};
-use crate::validate::{
+use crate::backend::{
     MAX_DECODE_FAILURES, batch_rows, check_targets, lease_json, lost_lease, not_found,
     released_detail, set_aside_audit, set_aside_reason,
 };
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
+use crate::outbox::{Delivered, Delivery};
+use crate::rows::{
+    JobHead, audit_from_row, claimed_from_row, completed, job_columns, job_from_row,
+    jobs_from_rows, rescued,
+};
+use crate::store::{Rejected, ScheduleStore};
+use crate::stored::db_err;
+use crate::stored::{duration_micros, micros};
+use crate::transitions::{CompletionRow, UserOp, completion_row, plan_user_op};
 
 /// [`job_columns!`] as the model sees a row: a job holding a lease is `publishing`, and was last
 /// changed when it was claimed if that is later than its stored `updated_at`.
@@ -645,7 +647,7 @@ impl ScheduleStore for PgStore {
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
         let cp = serde_json::to_string(checkpoint)
             .map_err(|e| Error::internal(format!("checkpoint cannot be encoded: {e}")))?;
-        crate::validate::check_checkpoint_size(cp.len())?;
+        crate::stored::check_checkpoint_size(cp.len())?;
         let detail = json!({"stage": checkpoint.stage, "fencing_token": lease.token.to_string()});
         let now = micros(self.now());
         let mut tx = self.pool().begin().await.map_err(db_err)?;
@@ -773,7 +775,7 @@ impl ScheduleStore for PgStore {
             .fetch_one(self.pool())
             .await
             .map_err(db_err)?;
-        next.map(crate::plan::from_micros).transpose()
+        next.map(crate::stored::from_micros).transpose()
     }
 
     async fn try_lead(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {

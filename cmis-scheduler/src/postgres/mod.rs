@@ -21,7 +21,7 @@ use cmis_core::{Clock, Error, Result, SystemClock};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 
 use crate::crypto::TokenKey;
-use crate::rows::db_err;
+use crate::stored::db_err;
 use crate::upgrade;
 
 /// A [`ScheduleStore`](crate::ScheduleStore), [`CredentialStore`](cmis_core::CredentialStore)
@@ -321,13 +321,13 @@ const CLOCK_EVERY: Duration = Duration::from_secs(10);
 
 /// The database's clock minus `clock`, in microseconds, from one round trip (its midpoint).
 async fn measure_offset(pool: &PgPool, clock: &dyn Clock) -> Result<i64> {
-    let before = crate::plan::micros(clock.now());
+    let before = crate::stored::micros(clock.now());
     let db: i64 =
         sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")
             .fetch_one(pool)
             .await
             .map_err(db_err)?;
-    let after = crate::plan::micros(clock.now());
+    let after = crate::stored::micros(clock.now());
     Ok(db.saturating_sub(before / 2 + after / 2))
 }
 
@@ -342,7 +342,7 @@ async fn alive_elsewhere(
     applied: i64,
     change: i64,
 ) -> Result<Vec<String>> {
-    let stale = crate::plan::duration_micros(upgrade::PROCESS_STALE_AFTER);
+    let stale = crate::stored::duration_micros(upgrade::PROCESS_STALE_AFTER);
     let registered = if applied >= 7 {
         format!("SELECT id FROM processes WHERE heartbeat_at > {DB_NOW} - {stale}")
     } else {

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use cmis_core::Result;
 
 use super::{DB_NOW, PgStore, schema};
-use crate::rows::db_err;
+use crate::stored::db_err;
 use crate::upgrade::{self, CMIS_VERSION, ProcessRecord, ProcessRow};
 
 impl PgStore {

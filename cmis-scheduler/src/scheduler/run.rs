@@ -592,7 +592,7 @@ fn store_outcomes(
                 }
                 Err(e) => e,
             };
-            if crate::rows::refused_by_database(&error) {
+            if crate::stored::refused_by_database(&error) {
                 if batch.len() > 1 {
                     tracing::warn!(error = %error, jobs = batch.len(), "the database refused a batch of outcomes; writing its halves apart");
                     let mut first = batch;
@@ -607,7 +607,8 @@ fn store_outcomes(
                 tracing::warn!(error = %error, job = %lease.job, "the database refused an outcome; storing its plain form");
                 let fallback = plain(shared, &completion, &error);
                 let notify = notify.map(|mut n| {
-                    n.message = crate::plan::storable(&n.message, crate::plan::MAX_ERROR_MESSAGE);
+                    n.message =
+                        crate::stored::storable(&n.message, crate::stored::MAX_ERROR_MESSAGE);
                     n
                 });
                 let written = match shared
@@ -642,7 +643,7 @@ fn store_outcomes(
 /// receipt or checkpoint (a publish that may have happened is reconciled instead).
 fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completion {
     let mut why = refusal.to_string();
-    crate::plan::clip(&mut why, 300);
+    crate::stored::clip(&mut why, 300);
     let error = |kind: cmis_core::ErrorKind| JobError {
         kind,
         message: format!("the outcome's details could not be stored ({why})"),

@@ -8,7 +8,8 @@ use serde_json::json;
 use sqlx::{Row, SqliteConnection};
 
 use crate::audit_chain::{self, AuditRow, AuditVerification, Hash};
-use crate::rows::{chained_audit_from_row, db_err, head_from_row};
+use crate::rows::{chained_audit_from_row, head_from_row};
+use crate::stored::db_err;
 
 const HEADS: &str = "SELECT tenant, seq, hash FROM audit_heads \
      WHERE tenant IN (SELECT value FROM json_each(?1))";

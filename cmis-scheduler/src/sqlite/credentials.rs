@@ -9,10 +9,10 @@ use time::OffsetDateTime;
 
 use super::SqliteStore;
 use super::jobs::insert_audit;
+use crate::backend::refresh_lock_name;
 use crate::credential_codec::{open, seal};
-use crate::plan::micros;
-use crate::rows::db_err;
-use crate::validate::refresh_lock_name;
+use crate::stored::db_err;
+use crate::stored::micros;
 
 const GET: &str = "SELECT version, access_expires_at, sealed FROM credentials \
      WHERE tenant = ?1 AND platform = ?2 AND account = ?3";

@@ -15,18 +15,20 @@ use time::OffsetDateTime;
 
 use super::SqliteStore;
 use crate::audit_chain::{AuditRow, AuditVerification};
-use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
-use crate::outbox::{Delivered, Delivery};
-use crate::plan::{CompletionRow, UserOp, completion_row, duration_micros, micros, plan_user_op};
-use crate::rows::{
-    JobHead, audit_from_row, claimed_from_row, completed, db_err, job_columns, job_from_row,
-    jobs_from_rows, rescued,
-};
-use crate::store::{Rejected, ScheduleStore};
-use crate::validate::{
+use crate::backend::{
     MAX_DECODE_FAILURES, batch_rows, check_targets, lease_json, lost_lease, not_found,
     released_detail, set_aside_audit, set_aside_reason,
 };
+use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
+use crate::outbox::{Delivered, Delivery};
+use crate::rows::{
+    JobHead, audit_from_row, claimed_from_row, completed, job_columns, job_from_row,
+    jobs_from_rows, rescued,
+};
+use crate::store::{Rejected, ScheduleStore};
+use crate::stored::db_err;
+use crate::stored::{duration_micros, micros};
+use crate::transitions::{CompletionRow, UserOp, completion_row, plan_user_op};
 
 const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
@@ -601,7 +603,7 @@ impl ScheduleStore for SqliteStore {
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
         let cp = serde_json::to_string(checkpoint)
             .map_err(|e| Error::internal(format!("checkpoint cannot be encoded: {e}")))?;
-        crate::validate::check_checkpoint_size(cp.len())?;
+        crate::stored::check_checkpoint_size(cp.len())?;
         let now = self.now();
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(SAVE_CHECKPOINT)
@@ -722,7 +724,7 @@ impl ScheduleStore for SqliteStore {
             .fetch_one(&self.inner.reader)
             .await
             .map_err(db_err)?;
-        next.map(crate::plan::from_micros).transpose()
+        next.map(crate::stored::from_micros).transpose()
     }
 
     async fn try_lead(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {

@@ -22,7 +22,7 @@ use sqlx::sqlite::{
 };
 
 use crate::crypto::TokenKey;
-use crate::rows::db_err;
+use crate::stored::db_err;
 
 /// A [`ScheduleStore`](crate::ScheduleStore), [`CredentialStore`](cmis_core::CredentialStore)
 /// and [`AuditSink`](cmis_core::AuditSink) on SQLite.
@@ -272,7 +272,7 @@ impl SqliteStore {
                 .map_err(db_err)?;
             sqlx::query("INSERT INTO cmis_migrations (version, applied_at) VALUES (?1, ?2)")
                 .bind(version)
-                .bind(crate::plan::micros(self.now()))
+                .bind(crate::stored::micros(self.now()))
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;

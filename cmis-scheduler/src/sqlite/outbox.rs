@@ -7,8 +7,8 @@ use sqlx::SqliteConnection;
 
 use super::SqliteStore;
 use crate::outbox::{Delivered, Delivery, OutboxRow};
-use crate::plan::{duration_micros, micros};
-use crate::rows::db_err;
+use crate::stored::db_err;
+use crate::stored::{duration_micros, micros};
 
 const INSERT: &str = "INSERT INTO outbox (delivery_id, tenant, kind, subject, payload, \
         created_at, run_at) \

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use cmis_core::Result;
 
 use super::{SqliteStore, schema};
-use crate::plan::micros;
-use crate::rows::db_err;
+use crate::stored::db_err;
+use crate::stored::micros;
 use crate::upgrade::{self, CMIS_VERSION, ProcessRecord, ProcessRow};
 
 impl SqliteStore {

@@ -1,4 +1,5 @@
-//! Input checks and small helpers shared by the backends.
+//! What every database backend shares: input checks, errors, leases as JSON, the setting aside
+//! of rows that cannot be decoded, refresh-lock names and the checkpoint size limit.
 
 use std::collections::HashSet;
 
@@ -93,7 +94,7 @@ pub(crate) fn batch_rows(
                 "account": t.account.account.as_str(),
                 "surface": t.surface.as_str(),
                 "post": post,
-                "at": crate::plan::micros(p.at),
+                "at": crate::stored::micros(p.at),
             }));
         }
     }
@@ -131,7 +132,7 @@ pub(crate) fn set_aside_audit(
         "job.set_aside"
     };
     let mut message = error.to_string();
-    crate::plan::clip(&mut message, 1_000);
+    crate::stored::clip(&mut message, 1_000);
     head.audit(
         now,
         action,
@@ -154,19 +155,4 @@ pub(crate) fn refresh_lock_name(account: &cmis_core::AccountRef) -> String {
         account.platform.as_str(),
         a.len()
     )
-}
-
-/// The largest checkpoint a job stores (its JSON), so that a connector cannot grow a row, and
-/// every claim and read of it, without bound.
-pub const MAX_CHECKPOINT_BYTES: usize = 64 << 20;
-
-/// Refuses a checkpoint larger than [`MAX_CHECKPOINT_BYTES`] before anything is written.
-pub(crate) fn check_checkpoint_size(len: usize) -> cmis_core::Result<()> {
-    if len > MAX_CHECKPOINT_BYTES {
-        return Err(Error::invalid_input(format!(
-            "a checkpoint of {len} bytes is larger than the {MAX_CHECKPOINT_BYTES} bytes a job \
-             stores; keep media out of checkpoints"
-        )));
-    }
-    Ok(())
 }

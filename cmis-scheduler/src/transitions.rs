@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use cmis_core::{Error, Result};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::job::{Completion, Job, JobError, JobState, Lease};
+use crate::stored::{MAX_ERROR_MESSAGE, from_micros, micros, storable};
 
 /// A user's change to one job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
             ..
         } => Ok(serde_json::to_string(cp)
             .ok()
-            .filter(|cp| crate::validate::check_checkpoint_size(cp.len()).is_ok())),
+            .filter(|cp| crate::stored::check_checkpoint_size(cp.len()).is_ok())),
         _ => Ok(None),
     };
     let encoded = match encoded {
@@ -211,46 +211,4 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
         },
         detail: serde_json::to_string(&detail).unwrap_or_default(),
     }
-}
-
-/// The longest error message stored with a job (longer ones are cut, with a mark).
-pub(crate) const MAX_ERROR_MESSAGE: usize = 4_096;
-
-/// `text` as every backend can store it: no NUL (PostgreSQL's `text` refuses it; it comes from
-/// platform-controlled error text) and at most `max` bytes, cut on a character boundary.
-pub(crate) fn storable(text: &str, max: usize) -> String {
-    let mut out = text.replace('\0', "\u{FFFD}");
-    clip(&mut out, max);
-    out
-}
-
-/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
-pub(crate) fn clip(text: &mut String, max: usize) {
-    const MARK: &str = " [cut]";
-    if text.len() <= max {
-        return;
-    }
-    let mut end = max.saturating_sub(MARK.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    text.push_str(MARK);
-}
-
-/// Microseconds since the Unix epoch: how every instant is stored.
-pub(crate) fn micros(at: OffsetDateTime) -> i64 {
-    // Instants stored here are within ±292 000 years of 1970, where this never saturates.
-    i64::try_from(at.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
-/// The instant `us` microseconds after the Unix epoch.
-pub(crate) fn from_micros(us: i64) -> Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
-        .map_err(|e| Error::internal(format!("stored instant {us} is out of range: {e}")))
-}
-
-/// A duration in microseconds, saturating.
-pub(crate) fn duration_micros(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
