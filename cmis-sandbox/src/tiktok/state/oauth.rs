@@ -1,0 +1,147 @@
+//! OAuth: the token endpoint (codes and rotating refresh tokens), revoke and authorize.
+
+use super::*;
+
+impl TikTokState {
+    /// The token endpoint: both grants, with the client checked first.
+    pub(crate) fn token_grant(&self, form: &HashMap<String, String>) -> Result<Value, OAuthError> {
+        let config = self.config();
+        let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+        if field("client_key") != config.client_key
+            || field("client_secret") != config.client_secret
+        {
+            return Err(oauth(
+                401,
+                "invalid_client",
+                "Client key or secret is invalid.",
+            ));
+        }
+        let mut inner = self.lock();
+        let now = Instant::now();
+        let (open_id, scopes) = match field("grant_type") {
+            "refresh_token" => {
+                let presented = field("refresh_token");
+                let Some(info) = inner.refresh.get_mut(presented) else {
+                    return Err(oauth(
+                        400,
+                        "invalid_grant",
+                        "Refresh token is invalid or expired.",
+                    ));
+                };
+                if info.replaced || info.expires_at <= now {
+                    return Err(oauth(
+                        400,
+                        "invalid_grant",
+                        "Refresh token is invalid or expired.",
+                    ));
+                }
+                info.replaced = true;
+                inner.refreshes += 1;
+                let info = &inner.refresh[presented];
+                (info.open_id.clone(), info.scopes.clone())
+            }
+            "authorization_code" => {
+                let Some(code) = inner.codes.remove(field("code")) else {
+                    return Err(oauth(
+                        400,
+                        "invalid_grant",
+                        "Authorization code is invalid or expired.",
+                    ));
+                };
+                if code.expires_at <= now {
+                    return Err(oauth(
+                        400,
+                        "invalid_grant",
+                        "Authorization code is invalid or expired.",
+                    ));
+                }
+                if code.redirect_uri != field("redirect_uri") {
+                    return Err(oauth(
+                        400,
+                        "invalid_request",
+                        "Redirect URI does not match.",
+                    ));
+                }
+                if let Some(challenge) = &code.challenge
+                    && crate::pkce::hex_sha256(field("code_verifier")) != *challenge
+                {
+                    return Err(oauth(
+                        400,
+                        "invalid_request",
+                        "Code verifier or code challenge is invalid.",
+                    ));
+                }
+                (code.open_id, code.scopes)
+            }
+            "" => return Err(oauth(400, "invalid_request", "grant_type is required.")),
+            _ => {
+                return Err(oauth(
+                    400,
+                    "unsupported_grant_type",
+                    "Grant type is not supported.",
+                ));
+            }
+        };
+        let issued = self.issue_locked(&mut inner, &open_id, scopes);
+        use cmis_core::ExposeSecret;
+        Ok(json!({
+            "open_id": issued.open_id,
+            "scope": issued.scopes.join(","),
+            "access_token": issued.access_token.expose_secret(),
+            "expires_in": issued.expires_in.as_secs(),
+            "refresh_token": issued.refresh_token.expose_secret(),
+            "refresh_expires_in": issued.refresh_expires_in.as_secs(),
+            "token_type": "Bearer",
+        }))
+    }
+
+    pub(crate) fn revoke(&self, form: &HashMap<String, String>) -> Result<Value, OAuthError> {
+        let config = self.config();
+        let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+        if field("client_key") != config.client_key
+            || field("client_secret") != config.client_secret
+        {
+            return Err(oauth(
+                401,
+                "invalid_client",
+                "Client key or secret is invalid.",
+            ));
+        }
+        let mut inner = self.lock();
+        if let Some(a) = inner.access.get_mut(field("token")) {
+            a.revoked = true;
+        }
+        Ok(json!({}))
+    }
+
+    /// Checks the bearer token and scope; returns the `open_id`.
+    pub(crate) fn authorize(
+        &self,
+        bearer: Option<&str>,
+        scope_any: &[&str],
+    ) -> Result<(String, BTreeSet<String>), ApiError> {
+        let inner = self.lock();
+        let Some(info) = bearer.and_then(|t| inner.access.get(t)) else {
+            return Err(api(
+                401,
+                "access_token_invalid",
+                "The access token is invalid or not found in the request.",
+            ));
+        };
+        if info.revoked || info.expires_at <= Instant::now() {
+            return Err(api(
+                401,
+                "access_token_invalid",
+                "The access token is invalid or not found in the request.",
+            ));
+        }
+        if !scope_any.iter().any(|s| info.scopes.contains(*s)) {
+            return Err(api(
+                401,
+                "scope_not_authorized",
+                "The user did not authorize the scope required for completing this request.",
+            ));
+        }
+        Ok((info.open_id.clone(), info.scopes.clone()))
+    }
+}
