@@ -840,6 +840,174 @@ pub async fn completions_follow_the_state_machine<H: Harness>(h: &H) {
     );
 }
 
+/// One row of the user-operation table: from `from`, `op` is applied or refused, and leaves the
+/// job in `to` with `attempts` spent, due now (`Some(true)`), due at the new time of a
+/// reschedule (`Some(false)`), or not due (`None`).
+struct Row {
+    from: JobState,
+    op: &'static str,
+    applied: bool,
+    to: JobState,
+    attempts: u32,
+    due: Option<bool>,
+}
+
+const fn row(
+    from: JobState,
+    op: &'static str,
+    applied: bool,
+    to: JobState,
+    attempts: u32,
+    due: Option<bool>,
+) -> Row {
+    Row {
+        from,
+        op,
+        applied,
+        to,
+        attempts,
+        due,
+    }
+}
+
+/// Puts a new job of post `key` into `state`, the way the scheduler would get it there.
+async fn job_in<S: ScheduleStore>(s: &S, key: &str, state: JobState) -> cmis_scheduler::JobId {
+    let jobs = s
+        .schedule(
+            &tenant("a"),
+            &PostKey::new(key),
+            &post(),
+            &[target("a", key)],
+            T0,
+        )
+        .await
+        .unwrap();
+    let id = jobs[0].id;
+    if state == JobState::Scheduled {
+        return id;
+    }
+    if state == JobState::Cancelled {
+        assert!(s.cancel(&tenant("a"), id).await.unwrap().is_applied());
+        return id;
+    }
+    let claimed = s.claim("w", 1, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(claimed.len(), 1, "one due job at a time");
+    let lease = claimed[0].lease.clone();
+    let later = T0 + Duration::from_secs(600);
+    let completion = match state {
+        JobState::Publishing => {
+            assert_eq!(s.mark_started(&[lease]).await.unwrap().len(), 1);
+            return id;
+        }
+        JobState::Pending => Completion::Pending {
+            checkpoint: Checkpoint::new(Platform::Facebook, "container_created", &"c").unwrap(),
+            resume_at: later,
+        },
+        JobState::RetryScheduled => Completion::Retry {
+            at: later,
+            error: err(ErrorKind::Transient),
+        },
+        JobState::Published => Completion::Published(receipt(key)),
+        JobState::Failed => Completion::Failed {
+            error: err(ErrorKind::Rejected),
+        },
+        JobState::UnknownOutcome => Completion::UnknownOutcome {
+            error: err(ErrorKind::UnknownOutcome),
+            reconcile_at: Some(later),
+            checkpoint: None,
+        },
+        JobState::Missed => Completion::Missed {
+            error: err(ErrorKind::Transient),
+        },
+        JobState::AwaitingReauth => Completion::AwaitingReauth {
+            error: err(ErrorKind::Auth),
+        },
+        other => panic!("no recipe for {other}"),
+    };
+    assert!(s.complete(&[(lease, completion)]).await.unwrap().is_empty());
+    id
+}
+
+/// The user operations (reschedule, cancel, retry now) from every state, as one table that every
+/// store must follow exactly: a store that drifts from the others fails here on the row where
+/// it does.
+pub async fn user_operations_follow_one_table<H: Harness>(h: &H) {
+    use JobState::*;
+    const A: bool = true;
+    const R: bool = false;
+    #[rustfmt::skip]
+    let table = [
+        row(Scheduled,      "reschedule", A, Scheduled,      0, Some(false)),
+        row(Scheduled,      "cancel",     A, Cancelled,      0, None),
+        row(Scheduled,      "retry_now",  R, Scheduled,      0, Some(true)),
+        row(Publishing,     "reschedule", R, Publishing,     1, Some(true)),
+        row(Publishing,     "cancel",     R, Publishing,     1, Some(true)),
+        row(Publishing,     "retry_now",  R, Publishing,     1, Some(true)),
+        row(Pending,        "reschedule", R, Pending,        1, Some(false)),
+        row(Pending,        "cancel",     A, Cancelled,      1, None),
+        row(Pending,        "retry_now",  R, Pending,        1, Some(false)),
+        row(RetryScheduled, "reschedule", A, Scheduled,      0, Some(false)),
+        row(RetryScheduled, "cancel",     A, Cancelled,      1, None),
+        row(RetryScheduled, "retry_now",  R, RetryScheduled, 1, Some(false)),
+        row(Published,      "reschedule", R, Published,      1, None),
+        row(Published,      "cancel",     R, Published,      1, None),
+        row(Published,      "retry_now",  R, Published,      1, None),
+        row(Failed,         "reschedule", A, Scheduled,      0, Some(false)),
+        row(Failed,         "cancel",     R, Failed,         1, None),
+        row(Failed,         "retry_now",  A, Scheduled,      0, Some(true)),
+        row(UnknownOutcome, "reschedule", R, UnknownOutcome, 1, Some(false)),
+        row(UnknownOutcome, "cancel",     A, Cancelled,      1, None),
+        row(UnknownOutcome, "retry_now",  A, UnknownOutcome, 1, Some(true)),
+        row(Missed,         "reschedule", A, Scheduled,      0, Some(false)),
+        row(Missed,         "cancel",     R, Missed,         1, None),
+        row(Missed,         "retry_now",  A, Scheduled,      0, Some(true)),
+        row(AwaitingReauth, "reschedule", A, Scheduled,      0, Some(false)),
+        row(AwaitingReauth, "cancel",     A, Cancelled,      0, None),
+        row(AwaitingReauth, "retry_now",  A, Scheduled,      0, Some(true)),
+        row(Cancelled,      "reschedule", R, Cancelled,      0, None),
+        row(Cancelled,      "cancel",     R, Cancelled,      0, None),
+        row(Cancelled,      "retry_now",  R, Cancelled,      0, None),
+    ];
+    let covered: HashSet<(JobState, &str)> = table.iter().map(|r| (r.from, r.op)).collect();
+    for state in JobState::ALL {
+        for op in ["reschedule", "cancel", "retry_now"] {
+            assert!(
+                covered.contains(&(state, op)),
+                "the table has no row for {op} from {state}"
+            );
+        }
+    }
+    let t = tenant("a");
+    let new_time = T0 + Duration::from_secs(3600);
+    let mut differences = Vec::new();
+    for (i, r) in table.iter().enumerate() {
+        // A store of its own for each row, so that no job left due by an earlier row is claimed.
+        let clock = ManualClock::new();
+        let s = h.fresh(clock.clone()).await;
+        let id = job_in(&*s, &format!("k{i}"), r.from).await;
+        let before = ScheduleStore::get(&*s, &t, id).await.unwrap().unwrap();
+        assert_eq!(before.state, r.from, "the recipe for {}", r.from);
+        let change = match r.op {
+            "reschedule" => s.reschedule(&t, id, new_time).await,
+            "cancel" => s.cancel(&t, id).await,
+            _ => s.retry_now(&t, id).await,
+        }
+        .unwrap();
+        let job = ScheduleStore::get(&*s, &t, id).await.unwrap().unwrap();
+        let due = job.run_at.map(|at| at == clock.now());
+        let got = (change.is_applied(), job.state, job.attempts, due);
+        let want = (r.applied, r.to, r.attempts, r.due);
+        if got != want {
+            differences.push(format!(
+                "{} from {}: (applied, state, attempts, due now) is {got:?}, the table says {want:?}",
+                r.op, r.from
+            ));
+        }
+        assert_eq!(change.job(), &job, "the change returns the job as stored");
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
 pub async fn snooze_gives_the_attempt_back<H: Harness>(h: &H) {
     let clock = ManualClock::new();
     let s = h.fresh(clock.clone()).await;
@@ -1944,7 +2112,8 @@ macro_rules! conformance_tests {
             claim_exclusivity_under_concurrency, claim_started_marks_the_call_started,
             future_jobs_are_not_claimed,
             fencing_rejects_a_stale_owner, lease_expiry, cancel_and_reschedule_races,
-            completions_follow_the_state_machine, snooze_gives_the_attempt_back, leader_election,
+            completions_follow_the_state_machine, user_operations_follow_one_table,
+            snooze_gives_the_attempt_back, leader_election,
             cleanup_moves_finished_jobs_to_history, refunds_follow_the_claimed_from_state,
             two_leases_of_one_job_in_one_batch, a_dead_checkpoint_is_discarded,
             an_unknown_outcome_stores_the_unsaved_checkpoint,
