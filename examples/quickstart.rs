@@ -23,7 +23,7 @@ use std::time::Duration;
 use cmis::ai::OfflineGenerator;
 use cmis::meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
 use cmis::sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
-use cmis::scheduler::{Job, JobState, ScheduleStore, Scheduler, SqliteStore, TokenKey};
+use cmis::scheduler::{Job, JobState, NewPost, Scheduler, SqliteStore, TokenKey};
 use cmis::tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
 use cmis::time::OffsetDateTime;
 use cmis::time::format_description::well_known::Rfc3339;
@@ -126,62 +126,7 @@ async fn scheduled_publish(
     let ig_text = caption(&tenant, Platform::Instagram, brief).await?;
     let tt_text = caption(&tenant, Platform::TikTok, brief).await?;
 
-    // 5. The posts: a Facebook text post, an Instagram carousel, a TikTok video from disk.
-    let video = dir.join("autumn.mp4");
-    let mut bytes = cmis::media::sample::mp4(1080, 1920, 8, 30);
-    bytes.resize(12 * 1024 * 1024, 0); // big enough to go up in two chunks
-    std::fs::write(&video, &bytes)
-        .map_err(|e| Error::internal(format!("cannot write {}: {e}", video.display())))?;
-    let at = OffsetDateTime::now_utc() + Duration::from_secs(3);
-    let mut jobs = Vec::new();
-    jobs.extend(
-        store
-            .schedule(
-                &tenant,
-                &PostKey::new("autumn-facebook"),
-                &Post::new().with_text(fb_text),
-                &[Target::feed(page)],
-                at,
-            )
-            .await?,
-    );
-    let carousel = Post::new()
-        .with_text(ig_text)
-        .with_media(Media::from_path_or_url(&format!("{CDN}soup.jpg"))?)
-        .with_media(Media::from_path_or_url(&format!("{CDN}pie.jpg"))?);
-    jobs.extend(
-        store
-            .schedule(
-                &tenant,
-                &PostKey::new("autumn-instagram"),
-                &carousel,
-                &[Target::feed(instagram)],
-                at,
-            )
-            .await?,
-    );
-    let clip = Post::new()
-        .with_text(tt_text)
-        .with_media(Media::path(&video))
-        .with_tiktok(TikTokOptions::new().with_privacy_level(PrivacyLevel::PublicToEveryone));
-    jobs.extend(
-        store
-            .schedule(
-                &tenant,
-                &PostKey::new("autumn-tiktok"),
-                &clip,
-                &[Target::new(creator, Surface::Feed)],
-                at,
-            )
-            .await?,
-    );
-    println!(
-        "scheduled {} jobs for {}",
-        jobs.len(),
-        at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
-    );
-
-    // 6. The scheduler, with the real connectors pointed at the sandbox.
+    // 5. The scheduler, with the real connectors pointed at the sandbox.
     let meta_client = MetaClient::builder()
         .graph_url(meta.url())
         .app_id(meta.app_id())
@@ -211,6 +156,59 @@ async fn scheduled_publish(
             progress.update(job, p)
         }))
         .build()?;
+
+    // 6. The posts: a Facebook text post, an Instagram carousel, a TikTok video from disk,
+    // each checked by its platform's publisher before it is stored.
+    let video = dir.join("autumn.mp4");
+    let mut bytes = cmis::media::sample::mp4(1080, 1920, 8, 30);
+    bytes.resize(12 * 1024 * 1024, 0); // big enough to go up in two chunks
+    std::fs::write(&video, &bytes)
+        .map_err(|e| Error::internal(format!("cannot write {}: {e}", video.display())))?;
+    let at = OffsetDateTime::now_utc() + Duration::from_secs(3);
+    let mut jobs = Vec::new();
+    jobs.extend(
+        scheduler
+            .schedule(NewPost::new(
+                PostKey::new("autumn-facebook"),
+                Post::new().with_text(fb_text),
+                vec![Target::feed(page)],
+                at,
+            ))
+            .await?,
+    );
+    let carousel = Post::new()
+        .with_text(ig_text)
+        .with_media(Media::from_path_or_url(&format!("{CDN}soup.jpg"))?)
+        .with_media(Media::from_path_or_url(&format!("{CDN}pie.jpg"))?);
+    jobs.extend(
+        scheduler
+            .schedule(NewPost::new(
+                PostKey::new("autumn-instagram"),
+                carousel,
+                vec![Target::feed(instagram)],
+                at,
+            ))
+            .await?,
+    );
+    let clip = Post::new()
+        .with_text(tt_text)
+        .with_media(Media::path(&video))
+        .with_tiktok(TikTokOptions::new().with_privacy_level(PrivacyLevel::PublicToEveryone));
+    jobs.extend(
+        scheduler
+            .schedule(NewPost::new(
+                PostKey::new("autumn-tiktok"),
+                clip,
+                vec![Target::new(creator, Surface::Feed)],
+                at,
+            ))
+            .await?,
+    );
+    println!(
+        "scheduled {} jobs for {}",
+        jobs.len(),
+        at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
+    );
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let runner = scheduler.clone();
