@@ -24,7 +24,7 @@ use cmis::ai::OfflineGenerator;
 use cmis::meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
 use cmis::sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
 use cmis::scheduler::{Job, JobState, NewPost, Scheduler, SqliteStore, TokenKey};
-use cmis::tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
+use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use cmis::time::OffsetDateTime;
 use cmis::time::format_description::well_known::Rfc3339;
 use cmis::{
@@ -148,7 +148,7 @@ async fn scheduled_publish(
         .publisher(Arc::new(
             TikTokPublisher::new(tiktok_client)
                 .with_chunk_size(5 * 1024 * 1024)
-                .with_poll(PollConfig::default().with_initial(Duration::from_millis(300))),
+                .with_poll(default_poll().with_initial(Duration::from_millis(300))),
         ))
         .refreshing_tokens(tokens)
         .poll_interval(Duration::from_millis(200))

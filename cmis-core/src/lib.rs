@@ -55,6 +55,7 @@ mod clock;
 mod error;
 mod memory;
 mod model;
+mod poll;
 mod ratelimit;
 mod refreshing;
 mod retry;
@@ -67,6 +68,7 @@ pub use memory::{
     TracingNotifier,
 };
 pub use model::*;
+pub use poll::PollPolicy;
 pub use ratelimit::{KeyedRateLimiter, RateLimit};
 pub use refreshing::{
     DEFAULT_REFRESH_MARGIN, RefreshingTokenProvider, RefreshingTokenProviderBuilder,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cmis_core::{
     AccessToken, AccountRef, Clock, Error, ErrorKind, ExposeSecret, KeyedRateLimiter, Platform,
-    RateLimit, Result, RetryPolicy, SecretString, SystemClock,
+    PollPolicy, RateLimit, Result, RetryPolicy, SecretString, SystemClock,
 };
 use cmis_http::Call;
 use serde::de::DeserializeOwned;
@@ -36,51 +36,6 @@ pub const DEFAULT_GRAPH_VIDEO_URL: &str = "https://graph-video.facebook.com";
 pub const DEFAULT_RUPLOAD_URL: &str = "https://rupload.facebook.com";
 /// The Graph host of Instagram accounts connected with Instagram Login.
 pub const DEFAULT_INSTAGRAM_GRAPH_URL: &str = "https://graph.instagram.com";
-
-/// How Instagram containers and Facebook videos are polled: backoff from `first_delay`,
-/// doubling up to `max_delay`, for at most `budget` before the publish returns
-/// [`Outcome::Pending`](cmis_core::Outcome::Pending) with a checkpoint to resume from.
-///
-/// The default (5 s, doubling to 60 s, 5 minutes) follows Meta's guide: poll "once per minute,
-/// for no more than 5 minutes" (`docs/meta-graph-api.md` §2), starting faster because most
-/// images finish in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PollPolicy {
-    /// The first wait.
-    pub first_delay: Duration,
-    /// The longest wait between two polls.
-    pub max_delay: Duration,
-    /// The total waiting time before giving back a pending checkpoint.
-    pub budget: Duration,
-}
-
-impl PollPolicy {
-    /// A policy with these bounds.
-    pub fn new(first_delay: Duration, max_delay: Duration, budget: Duration) -> Self {
-        Self {
-            first_delay,
-            max_delay,
-            budget,
-        }
-    }
-
-    /// The wait before poll `n` (0-based).
-    pub fn delay(&self, n: u32) -> Duration {
-        let factor = 1u32.checked_shl(n.min(20)).unwrap_or(u32::MAX);
-        self.first_delay.saturating_mul(factor).min(self.max_delay)
-    }
-}
-
-impl Default for PollPolicy {
-    fn default() -> Self {
-        Self::new(
-            Duration::from_secs(5),
-            Duration::from_secs(60),
-            Duration::from_secs(5 * 60),
-        )
-    }
-}
 
 /// A client for the Meta Graph API. Cheap to clone (one shared reqwest client inside); `Debug`
 /// never shows the app secret.
@@ -242,7 +197,8 @@ impl MetaClientBuilder {
         self
     }
 
-    /// How containers are polled (default [`PollPolicy::default`]).
+    /// How containers and videos are polled (default [`PollPolicy::default`]: 5 s, doubling to
+    /// 60 s, for 5 minutes, from Meta's guide).
     #[must_use]
     pub fn poll_policy(mut self, poll: PollPolicy) -> Self {
         self.poll = poll;

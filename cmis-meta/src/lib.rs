@@ -76,7 +76,7 @@ mod usage;
 
 pub use client::{
     DEFAULT_GRAPH_URL, DEFAULT_GRAPH_VERSION, DEFAULT_GRAPH_VIDEO_URL, DEFAULT_INSTAGRAM_GRAPH_URL,
-    DEFAULT_RUPLOAD_URL, MetaClient, MetaClientBuilder, PollPolicy,
+    DEFAULT_RUPLOAD_URL, MetaClient, MetaClientBuilder,
 };
 pub use facebook::{FacebookPagePublisher, SCHEDULE_MAX_LEAD, SCHEDULE_MIN_LEAD};
 pub use instagram::{InstagramLogin, InstagramPublisher};

@@ -5,11 +5,12 @@ mod common;
 
 use std::time::Duration;
 
+use cmis_core::PollPolicy;
 use cmis_core::{
     Checkpoint, ErrorKind, InstagramOptions, Media, Outcome, Platform, Post, Publisher,
     Reconciliation, Surface, Target, url::Url,
 };
-use cmis_meta::{InstagramLogin, InstagramPublisher, PollPolicy};
+use cmis_meta::{InstagramLogin, InstagramPublisher};
 use common::*;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

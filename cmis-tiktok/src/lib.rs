@@ -16,7 +16,7 @@
 //!   durations are not read, so they are left to TikTok).
 //! - **[`TikTokPublisher`]**, a `cmis::Publisher`: Direct Post and inbox (draft) videos by
 //!   chunked `FILE_UPLOAD` or `PULL_FROM_URL`, photo posts, status polling with backoff and a
-//!   horizon ([`PollConfig`]), checkpoints holding the `publish_id` from right after init so that
+//!   budget ([`PollPolicy`](cmis_core::PollPolicy), [`default_poll`]), checkpoints holding the `publish_id` from right after init so that
 //!   a resume never creates a second post, and cancel.
 //! - **TikTok's error codes** read from every response body, even on HTTP 200, and mapped to
 //!   `cmis::ErrorKind`, with TikTok's `log_id` kept as the error's trace id.
@@ -95,4 +95,4 @@ pub use limits::RateLimits;
 pub use oauth::{AuthorizeRequest, Pkce, TikTokRefresher, TokenGrant};
 pub use publish::TikTokPublisher;
 pub use pull::{PullHost, Sealed};
-pub use status::{PollConfig, PublishState, PublishStatus};
+pub use status::{PublishState, PublishStatus, default_poll};

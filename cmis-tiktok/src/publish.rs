@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmis_core::{
     AccessToken, AccountRef, Capabilities, Checkpoint, Clock, Error, ErrorKind, Outcome, Platform,
-    Post, PostId, Progress, PublishContext, Receipt, ReceiptState, Reconciliation, Result,
-    RetryPolicy, SecretString, Surface, SystemClock, Target, TokenProvider,
+    PollPolicy, Post, PostId, Progress, PublishContext, Receipt, ReceiptState, Reconciliation,
+    Result, RetryPolicy, SecretString, Surface, SystemClock, Target, TokenProvider,
 };
 use tokio::time::Instant;
 use url::Url;
@@ -24,7 +24,7 @@ use crate::plan::{Plan, media_preflight, plan};
 use crate::pull::{PullHost, Sealed};
 use crate::reconcile::{SCOPE_VIDEO_LIST, undecided, unlisted_reason};
 use crate::request::{PreparedVideo, init_body};
-use crate::status::{PollConfig, PublishState, PublishStatus};
+use crate::status::{PublishState, PublishStatus, default_poll};
 use crate::upload::{ChunkSource, Step, put_next_chunk, upload_expired};
 
 mod pulled;
@@ -81,7 +81,7 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 #[derive(Clone)]
 pub struct TikTokPublisher {
     client: TikTokClient,
-    poll: PollConfig,
+    poll: PollPolicy,
     upload_retry: RetryPolicy,
     chunk_size: Option<u64>,
     clock: Arc<dyn Clock>,
@@ -151,11 +151,11 @@ impl<'a> Session<'a> {
 }
 
 impl TikTokPublisher {
-    /// A publisher using `client`, polling with [`PollConfig::default`].
+    /// A publisher using `client`, polling with [`default_poll`](crate::default_poll).
     pub fn new(client: TikTokClient) -> Self {
         Self {
             client,
-            poll: PollConfig::default(),
+            poll: default_poll(),
             upload_retry: RetryPolicy::default(),
             chunk_size: None,
             clock: Arc::new(SystemClock),
@@ -166,7 +166,7 @@ impl TikTokPublisher {
 
     /// Sets how status is polled and for how long.
     #[must_use]
-    pub fn with_poll(mut self, poll: PollConfig) -> Self {
+    pub fn with_poll(mut self, poll: PollPolicy) -> Self {
         self.poll = poll;
         self
     }
@@ -415,7 +415,7 @@ impl TikTokPublisher {
         let mut polls = 0u32;
         let mut complete = false;
         loop {
-            let mut wait = self.poll.interval(polls);
+            let mut wait = self.poll.delay(polls);
             match s
                 .run(|t| async move { client.fetch_status(&t, id).await })
                 .await
@@ -432,7 +432,7 @@ impl TikTokPublisher {
                 }
                 Err(err) => return Err(err),
             }
-            if started.elapsed() + wait > self.poll.horizon {
+            if started.elapsed() + wait > self.poll.budget {
                 if complete {
                     // Published, but no public id arrived in time: the publish_id is the proof.
                     return Ok(Outcome::Published(self.receipt(

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use cmis_core::{Error, Result, SecretString};
+use cmis_core::{Error, PollPolicy, Result, SecretString};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
@@ -110,77 +110,17 @@ impl PublishStatus {
     }
 }
 
-/// How often and for how long [`TikTokPublisher`](crate::TikTokPublisher) polls the status
-/// before it returns `Outcome::Pending` for a later resume.
-///
-/// Waits grow from `initial` by `multiplier` up to `max_interval`. TikTok's moderation usually
-/// takes under a minute but can take hours, so the horizon is a per-call budget, not a verdict.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub struct PollConfig {
-    /// The first wait.
-    pub initial: Duration,
-    /// The growth of each next wait.
-    pub multiplier: f64,
-    /// The longest wait.
-    pub max_interval: Duration,
-    /// How long one publish or resume call polls before returning `Pending`.
-    pub horizon: Duration,
-}
-
-impl Default for PollConfig {
-    /// 5 s, growing 1.5× to 60 s, for 30 minutes.
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_secs(5),
-            multiplier: 1.5,
-            max_interval: Duration::from_secs(60),
-            horizon: Duration::from_secs(30 * 60),
-        }
-    }
-}
-
-impl PollConfig {
-    /// Sets the first wait.
-    #[must_use]
-    pub fn with_initial(mut self, initial: Duration) -> Self {
-        self.initial = initial;
-        self
-    }
-
-    /// Sets the growth factor (at least 1).
-    #[must_use]
-    pub fn with_multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier.is_finite() {
-            multiplier.max(1.0)
-        } else {
-            1.0
-        };
-        self
-    }
-
-    /// Sets the longest wait.
-    #[must_use]
-    pub fn with_max_interval(mut self, max: Duration) -> Self {
-        self.max_interval = max;
-        self
-    }
-
-    /// Sets the per-call horizon.
-    #[must_use]
-    pub fn with_horizon(mut self, horizon: Duration) -> Self {
-        self.horizon = horizon;
-        self
-    }
-
-    /// The wait after poll number `n` (0-based).
-    pub fn interval(&self, n: u32) -> Duration {
-        let mut wait = self.initial.min(self.max_interval);
-        for _ in 0..n.min(64) {
-            wait = wait.mul_f64(self.multiplier).min(self.max_interval);
-        }
-        wait
-    }
+/// How [`TikTokPublisher`](crate::TikTokPublisher) polls the status by default: 5 s, growing
+/// 1.5× to 60 s, for 30 minutes per call. TikTok's moderation usually takes under a minute but
+/// can take hours, so the budget is per call, not a verdict: the publish then returns
+/// `Outcome::Pending` for a later resume.
+pub fn default_poll() -> PollPolicy {
+    PollPolicy::new(
+        Duration::from_secs(5),
+        Duration::from_secs(60),
+        Duration::from_secs(30 * 60),
+    )
+    .with_multiplier(1.5)
 }
 
 impl TikTokClient {
@@ -237,9 +177,9 @@ mod tests {
     proptest! {
         #[test]
         fn intervals_grow_and_stay_capped(n in 0u32..200, m in 1.0f64..4.0) {
-            let c = PollConfig::default().with_multiplier(m);
-            prop_assert!(c.interval(n) <= c.max_interval);
-            prop_assert!(c.interval(n + 1) >= c.interval(n));
+            let c = default_poll().with_multiplier(m);
+            prop_assert!(c.delay(n) <= c.max_interval);
+            prop_assert!(c.delay(n + 1) >= c.delay(n));
         }
     }
 }

@@ -5,13 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis::meta::{
-    FacebookPagePublisher, InstagramLogin, InstagramPublisher, MetaClient, PollPolicy,
-};
+use cmis::meta::{FacebookPagePublisher, InstagramLogin, InstagramPublisher, MetaClient};
 use cmis::{
     AccountRef, Credential, CredentialStore, ErrorKind, ExposeSecret, Media, MemoryCredentialStore,
-    Outcome, Platform, Post, PublishContext, Publisher, RefreshingTokenProvider, SecretString,
-    Surface, Target,
+    Outcome, Platform, PollPolicy, Post, PublishContext, Publisher, RefreshingTokenProvider,
+    SecretString, Surface, Target,
 };
 use cmis_sandbox::{Fault, MetaEndpoint, Sandbox};
 

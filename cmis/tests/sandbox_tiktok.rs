@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis::tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
+use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use cmis::{
     AccountRef, Credential, CredentialStore, ErrorKind, ExposeSecret, Media, MemoryCredentialStore,
     Outcome, Platform, Post, PrivacyLevel, PublishContext, Publisher, ReceiptState,
@@ -51,10 +51,10 @@ async fn fixture() -> Fixture {
         .refresher(Arc::new(TikTokRefresher::new(client.clone())))
         .build();
     let publisher = TikTokPublisher::new(client).with_poll(
-        PollConfig::default()
+        default_poll()
             .with_initial(Duration::from_millis(20))
             .with_max_interval(Duration::from_millis(100))
-            .with_horizon(Duration::from_secs(10)),
+            .with_budget(Duration::from_secs(10)),
     );
     Fixture {
         sandbox,

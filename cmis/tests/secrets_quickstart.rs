@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use cmis::ai::OfflineGenerator;
 use cmis::meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
 use cmis::scheduler::{JobFilter, JobState, ScheduleStore, Scheduler, TokenKey};
-use cmis::tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
+use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use cmis::time::OffsetDateTime;
 use cmis::{
     AccountRef, AuditSink, ContentGenerator, Credential, CredentialStore, ErrorKind, ExposeSecret,
@@ -364,7 +364,7 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     let instagram_publisher = Arc::new(InstagramPublisher::new(meta_client.clone()));
     let tiktok_publisher = Arc::new(
         TikTokPublisher::new(tiktok_client.clone())
-            .with_poll(PollConfig::default().with_initial(Duration::from_millis(100))),
+            .with_poll(default_poll().with_initial(Duration::from_millis(100))),
     );
     let scheduler = Scheduler::builder(store.clone())
         .publisher(facebook.clone())

@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use cmis_core::url::Url;
 use cmis_core::{
-    Clock, Error, Platform, RateLimit, RefreshingTokenProvider, Result, RetryPolicy, SecretString,
+    Clock, Error, Platform, PollPolicy, RateLimit, RefreshingTokenProvider, Result, RetryPolicy,
+    SecretString,
 };
-use cmis_meta::{
-    FacebookPagePublisher, InstagramPublisher, MetaClient, PollPolicy, ReconcilePolicy,
-};
+use cmis_meta::{FacebookPagePublisher, InstagramPublisher, MetaClient, ReconcilePolicy};
 use cmis_scheduler::{DeliveryPolicy, ScheduleStore, Scheduler, WebhookNotifier};
-use cmis_tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
+use cmis_tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 
 use super::db::{Location, StoreKind, open_with_clock};
 use super::faulty::FaultyStore;
@@ -146,11 +145,11 @@ pub(crate) async fn run() -> Result<()> {
         .with_pull_host(Arc::new(HostClient::new(pull_host)?))
         .with_list_settle(Duration::from_secs(30))
         .with_poll(
-            PollConfig::default()
+            default_poll()
                 .with_initial(Duration::from_millis(300))
                 .with_multiplier(1.5)
                 .with_max_interval(Duration::from_secs(1))
-                .with_horizon(Duration::from_secs(4)),
+                .with_budget(Duration::from_secs(4)),
         )
         .with_upload_retry(
             RetryPolicy::default()

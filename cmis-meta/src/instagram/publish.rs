@@ -46,7 +46,7 @@ impl InstagramPublisher {
     fn pending(&self, state: &IgState, stage: &str) -> Result<Outcome> {
         let cp = state
             .checkpoint(stage)?
-            .with_resume_after(self.client.poll_policy().max_delay);
+            .with_resume_after(self.client.poll_policy().max_interval);
         Ok(Outcome::Pending(cp))
     }
 

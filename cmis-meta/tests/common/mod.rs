@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use cmis_core::PollPolicy;
 use cmis_core::{
     AccessToken, AccountRef, Credential, MemoryCheckpointSink, Platform, PublishContext, Result,
     SecretString, TokenProvider,
 };
-use cmis_meta::{MetaClient, PollPolicy};
+use cmis_meta::MetaClient;
 use wiremock::matchers::any;
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 

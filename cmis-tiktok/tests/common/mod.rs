@@ -11,7 +11,7 @@ use cmis_core::{
     MemoryCredentialStore, Platform, PublishContext, RefreshingTokenProvider, RetryPolicy,
     SecretString, Target,
 };
-use cmis_tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
+use cmis_tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use serde_json::Value;
 use time::OffsetDateTime;
 use wiremock::matchers::any;
@@ -67,10 +67,10 @@ pub fn client(server: &MockServer) -> TikTokClient {
 pub fn publisher(server: &MockServer, horizon_ms: u64) -> TikTokPublisher {
     TikTokPublisher::new(client(server))
         .with_poll(
-            PollConfig::default()
+            default_poll()
                 .with_initial(Duration::from_millis(5))
                 .with_max_interval(Duration::from_millis(10))
-                .with_horizon(Duration::from_millis(horizon_ms)),
+                .with_budget(Duration::from_millis(horizon_ms)),
         )
         .with_upload_retry(
             RetryPolicy::default()

@@ -24,7 +24,7 @@ use cmis::media::sample;
 use cmis::meta::{FacebookPagePublisher, MetaClient};
 use cmis::sandbox::{Creator, Sandbox};
 use cmis::scheduler::{NewPost, Scheduler, SqliteStore, TokenKey};
-use cmis::tiktok::{PollConfig, TikTokClient, TikTokPublisher, TikTokRefresher};
+use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use cmis::time::OffsetDateTime;
 use cmis::{
     ContentGenerator, Credential, CredentialStore, Error, ErrorKind, GenerateRequest,
@@ -140,7 +140,7 @@ async fn run() -> Result<()> {
         .build();
     let scheduler = Scheduler::builder(store.clone())
         .publisher(Arc::new(TikTokPublisher::new(tiktok_client).with_poll(
-            PollConfig::default().with_initial(Duration::from_millis(200)),
+            default_poll().with_initial(Duration::from_millis(200)),
         )))
         .publisher(Arc::new(FacebookPagePublisher::new(
             MetaClient::builder().graph_url(meta.url()).build()?,
