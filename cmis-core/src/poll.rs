@@ -9,8 +9,9 @@ use std::time::Duration;
 /// connector takes one; each has its own default, from its platform's guide.
 ///
 /// ```
+/// # mod cmis { pub use cmis_core::*; }
 /// use std::time::Duration;
-/// use cmis_core::PollPolicy;
+/// use cmis::PollPolicy;
 /// let poll = PollPolicy::new(Duration::from_secs(5), Duration::from_secs(60), Duration::from_secs(300));
 /// assert_eq!(poll.delay(0), Duration::from_secs(5));
 /// assert_eq!(poll.delay(1), Duration::from_secs(10));
