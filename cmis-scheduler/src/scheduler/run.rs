@@ -649,7 +649,6 @@ fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completio
         message: format!("the outcome's details could not be stored ({why})"),
         discard_checkpoint: false,
     };
-    let kind = |e: &JobError| e.kind;
     let reconcile = || Completion::UnknownOutcome {
         error: error(cmis_core::ErrorKind::UnknownOutcome),
         reconcile_at: Some(cmis_core::after(
@@ -665,22 +664,22 @@ fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completio
             reconcile_at,
             ..
         } => Completion::UnknownOutcome {
-            error: error(kind(e)),
+            error: error(e.kind),
             reconcile_at: *reconcile_at,
             checkpoint: None,
         },
         Completion::Retry { at, error: e } => Completion::Retry {
             at: *at,
-            error: error(kind(e)),
+            error: error(e.kind),
         },
         Completion::AwaitingReauth { error: e } => Completion::AwaitingReauth {
-            error: error(kind(e)),
+            error: error(e.kind),
         },
         Completion::Failed { error: e } => Completion::Failed {
-            error: error(kind(e)),
+            error: error(e.kind),
         },
         Completion::Missed { error: e } => Completion::Missed {
-            error: error(kind(e)),
+            error: error(e.kind),
         },
         Completion::Snooze { at } => Completion::Snooze { at: *at },
     }
