@@ -305,7 +305,7 @@ async fn settle_all(scheduler: &Scheduler, jobs: &[Job], limit: Duration) -> Res
 
 fn random_key() -> Result<[u8; 32]> {
     let mut key = [0u8; 32];
-    getrandom::getrandom(&mut key)
+    getrandom::fill(&mut key)
         .map_err(|e| Error::internal(format!("no randomness for the encryption key: {e}")))?;
     Ok(key)
 }

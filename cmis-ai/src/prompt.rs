@@ -77,8 +77,20 @@ impl Prompt {
         }
     }
 
-    /// The JSON Schema of the answer, in strict form (every property required, no extras).
-    pub fn output_schema() -> Value {
+    /// The JSON Schema of the answer, in strict form (every property required, no extras), as
+    /// JSON text: what a provider of your own sends as its structured-output schema.
+    ///
+    /// ```
+    /// # mod cmis { pub mod ai { pub use cmis_ai::*; } }
+    /// let schema = cmis::ai::Prompt::output_schema();
+    /// assert!(schema.contains(r#""required":["variants"]"#));
+    /// ```
+    pub fn output_schema() -> String {
+        Self::output_schema_value().to_string()
+    }
+
+    /// [`Prompt::output_schema`] as a JSON value, for the built-in providers' request bodies.
+    pub(crate) fn output_schema_value() -> Value {
         json!({
             "type": "object",
             "properties": {

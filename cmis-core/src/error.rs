@@ -235,6 +235,7 @@ struct Inner {
     user_message: Option<String>,
     retry_after: Option<Duration>,
     discards_checkpoint: bool,
+    token_rejected: bool,
     violations: Vec<Violation>,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
@@ -253,6 +254,7 @@ impl Error {
                 user_message: None,
                 retry_after: None,
                 discards_checkpoint: false,
+                token_rejected: false,
                 violations: Vec::new(),
                 source: None,
             }),
@@ -377,6 +379,16 @@ impl Error {
         self
     }
 
+    /// Marks that the platform refused the access token itself (expired, revoked, malformed),
+    /// as opposed to a missing permission or any other failure: a
+    /// [`TokenSession`](crate::TokenSession) then renews the token once and repeats the call.
+    /// A connector sets it only on the platform's own "invalid token" answers.
+    #[must_use]
+    pub fn token_rejected(mut self) -> Self {
+        self.inner.token_rejected = true;
+        self
+    }
+
     /// Sets the underlying cause. It must not print a secret in its `Display` or `Debug`.
     #[must_use]
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
@@ -415,6 +427,11 @@ impl Error {
     /// Whether the publish's checkpoint is dead (see [`discarding_checkpoint`](Self::discarding_checkpoint)).
     pub fn discards_checkpoint(&self) -> bool {
         self.inner.discards_checkpoint
+    }
+
+    /// Whether the platform refused the access token (see [`token_rejected`](Self::token_rejected)).
+    pub fn is_token_rejected(&self) -> bool {
+        self.inner.token_rejected
     }
 
     /// The platform that returned the error, if any.
@@ -500,6 +517,9 @@ impl fmt::Debug for Error {
         }
         if let Some(r) = &i.retry_after {
             d.field("retry_after", r);
+        }
+        if i.token_rejected {
+            d.field("token_rejected", &true);
         }
         if i.discards_checkpoint {
             d.field("discards_checkpoint", &true);

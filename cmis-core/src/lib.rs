@@ -59,6 +59,7 @@ mod poll;
 mod ratelimit;
 mod refreshing;
 mod retry;
+mod session;
 mod traits;
 
 pub use clock::{Clock, SystemClock, TokioClock, after};
@@ -74,10 +75,11 @@ pub use refreshing::{
     DEFAULT_REFRESH_MARGIN, RefreshingTokenProvider, RefreshingTokenProviderBuilder,
 };
 pub use retry::RetryPolicy;
+pub use session::TokenSession;
 pub use traits::*;
 
 /// Secrets: tokens are [`SecretString`]s, read with [`ExposeSecret`] only where they are sent.
 pub use secrecy::{ExposeSecret, SecretString};
 
 /// Re-exported so that users name the same types as cmis does.
-pub use {mime, time, url};
+pub use {bytes, mime, time, url};

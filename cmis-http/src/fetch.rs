@@ -112,6 +112,7 @@ impl MediaFetcherBuilder {
 
     /// Resolves host names with `resolver` instead of the system resolver; every address it
     /// returns is still checked against the policy.
+    #[doc(hidden)]
     pub fn resolver(mut self, resolver: Arc<dyn Resolve>) -> Self {
         self.resolver = Some(resolver);
         self

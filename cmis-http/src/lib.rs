@@ -15,14 +15,26 @@
 //! - **Bodies read with a cap** suited to their purpose ([`MAX_API_RESPONSE_BYTES`],
 //!   [`MAX_OAUTH_RESPONSE_BYTES`], [`MAX_AI_RESPONSE_BYTES`], [`MAX_ERROR_BODY_BYTES`]): a server
 //!   that answers with an endless body gets an error naming the call, not the process's memory.
+//! - **Media fetched from users' URLs** by a [`MediaFetcher`] that refuses private, loopback
+//!   and other internal addresses ([`UrlPolicy`]), checked on every redirect and on every
+//!   address DNS returns.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), cmis_core::Error> {
-//! use cmis_http::{Call, MAX_API_RESPONSE_BYTES, client_builder, read_answer, send};
-//! let client = client_builder()?.build().map_err(cmis_http::build_error)?;
-//! let response = send(client.get("https://graph.facebook.com/v24.0/me"), Call::Read).await?;
-//! let body = read_answer(response, Call::Read, "GET /me", MAX_API_RESPONSE_BYTES).await?;
-//! # let _ = body; Ok(()) }
+//! ## Internal to cmis
+//!
+//! The transport itself (building a client, sending, classifying, reading capped bodies) is
+//! written in `reqwest` types, and is hidden from these docs: it serves cmis's own connectors,
+//! follows their needs, and may change in any release, including when cmis moves to a new
+//! `reqwest`. Nothing here is re-exported by the `cmis` crate except the media fetcher and its
+//! URL policy, which `cmis::media` re-exports and which name no `reqwest` type.
+//!
+//! ```
+//! # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_http::{AddressClass, UrlPolicy}; } }
+//! use cmis::media::{AddressClass, UrlPolicy};
+//! let policy = UrlPolicy::new();
+//! let internal = cmis::url::Url::parse("https://10.0.0.7/video.mp4").unwrap();
+//! assert!(policy.check_url(&internal).is_err());
+//! let lab = UrlPolicy::new().allow(AddressClass::Private);
+//! assert!(lab.check_url(&internal).is_ok());
 //! ```
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -32,6 +44,8 @@ use std::time::Duration;
 use cmis_core::{Error, ErrorKind};
 
 mod body;
+#[cfg(cmis_public_api_canary)]
+pub mod canary;
 mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -42,14 +56,18 @@ pub mod testing;
 
 pub use body::{
     MAX_AI_RESPONSE_BYTES, MAX_API_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES, MAX_OAUTH_RESPONSE_BYTES,
-    read_answer, read_body, read_body_prefix,
 };
+#[doc(hidden)]
+pub use body::{read_answer, read_body, read_body_prefix};
 pub use fetch::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_MAX_MEDIA_BYTES, DEFAULT_MAX_REDIRECTS, MediaDownload,
     MediaFetcher, MediaFetcherBuilder,
 };
-pub use policy::{AddressClass, GuardedResolver, RefusedAddress, UrlPolicy};
+#[doc(hidden)]
+pub use policy::GuardedResolver;
+pub use policy::{AddressClass, RefusedAddress, UrlPolicy};
 
+#[doc(hidden)]
 pub use reqwest;
 
 /// The `User-Agent` cmis sends.
@@ -72,6 +90,7 @@ pub enum Call {
 /// A reqwest client builder with cmis's transport settings: rustls with built-in roots, no
 /// redirects, a 10 s connect timeout, a 120 s overall timeout, and cmis's `User-Agent`.
 /// Callers may change the timeouts.
+#[doc(hidden)]
 pub fn client_builder() -> Result<reqwest::ClientBuilder, Error> {
     Ok(reqwest::Client::builder()
         .tls_backend_preconfigured(tls_config()?)
@@ -82,6 +101,7 @@ pub fn client_builder() -> Result<reqwest::ClientBuilder, Error> {
 }
 
 /// The rustls configuration: the `ring` provider, TLS 1.2 and 1.3, the Mozilla root store.
+#[doc(hidden)]
 pub fn tls_config() -> Result<rustls::ClientConfig, Error> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -112,6 +132,7 @@ fn ring_provider() -> rustls::crypto::CryptoProvider {
 
 /// Converts an error from [`reqwest::ClientBuilder::build`]; the usual way to build a client is
 /// `client_builder()?.build().map_err(build_error)?`.
+#[doc(hidden)]
 pub fn build_error(err: reqwest::Error) -> Error {
     Error::internal(format!(
         "HTTP client could not be built: {}",
@@ -122,6 +143,7 @@ pub fn build_error(err: reqwest::Error) -> Error {
 /// Classifies a transport error (no HTTP response was read) for a `call`.
 ///
 /// The URL is removed from the error first: platform URLs can carry access tokens.
+#[doc(hidden)]
 pub fn classify(err: reqwest::Error, call: Call) -> Error {
     // The host and port are kept, to say where the call went; the path and query are not.
     let to = err
@@ -165,6 +187,7 @@ pub fn classify(err: reqwest::Error, call: Call) -> Error {
 
 /// Sends `request`, classifying a transport failure for `call`. HTTP error statuses are returned
 /// as responses: each connector classifies the platform's error body itself.
+#[doc(hidden)]
 pub async fn send(
     request: reqwest::RequestBuilder,
     call: Call,
@@ -175,6 +198,7 @@ pub async fn send(
 /// Parses a `Retry-After` header given in seconds (the form the platforms use), capped at
 /// [`MAX_RETRY_AFTER`]: callers add the wait to the clock, and an absurd value must not overflow
 /// it. HTTP-date values and garbage yield `None`.
+#[doc(hidden)]
 pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     headers
         .get(http::header::RETRY_AFTER)?

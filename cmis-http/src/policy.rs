@@ -352,6 +352,7 @@ impl UrlPolicy {
     /// A client connects to an IP host without asking any resolver, so call
     /// [`check_url`](Self::check_url) on every URL before sending it, including each redirect
     /// target; [`MediaFetcher`](crate::MediaFetcher) does both.
+    #[doc(hidden)]
     pub fn client_builder(&self) -> Result<reqwest::ClientBuilder> {
         Ok(crate::client_builder()?
             .no_proxy()

@@ -107,6 +107,28 @@ impl Format {
         matches!(self, Self::Mp4 | Self::Mov | Self::Webm | Self::Matroska)
     }
 
+    /// The format a MIME type names (its essence, such as `video/mp4`; ASCII case-insensitive),
+    /// the inverse of [`mime`](Self::mime), which also reads `image/jpg` and `video/mov`. Only
+    /// for media that cannot be sniffed, such as a URL that is not downloaded.
+    pub fn from_mime(mime: &str) -> Option<Self> {
+        let mime = mime.trim().to_ascii_lowercase();
+        Some(match mime.as_str() {
+            "image/jpeg" | "image/jpg" | "image/pjpeg" => Self::Jpeg,
+            "image/png" => Self::Png,
+            "image/webp" => Self::Webp,
+            "image/gif" => Self::Gif,
+            "image/bmp" => Self::Bmp,
+            "image/tiff" => Self::Tiff,
+            "image/heic" | "image/heif" => Self::Heic,
+            "image/avif" => Self::Avif,
+            "video/mp4" => Self::Mp4,
+            "video/quicktime" | "video/mov" => Self::Mov,
+            "video/webm" => Self::Webm,
+            "video/x-matroska" | "video/matroska" => Self::Matroska,
+            _ => return None,
+        })
+    }
+
     /// The format a file extension usually means (ASCII case-insensitive, with or without the
     /// dot). Only for media that cannot be sniffed, such as a URL that is not downloaded.
     pub fn from_extension(ext: &str) -> Option<Self> {

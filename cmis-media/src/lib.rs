@@ -58,6 +58,7 @@ mod convert;
 mod cover;
 mod fetch;
 mod format;
+mod nonblocking;
 mod probe;
 mod rules;
 pub mod sample;
@@ -72,6 +73,7 @@ pub use convert::{
 pub use cover::video_cover_frame;
 pub use fetch::{FetchedFile, fetch_to_file, probe_url};
 pub use format::{ColorType, Format, VideoCodec};
+pub use nonblocking::{sniff, sniff_file, validate_async, validate_with_async};
 pub use probe::{MediaInfo, probe, probe_bytes, probe_file};
 pub use rules::{
     INSTAGRAM_DEFAULT_MAX_HASHTAGS, ImageRules, ItemRules, LengthUnit, RULES_VERSION, Rules,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cmis_core::{
-    AccessToken, AccountRef, Clock, Error, ErrorKind, ExposeSecret, KeyedRateLimiter, Platform,
-    PollPolicy, RateLimit, Result, RetryPolicy, SecretString, SystemClock,
+    AccountRef, Clock, Error, ErrorKind, ExposeSecret, KeyedRateLimiter, Platform, PollPolicy,
+    RateLimit, Result, RetryPolicy, SecretString, SystemClock,
 };
 use cmis_http::Call;
 use serde::de::DeserializeOwned;
@@ -359,24 +359,15 @@ impl MetaClient {
         format!("{}/{}", base.as_str().trim_end_matches('/'), path)
     }
 
-    /// Sends `req` with the account's token; on a rejected token (190) the token is invalidated
-    /// once and the call fails with [`ErrorKind::Auth`]: no retry storm.
+    /// Sends `req` with the account's token. A rejected token (190, 102, a bare 401) is renewed
+    /// once per session and the call repeated once ([`TokenSession`]); after that the call fails
+    /// with [`ErrorKind::Auth`]: no retry storm.
     pub(crate) async fn call(&self, s: Session<'_>, req: &ApiRequest) -> Result<Value> {
-        let token = s.tokens.access_token(s.account).await?;
-        let result = self
-            .exchange(
-                req,
-                Some(&token.secret),
-                &throttle_key(s.account),
-                s.account.platform,
-            )
-            .await;
-        if let Err(err) = &result
-            && err.kind() == ErrorKind::Auth
-        {
-            invalidate(s, &token).await;
-        }
-        result
+        let key = &throttle_key(s.account);
+        let platform = s.account.platform;
+        s.tokens
+            .run(|token| async move { self.exchange(req, Some(&token), key, platform).await })
+            .await
     }
 
     /// [`call`](Self::call) for reads, retried with the read policy.
@@ -553,10 +544,6 @@ fn edge(url: &str) -> &str {
 
 fn throttle_key(account: &AccountRef) -> String {
     format!("{}:{}", account.platform, account.account)
-}
-
-async fn invalidate(s: Session<'_>, token: &AccessToken) {
-    s.tokens.invalidate(s.account, token).await;
 }
 
 fn unreadable(call: Call, platform: Platform, what: &str) -> Error {

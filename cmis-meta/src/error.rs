@@ -132,6 +132,9 @@ pub(crate) fn classify(
         if let (ErrorKind::RateLimited, Some(after)) = (kind, retry_after) {
             err = err.with_retry_after(after);
         }
+        if kind == ErrorKind::Auth {
+            err = err.token_rejected();
+        }
         return err;
     };
     let kind = kind_for(&e, status, call);
@@ -157,6 +160,11 @@ pub(crate) fn classify(
     }
     if let (ErrorKind::RateLimited, Some(after)) = (kind, retry_after) {
         err = err.with_retry_after(after);
+    }
+    // Every `Auth` here is the token itself refused (190, 102, a bare 401); a missing role or
+    // permission is `Permission`.
+    if kind == ErrorKind::Auth {
+        err = err.token_rejected();
     }
     err
 }

@@ -33,29 +33,9 @@ fn from_format(format: cmis_media::Format) -> Option<Sniffed> {
 }
 
 /// Recognises media from its magic bytes (`cmis-media`'s sniffer; never the file name).
+#[cfg(test)]
 pub(crate) fn sniff(head: &[u8]) -> Option<Sniffed> {
     cmis_media::Format::sniff(head).and_then(from_format)
-}
-
-fn by_extension(path: &str) -> Option<Sniffed> {
-    let ext = path.rsplit_once('.')?.1;
-    cmis_media::Format::from_extension(ext).and_then(from_format)
-}
-
-async fn head_of(path: &std::path::Path) -> Result<Vec<u8>> {
-    use tokio::io::AsyncReadExt;
-    let mut file = tokio::fs::File::open(path).await.map_err(|e| io(path, e))?;
-    let mut buf = vec![0u8; 64];
-    let mut n = 0;
-    while n < buf.len() {
-        let read = file.read(&mut buf[n..]).await.map_err(|e| io(path, e))?;
-        if read == 0 {
-            break;
-        }
-        n += read;
-    }
-    buf.truncate(n);
-    Ok(buf)
 }
 
 fn io(path: &std::path::Path, e: std::io::Error) -> Error {
@@ -65,16 +45,7 @@ fn io(path: &std::path::Path, e: std::io::Error) -> Error {
 /// What `media` is: sniffed from the bytes for files and in-memory data, from the declared MIME
 /// type or the URL's extension for URLs (Meta fetches those itself).
 pub(crate) async fn sniff_media(media: &Media) -> Result<Sniffed> {
-    let found = match &media.source {
-        MediaSource::Path(p) => sniff(&head_of(p).await?),
-        MediaSource::Bytes { data, .. } => sniff(data),
-        MediaSource::Url(u) => media
-            .mime
-            .as_ref()
-            .and_then(|m| by_extension(&format!("x.{}", m.subtype())))
-            .or_else(|| by_extension(u.path())),
-        _ => None,
-    };
+    let found = cmis_media::sniff(media).await?.and_then(from_format);
     found.ok_or_else(|| {
         Error::invalid_input(format!(
             "{} is neither a JPEG, PNG, WebP or GIF image nor an MP4 or MOV video (declare its MIME type for URLs)",
@@ -139,16 +110,6 @@ pub(crate) fn file_name(media: &Media, sniffed: Sniffed) -> String {
     } else {
         cleaned
     }
-}
-
-/// The platform's media and text rules from `cmis-media` (probing local files' headers), every
-/// violation at once, before any network call.
-pub(crate) fn validate_with_cmis_media(
-    platform: cmis_core::Platform,
-    surface: cmis_core::Surface,
-    post: &cmis_core::Post,
-) -> Result<()> {
-    cmis_media::validate(platform, surface, post)
 }
 
 /// When the post allows conversion, makes every local image acceptable to Instagram with

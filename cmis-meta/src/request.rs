@@ -1,7 +1,7 @@
 //! The request model: hosts, auth schemes, bodies, and the Graph id helpers.
 
 use bytes::Bytes;
-use cmis_core::{AccountRef, Error, Result, TokenProvider};
+use cmis_core::{AccountRef, Error, Result, TokenSession};
 use cmis_http::Call;
 use serde::Deserialize;
 use serde_json::Value;
@@ -126,11 +126,21 @@ impl ApiRequest {
     }
 }
 
-/// Who a call is made for: the account (for tokens and throttling) and its token provider.
+/// Who a call is made for: the account (for throttling) and its tokens, which follow the
+/// [`TokenSession`] rule on a rejected token.
 #[derive(Clone, Copy)]
 pub(crate) struct Session<'a> {
     pub(crate) account: &'a AccountRef,
-    pub(crate) tokens: &'a dyn TokenProvider,
+    pub(crate) tokens: &'a TokenSession<'a>,
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn new(tokens: &'a TokenSession<'a>) -> Self {
+        Self {
+            account: tokens.account(),
+            tokens,
+        }
+    }
 }
 
 /// Deserialises a Graph id that may come as a string or a number into a string, keeping every

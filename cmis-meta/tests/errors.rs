@@ -2,10 +2,11 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use cmis_core::{ErrorKind, Media, Post, Publisher, Target, url::Url};
+use cmis_core::{ErrorKind, ExposeSecret, Media, Post, Publisher, Target, url::Url};
 use cmis_meta::{FacebookPagePublisher, InstagramPublisher};
 use common::*;
 use wiremock::matchers::{method, path, query_param};
@@ -36,8 +37,70 @@ async fn expired_token_190_463_is_auth_with_one_call_and_one_invalidation() {
     assert_eq!(err.platform_subcode(), Some("463"));
     assert_eq!(err.trace_id(), Some("A9xTr1Ace190"));
     assert_eq!(h.tokens.invalidations.load(Ordering::SeqCst), 1);
-    assert_eq!(h.tokens.requests.load(Ordering::SeqCst), 1);
+    // The provider was asked once more after the rejection, handed out the same token, and so
+    // the post was not sent again.
+    assert_eq!(h.tokens.requests.load(Ordering::SeqCst), 2);
+    assert!(err.is_token_rejected());
     assert!(!err.to_string().contains(TOKEN));
+}
+
+/// The connector kit's rule, as TikTok follows it too: a rejected token that the platform can
+/// refresh is refreshed once and the call repeated once with the new token.
+#[tokio::test]
+async fn a_rejected_user_token_is_refreshed_once_and_the_post_sent_again() {
+    use cmis_core::{
+        Credential, CredentialStore, MemoryCredentialStore, PublishContext,
+        RefreshingTokenProvider, SecretString,
+    };
+    use cmis_meta::FacebookTokenRefresher;
+    use wiremock::matchers::header;
+
+    let h = harness().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{PAGE}/feed")))
+        .and(header("authorization", "Bearer EAAB-user-old"))
+        .respond_with(json(400, "error_190_463.json"))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/oauth/access_token"))
+        .and(query_param("grant_type", "fb_exchange_token"))
+        .and(query_param("fb_exchange_token", "EAAB-user-old"))
+        .respond_with(json(200, "long_lived.json"))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{PAGE}/feed")))
+        .and(header("authorization", "Bearer EAAB-long-lived"))
+        .respond_with(json(200, "feed_post.json"))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    let store = Arc::new(MemoryCredentialStore::new());
+    let in_30_days = time::OffsetDateTime::now_utc() + Duration::from_secs(30 * 24 * 3600);
+    store
+        .put_credential(
+            Credential::new(page(), SecretString::from("EAAB-user-old"))
+                .with_access_expires_at(in_30_days),
+        )
+        .await
+        .unwrap();
+    let tokens = RefreshingTokenProvider::builder(store.clone())
+        .refresher(Arc::new(FacebookTokenRefresher::new(h.client.clone())))
+        .build();
+    let ctx = PublishContext::new(Arc::new(tokens));
+    let out = FacebookPagePublisher::new(h.client.clone())
+        .publish(&Target::feed(page()), &Post::new().with_text("hi"), &ctx)
+        .await
+        .unwrap();
+    let cmis_core::Outcome::Published(receipt) = out else {
+        panic!("not published: {out:?}")
+    };
+    assert_eq!(receipt.post_id.as_str(), "1234567890_9876543210");
+    let stored = store.credential(&page()).await.unwrap().unwrap();
+    assert_eq!(stored.access_token.expose_secret(), "EAAB-long-lived");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use cmis_core::{Error, Result};
 
@@ -40,7 +40,7 @@ impl TokenKey {
     /// a key kept elsewhere: make one with [`generate_hex`](Self::generate_hex) once.
     pub fn generate() -> Self {
         Self {
-            cipher: XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng)),
+            cipher: XChaCha20Poly1305::new(&random_bytes::<32>().into()),
         }
     }
 
@@ -58,8 +58,7 @@ impl TokenKey {
     /// # Ok::<(), cmis::Error>(())
     /// ```
     pub fn generate_hex() -> cmis_core::SecretString {
-        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-        cmis_core::SecretString::from(hex::encode(key.as_slice()))
+        cmis_core::SecretString::from(hex::encode(random_bytes::<32>()))
     }
 
     /// A key from 64 hexadecimal digits (either case; surrounding whitespace, such as the
@@ -94,11 +93,16 @@ impl TokenKey {
 
     /// Encrypts `plaintext`, bound to `aad`: format byte, random 192-bit nonce, ciphertext.
     pub(crate) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|e| {
+            Error::internal(format!(
+                "a credential could not be encrypted: the operating system's random generator failed: {e}"
+            ))
+        })?;
         let ct = self
             .cipher
             .encrypt(
-                &nonce,
+                &XNonce::from(nonce),
                 Payload {
                     msg: plaintext,
                     aad,
@@ -121,14 +125,25 @@ impl TokenKey {
             return Err(Error::internal("a stored credential has an unknown format"));
         }
         let (nonce, ct) = rest.split_at(NONCE_LEN);
+        let nonce = XNonce::try_from(nonce)
+            .map_err(|_| Error::internal("a stored credential has an unknown format"))?;
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
+            .decrypt(&nonce, Payload { msg: ct, aad })
             .map_err(|_| {
                 Error::internal(
                     "a stored credential cannot be decrypted: wrong key, or the row was tampered with",
                 )
             })
     }
+}
+
+/// `N` bytes from the operating system's generator, for a new key. A machine whose generator
+/// fails cannot make a key at all; as with the standard library's hash seeds, that panics.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .unwrap_or_else(|e| panic!("the operating system's random generator failed: {e}"));
+    bytes
 }
 
 impl fmt::Debug for TokenKey {

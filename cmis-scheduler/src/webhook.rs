@@ -22,7 +22,7 @@ use cmis_core::{
 };
 use cmis_http::reqwest;
 use cmis_http::{Call, build_error, classify, client_builder, retry_after};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use secrecy::SecretSlice;
 use sha2::Sha256;
 use time::OffsetDateTime;
@@ -104,7 +104,7 @@ impl WebhookSecret {
 
     /// The HMAC-SHA256 state over `"{id}.{timestamp}.{body}"`.
     fn mac(&self, id: &str, timestamp: &[u8], body: &[u8]) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.key.expose_secret())
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.expose_secret())
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(id.as_bytes());
         mac.update(b".");

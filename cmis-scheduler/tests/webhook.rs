@@ -16,7 +16,7 @@ use cmis_scheduler::{
     WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WebhookNotifier,
     WebhookNotifierBuilder, WebhookSecret, verify_webhook,
 };
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
 use time::macros::datetime;

@@ -63,11 +63,6 @@ impl ApiErrorBody {
     }
 }
 
-/// Whether `err` is TikTok saying the access token is invalid (so one refresh may help).
-pub(crate) fn is_token_invalid(err: &Error) -> bool {
-    err.platform_code() == Some(ACCESS_TOKEN_INVALID)
-}
-
 /// Reads a v2 envelope: the error code first (even on HTTP 200), then `data` as `T`.
 ///
 /// The body is read as a JSON value first (a repeated key keeps its last value, as in any JSON
@@ -142,7 +137,7 @@ pub(crate) fn classify_status(
     let msg = format!("TikTok answered HTTP {status} ({detail})");
     let err = match status {
         429 => Error::rate_limited(msg).with_retry_after(retry_after.unwrap_or(RATE_LIMIT_WINDOW)),
-        401 => Error::auth(msg),
+        401 => Error::auth(msg).token_rejected(),
         403 => Error::permission(msg),
         400..=499 => Error::invalid_input(msg),
         _ if status >= 500 => server_error(msg, call),
@@ -180,7 +175,7 @@ pub(crate) fn classify_code(
     };
     let err = match code {
         ACCESS_TOKEN_INVALID => {
-            Error::auth(format!("the access token is invalid or expired ({said})"))
+            Error::auth(format!("the access token is invalid or expired ({said})")).token_rejected()
         }
         "scope_not_authorized" | "scope_permission_missed" => Error::permission(format!(
             "the user did not grant the scope this call needs; ask them to re-authorise with \

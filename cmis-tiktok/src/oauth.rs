@@ -59,7 +59,7 @@ impl Pkce {
         let mut verifier = String::with_capacity(64);
         while verifier.len() < 64 {
             let mut raw = [0u8; 64];
-            getrandom::getrandom(&mut raw).map_err(|e| {
+            getrandom::fill(&mut raw).map_err(|e| {
                 Error::internal(format!("no randomness for the PKCE verifier: {e}"))
             })?;
             for b in raw.map(usize::from) {

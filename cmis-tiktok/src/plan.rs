@@ -293,9 +293,5 @@ pub(crate) fn plan(target: &Target, post: &Post) -> Result<Plan> {
 /// the API's 10-minute maximum; JPEG/WebP photos), checked on the files' headers. Files are read
 /// on a blocking thread; URLs are checked by their extension only.
 pub(crate) async fn media_preflight(post: &Post) -> Result<()> {
-    let rules = cmis_media::Rules::for_target(Platform::TikTok, Surface::Feed)?;
-    let post = post.clone();
-    tokio::task::spawn_blocking(move || cmis_media::validate_with(&rules, &post))
-        .await
-        .map_err(|e| Error::internal(format!("media check failed to run: {e}")))?
+    cmis_media::validate_async(Platform::TikTok, Surface::Feed, post).await
 }

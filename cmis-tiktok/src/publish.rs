@@ -1,15 +1,14 @@
 //! [`TikTokPublisher`]: the `Publisher` for a TikTok creator account.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AccessToken, AccountRef, Capabilities, Checkpoint, Clock, Error, ErrorKind, Outcome, Platform,
-    PollPolicy, Post, PostId, Progress, PublishContext, Receipt, ReceiptState, Reconciliation,
-    Result, RetryPolicy, SecretString, Surface, SystemClock, Target, TokenProvider,
+    AccountRef, Capabilities, Checkpoint, Clock, Error, ErrorKind, Outcome, Platform, PollPolicy,
+    Post, PostId, Progress, PublishContext, Receipt, ReceiptState, Reconciliation, Result,
+    RetryPolicy, Surface, SystemClock, Target, TokenProvider, TokenSession,
 };
 use tokio::time::Instant;
 use url::Url;
@@ -19,7 +18,7 @@ use crate::checkpoint::{
     Initiating, MediaType, Mode, STAGE_INITIATING, STAGE_PROCESSING, STAGE_UPLOADING, State,
 };
 use crate::creator_info::{CreatorInfo, gate};
-use crate::error::{classify_fail_reason, is_token_invalid};
+use crate::error::classify_fail_reason;
 use crate::plan::{Plan, media_preflight, plan};
 use crate::pull::{PullHost, Sealed};
 use crate::reconcile::{SCOPE_VIDEO_LIST, undecided, unlisted_reason};
@@ -102,52 +101,18 @@ impl fmt::Debug for TikTokPublisher {
     }
 }
 
-/// One account's token during a publish: fetched once, refreshed once when TikTok says
-/// `access_token_invalid`, and the failed call retried once with the new token.
-struct Session<'a> {
-    tokens: &'a dyn TokenProvider,
-    account: &'a AccountRef,
-    token: AccessToken,
-}
-
-impl<'a> Session<'a> {
-    async fn open(tokens: &'a dyn TokenProvider, account: &'a AccountRef) -> Result<Self> {
-        let token = tokens.access_token(account).await?;
-        Ok(Self {
-            tokens,
-            account,
-            token,
-        })
+/// Fails before any call when the granted scopes are known and hold none of `any_of`.
+async fn require_scope(s: &TokenSession<'_>, any_of: &[&str], what: &str) -> Result<()> {
+    let token = s.token().await?;
+    if token.scopes.is_empty() || any_of.iter().any(|scope| token.has_scope(scope)) {
+        return Ok(());
     }
-
-    /// Fails before any call when the granted scopes are known and hold none of `any_of`.
-    fn require_scope(&self, any_of: &[&str], what: &str) -> Result<()> {
-        if self.token.scopes.is_empty() || any_of.iter().any(|s| self.token.has_scope(s)) {
-            return Ok(());
-        }
-        Err(Error::permission(format!(
-            "{what} needs the {} scope, which {} did not grant; ask the user to re-authorise with it",
-            any_of.join(" or "),
-            self.account
-        ))
-        .with_platform(Platform::TikTok))
-    }
-
-    async fn run<T, F, Fut>(&mut self, mut call: F) -> Result<T>
-    where
-        F: FnMut(SecretString) -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
-        match call(self.token.secret.clone()).await {
-            Err(err) if is_token_invalid(&err) => {
-                tracing::debug!(account = %self.account, "TikTok rejected the token; refreshing once");
-                self.tokens.invalidate(self.account, &self.token).await;
-                self.token = self.tokens.access_token(self.account).await?;
-                call(self.token.secret.clone()).await
-            }
-            other => other,
-        }
-    }
+    Err(Error::permission(format!(
+        "{what} needs the {} scope, which {} did not grant; ask the user to re-authorise with it",
+        any_of.join(" or "),
+        s.account()
+    ))
+    .with_platform(Platform::TikTok))
 }
 
 impl TikTokPublisher {
@@ -228,8 +193,8 @@ impl TikTokPublisher {
         account: &AccountRef,
         tokens: &dyn TokenProvider,
     ) -> Result<CreatorInfo> {
-        let mut s = Session::open(tokens, account).await?;
-        s.require_scope(&[SCOPE_PUBLISH], "creator info")?;
+        let s = TokenSession::new(tokens, account);
+        require_scope(&s, &[SCOPE_PUBLISH], "creator info").await?;
         let client = &self.client;
         s.run(|t| async move { client.creator_info(&t).await })
             .await
@@ -244,7 +209,7 @@ impl TikTokPublisher {
         ctx: &PublishContext,
     ) -> Result<()> {
         let state = decode(checkpoint)?;
-        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        let s = TokenSession::new(ctx.tokens().as_ref(), &target.account);
         let client = &self.client;
         let id = state.publish_id.as_str();
         s.run(|t| async move { client.cancel(&t, id).await }).await
@@ -282,7 +247,7 @@ impl TikTokPublisher {
 
     async fn init(
         &self,
-        s: &mut Session<'_>,
+        s: &TokenSession<'_>,
         endpoint: crate::client::Endpoint,
         body: &serde_json::Value,
     ) -> Result<InitData> {
@@ -408,7 +373,7 @@ impl TikTokPublisher {
         }
     }
 
-    async fn poll(&self, s: &mut Session<'_>, target: &Target, state: &State) -> Result<Outcome> {
+    async fn poll(&self, s: &TokenSession<'_>, target: &Target, state: &State) -> Result<Outcome> {
         let started = Instant::now();
         let client = &self.client;
         let id = state.publish_id.as_str();
@@ -453,7 +418,7 @@ impl TikTokPublisher {
 
     async fn finish_upload(
         &self,
-        s: &mut Session<'_>,
+        s: &TokenSession<'_>,
         ctx: &PublishContext,
         target: &Target,
         mut state: State,
@@ -547,7 +512,7 @@ impl cmis_core::Publisher for TikTokPublisher {
         }
         // Nothing reaches TikTok before init: an error until then leaves nothing behind, and
         // the checkpoint above goes with it.
-        let (mut s, endpoint, body, creator_username) = self
+        let (s, endpoint, body, creator_username) = self
             .before_init(target, post, &plan, prepared.as_ref(), &initiating, ctx)
             .await
             .map_err(Error::discarding_checkpoint)?;
@@ -557,7 +522,7 @@ impl cmis_core::Publisher for TikTokPublisher {
         if let Err(e) = ctx.save_checkpoint(&initiating.checkpoint()?).await {
             tracing::warn!(kind = %e.kind(), "the checkpoint before init could not be saved: {e}");
         }
-        let init = match self.init(&mut s, endpoint, &body).await {
+        let init = match self.init(&s, endpoint, &body).await {
             Ok(init) => init,
             Err(e) if e.kind() == ErrorKind::UnknownOutcome => {
                 return Err(self.after_lost_init(&initiating.pulled, e).await);
@@ -585,7 +550,7 @@ impl cmis_core::Publisher for TikTokPublisher {
         else {
             // TikTok pulls the media itself: nothing to send, only to wait for.
             self.save(ctx, &state, STAGE_PROCESSING, true).await?;
-            return self.poll(&mut s, target, &state).await;
+            return self.poll(&s, target, &state).await;
         };
         let Some(upload_url) = init.upload_url.filter(|u| !u.is_empty()) else {
             return Err(Error::unknown_outcome(format!(
@@ -597,7 +562,7 @@ impl cmis_core::Publisher for TikTokPublisher {
         state.upload = Some(upload.session(upload_url, self.clock.now() + UPLOAD_URL_LIFETIME));
         // The publish exists from here on: record it before the first byte is sent.
         self.save(ctx, &state, STAGE_UPLOADING, false).await?;
-        self.finish_upload(&mut s, ctx, target, state, upload.source)
+        self.finish_upload(&s, ctx, target, state, upload.source)
             .await
     }
 
@@ -618,13 +583,13 @@ impl cmis_core::Publisher for TikTokPublisher {
             .with_platform(Platform::TikTok));
         }
         let state = decode(checkpoint)?;
-        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        let s = TokenSession::new(ctx.tokens().as_ref(), &target.account);
         let Some(session) = state
             .upload
             .clone()
             .filter(|_| checkpoint.stage == STAGE_UPLOADING)
         else {
-            return self.poll(&mut s, target, &state).await;
+            return self.poll(&s, target, &state).await;
         };
         if self.clock.now() >= session.expires_at {
             // The URL is dead; TikTok may still have every byte. Look before giving up.
@@ -636,7 +601,7 @@ impl cmis_core::Publisher for TikTokPublisher {
             if status.status == PublishState::ProcessingUpload {
                 return Err(upload_expired(&state.publish_id));
             }
-            return self.poll(&mut s, target, &state).await;
+            return self.poll(&s, target, &state).await;
         }
         let Some(path) = &session.path else {
             return Err(Error::unsupported(format!(
@@ -655,7 +620,7 @@ impl cmis_core::Publisher for TikTokPublisher {
                 session.total_size
             )));
         }
-        self.finish_upload(&mut s, ctx, target, state, ChunkSource::File(file))
+        self.finish_upload(&s, ctx, target, state, ChunkSource::File(file))
             .await
     }
 
@@ -674,7 +639,7 @@ impl cmis_core::Publisher for TikTokPublisher {
             return self.reconcile_initiating(target, checkpoint, ctx).await;
         }
         let state = decode(checkpoint)?;
-        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        let s = TokenSession::new(ctx.tokens().as_ref(), &target.account);
         let client = &self.client;
         let id = state.publish_id.as_str();
         let status = s

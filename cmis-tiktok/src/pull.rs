@@ -77,7 +77,7 @@ pub trait PullHost: Send + Sync + std::fmt::Debug {
 /// A new attempt id: 128 random bits, hex.
 pub(crate) fn attempt_id() -> Result<String> {
     let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes)
+    getrandom::fill(&mut bytes)
         .map_err(|e| Error::internal(format!("no randomness for a pull attempt id: {e}")))?;
     Ok(hex_of(&bytes))
 }

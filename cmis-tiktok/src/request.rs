@@ -12,7 +12,7 @@ use crate::checkpoint::UploadSession;
 use crate::client::Endpoint;
 use crate::creator_info::Interactions;
 use crate::plan::{MAX_VIDEO_BYTES, Plan, VideoSource};
-use crate::upload::{ChunkSource, file_head, video_content_type};
+use crate::upload::{ChunkSource, video_content_type};
 
 /// A video ready for init: its upload plan (for `FILE_UPLOAD`) or its URL (`PULL_FROM_URL`).
 #[derive(Debug)]
@@ -58,7 +58,7 @@ impl PreparedVideo {
         declared_mime: Option<&str>,
         chunk_size: Option<u64>,
     ) -> Result<Self> {
-        let (source, head, path) = match source {
+        let (source, sniffed, path) = match source {
             VideoSource::Pull(url) => {
                 return Ok(Self {
                     duration: None,
@@ -67,23 +67,21 @@ impl PreparedVideo {
                 });
             }
             VideoSource::File(path) => {
-                let head = file_head(path).await?;
+                let sniffed = cmis_media::sniff_file(path).await?;
                 let file = ChunkedFile::open(path).await?;
-                (ChunkSource::File(file), head, Some(path.clone()))
+                (ChunkSource::File(file), sniffed, Some(path.clone()))
             }
-            VideoSource::Memory(bytes) => {
-                let head = bytes
-                    .get(..16.min(bytes.len()))
-                    .unwrap_or_default()
-                    .to_vec();
-                (ChunkSource::Memory(bytes.clone()), head, None)
-            }
+            VideoSource::Memory(bytes) => (
+                ChunkSource::Memory(bytes.clone()),
+                cmis_media::Format::sniff(bytes),
+                None,
+            ),
         };
         let name = path
             .as_ref()
             .map_or_else(|| "the video".to_owned(), |p| p.display().to_string());
         let content_type =
-            video_content_type(declared_mime, &head).ok_or_else(|| unknown_type(&name))?;
+            video_content_type(sniffed, declared_mime).ok_or_else(|| unknown_type(&name))?;
         let size = source.size();
         if size > MAX_VIDEO_BYTES {
             return Err(Error::invalid_input(format!(

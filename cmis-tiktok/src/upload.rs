@@ -1,13 +1,10 @@
 //! `FILE_UPLOAD`: sequential chunk `PUT`s to the upload URL with exact `Content-Range`.
 
-use std::path::Path;
-
 use bytes::Bytes;
 use cmis_core::{Clock, Error, ErrorKind, Platform, Result, RetryPolicy};
 use cmis_http::Call;
 use cmis_http::reqwest::{self, header};
-use cmis_media::{Chunk, ChunkPlan, ChunkedFile};
-use tokio::io::AsyncReadExt;
+use cmis_media::{Chunk, ChunkPlan, ChunkedFile, Format};
 
 use crate::checkpoint::UploadSession;
 
@@ -45,46 +42,19 @@ impl ChunkSource {
     }
 }
 
-/// The upload `Content-Type` TikTok accepts, from a declared MIME type or the file's first bytes.
-pub(crate) fn video_content_type(declared: Option<&str>, head: &[u8]) -> Option<&'static str> {
-    match declared {
-        Some("video/mp4") => return Some("video/mp4"),
-        Some("video/quicktime") => return Some("video/quicktime"),
-        Some("video/webm") => return Some("video/webm"),
-        _ => {}
+/// The upload `Content-Type` TikTok accepts (MP4, QuickTime or WebM): the format sniffed from
+/// the video's first bytes (`cmis_media::sniff_file`), or, when the bytes say nothing known, a
+/// declared MIME type of those three. Anything else (an image, Matroska) is `None`.
+pub(crate) fn video_content_type(
+    sniffed: Option<Format>,
+    declared: Option<&str>,
+) -> Option<&'static str> {
+    let accepted =
+        |f: Format| matches!(f, Format::Mp4 | Format::Mov | Format::Webm).then(|| f.mime());
+    match sniffed {
+        Some(format) => accepted(format),
+        None => declared.and_then(Format::from_mime).and_then(accepted),
     }
-    if head.get(4..8) == Some(b"ftyp") {
-        return Some(if head.get(8..12) == Some(b"qt  ") {
-            "video/quicktime"
-        } else {
-            "video/mp4"
-        });
-    }
-    if head.get(0..4) == Some(&[0x1A, 0x45, 0xDF, 0xA3]) {
-        return Some("video/webm");
-    }
-    None
-}
-
-/// The first bytes of a file, for sniffing its type.
-pub(crate) async fn file_head(path: &Path) -> Result<Vec<u8>> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| Error::invalid_input(format!("{} cannot be opened: {e}", path.display())))?;
-    let mut head = vec![0u8; 16];
-    let mut filled = 0;
-    while filled < head.len() {
-        let n = file
-            .read(head.get_mut(filled..).unwrap_or_default())
-            .await
-            .map_err(|e| Error::internal(format!("{} cannot be read: {e}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    head.truncate(filled);
-    Ok(head)
 }
 
 /// What one step of the upload achieved.
@@ -255,17 +225,29 @@ mod tests {
 
     #[test]
     fn content_types_come_from_the_bytes() {
-        let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0";
-        let mov = b"\0\0\0\x14ftypqt  \0\0\0\0";
-        let webm = [0x1A, 0x45, 0xDF, 0xA3, 0, 0];
-        assert_eq!(video_content_type(None, mp4), Some("video/mp4"));
-        assert_eq!(video_content_type(None, mov), Some("video/quicktime"));
-        assert_eq!(video_content_type(None, &webm), Some("video/webm"));
-        assert_eq!(video_content_type(None, b"hello"), None);
+        let sniff = |head: &[u8]| Format::sniff(head);
+        let mp4 = sniff(b"\0\0\0\x18ftypisom\0\0\0\0");
+        let mov = sniff(b"\0\0\0\x14ftypqt  \0\0\0\0");
+        let webm = sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm");
+        let mkv = sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x82\x88matroska");
+        let heic = sniff(b"\0\0\0\x18ftypheic\0\0\0\0");
+        assert_eq!(video_content_type(mp4, None), Some("video/mp4"));
+        assert_eq!(video_content_type(mov, None), Some("video/quicktime"));
+        assert_eq!(video_content_type(webm, None), Some("video/webm"));
+        // What TikTok does not take, whatever the caller declared.
+        assert_eq!(video_content_type(mkv, Some("video/webm")), None);
+        assert_eq!(video_content_type(heic, Some("video/mp4")), None);
+        // The bytes win over a declared type; a declared type serves only unknown bytes.
         assert_eq!(
-            video_content_type(Some("video/webm"), b""),
+            video_content_type(mov, Some("video/mp4")),
+            Some("video/quicktime")
+        );
+        assert_eq!(video_content_type(sniff(b"hello"), None), None);
+        assert_eq!(
+            video_content_type(None, Some("video/webm")),
             Some("video/webm")
         );
+        assert_eq!(video_content_type(None, Some("image/png")), None);
     }
 
     #[test]

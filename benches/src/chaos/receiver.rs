@@ -175,7 +175,7 @@ impl std::fmt::Debug for Receiver {
 
 fn new_secret() -> Result<String> {
     let mut key = [0u8; 32];
-    getrandom::getrandom(&mut key)
+    getrandom::fill(&mut key)
         .map_err(|e| Error::internal(format!("no randomness for the webhook secret: {e}")))?;
     Ok(format!(
         "whsec_{}",

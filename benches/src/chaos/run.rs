@@ -120,7 +120,7 @@ const META_ENDPOINTS: [MetaEndpoint; 14] = [
 
 fn random_key() -> Result<[u8; 32]> {
     let mut key = [0u8; 32];
-    getrandom::getrandom(&mut key)
+    getrandom::fill(&mut key)
         .map_err(|e| Error::internal(format!("no randomness for the credential key: {e}")))?;
     Ok(key)
 }

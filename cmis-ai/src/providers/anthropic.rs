@@ -98,7 +98,7 @@ impl AnthropicClient {
         }
         if self.structured_output {
             body["output_config"] = json!({
-                "format": { "type": "json_schema", "schema": Prompt::output_schema() }
+                "format": { "type": "json_schema", "schema": Prompt::output_schema_value() }
             });
         }
         body

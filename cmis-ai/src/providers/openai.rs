@@ -115,7 +115,7 @@ impl OpenAiClient {
                 "type": "json_schema",
                 "json_schema": {
                     "name": "cmis_generation",
-                    "schema": Prompt::output_schema(),
+                    "schema": Prompt::output_schema_value(),
                     "strict": true,
                 },
             });

@@ -48,7 +48,8 @@ impl AccessToken {
 /// Connectors call [`access_token`](Self::access_token) before each call, and
 /// [`invalidate`](Self::invalidate) once when the platform says the token is invalid; the next
 /// `access_token` then refreshes once (however many callers saw the rejection) and the connector
-/// retries once.
+/// retries once. Every cmis connector does this through a [`TokenSession`](crate::TokenSession);
+/// a connector of your own can too.
 #[async_trait]
 pub trait TokenProvider: Send + Sync {
     /// A token for `account` that is valid now, refreshed ahead of expiry if needed.

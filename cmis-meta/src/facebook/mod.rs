@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cmis_core::{
     Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId, PublishContext, Receipt,
-    ReceiptState, Reconciliation, Result, Surface, Target, Violation,
+    ReceiptState, Reconciliation, Result, Surface, Target, TokenSession, Violation,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -166,11 +166,8 @@ fn checkpoint(stage: &str, state: &FbState) -> Result<Checkpoint> {
 }
 
 impl FacebookPagePublisher {
-    fn session<'a>(target: &'a Target, ctx: &'a PublishContext) -> Session<'a> {
-        Session {
-            account: &target.account,
-            tokens: ctx.tokens().as_ref(),
-        }
+    fn tokens<'a>(target: &'a Target, ctx: &'a PublishContext) -> TokenSession<'a> {
+        TokenSession::new(ctx.tokens().as_ref(), &target.account)
     }
 
     fn receipt(&self, target: &Target, post_id: String, scheduled: bool) -> Receipt {
@@ -272,7 +269,7 @@ impl FacebookPagePublisher {
         if !violations.is_empty() {
             return Err(Error::violations(violations));
         }
-        crate::media::validate_with_cmis_media(Platform::Facebook, target.surface, post)?;
+        cmis_media::validate_async(Platform::Facebook, target.surface, post).await?;
         for m in &post.media {
             crate::media::check_upload_size(m).await?;
         }
@@ -316,7 +313,8 @@ impl cmis_core::Publisher for FacebookPagePublisher {
     #[tracing::instrument(skip_all, fields(platform = "facebook", account = %target.account.account))]
     async fn publish(&self, target: &Target, post: &Post, ctx: &PublishContext) -> Result<Outcome> {
         let plan = self.plan(target, post).await?;
-        let s = Self::session(target, ctx);
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
         match plan {
             Plan::Text => self.text_post(s, target, post, ctx).await,
             Plan::Photo => self.photo_post(s, target, post, ctx).await,
@@ -338,7 +336,8 @@ impl cmis_core::Publisher for FacebookPagePublisher {
         ctx: &PublishContext,
     ) -> Result<Outcome> {
         let state: FbState = checkpoint.decode()?;
-        let s = Self::session(target, ctx);
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
         match state {
             FbState::Ready { post } => {
                 return cmis_core::Publisher::publish(self, target, &post, ctx).await;

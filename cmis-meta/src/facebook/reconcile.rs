@@ -122,7 +122,8 @@ impl FacebookPagePublisher {
         cp: Option<&Checkpoint>,
         ctx: &PublishContext,
     ) -> Result<Reconciliation> {
-        let s = Self::session(target, ctx);
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
         segment(target.account.account.as_str(), "Page id")?;
         let Some(cp) = cp else {
             return self.without_checkpoint(s, target, post).await;

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use cmis_core::{
     Capabilities, Checkpoint, Error, Media, MediaSource, Outcome, Platform, Post, PublishContext,
-    Reconciliation, Result, Surface, Target, Violation,
+    Reconciliation, Result, Surface, Target, TokenSession, Violation,
 };
 use serde::{Deserialize, Serialize};
 
@@ -135,11 +135,8 @@ fn is_local(m: &Media) -> bool {
 }
 
 impl InstagramPublisher {
-    fn session<'a>(target: &'a Target, ctx: &'a PublishContext) -> Session<'a> {
-        Session {
-            account: &target.account,
-            tokens: ctx.tokens().as_ref(),
-        }
+    fn tokens<'a>(target: &'a Target, ctx: &'a PublishContext) -> TokenSession<'a> {
+        TokenSession::new(ctx.tokens().as_ref(), &target.account)
     }
 
     /// Checks the post and decides what to publish, without any network call.
@@ -246,7 +243,7 @@ impl InstagramPublisher {
         if !violations.is_empty() {
             return Err(Error::violations(violations));
         }
-        crate::media::validate_with_cmis_media(Platform::Instagram, target.surface, post)?;
+        cmis_media::validate_async(Platform::Instagram, target.surface, post).await?;
         for m in &post.media {
             crate::media::check_upload_size(m).await?;
         }
@@ -276,7 +273,8 @@ impl cmis_core::Publisher for InstagramPublisher {
     async fn publish(&self, target: &Target, post: &Post, ctx: &PublishContext) -> Result<Outcome> {
         let kind = self.plan(target, post).await?;
         let post = crate::media::convert_for_instagram(post, target.surface).await?;
-        let s = Self::session(target, ctx);
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
         self.check_publishing_limit(s, target).await?;
         let state = IgState {
             post,
@@ -297,7 +295,8 @@ impl cmis_core::Publisher for InstagramPublisher {
         ctx: &PublishContext,
     ) -> Result<Outcome> {
         let state: IgState = checkpoint.decode()?;
-        let s = Self::session(target, ctx);
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
         self.run(s, target, state, ctx).await
     }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::{IgKind, IgState, InstagramPublisher};
+use crate::client::Session;
 use crate::reconcile::{
     Found, Listed, decide, id_of, list_since, parse_time, undecided, undecided_until,
 };
@@ -67,7 +68,8 @@ impl InstagramPublisher {
             return Ok(Reconciliation::NotPublished);
         };
         let state: IgState = cp.decode()?;
-        let s = Self::session(target, ctx);
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
         if let Some(media_id) = &state.media_id {
             return Ok(Reconciliation::Published(
                 self.receipt(s, target, media_id.clone()).await,
@@ -112,7 +114,8 @@ impl InstagramPublisher {
             .client
             .url(self.host(), &format!("{}/media", target.account.account));
         let since = window.start - self.reconcile.lookback;
-        let s = Self::session(target, ctx);
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
         let (listed, complete) = list_since(
             &self.client,
             s,

@@ -258,8 +258,8 @@ pub struct TikTokPublish {
     /// `PUBLISH_COMPLETE` (whether or not anyone fetched the status). A public video lists under
     /// this id on `video/list`.
     pub post_ids: Vec<u64>,
-    /// The `post_info` and `source_info` exactly as received.
-    pub request: serde_json::Value,
+    /// The request body (`post_info` and `source_info`) as JSON text, as received.
+    pub request: String,
 }
 
 impl TikTokPublish {

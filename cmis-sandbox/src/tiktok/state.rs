@@ -419,7 +419,7 @@ impl TikTokState {
                     urls: r.urls.clone(),
                     downloaded_bytes: r.downloaded,
                     post_ids: public_post_id(r, processing, now).into_iter().collect(),
-                    request: r.request.clone(),
+                    request: r.request.to_string(),
                 }
             })
             .collect()

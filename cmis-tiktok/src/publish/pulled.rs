@@ -42,21 +42,28 @@ impl TikTokPublisher {
         initiating: &Initiating,
         ctx: &'a PublishContext,
     ) -> Result<(
-        Session<'a>,
+        TokenSession<'a>,
         crate::client::Endpoint,
         serde_json::Value,
         Option<String>,
     )> {
         let opts = &post.options.tiktok;
         let mode = initiating.mode;
-        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
+        let s = TokenSession::new(ctx.tokens().as_ref(), &target.account);
         match (plan, mode) {
-            (_, Mode::Direct) => s.require_scope(&[SCOPE_PUBLISH], "a TikTok Direct Post")?,
+            (_, Mode::Direct) => {
+                require_scope(&s, &[SCOPE_PUBLISH], "a TikTok Direct Post").await?
+            }
             (Plan::Video { .. }, Mode::Inbox) => {
-                s.require_scope(&[SCOPE_UPLOAD], "a TikTok draft video")?;
+                require_scope(&s, &[SCOPE_UPLOAD], "a TikTok draft video").await?;
             }
             (Plan::Photos { .. }, Mode::Inbox) => {
-                s.require_scope(&[SCOPE_UPLOAD, SCOPE_PUBLISH], "a TikTok draft photo post")?;
+                require_scope(
+                    &s,
+                    &[SCOPE_UPLOAD, SCOPE_PUBLISH],
+                    "a TikTok draft photo post",
+                )
+                .await?;
             }
         }
         let mut creator_username = None;
@@ -132,8 +139,9 @@ impl TikTokPublisher {
         if let Some(reason) = unlisted_reason(&init) {
             return Err(undecided(reason));
         }
-        let mut s = Session::open(ctx.tokens().as_ref(), &target.account).await?;
-        if !s.token.scopes.is_empty() && !s.token.has_scope(SCOPE_VIDEO_LIST) {
+        let s = TokenSession::new(ctx.tokens().as_ref(), &target.account);
+        let token = s.token().await?;
+        if !token.scopes.is_empty() && !token.has_scope(SCOPE_VIDEO_LIST) {
             return Err(undecided(format!(
                 "init's answer was lost, and finding the post among the creator's public videos \
                  needs the {SCOPE_VIDEO_LIST} scope, which {} did not grant",
