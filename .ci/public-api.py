@@ -25,6 +25,8 @@ ALLOWED = {
     "cmis_scheduler", "cmis_sandbox",
     # Chosen vocabulary (ARCHITECTURE.md, "Decisions"); cmis-core re-exports them.
     "time", "url", "mime", "bytes", "secrecy", "serde", "serde_core",
+    # The attribute users implement cmis's async traits with (re-exported by cmis-core).
+    "async_trait",
     # The runtime cmis is built on (the stores' wake-up signal is a `tokio::sync::Notify`).
     "tokio",
 }

@@ -28,6 +28,32 @@ const FROM_STORE: u8 = 2;
 /// post-processed for its platform and priced in the [`CostLedger`].
 ///
 /// Cheap to clone; clones share the cache, breakers and ledger.
+///
+/// With no provider it runs on the offline generator alone: deterministic copy from the brief,
+/// no network and no key, and its provenance says so. Add providers with
+/// [`AiGeneratorBuilder::provider`] (see the crate docs).
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; pub mod ai { pub use cmis_ai::*; } }
+/// use cmis::ai::{AiGenerator, OFFLINE_PROVIDER};
+/// use cmis::{ContentGenerator, GenerateRequest, GenerationTask, Platform, TenantId};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cmis::Result<()> {
+/// let generator = AiGenerator::builder().build()?;
+/// let request = GenerateRequest::new(
+///     TenantId::new("acme"),
+///     GenerationTask::Caption,
+///     Platform::TikTok,
+///     "our autumn menu launches on Friday",
+/// );
+/// let first = generator.generate(&request).await?;
+/// assert_eq!(first.provenance.provider, OFFLINE_PROVIDER);
+/// assert!(!first.text.is_empty());
+/// // The same request again is answered from the cache.
+/// let again = generator.generate(&request).await?;
+/// assert!(again.provenance.cached);
+/// assert_eq!(again.text, first.text);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct AiGenerator {
     inner: Arc<Inner>,

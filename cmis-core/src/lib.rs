@@ -81,5 +81,9 @@ pub use traits::*;
 /// Secrets: tokens are [`SecretString`]s, read with [`ExposeSecret`] only where they are sent.
 pub use secrecy::{ExposeSecret, SecretString};
 
+/// The attribute for implementing cmis's async traits (`Publisher`, `TokenProvider`,
+/// `CredentialStore`, …) in your own code: `#[cmis::async_trait]`, the same version cmis uses.
+pub use async_trait::async_trait;
+
 /// Re-exported so that users name the same types as cmis does.
 pub use {bytes, mime, time, url};

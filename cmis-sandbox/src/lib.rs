@@ -73,6 +73,34 @@ pub use tiktok::{
 };
 
 /// Running fake platforms. They stop when this value is dropped.
+///
+/// Any HTTP client can talk to them, not only cmis's connectors: here a plain `reqwest` call
+/// posts to a fake Facebook Page, and the sandbox shows what Meta would now hold.
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; pub mod sandbox { pub use cmis_sandbox::*; } }
+/// use cmis::ExposeSecret;
+/// use cmis::sandbox::Sandbox;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sandbox = Sandbox::start().await?;
+/// let meta = sandbox.meta();
+/// let page_token = meta.add_page("1234567890", "Cafe");
+/// # let http = cmis_http::client_builder()?.build()?;
+/// // `http` is a `reqwest::Client`; any HTTP client will do.
+/// let answer = http
+///     .post(format!("{}/v25.0/1234567890/feed", meta.url()))
+///     .bearer_auth(page_token.expose_secret())
+///     .form(&[("message", "Doors open at 9")])
+///     .send()
+///     .await?
+///     .text()
+///     .await?;
+/// let posts = meta.posts();
+/// assert_eq!(posts.len(), 1);
+/// assert_eq!(posts[0].message.as_deref(), Some("Doors open at 9"));
+/// assert!(answer.contains(&posts[0].id), "Meta answers with the post's id: {answer}");
+/// # Ok(()) }
+/// ```
 pub struct Sandbox {
     tiktok: TikTokSandbox,
     tiktok_addr: SocketAddr,

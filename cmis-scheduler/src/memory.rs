@@ -21,7 +21,20 @@ use crate::outbox::{Delivered, Delivery};
 use crate::store::{Rejected, ScheduleStore};
 use crate::transitions::{UserOp, plan_user_op};
 
-/// A [`ScheduleStore`] in memory. Nothing survives a restart.
+/// A [`ScheduleStore`] in memory. Nothing survives a restart: for tests, and for trying the
+/// scheduler before choosing SQLite or PostgreSQL. It runs the same contract as the database
+/// stores (the conformance suite checks all three alike).
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// use cmis::scheduler::{JobFilter, MemoryScheduleStore, ScheduleStore};
+/// use cmis::TenantId;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cmis::Result<()> {
+/// let store = MemoryScheduleStore::new();
+/// let jobs = store.list(&TenantId::new("acme"), &JobFilter::default()).await?;
+/// assert!(jobs.is_empty());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct MemoryScheduleStore {
     state: Mutex<State>,

@@ -77,6 +77,33 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 ///   ([`with_pull_host`](Self::with_pull_host)), pulled media goes out under URLs issued for
 ///   that init alone, and a lost init is settled by sealing them: if TikTok never fetched a
 ///   byte, nothing can come of it, and the publish is tried again.
+///
+/// ```no_run
+/// # mod cmis { pub use cmis_core::*; pub mod tiktok { pub use cmis_tiktok::*; } }
+/// # async fn demo() -> cmis::Result<()> {
+/// use cmis::tiktok::{TikTokClient, TikTokPublisher};
+/// use cmis::{Media, Outcome, Platform, Post, PrivacyLevel, Publisher, PublishContext};
+/// use cmis::{SecretString, Target, TenantId, TikTokOptions};
+///
+/// let client = TikTokClient::builder()
+///     .client_key("aw1234567890")
+///     .client_secret(SecretString::from("client-secret"))
+///     .build()?;
+/// let publisher = TikTokPublisher::new(client);
+/// let creator = TenantId::new("acme").account(Platform::TikTok, "open-id-of-the-creator");
+/// let post = Post::new()
+///     .with_text("Behind the scenes #bakery")
+///     .with_media(Media::path("clip.mp4"))
+///     .with_tiktok(TikTokOptions::new().with_privacy_level(PrivacyLevel::SelfOnly));
+/// let target = Target::feed(creator);
+/// publisher.validate(&target, &post).await?; // TikTok's rules, no network call
+/// let ctx = PublishContext::with_token(SecretString::from("act.user-access-token"));
+/// match publisher.publish(&target, &post, &ctx).await? {
+///     Outcome::Published(receipt) => println!("TikTok post {}", receipt.post_id),
+///     Outcome::Pending(checkpoint) => println!("still processing; resume {checkpoint:?} later"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct TikTokPublisher {
     client: TikTokClient,

@@ -234,6 +234,42 @@ impl Generated {
 }
 
 /// Writes post copy. Implemented by `cmis-ai`'s providers, router and offline generator.
+///
+/// # Example: copy from your own service
+///
+/// A generator of your own (an in-house model, a template service) fits wherever cmis takes a
+/// `ContentGenerator`. Its [`Provenance`] says where the text came from: never claim a model
+/// that did not write it.
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; }
+/// use cmis::async_trait;
+/// use cmis::{ContentGenerator, GenerateRequest, Generated, GenerationTask, Platform};
+/// use cmis::{Provenance, Result, TenantId};
+///
+/// /// The brand team's approved templates.
+/// struct Templates;
+///
+/// #[async_trait]
+/// impl ContentGenerator for Templates {
+///     async fn generate(&self, request: &GenerateRequest) -> Result<Generated> {
+///         let text = format!("{} (from the Acme team)", request.brief.trim());
+///         Ok(Generated::new(text, vec!["#acme".into()], Provenance::new("acme-templates", "v3")))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<()> {
+/// let request = GenerateRequest::new(
+///     TenantId::new("acme"),
+///     GenerationTask::Caption,
+///     Platform::Instagram,
+///     "New menu on Friday",
+/// );
+/// let generated = Templates.generate(&request).await?;
+/// assert_eq!(generated.text, "New menu on Friday (from the Acme team)");
+/// assert_eq!(generated.provenance.provider, "acme-templates");
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait ContentGenerator: Send + Sync {
     /// Generates content for `request`.

@@ -28,6 +28,74 @@ use crate::{
 /// - A mutating call whose outcome is unknown returns
 ///   [`ErrorKind::UnknownOutcome`](crate::ErrorKind::UnknownOutcome); [`reconcile`](Self::reconcile)
 ///   then finds out, with read-only calls, what happened.
+///
+/// # Example: a publisher of your own
+///
+/// A test double for code that schedules posts: it "publishes" into memory and answers with
+/// the id its pretend platform assigned, so a test sees real receipts without a network. (For
+/// the real platforms, use `cmis::meta` and `cmis::tiktok`, or their fakes in
+/// `cmis::sandbox`.)
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; }
+/// use std::sync::Mutex;
+/// use cmis::async_trait;
+/// use cmis::{
+///     Capabilities, Checkpoint, Error, Outcome, Platform, Post, PostId, PublishContext,
+///     Publisher, Receipt, Result, Surface, Target, TenantId,
+/// };
+///
+/// #[derive(Debug, Default)]
+/// struct InMemory {
+///     posted: Mutex<Vec<String>>,
+/// }
+///
+/// #[async_trait]
+/// impl Publisher for InMemory {
+///     fn platform(&self) -> Platform {
+///         Platform::Facebook
+///     }
+///
+///     fn capabilities(&self) -> Capabilities {
+///         Capabilities::new(vec![Surface::Feed], 0, true)
+///     }
+///
+///     async fn validate(&self, _target: &Target, post: &Post) -> Result<()> {
+///         if post.text_or_empty().is_empty() {
+///             return Err(Error::invalid_input("a post needs text"));
+///         }
+///         Ok(())
+///     }
+///
+///     async fn publish(&self, target: &Target, post: &Post, _ctx: &PublishContext) -> Result<Outcome> {
+///         self.validate(target, post).await?;
+///         let mut posted = self.posted.lock().unwrap();
+///         posted.push(post.text_or_empty().to_owned());
+///         // The id the (pretend) platform assigned: never one made up by the caller.
+///         let id = PostId::new(format!("{}_{}", target.account.account, posted.len()));
+///         Ok(Outcome::Published(Receipt::new(self.platform(), target.account.account.clone(), id)))
+///     }
+///
+///     async fn resume(&self, _: &Target, _: &Checkpoint, _: &PublishContext) -> Result<Outcome> {
+///         Err(Error::unsupported("nothing to resume: publishing is one call"))
+///     }
+///     // `reconcile` keeps its default: `Unsupported`, never a guess.
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<()> {
+/// let publisher = InMemory::default();
+/// let target = Target::feed(TenantId::new("acme").account(Platform::Facebook, "page-1"));
+/// let ctx = PublishContext::with_token(cmis::SecretString::from("unused"));
+/// let Outcome::Published(receipt) =
+///     publisher.publish(&target, &Post::new().with_text("Doors open at 9"), &ctx).await?
+/// else {
+///     unreachable!()
+/// };
+/// assert_eq!(receipt.post_id.as_str(), "page-1_1");
+/// let err = publisher.validate(&target, &Post::new()).await.unwrap_err();
+/// assert_eq!(err.kind(), cmis::ErrorKind::InvalidInput);
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait Publisher: Send + Sync + fmt::Debug {
     /// The platform this publisher speaks to.

@@ -22,6 +22,36 @@ pub enum CasOutcome {
 /// Every call is scoped by the [`AccountRef`]'s tenant: an implementation must never return or
 /// change another tenant's credential. Implementations: [`MemoryCredentialStore`](crate::MemoryCredentialStore)
 /// here, SQLite and PostgreSQL (encrypted at rest) in `cmis-scheduler`.
+///
+/// A user who connects an account puts its credential; a
+/// [`RefreshingTokenProvider`](crate::RefreshingTokenProvider) over the store hands out its
+/// token and keeps it fresh:
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; }
+/// use std::sync::Arc;
+/// use cmis::{Credential, CredentialStore, MemoryCredentialStore, Platform, SecretString};
+/// use cmis::{RefreshingTokenProvider, TenantId, TokenProvider};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> cmis::Result<()> {
+/// let store = Arc::new(MemoryCredentialStore::new());
+/// let acme = TenantId::new("acme");
+/// let page = acme.account(Platform::Facebook, "page-1");
+/// let stored = store
+///     .put_credential(Credential::new(page.clone(), SecretString::from("EAAB-page")))
+///     .await?;
+/// assert_eq!(stored.version, 1);
+/// assert_eq!(store.accounts(&acme).await?, [page.clone()]);
+/// // Another tenant sees nothing of acme's.
+/// assert!(store.accounts(&TenantId::new("globex")).await?.is_empty());
+///
+/// let tokens = RefreshingTokenProvider::builder(store.clone()).build();
+/// let token = tokens.access_token(&page).await?;
+/// assert_eq!(token.version, 1);
+///
+/// assert!(store.delete_credential(&page).await?);
+/// assert!(store.credential(&page).await?.is_none());
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
     /// The credential of `account`, if any.

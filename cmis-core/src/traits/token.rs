@@ -50,6 +50,55 @@ impl AccessToken {
 /// `access_token` then refreshes once (however many callers saw the rejection) and the connector
 /// retries once. Every cmis connector does this through a [`TokenSession`](crate::TokenSession);
 /// a connector of your own can too.
+///
+/// Use [`RefreshingTokenProvider`](crate::RefreshingTokenProvider) over a
+/// [`CredentialStore`](crate::CredentialStore) for tokens that expire, and
+/// [`StaticTokenProvider`] for one token held by the caller.
+///
+/// # Example: tokens that live in another system
+///
+/// An app whose tokens are kept by its own secret service hands them out through this trait;
+/// a rejected token is reported back, so the next request can fetch a fresh one.
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; }
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use cmis::async_trait;
+/// use cmis::{AccessToken, AccountRef, Credential, Error, Platform, Result, SecretString};
+/// use cmis::{TenantId, TokenProvider};
+///
+/// #[derive(Default)]
+/// struct Vault {
+///     tokens: Mutex<HashMap<AccountRef, String>>,
+/// }
+///
+/// #[async_trait]
+/// impl TokenProvider for Vault {
+///     async fn access_token(&self, account: &AccountRef) -> Result<AccessToken> {
+///         let tokens = self.tokens.lock().unwrap();
+///         let token = tokens
+///             .get(account)
+///             .ok_or_else(|| Error::auth(format!("{account} has no token; connect it first")))?;
+///         let credential = Credential::new(account.clone(), SecretString::from(token.clone()));
+///         Ok(AccessToken::from_credential(&credential))
+///     }
+///
+///     async fn invalidate(&self, account: &AccountRef, _rejected: &AccessToken) {
+///         // The platform refused it: forget it, so the account is asked to connect again.
+///         self.tokens.lock().unwrap().remove(account);
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<()> {
+/// let vault = Vault::default();
+/// let page = TenantId::new("acme").account(Platform::Facebook, "page-1");
+/// vault.tokens.lock().unwrap().insert(page.clone(), "EAAB-page".into());
+/// let token = vault.access_token(&page).await?;
+/// vault.invalidate(&page, &token).await;
+/// assert_eq!(vault.access_token(&page).await.unwrap_err().kind(), cmis::ErrorKind::Auth);
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait TokenProvider: Send + Sync {
     /// A token for `account` that is valid now, refreshed ahead of expiry if needed.

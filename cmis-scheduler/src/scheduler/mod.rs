@@ -133,7 +133,22 @@ impl fmt::Debug for Scheduler {
     }
 }
 
-/// Builds a [`Scheduler`].
+/// Builds a [`Scheduler`]: a store, one publisher per platform, the tokens, and optional
+/// settings (concurrency, retries, notifiers); see [`Scheduler`] for running it.
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+/// use std::sync::Arc;
+/// use cmis::scheduler::{MemoryScheduleStore, Scheduler};
+/// use cmis::{SecretString, StaticTokenProvider};
+///
+/// let store = Arc::new(MemoryScheduleStore::new());
+/// let tokens = Arc::new(StaticTokenProvider::new(SecretString::from("page-token")));
+/// // Add `.publisher(…)` for each platform you publish to (`cmis::meta`, `cmis::tiktok`).
+/// let scheduler = Scheduler::builder(store).tokens(tokens).concurrency(4).build()?;
+/// # let _ = scheduler;
+/// # Ok::<(), cmis::Error>(())
+/// ```
 #[must_use]
 pub struct SchedulerBuilder {
     store: Arc<dyn ScheduleStore>,
