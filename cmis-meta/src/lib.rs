@@ -44,6 +44,32 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Connecting a Page
+//!
+//! Facebook Login gives a short-lived user token. Exchange it for a long-lived one, then take
+//! the Page tokens of the Pages the user may publish on; a Page token derived this way does not
+//! expire, and is what [`FacebookPagePublisher`] publishes with.
+//!
+//! ```no_run
+//! # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod meta { pub use cmis_meta::*; } }
+//! # async fn demo(store: &dyn cmis::CredentialStore) -> cmis::Result<()> {
+//! use cmis::meta::{MetaClient, exchange_for_long_lived, page_tokens};
+//! use cmis::{Credential, Platform, SecretString, TenantId};
+//!
+//! let client = MetaClient::builder()
+//!     .app_id("1234567890")
+//!     .app_secret(SecretString::from("app-secret"))
+//!     .build()?;
+//! let user = exchange_for_long_lived(&client, &SecretString::from("EAAB-short-lived")).await?;
+//! for page in page_tokens(&client, &user.access_token).await? {
+//!     if page.can_publish() {
+//!         let account = TenantId::new("acme").account(Platform::Facebook, page.id.as_str());
+//!         store.put_credential(Credential::new(account, page.access_token)).await?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! ## Limits
 //!
 //! - Local files are uploaded as one request body held in memory, up to [`MAX_UPLOAD_BYTES`];

@@ -1,11 +1,13 @@
-//! The job model: one job per (post, target), its states, leases and outcomes.
+//! The job model: one job per (post, target), its leases and outcomes (its states are in
+//! `state.rs`).
 
 use std::fmt;
-use std::str::FromStr;
 
 use cmis_core::{Checkpoint, Error, ErrorKind, Post, PostKey, Receipt, Result, Target, TenantId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+pub use crate::state::{JobState, UserAction};
 
 /// A job's id, unique in its database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -27,106 +29,6 @@ impl JobId {
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
-    }
-}
-
-/// Where a job is in its life. See the state machine in the crate documentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum JobState {
-    /// Waiting for its time.
-    Scheduled,
-    /// Claimed by a worker, which holds its lease.
-    Publishing,
-    /// The platform is still processing; the job resumes from its checkpoint later.
-    Pending,
-    /// A retryable error happened; the job runs again at `run_at`.
-    RetryScheduled,
-    /// Done: the platform returned an id (see [`Job::receipt`]).
-    Published,
-    /// Dead: a permanent error, or attempts ran out (see [`Job::last_error`]).
-    Failed,
-    /// A publish call was sent and its result is unknown; it is reconciled with read-only calls,
-    /// never resent blindly.
-    UnknownOutcome,
-    /// Not published because it was too late (beyond the staleness deadline).
-    Missed,
-    /// The account's token was refused; the job waits for re-authorisation without spending
-    /// attempts.
-    AwaitingReauth,
-    /// Cancelled by the user; it can never publish.
-    Cancelled,
-}
-
-impl JobState {
-    /// Every state.
-    pub const ALL: [JobState; 10] = [
-        Self::Scheduled,
-        Self::Publishing,
-        Self::Pending,
-        Self::RetryScheduled,
-        Self::Published,
-        Self::Failed,
-        Self::UnknownOutcome,
-        Self::Missed,
-        Self::AwaitingReauth,
-        Self::Cancelled,
-    ];
-
-    /// The stable `snake_case` name, as stored.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Scheduled => "scheduled",
-            Self::Publishing => "publishing",
-            Self::Pending => "pending",
-            Self::RetryScheduled => "retry_scheduled",
-            Self::Published => "published",
-            Self::Failed => "failed",
-            Self::UnknownOutcome => "unknown_outcome",
-            Self::Missed => "missed",
-            Self::AwaitingReauth => "awaiting_reauth",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    /// Whether the job is still active: at most one active job exists per (post, target).
-    pub const fn is_active(self) -> bool {
-        !self.is_finished()
-    }
-
-    /// Whether the job is finished (published, failed, missed or cancelled); finished jobs are
-    /// moved to history by the cleanup.
-    pub const fn is_finished(self) -> bool {
-        matches!(
-            self,
-            Self::Published | Self::Failed | Self::Missed | Self::Cancelled
-        )
-    }
-
-    /// Whether the job has settled: it is finished, or parked until someone acts
-    /// (`awaiting_reauth`: re-authorise the account; `unknown_outcome`: reconciliation runs on
-    /// its own and a person may have to look). Every other state moves on by itself.
-    /// [`Scheduler::settled`](crate::Scheduler::settled) waits for it.
-    pub const fn is_settled(self) -> bool {
-        self.is_finished() || matches!(self, Self::AwaitingReauth | Self::UnknownOutcome)
-    }
-}
-
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for JobState {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| Error::internal(format!("unknown job state {s:?} in the store")))
     }
 }
 
@@ -343,6 +245,15 @@ pub enum Completion {
         /// What happened.
         error: JobError,
     },
+    /// The platform refused for now (a rate limit); run again at `at`. Nothing is wrong with
+    /// the post, so the attempt is given back: a throttled account never fails a post. The
+    /// staleness deadline still bounds the wait (a post too late to publish is `missed`).
+    Throttled {
+        /// When to run again.
+        at: OffsetDateTime,
+        /// What the platform said.
+        error: JobError,
+    },
     /// The outcome is unknown; reconcile at `reconcile_at`, or wait for a person when `None`.
     UnknownOutcome {
         /// What happened.
@@ -383,7 +294,9 @@ impl Completion {
         match self {
             Self::Published(_) => JobState::Published,
             Self::Pending { .. } => JobState::Pending,
-            Self::Retry { .. } | Self::Snooze { .. } => JobState::RetryScheduled,
+            Self::Retry { .. } | Self::Throttled { .. } | Self::Snooze { .. } => {
+                JobState::RetryScheduled
+            }
             Self::UnknownOutcome { .. } => JobState::UnknownOutcome,
             Self::AwaitingReauth { .. } => JobState::AwaitingReauth,
             Self::Failed { .. } => JobState::Failed,

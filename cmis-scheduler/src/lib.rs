@@ -88,6 +88,7 @@ mod rows;
 mod scheduler;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod state;
 mod store;
 mod stored;
 mod transitions;
@@ -101,7 +102,7 @@ pub use audit_chain::{AuditProblem, AuditVerification};
 pub use crypto::TokenKey;
 pub use job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,
-    Phase,
+    Phase, UserAction,
 };
 pub use memory::MemoryScheduleStore;
 pub use outbox::{Delivered, Delivery, DeliveryPolicy};

@@ -135,13 +135,7 @@ fn held<'a>(state: &'a mut State, lease: &Lease) -> Option<&'a mut Job> {
 }
 
 fn is_due(j: &Job, now: OffsetDateTime) -> bool {
-    matches!(
-        j.state,
-        JobState::Scheduled
-            | JobState::RetryScheduled
-            | JobState::Pending
-            | JobState::UnknownOutcome
-    ) && j.run_at.is_some_and(|t| t <= now)
+    j.state.is_claimable() && j.run_at.is_some_and(|t| t <= now)
 }
 
 fn refuse_clash(
@@ -340,7 +334,7 @@ impl ScheduleStore for MemoryScheduleStore {
                 continue;
             };
             let from = from.unwrap_or(JobState::RetryScheduled);
-            if matches!(from, JobState::Scheduled | JobState::RetryScheduled) {
+            if from.claim_spends_attempt() {
                 j.attempts = j.attempts.saturating_sub(1);
             }
             j.state = from;
@@ -407,7 +401,7 @@ impl ScheduleStore for MemoryScheduleStore {
             let counted = st
                 .claimed_from
                 .get(&lease.job)
-                .is_some_and(|f| matches!(f, JobState::Scheduled | JobState::RetryScheduled));
+                .is_some_and(|f| f.claim_spends_attempt());
             let Some(j) = held(&mut st, lease) else {
                 rejected.push(Rejected {
                     lease: lease.clone(),
@@ -434,6 +428,13 @@ impl ScheduleStore for MemoryScheduleStore {
                 Completion::Retry { at, error } => {
                     set_err(j, error);
                     j.run_at = Some(*at);
+                }
+                Completion::Throttled { at, error } => {
+                    set_err(j, error);
+                    j.run_at = Some(*at);
+                    if counted {
+                        j.attempts = j.attempts.saturating_sub(1);
+                    }
                 }
                 Completion::UnknownOutcome {
                     error,
@@ -469,10 +470,7 @@ impl ScheduleStore for MemoryScheduleStore {
             j.phase = None;
             j.started_at = None;
             j.updated_at = now;
-            let action = match c {
-                Completion::Snooze { .. } => "job.snoozed".to_owned(),
-                _ => format!("job.{}", j.state.as_str()),
-            };
+            let action = crate::transitions::completion_row(lease, c, 0).action;
             let record =
                 audit(j, now, &action).with_detail("fencing_token", lease.token.to_string());
             st.audit.push(record);
@@ -570,7 +568,7 @@ impl ScheduleStore for MemoryScheduleStore {
                 ));
             } else {
                 let from = from.unwrap_or(JobState::RetryScheduled);
-                if matches!(from, JobState::Scheduled | JobState::RetryScheduled) {
+                if from.claim_spends_attempt() {
                     j.attempts = j.attempts.saturating_sub(1);
                 }
                 j.state = from;
@@ -601,15 +599,7 @@ impl ScheduleStore for MemoryScheduleStore {
                 platforms.contains(&j.target.account.platform)
                     && j.target.surface != Surface::Unknown
             })
-            .filter(|j| {
-                matches!(
-                    j.state,
-                    JobState::Scheduled
-                        | JobState::RetryScheduled
-                        | JobState::Pending
-                        | JobState::UnknownOutcome
-                )
-            })
+            .filter(|j| j.state.is_claimable())
             .filter_map(|j| j.run_at)
             .min())
     }
@@ -747,7 +737,7 @@ impl MemoryScheduleStore {
             } else {
                 Phase::Publish
             };
-            if matches!(from, JobState::Scheduled | JobState::RetryScheduled) {
+            if from.claim_spends_attempt() {
                 j.attempts += 1;
             }
             j.state = JobState::Publishing;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::job::{Completion, Job, JobError, JobState, Lease};
+use crate::job::{Completion, Job, JobError, JobState, Lease, UserAction};
 use crate::stored::{MAX_ERROR_MESSAGE, from_micros, micros, storable};
 
 /// A user's change to one job.
@@ -27,53 +27,55 @@ pub(crate) struct UserWrite {
     pub(crate) action: &'static str,
 }
 
-/// What `op` does to `job` at `now`; `None` when the job's state refuses it.
+impl UserOp {
+    fn action(self) -> UserAction {
+        match self {
+            Self::Reschedule(_) => UserAction::Reschedule,
+            Self::Cancel => UserAction::Cancel,
+            Self::RetryNow => UserAction::RetryNow,
+        }
+    }
+}
+
+/// What `op` does to `job` at `now`; `None` when the job's state refuses it
+/// ([`JobState::accepts`], the one table every store follows).
 pub(crate) fn plan_user_op(job: &Job, op: UserOp, now: OffsetDateTime) -> Option<UserWrite> {
-    use JobState::*;
+    if !job.state.accepts(op.action()) {
+        return None;
+    }
     let sched = micros(job.scheduled_for);
-    match op {
-        UserOp::Reschedule(at) => matches!(
-            job.state,
-            Scheduled | RetryScheduled | AwaitingReauth | Failed | Missed
-        )
-        .then(|| UserWrite {
-            state: Scheduled,
+    Some(match op {
+        UserOp::Reschedule(at) => UserWrite {
+            state: JobState::Scheduled,
             scheduled_for: micros(at),
             run_at: Some(micros(at)),
             reset_attempts: true,
             action: "job.rescheduled",
-        }),
-        UserOp::Cancel => matches!(
-            job.state,
-            Scheduled | RetryScheduled | Pending | AwaitingReauth | UnknownOutcome
-        )
-        .then_some(UserWrite {
-            state: Cancelled,
+        },
+        UserOp::Cancel => UserWrite {
+            state: JobState::Cancelled,
             scheduled_for: sched,
             run_at: None,
             reset_attempts: false,
             action: "job.cancelled",
-        }),
-        UserOp::RetryNow => match job.state {
-            Failed | Missed | AwaitingReauth => Some(UserWrite {
-                state: Scheduled,
-                // The user asked for now: the staleness deadline counts from now.
-                scheduled_for: micros(now),
-                run_at: Some(micros(now)),
-                reset_attempts: true,
-                action: "job.retry_now",
-            }),
-            // Never re-publish an unknown outcome blindly: reconcile it now instead.
-            UnknownOutcome => Some(UserWrite {
-                state: UnknownOutcome,
-                scheduled_for: sched,
-                run_at: Some(micros(now)),
-                reset_attempts: false,
-                action: "job.reconcile_now",
-            }),
-            _ => None,
         },
-    }
+        // Never re-publish an unknown outcome blindly: reconcile it now instead.
+        UserOp::RetryNow if job.state == JobState::UnknownOutcome => UserWrite {
+            state: JobState::UnknownOutcome,
+            scheduled_for: sched,
+            run_at: Some(micros(now)),
+            reset_attempts: false,
+            action: "job.reconcile_now",
+        },
+        UserOp::RetryNow => UserWrite {
+            state: JobState::Scheduled,
+            // The user asked for now: the staleness deadline counts from now.
+            scheduled_for: micros(now),
+            run_at: Some(micros(now)),
+            reset_attempts: true,
+            action: "job.retry_now",
+        },
+    })
 }
 
 /// One fenced completion as the backends apply it: the write and its audit record.
@@ -160,6 +162,7 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
             false,
         ),
         Completion::Retry { at, error } => (Some(micros(*at)), Some(error), None, None, false),
+        Completion::Throttled { at, error } => (Some(micros(*at)), Some(error), None, None, true),
         Completion::Snooze { at } => (Some(micros(*at)), None, None, None, true),
         Completion::UnknownOutcome {
             error,
@@ -207,8 +210,150 @@ pub(crate) fn completion_row(lease: &Lease, completion: &Completion, now: i64) -
             ),
         action: match completion {
             Completion::Snooze { .. } => "job.snoozed".to_owned(),
+            Completion::Throttled { .. } => "job.throttled".to_owned(),
             _ => format!("job.{}", state.as_str()),
         },
         detail: serde_json::to_string(&detail).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The SQL of both stores, and their schemas' partial indexes.
+    const SQL_SOURCES: [(&str, &str); 6] = [
+        ("sqlite/jobs.rs", include_str!("sqlite/jobs.rs")),
+        ("sqlite/schema.rs", include_str!("sqlite/schema.rs")),
+        (
+            "sqlite/credentials.rs",
+            include_str!("sqlite/credentials.rs"),
+        ),
+        ("postgres/jobs.rs", include_str!("postgres/jobs.rs")),
+        ("postgres/schema.rs", include_str!("postgres/schema.rs")),
+        (
+            "postgres/credentials.rs",
+            include_str!("postgres/credentials.rs"),
+        ),
+    ];
+
+    fn states(keep: fn(JobState) -> bool) -> BTreeSet<String> {
+        JobState::ALL
+            .into_iter()
+            .filter(|s| keep(*s))
+            .map(|s| s.as_str().to_owned())
+            .collect()
+    }
+
+    /// Every `state IN (…)` and `claimed_from IN (…)` list in `sql`, with the column it tests.
+    fn state_lists(sql: &str) -> Vec<(String, BTreeSet<String>)> {
+        let mut found = Vec::new();
+        let mut rest = sql;
+        while let Some(at) = rest.find(" IN (") {
+            let before = &rest[..at];
+            let column = before
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .next()
+                .unwrap_or_default()
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let after = &rest[at + 5..];
+            let list = &after[..after.find(')').unwrap_or(after.len())];
+            // Literal lists only (`IN (SELECT …)` takes its states from a parameter).
+            let literal = list
+                .split(',')
+                .map(str::trim)
+                .all(|v| v.len() > 2 && v.starts_with('\'') && v.ends_with('\''));
+            if literal && (column == "state" || column == "claimed_from") {
+                let values = list
+                    .split(',')
+                    .map(|v| v.trim().trim_matches('\'').to_owned())
+                    .collect();
+                found.push((column, values));
+            }
+            rest = after;
+        }
+        found
+    }
+
+    /// The due states, the attempt rule and the finished states live in `JobState`
+    /// (`is_claimable`, `claim_spends_attempt`, `is_finished`), and the memory store calls
+    /// them; every list of states in the SQL stores' statements must be one of those sets, so
+    /// that the SQL cannot drift from the state machine unseen.
+    #[test]
+    fn the_sql_stores_name_only_the_state_machines_sets() {
+        let claimable = states(JobState::is_claimable);
+        let spends = states(JobState::claim_spends_attempt);
+        let finished = states(JobState::is_finished);
+        let mut seen = BTreeSet::new();
+        for (file, sql) in SQL_SOURCES {
+            for (column, list) in state_lists(sql) {
+                let named = if list == claimable && column == "state" {
+                    "claimable"
+                } else if list == spends {
+                    "spends an attempt"
+                } else if list == finished && column == "state" {
+                    "finished"
+                } else {
+                    panic!(
+                        "{file}: `{column} IN {list:?}` is none of the state machine's sets \
+                         (claimable {claimable:?}, spends an attempt {spends:?}, finished {finished:?})"
+                    )
+                };
+                seen.insert((file, named));
+            }
+        }
+        for file in ["sqlite/jobs.rs", "postgres/jobs.rs"] {
+            for named in ["claimable", "spends an attempt", "finished"] {
+                assert!(
+                    seen.contains(&(file, named)),
+                    "{file} never names the {named} states"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn user_operations_follow_job_state_accepts() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let tenant = cmis_core::TenantId::new("t");
+        let job = |state| Job {
+            id: crate::JobId::new(1),
+            tenant: tenant.clone(),
+            post_key: cmis_core::PostKey::new("p"),
+            target: cmis_core::Target::feed(tenant.account(cmis_core::Platform::Facebook, "a")),
+            post: cmis_core::Post::new().with_text("x"),
+            state,
+            scheduled_for: now,
+            run_at: Some(now),
+            attempts: 1,
+            last_error: None,
+            checkpoint: None,
+            receipt: None,
+            lease_owner: None,
+            lease_expires_at: None,
+            fencing_token: 0,
+            phase: None,
+            started_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        for state in JobState::ALL {
+            for (op, action) in [
+                (UserOp::Reschedule(now), UserAction::Reschedule),
+                (UserOp::Cancel, UserAction::Cancel),
+                (UserOp::RetryNow, UserAction::RetryNow),
+            ] {
+                assert_eq!(
+                    plan_user_op(&job(state), op, now).is_some(),
+                    state.accepts(action),
+                    "{action:?} from {state}"
+                );
+            }
+        }
     }
 }

@@ -331,24 +331,38 @@ async fn retryable_errors_back_off_by_attempt_with_jitter() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retry_after_is_respected_and_attempts_run_out_into_failed() {
+async fn rate_limits_honour_retry_after_spend_no_attempt_and_end_missed_not_failed() {
     let (store, fake, clock) = rig(|f| {
         f.on_publish = Box::new(|_| {
             Err(Error::rate_limited("too many calls").with_retry_after(Duration::from_secs(120)))
         });
     });
-    let rig = start(store, fake, clock, |b| b);
+    // Four attempts allowed, a ten-minute staleness deadline: a throttled post is tried every
+    // two minutes until the deadline, more often than its attempts would allow, and is then
+    // missed. It never fails for being throttled.
+    let rig = start(store, fake, clock, |b| {
+        b.staleness(Duration::from_secs(600))
+    });
     let id = rig.schedule("p", T0).await;
-    rig.wait_for(id, JobState::Failed, Duration::from_secs(3600))
+    rig.wait_for(id, JobState::Missed, Duration::from_secs(3600))
         .await;
     let times: Vec<_> = rig.fake.calls().into_iter().map(|c| c.1).collect();
-    assert_eq!(times.len(), 4, "max_attempts = 4");
+    assert_eq!(
+        times.len(),
+        6,
+        "calls at 0, 2, 4, 6, 8 and 10 minutes: {times:?}"
+    );
     for w in times.windows(2) {
         let gap = w[1] - w[0];
         assert!(gap >= time::Duration::seconds(120), "{gap:?}");
         assert!(gap <= time::Duration::milliseconds(120_200), "{gap:?}");
     }
-    assert_eq!(rig.notified().await, [NotificationKind::PublishFailed]);
+    let job = rig.state(id).await;
+    assert_eq!(
+        job.attempts, 1,
+        "only the claim that found it too late counted"
+    );
+    assert_eq!(rig.notified().await, [NotificationKind::PublishMissed]);
     rig.stop().await;
 }
 

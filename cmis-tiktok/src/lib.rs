@@ -68,6 +68,32 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Connecting a creator
+//!
+//! Send the creator to TikTok's consent page with a PKCE challenge and an unguessable state;
+//! TikTok redirects back with a code, which becomes the creator's tokens. Store them and the
+//! [`TikTokRefresher`] keeps them fresh from then on.
+//!
+//! ```no_run
+//! # mod cmis { pub use cmis_core::*; pub mod media { pub use cmis_media::*; } pub mod tiktok { pub use cmis_tiktok::*; } }
+//! # async fn demo(client: cmis::tiktok::TikTokClient, store: &dyn cmis::CredentialStore,
+//! #               code_from_callback: &str) -> cmis::Result<()> {
+//! use cmis::TenantId;
+//! use cmis::tiktok::{AuthorizeRequest, Pkce};
+//!
+//! const CALLBACK: &str = "https://app.example.com/tiktok/callback";
+//! let pkce = Pkce::generate()?; // keep it (server-side) until the callback
+//! let consent = client.authorize_url(
+//!     &AuthorizeRequest::new(CALLBACK, ["user.info.basic", "video.publish"], "unguessable-state")
+//!         .with_pkce(pkce.clone()),
+//! )?;
+//! // ... redirect the creator to `consent`; TikTok calls CALLBACK?code=...&state=... ...
+//! let requested_at = cmis::time::OffsetDateTime::now_utc();
+//! let grant = client.exchange_code(code_from_callback, CALLBACK, Some(&pkce)).await?;
+//! store.put_credential(grant.to_credential(TenantId::new("acme"), requested_at)).await?;
+//! # let _ = consent; Ok(()) }
+//! ```
+//!
 //! ## Features
 //!
 //! `cmis-tiktok` has no optional features.

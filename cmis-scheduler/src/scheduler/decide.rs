@@ -134,9 +134,19 @@ fn after_error(job: &ClaimedJob, e: &Error, now: OffsetDateTime, rules: &Rules) 
                 notify: Some(notice(job, NotificationKind::ReauthRequired, message, now)),
             }
         }
-        ErrorKind::RateLimited | ErrorKind::Transient | ErrorKind::Quota
-            if job.job.attempts < rules.retry.max_attempts =>
-        {
+        // The platform said "not now": the post did nothing wrong, so the attempt is given
+        // back and only the staleness deadline ends the wait (a post that is too late is
+        // missed, not failed). Without a Retry-After, the backoff of the attempts spent so far.
+        ErrorKind::RateLimited => {
+            let wait = e
+                .retry_after()
+                .unwrap_or_else(|| rules.retry.backoff(job.job.attempts.saturating_sub(1)));
+            Decision::quiet(Completion::Throttled {
+                at: cmis_core::after(now, wait),
+                error,
+            })
+        }
+        ErrorKind::Transient | ErrorKind::Quota if job.job.attempts < rules.retry.max_attempts => {
             // Attempt-based backoff with full jitter; the platform's Retry-After wins.
             let retry = job.job.attempts.saturating_sub(1);
             let wait = e

@@ -134,20 +134,21 @@ impl fmt::Debug for Scheduler {
 }
 
 /// Builds a [`Scheduler`]: a store, one publisher per platform, the tokens, and optional
-/// settings (concurrency, retries, notifiers); see [`Scheduler`] for running it.
+/// settings (concurrency, retries, staleness, notifiers); [`Scheduler`] shows a whole setup.
+/// What cannot work is refused when it is built, not when the first job runs:
 ///
 /// ```
 /// # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
 /// use std::sync::Arc;
 /// use cmis::scheduler::{MemoryScheduleStore, Scheduler};
-/// use cmis::{SecretString, StaticTokenProvider};
+/// use cmis::{ErrorKind, SecretString, StaticTokenProvider};
 ///
 /// let store = Arc::new(MemoryScheduleStore::new());
 /// let tokens = Arc::new(StaticTokenProvider::new(SecretString::from("page-token")));
 /// // Add `.publisher(…)` for each platform you publish to (`cmis::meta`, `cmis::tiktok`).
-/// let scheduler = Scheduler::builder(store).tokens(tokens).concurrency(4).build()?;
-/// # let _ = scheduler;
-/// # Ok::<(), cmis::Error>(())
+/// let err = Scheduler::builder(store).tokens(tokens).concurrency(4).build().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+/// assert!(err.message().contains("at least one publisher"));
 /// ```
 #[must_use]
 pub struct SchedulerBuilder {

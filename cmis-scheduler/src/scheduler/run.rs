@@ -357,7 +357,10 @@ fn hold_account(shared: &Shared, job: &ClaimedJob, until: time::OffsetDateTime) 
 fn after_call(shared: &Shared, job: &ClaimedJob, result: Result<Outcome>) -> Decision {
     let limited = account_limited(&result);
     let decision = after_publish(job, result, shared.now(), &shared.rules);
-    if limited && let Completion::Retry { at, .. } = &decision.completion {
+    if limited
+        && let Completion::Retry { at, .. } | Completion::Throttled { at, .. } =
+            &decision.completion
+    {
         hold_account(shared, job, *at);
     }
     decision
@@ -669,6 +672,10 @@ fn plain(shared: &Shared, completion: &Completion, refusal: &Error) -> Completio
             checkpoint: None,
         },
         Completion::Retry { at, error: e } => Completion::Retry {
+            at: *at,
+            error: error(e.kind),
+        },
+        Completion::Throttled { at, error: e } => Completion::Throttled {
             at: *at,
             error: error(e.kind),
         },

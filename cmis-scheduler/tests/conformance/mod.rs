@@ -968,6 +968,22 @@ pub async fn user_operations_follow_one_table<H: Harness>(h: &H) {
         row(Cancelled,      "cancel",     R, Cancelled,      0, None),
         row(Cancelled,      "retry_now",  R, Cancelled,      0, None),
     ];
+    // The table is the crate's own (`JobState::accepts`, which the stores run): a row that
+    // disagrees with it is a mistake in one or the other.
+    for r in &table {
+        let action = match r.op {
+            "reschedule" => cmis_scheduler::UserAction::Reschedule,
+            "cancel" => cmis_scheduler::UserAction::Cancel,
+            _ => cmis_scheduler::UserAction::RetryNow,
+        };
+        assert_eq!(
+            r.applied,
+            r.from.accepts(action),
+            "the table and JobState::accepts disagree on {} from {}",
+            r.op,
+            r.from
+        );
+    }
     let covered: HashSet<(JobState, &str)> = table.iter().map(|r| (r.from, r.op)).collect();
     for state in JobState::ALL {
         for op in ["reschedule", "cancel", "retry_now"] {
@@ -1045,6 +1061,67 @@ pub async fn snooze_gives_the_attempt_back<H: Harness>(h: &H) {
     assert_eq!(
         actions(&*s, "a", cmis_scheduler::JobId::new(ids[0])).await,
         ["job.scheduled", "job.claimed", "job.snoozed", "job.claimed"]
+    );
+}
+
+/// A rate-limited publish gives its attempt back, keeps the platform's error, and runs again
+/// at the time it was given: a throttled account never exhausts a post's attempts.
+pub async fn a_throttled_job_gets_its_attempt_back<H: Harness>(h: &H) {
+    let clock = ManualClock::new();
+    let s = h.fresh(clock.clone()).await;
+    let ids = schedule_n(&*s, "a", 1, T0).await;
+    let id = cmis_scheduler::JobId::new(ids[0]);
+    for round in 1..=3 {
+        let c = s
+            .claim("w", 1, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            c.job.attempts, 1,
+            "round {round}: one attempt, however often throttled"
+        );
+        let at = clock.now() + Duration::from_secs(120);
+        let done = s
+            .complete(&[(
+                c.lease,
+                Completion::Throttled {
+                    at,
+                    error: err(ErrorKind::RateLimited),
+                },
+            )])
+            .await
+            .unwrap();
+        assert!(done.is_empty());
+        let j = ScheduleStore::get(&*s, &tenant("a"), id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (j.state, j.attempts, j.run_at),
+            (JobState::RetryScheduled, 0, Some(at)),
+            "round {round}"
+        );
+        assert_eq!(j.last_error.map(|e| e.kind), Some(ErrorKind::RateLimited));
+        assert!(
+            s.claim("w", 1, Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        clock.advance(Duration::from_secs(120));
+    }
+    assert_eq!(
+        actions(&*s, "a", id).await,
+        [
+            "job.scheduled",
+            "job.claimed",
+            "job.throttled",
+            "job.claimed",
+            "job.throttled",
+            "job.claimed",
+            "job.throttled"
+        ]
     );
 }
 
@@ -2113,7 +2190,7 @@ macro_rules! conformance_tests {
             future_jobs_are_not_claimed,
             fencing_rejects_a_stale_owner, lease_expiry, cancel_and_reschedule_races,
             completions_follow_the_state_machine, user_operations_follow_one_table,
-            snooze_gives_the_attempt_back, leader_election,
+            snooze_gives_the_attempt_back, a_throttled_job_gets_its_attempt_back, leader_election,
             cleanup_moves_finished_jobs_to_history, refunds_follow_the_claimed_from_state,
             two_leases_of_one_job_in_one_batch, a_dead_checkpoint_is_discarded,
             an_unknown_outcome_stores_the_unsaved_checkpoint,
