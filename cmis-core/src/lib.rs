@@ -57,6 +57,7 @@ mod memory;
 mod model;
 mod poll;
 mod ratelimit;
+pub mod reconcile;
 mod refreshing;
 mod retry;
 mod session;

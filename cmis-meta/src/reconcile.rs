@@ -11,7 +11,8 @@
 
 use std::time::Duration;
 
-use cmis_core::{Error, Platform, Result};
+use cmis_core::reconcile::{Candidates, candidates};
+use cmis_core::{Error, Result};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -77,25 +78,12 @@ impl ReconcilePolicy {
 
     /// The window of a call that started at `started_at`.
     pub(crate) fn window(&self, started_at: OffsetDateTime) -> Window {
-        Window {
-            start: started_at - self.clock_skew,
-            end: started_at + self.call_span,
-        }
+        Window::around(started_at, self.clock_skew, self.call_span)
     }
 }
 
 /// When a lost call may have created its post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Window {
-    pub(crate) start: OffsetDateTime,
-    pub(crate) end: OffsetDateTime,
-}
-
-impl Window {
-    fn contains(&self, at: OffsetDateTime) -> bool {
-        self.start <= at && at <= self.end
-    }
-}
+pub(crate) type Window = cmis_core::reconcile::CallWindow;
 
 /// One post of a listing, reduced to what matching reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,10 +125,7 @@ pub(crate) fn id_of(v: &Value) -> Option<String> {
     }
 }
 
-/// The text as Meta stores it: the ends trimmed, line breaks as LF.
-pub(crate) fn normalise(text: &str) -> String {
-    text.trim().replace("\r\n", "\n")
-}
+pub(crate) use cmis_core::reconcile::{normalise_text as normalise, undecided, undecided_until};
 
 /// Meta's times: `2026-12-06T10:00:05+0000` (Graph) or RFC 3339.
 pub(crate) fn parse_time(raw: &str) -> Option<OffsetDateTime> {
@@ -185,18 +170,14 @@ pub(crate) fn decide(
                 .into(),
         );
     }
-    let same: Vec<&Listed> = listed
-        .iter()
-        .filter(|p| p.text.as_deref().map(normalise).as_deref() == Some(ours.as_str()))
-        .collect();
-    let inside: Vec<&Listed> = same
-        .iter()
-        .copied()
-        .filter(|p| p.created.is_some_and(|t| window.contains(t)) && fits(p))
-        .collect();
-    match inside.as_slice() {
-        [one] => return Found::Ours((*one).clone()),
-        [_, _, ..] => {
+    let found = candidates(
+        listed,
+        |p| p.text.as_deref().map(normalise).as_deref() == Some(ours.as_str()),
+        |p| p.created.is_some_and(|t| window.contains(t)) && fits(p),
+    );
+    match found {
+        Candidates::One(one) => return Found::Ours(one.clone()),
+        Candidates::Many(inside) => {
             let ids: Vec<String> = inside.iter().map(|p| describe(p)).collect();
             return Found::Unknown(format!(
                 "ambiguous: {} posts with this text were created between {} and {}: {}",
@@ -206,17 +187,17 @@ pub(crate) fn decide(
                 ids.join(", ")
             ));
         }
-        [] => {}
-    }
-    if let Some(other) = same.first() {
-        return Found::Unknown(format!(
-            "a post with this text exists ({}) but not as the kind of post this call creates \
-             between {} and {}: it is not taken as this call's, and publishing again could \
-             duplicate it",
-            describe(other),
-            window.start,
-            window.end
-        ));
+        Candidates::OnlyOutside(other) => {
+            return Found::Unknown(format!(
+                "a post with this text exists ({}) but not as the kind of post this call \
+                 creates between {} and {}: it is not taken as this call's, and publishing \
+                 again could duplicate it",
+                describe(other),
+                window.start,
+                window.end
+            ));
+        }
+        Candidates::None => {}
     }
     if !complete {
         return Found::Unknown(
@@ -290,25 +271,6 @@ pub(crate) async fn list_since(
         }
     }
     Ok((out, false))
-}
-
-/// A reconcile that cannot tell: an [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind)
-/// error carrying the reason, which the scheduler keeps with the job and checks again later.
-pub(crate) fn undecided(platform: Platform, reason: impl Into<String>) -> Error {
-    Error::unknown_outcome(format!("reconcile could not tell: {}", reason.into()))
-        .with_platform(platform)
-}
-
-/// A reconcile that cannot tell *yet*: [`undecided`], with the time from which the listing
-/// will tell as its retry-after, so the caller checks again then instead of giving up.
-pub(crate) fn undecided_until(
-    platform: Platform,
-    reason: impl Into<String>,
-    at: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Error {
-    let wait = Duration::try_from(at - now).unwrap_or(Duration::ZERO);
-    undecided(platform, reason).with_retry_after(wait.max(Duration::from_secs(1)))
 }
 
 #[cfg(test)]

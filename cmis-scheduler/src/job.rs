@@ -200,6 +200,39 @@ pub struct Job {
 }
 
 impl Job {
+    /// A new job, scheduled for `at`, created at `now`.
+    pub(crate) fn scheduled(
+        id: JobId,
+        tenant: TenantId,
+        post_key: PostKey,
+        target: Target,
+        post: Post,
+        at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id,
+            tenant,
+            post_key,
+            target,
+            post,
+            state: JobState::Scheduled,
+            scheduled_for: at,
+            run_at: Some(at),
+            attempts: 0,
+            last_error: None,
+            checkpoint: None,
+            receipt: None,
+            lease_owner: None,
+            lease_expires_at: None,
+            fencing_token: 0,
+            phase: None,
+            started_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The lease of this job, while it is publishing.
     pub fn lease(&self) -> Option<Lease> {
         match (&self.lease_owner, self.state) {

@@ -168,27 +168,15 @@ fn insert_job(
     now: OffsetDateTime,
 ) -> Job {
     st.next_id += 1;
-    let job = Job {
-        id: JobId::new(st.next_id),
-        tenant: tenant.clone(),
-        post_key: post_id.clone(),
-        target: target.clone(),
-        post: post.clone(),
-        state: JobState::Scheduled,
-        scheduled_for: at,
-        run_at: Some(at),
-        attempts: 0,
-        last_error: None,
-        checkpoint: None,
-        receipt: None,
-        lease_owner: None,
-        lease_expires_at: None,
-        fencing_token: 0,
-        phase: None,
-        started_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let job = Job::scheduled(
+        JobId::new(st.next_id),
+        tenant.clone(),
+        post_id.clone(),
+        target.clone(),
+        post.clone(),
+        at,
+        now,
+    );
     st.audit.push(audit(&job, now, "job.scheduled"));
     st.jobs.insert(job.id, job.clone());
     job

@@ -322,25 +322,17 @@ mod tests {
         let now = OffsetDateTime::UNIX_EPOCH;
         let tenant = cmis_core::TenantId::new("t");
         let job = |state| Job {
-            id: crate::JobId::new(1),
-            tenant: tenant.clone(),
-            post_key: cmis_core::PostKey::new("p"),
-            target: cmis_core::Target::feed(tenant.account(cmis_core::Platform::Facebook, "a")),
-            post: cmis_core::Post::new().with_text("x"),
             state,
-            scheduled_for: now,
-            run_at: Some(now),
             attempts: 1,
-            last_error: None,
-            checkpoint: None,
-            receipt: None,
-            lease_owner: None,
-            lease_expires_at: None,
-            fencing_token: 0,
-            phase: None,
-            started_at: None,
-            created_at: now,
-            updated_at: now,
+            ..Job::scheduled(
+                crate::JobId::new(1),
+                tenant.clone(),
+                cmis_core::PostKey::new("p"),
+                cmis_core::Target::feed(tenant.account(cmis_core::Platform::Facebook, "a")),
+                cmis_core::Post::new().with_text("x"),
+                now,
+                now,
+            )
         };
         for state in JobState::ALL {
             for (op, action) in [

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use cmis_core::reconcile::{CallWindow, Candidates, candidates};
 use cmis_core::{Error, Platform, PostId, Receipt, Result, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -103,10 +104,7 @@ fn cut_utf16(text: &str, units: usize) -> String {
     out
 }
 
-/// The caption as TikTok keeps it: the ends trimmed, line breaks as LF.
-fn normalise(text: &str) -> String {
-    text.trim().replace("\r\n", "\n")
-}
+use cmis_core::reconcile::normalise_text as normalise;
 
 impl TikTokClient {
     /// One page of the creator's public videos, newest first, created before `cursor` (Unix
@@ -127,15 +125,7 @@ impl TikTokClient {
 
 /// A reconcile that cannot tell, with the reason.
 pub(crate) fn undecided(reason: impl Into<String>) -> Error {
-    Error::unknown_outcome(format!("reconcile could not tell: {}", reason.into()))
-        .with_platform(Platform::TikTok)
-}
-
-/// When init may have created its post.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start: OffsetDateTime,
-    end: OffsetDateTime,
+    cmis_core::reconcile::undecided(Platform::TikTok, reason)
 }
 
 /// Why an initiating checkpoint cannot be looked for among public videos, if it cannot.
@@ -179,10 +169,7 @@ pub(crate) async fn find(
     now: OffsetDateTime,
     settle: Duration,
 ) -> Result<Listed> {
-    let window = Window {
-        start: init.started_at - CLOCK_SKEW,
-        end: init.started_at + CALL_SPAN,
-    };
+    let window = CallWindow::around(init.started_at, CLOCK_SKEW, CALL_SPAN);
     let since = window.start - LOOKBACK;
     let mut videos = Vec::new();
     let mut cursor = None;
@@ -215,28 +202,21 @@ fn decide(
     videos: &[Listed],
     complete: bool,
     init: &Initiating,
-    window: Window,
+    window: CallWindow,
     now: OffsetDateTime,
     settle: Duration,
 ) -> Result<Listed> {
     let ours = normalise(&init.caption);
     // The listing gives at most 150 characters of a caption (UTF-16 units, as TikTok counts).
     let shown = cut_utf16(&ours, LISTED_CAPTION_UNITS);
-    let same: Vec<&Listed> = videos
-        .iter()
-        .filter(|v| v.captions.iter().any(|c| *c == ours || *c == shown))
-        .collect();
-    let inside: Vec<&Listed> = same
-        .iter()
-        .copied()
-        .filter(|v| {
-            v.created
-                .is_some_and(|t| window.start <= t && t <= window.end)
-        })
-        .collect();
-    match inside.as_slice() {
-        [one] => return Ok((*one).clone()),
-        [_, _, ..] => {
+    let found = candidates(
+        videos,
+        |v| v.captions.iter().any(|c| *c == ours || *c == shown),
+        |v| v.created.is_some_and(|t| window.contains(t)),
+    );
+    match found {
+        Candidates::One(one) => return Ok(one.clone()),
+        Candidates::Many(inside) => {
             let ids: Vec<&str> = inside.iter().map(|v| v.id.as_str()).collect();
             return Err(undecided(format!(
                 "ambiguous: {} public videos with this caption were created between {} and {}: \
@@ -247,14 +227,14 @@ fn decide(
                 ids.join(", ")
             )));
         }
-        [] => {}
-    }
-    if let Some(other) = same.first() {
-        return Err(undecided(format!(
-            "init's answer was lost; video {} has this caption but was not created in init's \
-             window ({} to {}), so it is not taken for this publish",
-            other.id, window.start, window.end
-        )));
+        Candidates::OnlyOutside(other) => {
+            return Err(undecided(format!(
+                "init's answer was lost; video {} has this caption but was not created in \
+                 init's window ({} to {}), so it is not taken for this publish",
+                other.id, window.start, window.end
+            )));
+        }
+        Candidates::None => {}
     }
     let listed_from = init.started_at + settle;
     let why = if complete {
@@ -323,11 +303,8 @@ mod tests {
         }
     }
 
-    fn window() -> Window {
-        Window {
-            start: START - CLOCK_SKEW,
-            end: START + CALL_SPAN,
-        }
+    fn window() -> CallWindow {
+        CallWindow::around(START, CLOCK_SKEW, CALL_SPAN)
     }
 
     fn run(videos: &[Listed], complete: bool) -> Result<Listed> {
