@@ -458,7 +458,11 @@ impl ScheduleStore for MemoryScheduleStore {
             j.phase = None;
             j.started_at = None;
             j.updated_at = now;
-            let action = crate::transitions::completion_row(lease, c, 0).action;
+            let action = match c {
+                Completion::Snooze { .. } => "job.snoozed".to_owned(),
+                Completion::Throttled { .. } => "job.throttled".to_owned(),
+                _ => format!("job.{}", j.state.as_str()),
+            };
             let record =
                 audit(j, now, &action).with_detail("fencing_token", lease.token.to_string());
             st.audit.push(record);
