@@ -17,6 +17,10 @@
 //!                                      claimed again when due ◀─────────────────────┘
 //! ```
 //!
+//! - A publish from the start spends one of the job's attempts ([`JobState::claim_spends_attempt`]);
+//!   a snooze, a wait for re-authorisation and a rate limit give it back, so a throttled account
+//!   never fails a post: only the staleness deadline ends its wait (`missed`). Which user
+//!   changes apply in which state is [`JobState::accepts`].
 //! - Claims come in batches, each job with a lease (owner, expiry) and a new fencing token;
 //!   every later write about the job is fenced on both, so a worker that lost its lease changes
 //!   nothing.
