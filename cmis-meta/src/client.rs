@@ -363,8 +363,8 @@ impl MetaClient {
     /// once per session and the call repeated once ([`TokenSession`]); after that the call fails
     /// with [`ErrorKind::Auth`]: no retry storm.
     pub(crate) async fn call(&self, s: Session<'_>, req: &ApiRequest) -> Result<Value> {
-        let key = &throttle_key(s.account);
-        let platform = s.account.platform;
+        let key = &throttle_key(s.account());
+        let platform = s.account().platform;
         s.tokens
             .run(|token| async move { self.exchange(req, Some(&token), key, platform).await })
             .await
@@ -382,7 +382,7 @@ impl MetaClient {
         req: &ApiRequest,
     ) -> Result<T> {
         let v = self.call(s, req).await?;
-        decode(v, req.call, s.account.platform)
+        decode(v, req.call, s.account().platform)
     }
 
     /// Decodes a read's JSON into `T`.
@@ -392,7 +392,7 @@ impl MetaClient {
         req: &ApiRequest,
     ) -> Result<T> {
         let v = self.read(s, req).await?;
-        decode(v, req.call, s.account.platform)
+        decode(v, req.call, s.account().platform)
     }
 
     /// Sends `req` with `token` (or none): throttle, send, usage headers, classification.

@@ -244,14 +244,14 @@ pub(crate) async fn list_since(
         let page = client.read(s, &req).await?;
         let Some(data) = page.get("data").and_then(Value::as_array) else {
             return Err(Error::transient("the post listing has no data array")
-                .with_platform(s.account.platform));
+                .with_platform(s.account().platform));
         };
         let mut reached_since = false;
         for item in data {
             let Some(p) = parse(item) else {
                 return Err(
                     Error::transient(format!("a listed post could not be read: {item}"))
-                        .with_platform(s.account.platform),
+                        .with_platform(s.account().platform),
                 );
             };
             if p.created.is_some_and(|t| t < since) {

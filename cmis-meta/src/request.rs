@@ -126,20 +126,20 @@ impl ApiRequest {
     }
 }
 
-/// Who a call is made for: the account (for throttling) and its tokens, which follow the
-/// [`TokenSession`] rule on a rejected token.
+/// Who a call is made for: the account's tokens, which follow the [`TokenSession`] rule on a
+/// rejected token, and through them the account (for throttling).
 #[derive(Clone, Copy)]
 pub(crate) struct Session<'a> {
-    pub(crate) account: &'a AccountRef,
     pub(crate) tokens: &'a TokenSession<'a>,
 }
 
 impl<'a> Session<'a> {
     pub(crate) fn new(tokens: &'a TokenSession<'a>) -> Self {
-        Self {
-            account: tokens.account(),
-            tokens,
-        }
+        Self { tokens }
+    }
+
+    pub(crate) fn account(&self) -> &'a AccountRef {
+        self.tokens.account()
     }
 }
 

@@ -14,6 +14,7 @@ use cmis_core::{
 };
 use cmis_scheduler::{
     Change, Completion, JobError, JobFilter, JobState, Lease, NewPost, Phase, ScheduleStore,
+    UserAction,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -845,7 +846,7 @@ pub async fn completions_follow_the_state_machine<H: Harness>(h: &H) {
 /// reschedule (`Some(false)`), or not due (`None`).
 struct Row {
     from: JobState,
-    op: &'static str,
+    op: UserAction,
     applied: bool,
     to: JobState,
     attempts: u32,
@@ -854,7 +855,7 @@ struct Row {
 
 const fn row(
     from: JobState,
-    op: &'static str,
+    op: UserAction,
     applied: bool,
     to: JobState,
     attempts: u32,
@@ -935,61 +936,59 @@ pub async fn user_operations_follow_one_table<H: Harness>(h: &H) {
     use JobState::*;
     const A: bool = true;
     const R: bool = false;
+    const RESCHEDULE: UserAction = UserAction::Reschedule;
+    const CANCEL: UserAction = UserAction::Cancel;
+    const RETRY_NOW: UserAction = UserAction::RetryNow;
     #[rustfmt::skip]
     let table = [
-        row(Scheduled,      "reschedule", A, Scheduled,      0, Some(false)),
-        row(Scheduled,      "cancel",     A, Cancelled,      0, None),
-        row(Scheduled,      "retry_now",  R, Scheduled,      0, Some(true)),
-        row(Publishing,     "reschedule", R, Publishing,     1, Some(true)),
-        row(Publishing,     "cancel",     R, Publishing,     1, Some(true)),
-        row(Publishing,     "retry_now",  R, Publishing,     1, Some(true)),
-        row(Pending,        "reschedule", R, Pending,        1, Some(false)),
-        row(Pending,        "cancel",     A, Cancelled,      1, None),
-        row(Pending,        "retry_now",  R, Pending,        1, Some(false)),
-        row(RetryScheduled, "reschedule", A, Scheduled,      0, Some(false)),
-        row(RetryScheduled, "cancel",     A, Cancelled,      1, None),
-        row(RetryScheduled, "retry_now",  R, RetryScheduled, 1, Some(false)),
-        row(Published,      "reschedule", R, Published,      1, None),
-        row(Published,      "cancel",     R, Published,      1, None),
-        row(Published,      "retry_now",  R, Published,      1, None),
-        row(Failed,         "reschedule", A, Scheduled,      0, Some(false)),
-        row(Failed,         "cancel",     R, Failed,         1, None),
-        row(Failed,         "retry_now",  A, Scheduled,      0, Some(true)),
-        row(UnknownOutcome, "reschedule", R, UnknownOutcome, 1, Some(false)),
-        row(UnknownOutcome, "cancel",     A, Cancelled,      1, None),
-        row(UnknownOutcome, "retry_now",  A, UnknownOutcome, 1, Some(true)),
-        row(Missed,         "reschedule", A, Scheduled,      0, Some(false)),
-        row(Missed,         "cancel",     R, Missed,         1, None),
-        row(Missed,         "retry_now",  A, Scheduled,      0, Some(true)),
-        row(AwaitingReauth, "reschedule", A, Scheduled,      0, Some(false)),
-        row(AwaitingReauth, "cancel",     A, Cancelled,      0, None),
-        row(AwaitingReauth, "retry_now",  A, Scheduled,      0, Some(true)),
-        row(Cancelled,      "reschedule", R, Cancelled,      0, None),
-        row(Cancelled,      "cancel",     R, Cancelled,      0, None),
-        row(Cancelled,      "retry_now",  R, Cancelled,      0, None),
+        row(Scheduled,      RESCHEDULE, A, Scheduled,      0, Some(false)),
+        row(Scheduled,      CANCEL,     A, Cancelled,      0, None),
+        row(Scheduled,      RETRY_NOW,  R, Scheduled,      0, Some(true)),
+        row(Publishing,     RESCHEDULE, R, Publishing,     1, Some(true)),
+        row(Publishing,     CANCEL,     R, Publishing,     1, Some(true)),
+        row(Publishing,     RETRY_NOW,  R, Publishing,     1, Some(true)),
+        row(Pending,        RESCHEDULE, R, Pending,        1, Some(false)),
+        row(Pending,        CANCEL,     A, Cancelled,      1, None),
+        row(Pending,        RETRY_NOW,  R, Pending,        1, Some(false)),
+        row(RetryScheduled, RESCHEDULE, A, Scheduled,      0, Some(false)),
+        row(RetryScheduled, CANCEL,     A, Cancelled,      1, None),
+        row(RetryScheduled, RETRY_NOW,  R, RetryScheduled, 1, Some(false)),
+        row(Published,      RESCHEDULE, R, Published,      1, None),
+        row(Published,      CANCEL,     R, Published,      1, None),
+        row(Published,      RETRY_NOW,  R, Published,      1, None),
+        row(Failed,         RESCHEDULE, A, Scheduled,      0, Some(false)),
+        row(Failed,         CANCEL,     R, Failed,         1, None),
+        row(Failed,         RETRY_NOW,  A, Scheduled,      0, Some(true)),
+        row(UnknownOutcome, RESCHEDULE, R, UnknownOutcome, 1, Some(false)),
+        row(UnknownOutcome, CANCEL,     A, Cancelled,      1, None),
+        row(UnknownOutcome, RETRY_NOW,  A, UnknownOutcome, 1, Some(true)),
+        row(Missed,         RESCHEDULE, A, Scheduled,      0, Some(false)),
+        row(Missed,         CANCEL,     R, Missed,         1, None),
+        row(Missed,         RETRY_NOW,  A, Scheduled,      0, Some(true)),
+        row(AwaitingReauth, RESCHEDULE, A, Scheduled,      0, Some(false)),
+        row(AwaitingReauth, CANCEL,     A, Cancelled,      0, None),
+        row(AwaitingReauth, RETRY_NOW,  A, Scheduled,      0, Some(true)),
+        row(Cancelled,      RESCHEDULE, R, Cancelled,      0, None),
+        row(Cancelled,      CANCEL,     R, Cancelled,      0, None),
+        row(Cancelled,      RETRY_NOW,  R, Cancelled,      0, None),
     ];
     // The table is the crate's own (`JobState::accepts`, which the stores run): a row that
     // disagrees with it is a mistake in one or the other.
     for r in &table {
-        let action = match r.op {
-            "reschedule" => cmis_scheduler::UserAction::Reschedule,
-            "cancel" => cmis_scheduler::UserAction::Cancel,
-            _ => cmis_scheduler::UserAction::RetryNow,
-        };
         assert_eq!(
             r.applied,
-            r.from.accepts(action),
-            "the table and JobState::accepts disagree on {} from {}",
+            r.from.accepts(r.op),
+            "the table and JobState::accepts disagree on {:?} from {}",
             r.op,
             r.from
         );
     }
-    let covered: HashSet<(JobState, &str)> = table.iter().map(|r| (r.from, r.op)).collect();
+    let covered: HashSet<(JobState, UserAction)> = table.iter().map(|r| (r.from, r.op)).collect();
     for state in JobState::ALL {
-        for op in ["reschedule", "cancel", "retry_now"] {
+        for op in UserAction::ALL {
             assert!(
                 covered.contains(&(state, op)),
-                "the table has no row for {op} from {state}"
+                "the table has no row for {op:?} from {state}"
             );
         }
     }
@@ -1004,8 +1003,8 @@ pub async fn user_operations_follow_one_table<H: Harness>(h: &H) {
         let before = ScheduleStore::get(&*s, &t, id).await.unwrap().unwrap();
         assert_eq!(before.state, r.from, "the recipe for {}", r.from);
         let change = match r.op {
-            "reschedule" => s.reschedule(&t, id, new_time).await,
-            "cancel" => s.cancel(&t, id).await,
+            UserAction::Reschedule => s.reschedule(&t, id, new_time).await,
+            UserAction::Cancel => s.cancel(&t, id).await,
             _ => s.retry_now(&t, id).await,
         }
         .unwrap();
@@ -1015,7 +1014,7 @@ pub async fn user_operations_follow_one_table<H: Harness>(h: &H) {
         let want = (r.applied, r.to, r.attempts, r.due);
         if got != want {
             differences.push(format!(
-                "{} from {}: (applied, state, attempts, due now) is {got:?}, the table says {want:?}",
+                "{:?} from {}: (applied, state, attempts, due now) is {got:?}, the table says {want:?}",
                 r.op, r.from
             ));
         }

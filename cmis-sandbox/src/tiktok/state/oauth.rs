@@ -3,8 +3,8 @@
 use super::*;
 
 impl TikTokState {
-    /// The token endpoint: both grants, with the client checked first.
-    pub(crate) fn token_grant(&self, form: &HashMap<String, String>) -> Result<Value, OAuthError> {
+    /// The app's client key and secret, which both OAuth endpoints check first.
+    fn check_client(&self, form: &HashMap<String, String>) -> Result<(), OAuthError> {
         let config = self.config();
         let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
         if field("client_key") != config.client_key
@@ -16,6 +16,13 @@ impl TikTokState {
                 "Client key or secret is invalid.",
             ));
         }
+        Ok(())
+    }
+
+    /// The token endpoint: both grants, with the client checked first.
+    pub(crate) fn token_grant(&self, form: &HashMap<String, String>) -> Result<Value, OAuthError> {
+        self.check_client(form)?;
+        let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
         let mut inner = self.lock();
         let now = Instant::now();
         let (open_id, scopes) = match field("grant_type") {
@@ -96,17 +103,8 @@ impl TikTokState {
     }
 
     pub(crate) fn revoke(&self, form: &HashMap<String, String>) -> Result<Value, OAuthError> {
-        let config = self.config();
+        self.check_client(form)?;
         let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-        if field("client_key") != config.client_key
-            || field("client_secret") != config.client_secret
-        {
-            return Err(oauth(
-                401,
-                "invalid_client",
-                "Client key or secret is invalid.",
-            ));
-        }
         let mut inner = self.lock();
         if let Some(a) = inner.access.get_mut(field("token")) {
             a.revoked = true;
