@@ -90,6 +90,8 @@ mod outbox;
 mod postgres;
 mod rows;
 mod scheduler;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod state;

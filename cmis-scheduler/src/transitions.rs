@@ -223,20 +223,14 @@ mod tests {
 
     use super::*;
 
-    /// The SQL of both stores, and their schemas' partial indexes.
+    /// The SQL of both stores, the flows they share, and their schemas' partial indexes.
     const SQL_SOURCES: [(&str, &str); 6] = [
         ("sqlite/jobs.rs", include_str!("sqlite/jobs.rs")),
         ("sqlite/schema.rs", include_str!("sqlite/schema.rs")),
-        (
-            "sqlite/credentials.rs",
-            include_str!("sqlite/credentials.rs"),
-        ),
         ("postgres/jobs.rs", include_str!("postgres/jobs.rs")),
         ("postgres/schema.rs", include_str!("postgres/schema.rs")),
-        (
-            "postgres/credentials.rs",
-            include_str!("postgres/credentials.rs"),
-        ),
+        ("sql/credentials.rs", include_str!("sql/credentials.rs")),
+        ("sql/jobs.rs", include_str!("sql/jobs.rs")),
     ];
 
     fn states(keep: fn(JobState) -> bool) -> BTreeSet<String> {

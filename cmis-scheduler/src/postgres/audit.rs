@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use cmis_core::{Result, TenantId};
+use cmis_core::Result;
 use sqlx::{PgConnection, Row};
 
-use crate::audit_chain::{self, AuditRow, AuditVerification, GENESIS, Hash};
-use crate::rows::{chained_audit_from_row, head_from_row};
+use crate::audit_chain::{self, AuditRow, GENESIS, Hash};
+use crate::rows::head_from_row;
 use crate::stored::db_err;
 
 const LOCK_HEADS: &str = "SELECT tenant, seq, hash FROM audit_heads WHERE tenant = ANY($1) \
@@ -111,58 +111,4 @@ pub(super) async fn append(conn: &mut PgConnection, rows: Vec<AuditRow>) -> Resu
         .await
         .map_err(db_err)?;
     Ok(())
-}
-
-/// Records read per page when a trail is verified.
-const VERIFY_PAGE: i64 = 10_000;
-
-/// Reads `tenant`'s trail page by page and its head, in one read-only snapshot, and checks the
-/// chain in bounded memory (review N16).
-pub(super) async fn verify(
-    conn: &mut PgConnection,
-    tenant: &TenantId,
-) -> Result<AuditVerification> {
-    // One snapshot: records appended meanwhile are neither half-seen nor ahead of the head.
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db_err)?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-    let checked = walk(&mut tx, tenant).await?;
-    tx.rollback().await.map_err(db_err)?;
-    Ok(checked)
-}
-
-async fn walk(conn: &mut PgConnection, tenant: &TenantId) -> Result<AuditVerification> {
-    let mut chain = audit_chain::ChainWalk::default();
-    let mut after = 0_i64;
-    loop {
-        let rows = sqlx::query(
-            "SELECT id, tenant, at, action, platform, account, subject, detail, seq, hash \
-             FROM audit WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(tenant.as_str())
-        .bind(after)
-        .bind(VERIFY_PAGE)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        for r in &rows {
-            after = r.try_get("id").map_err(db_err)?;
-            let (row, place) = chained_audit_from_row(r)?;
-            chain.push(row, place);
-        }
-        if (rows.len() as i64) < VERIFY_PAGE {
-            break;
-        }
-    }
-    let head = sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant = $1")
-        .bind(tenant.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?
-        .as_ref()
-        .map(head_from_row)
-        .transpose()?;
-    Ok(chain.finish(head))
 }

@@ -5,7 +5,7 @@
 mod audit;
 #[cfg(feature = "ai")]
 mod cache;
-mod credentials;
+mod dialect;
 mod jobs;
 mod outbox;
 mod registry;
@@ -166,14 +166,6 @@ impl PgStore {
     pub(crate) fn wake_local(&self) {
         self.inner.wake.notify_waiters();
         self.inner.wake.notify_one();
-    }
-
-    fn key(&self) -> Result<&TokenKey> {
-        self.inner.key.as_ref().ok_or_else(|| {
-            Error::invalid_input(
-                "this store has no encryption key: set one with the builder's encryption_key to store credentials",
-            )
-        })
     }
 }
 

@@ -5,32 +5,29 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis_core::{
-    AuditRecord, Checkpoint, Error, Notification, Platform, Post, PostKey, Result, Surface, Target,
+    AuditRecord, Checkpoint, Notification, Platform, Post, PostKey, Result, Surface, Target,
     TenantId,
 };
 use serde_json::json;
+use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
 use super::SqliteStore;
 use crate::audit_chain::{AuditRow, AuditVerification};
 use crate::backend::{
-    MAX_DECODE_FAILURES, batch_rows, check_targets, lease_json, lost_lease, not_found,
-    released_detail, set_aside_audit, set_aside_reason,
+    MAX_DECODE_FAILURES, batch_rows, lease_json, released_detail, set_aside_audit, set_aside_reason,
 };
 use crate::job::{Change, ClaimedJob, Completion, Job, JobFilter, JobId, Lease, NewPost};
 use crate::outbox::{Delivered, Delivery};
-use crate::rows::{
-    JobHead, audit_from_row, claimed_from_row, completed, job_columns, job_from_row,
-    jobs_from_rows, rescued,
-};
+use crate::rows::{JobHead, claimed_from_row, completed, job_columns, rescued};
+use crate::sql::Dialect as _;
 use crate::store::{Rejected, ScheduleStore};
 use crate::stored::db_err;
 use crate::stored::{duration_micros, micros};
-use crate::transitions::{CompletionRow, UserOp, completion_row, plan_user_op};
+use crate::transitions::{CompletionRow, UserOp, completion_row};
 
-const INSERT_JOB: &str = concat!(
+pub(super) const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
      run_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'scheduled', ?7, ?7, ?8, ?8) \
      RETURNING ",
@@ -45,7 +42,7 @@ const INSERT_MANY: &str = "INSERT INTO jobs (tenant, post_id, platform, account,
         json_extract(value, '$.at'), ?3, ?3 FROM json_each(?1) \
      RETURNING id, platform, account, scheduled_for";
 
-const GET_JOB: &str = concat!(
+pub(super) const GET_JOB: &str = concat!(
     "SELECT ",
     job_columns!(),
     " FROM jobs WHERE id = ?1 AND tenant = ?2 UNION ALL SELECT ",
@@ -53,13 +50,13 @@ const GET_JOB: &str = concat!(
     " FROM jobs_history WHERE id = ?1 AND tenant = ?2"
 );
 
-const GET_ACTIVE: &str = concat!(
+pub(super) const GET_ACTIVE: &str = concat!(
     "SELECT ",
     job_columns!(),
     " FROM jobs WHERE id = ?1 AND tenant = ?2"
 );
 
-const LIST_JOBS: &str = concat!(
+pub(super) const LIST_JOBS: &str = concat!(
     "SELECT * FROM (SELECT ",
     job_columns!(),
     " FROM jobs WHERE tenant = ?1 UNION ALL SELECT ",
@@ -69,7 +66,7 @@ const LIST_JOBS: &str = concat!(
      ORDER BY id LIMIT ?4"
 );
 
-const USER_WRITE: &str = concat!(
+pub(super) const USER_WRITE: &str = concat!(
     "UPDATE jobs SET state = ?2, scheduled_for = ?3, run_at = ?4, \
      attempts = CASE WHEN ?5 THEN 0 ELSE attempts END, updated_at = ?6 WHERE id = ?1 RETURNING ",
     job_columns!()
@@ -134,10 +131,6 @@ const HEARTBEAT: &str = concat!(
      AND jobs.state = 'publishing' RETURNING jobs.id, jobs.lease_owner, jobs.fencing_token"
 );
 
-const SAVE_CHECKPOINT: &str = "UPDATE jobs SET checkpoint = ?4, updated_at = ?5 \
-     WHERE id = ?1 AND lease_owner = ?2 AND fencing_token = ?3 AND state = 'publishing' \
-     RETURNING tenant, platform, account";
-
 /// A wait for re-authorisation becomes a retry at once when the account's credential was
 /// written since the call started (the user re-authorised meanwhile: review N12).
 const COMPLETE: &str = "UPDATE jobs SET \
@@ -183,10 +176,6 @@ const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
      WHERE state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
      AND platform IN (SELECT value FROM json_each(?1)) \
      AND surface IN (SELECT value FROM json_each(?2))";
-
-const TRY_LEAD: &str = "INSERT INTO leaders (name, owner, expires_at) VALUES (?1, ?2, ?3) \
-     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at \
-     WHERE leaders.owner = excluded.owner OR leaders.expires_at < ?4 RETURNING owner";
 
 const FINISHED: &str = "SELECT id FROM jobs \
      WHERE state IN ('published', 'failed', 'missed', 'cancelled') AND updated_at < ?1 \
@@ -273,82 +262,6 @@ impl SqliteStore {
         tx.commit().await.map_err(db_err)?;
         Ok(claimed)
     }
-
-    pub(super) async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.inner
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)
-    }
-
-    async fn user_change(&self, tenant: &TenantId, id: JobId, op: UserOp) -> Result<Change> {
-        let now = self.now();
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(GET_ACTIVE)
-            .bind(id.get())
-            .bind(tenant.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else {
-            // Finished jobs moved to history can no longer change.
-            drop(tx);
-            return match ScheduleStore::get(self, tenant, id).await? {
-                Some(job) => Ok(Change::Refused(job)),
-                None => Err(not_found(id)),
-            };
-        };
-        let job = job_from_row(&row)?;
-        let Some(write) = plan_user_op(&job, op, now) else {
-            return Ok(Change::Refused(job));
-        };
-        let row = sqlx::query(USER_WRITE)
-            .bind(id.get())
-            .bind(write.state.as_str())
-            .bind(write.scheduled_for)
-            .bind(write.run_at)
-            .bind(write.reset_attempts)
-            .bind(micros(now))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let updated = job_from_row(&row)?;
-        let detail = json!({"from": job.state.as_str(), "to": write.state.as_str()}).to_string();
-        audit_job(&mut tx, &updated, now, write.action, &detail).await?;
-        tx.commit().await.map_err(db_err)?;
-        if write.run_at.is_some() {
-            self.wake();
-        }
-        Ok(Change::Applied(updated))
-    }
-}
-
-async fn audit_job(
-    tx: &mut Transaction<'static, Sqlite>,
-    job: &Job,
-    at: OffsetDateTime,
-    action: &str,
-    detail: &str,
-) -> Result<()> {
-    super::audit::append(
-        tx,
-        vec![AuditRow::for_job(
-            job,
-            micros(at),
-            action,
-            detail.to_owned(),
-        )],
-    )
-    .await
-}
-
-/// Appends a caller's record inside the write transaction `tx`.
-pub(super) async fn insert_audit(
-    tx: &mut Transaction<'static, Sqlite>,
-    record: &AuditRecord,
-) -> Result<()> {
-    super::audit::append(tx, vec![AuditRow::from_record(record)?]).await
 }
 
 fn leases_from_rows(rows: &[SqliteRow]) -> Result<Vec<Lease>> {
@@ -373,33 +286,7 @@ impl ScheduleStore for SqliteStore {
         targets: &[Target],
         at: OffsetDateTime,
     ) -> Result<Vec<Job>> {
-        check_targets(tenant, post_id, targets)?;
-        let post_json = serde_json::to_string(post)
-            .map_err(|e| Error::invalid_input(format!("the post cannot be stored: {e}")))?;
-        let now = self.now();
-        let mut tx = self.write_tx().await?;
-        let mut jobs = Vec::with_capacity(targets.len());
-        for target in targets {
-            let row = sqlx::query(INSERT_JOB)
-                .bind(tenant.as_str())
-                .bind(post_id.as_str())
-                .bind(target.account.platform.as_str())
-                .bind(target.account.account.as_str())
-                .bind(target.surface.as_str())
-                .bind(post_json.as_str())
-                .bind(micros(at))
-                .bind(micros(now))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            let job = job_from_row(&row)?;
-            let detail = json!({"at": micros(at).to_string()}).to_string();
-            audit_job(&mut tx, &job, now, "job.scheduled", &detail).await?;
-            jobs.push(job);
-        }
-        tx.commit().await.map_err(db_err)?;
-        self.wake();
-        Ok(jobs)
+        crate::sql::jobs::schedule(self, tenant, post_id, post, targets, at).await
     }
 
     async fn schedule_many(&self, tenant: &TenantId, posts: &[NewPost]) -> Result<u64> {
@@ -440,58 +327,27 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn get(&self, tenant: &TenantId, id: JobId) -> Result<Option<Job>> {
-        sqlx::query(GET_JOB)
-            .bind(id.get())
-            .bind(tenant.as_str())
-            .fetch_optional(&self.inner.reader)
-            .await
-            .map_err(db_err)?
-            .map(|r| job_from_row(&r))
-            .transpose()
+        crate::sql::jobs::get(self, tenant, id).await
     }
 
     async fn list(&self, tenant: &TenantId, filter: &JobFilter) -> Result<Vec<Job>> {
-        let states = (!filter.states.is_empty()).then(|| {
-            serde_json::Value::from(filter.states.iter().map(|s| s.as_str()).collect::<Vec<_>>())
-                .to_string()
-        });
-        sqlx::query(LIST_JOBS)
-            .bind(tenant.as_str())
-            .bind(filter.post_key.as_ref().map(PostKey::as_str))
-            .bind(states)
-            .bind(filter.page())
-            .bind(filter.cursor())
-            .fetch_all(&self.inner.reader)
-            .await
-            .map_err(db_err)
-            .map(|rows| jobs_from_rows(&rows))
+        crate::sql::jobs::list(self, tenant, filter).await
     }
 
     async fn reschedule(&self, tenant: &TenantId, id: JobId, at: OffsetDateTime) -> Result<Change> {
-        self.user_change(tenant, id, UserOp::Reschedule(at)).await
+        crate::sql::jobs::user_change(self, tenant, id, UserOp::Reschedule(at)).await
     }
 
     async fn cancel(&self, tenant: &TenantId, id: JobId) -> Result<Change> {
-        self.user_change(tenant, id, UserOp::Cancel).await
+        crate::sql::jobs::user_change(self, tenant, id, UserOp::Cancel).await
     }
 
     async fn retry_now(&self, tenant: &TenantId, id: JobId) -> Result<Change> {
-        self.user_change(tenant, id, UserOp::RetryNow).await
+        crate::sql::jobs::user_change(self, tenant, id, UserOp::RetryNow).await
     }
 
     async fn audit_trail(&self, tenant: &TenantId, job: Option<JobId>) -> Result<Vec<AuditRecord>> {
-        sqlx::query(
-            "SELECT tenant, at, action, platform, account, subject, detail FROM audit \
-             WHERE tenant = ?1 AND (?2 IS NULL OR subject = ?2) ORDER BY id",
-        )
-        .bind(tenant.as_str())
-        .bind(job.map(|j| j.to_string()))
-        .fetch_all(&self.inner.reader)
-        .await
-        .map_err(db_err)?
-        .iter()
-        .map(audit_from_row)
-        .collect()
+        crate::sql::jobs::audit_trail(self, tenant, job).await
     }
 
     async fn audit_page(
@@ -501,20 +357,7 @@ impl ScheduleStore for SqliteStore {
         after: Option<u64>,
         limit: u32,
     ) -> Result<crate::AuditPage> {
-        let take = crate::AuditPage::clamp(limit);
-        let rows = sqlx::query(
-            "SELECT id, tenant, at, action, platform, account, subject, detail FROM audit \
-             WHERE tenant = ?1 AND (?2 IS NULL OR subject = ?2) AND id > ?3 \
-             ORDER BY id LIMIT ?4",
-        )
-        .bind(tenant.as_str())
-        .bind(job.map(|j| j.to_string()))
-        .bind(after.map_or(0, |a| i64::try_from(a).unwrap_or(i64::MAX)))
-        .bind(i64::try_from(take + 1).unwrap_or(i64::MAX))
-        .fetch_all(&self.inner.reader)
-        .await
-        .map_err(db_err)?;
-        crate::rows::audit_page(&rows, take)
+        crate::sql::jobs::audit_page(self, tenant, job, after, limit).await
     }
 
     async fn claim(&self, owner: &str, limit_: usize, lease: Duration) -> Result<Vec<ClaimedJob>> {
@@ -601,35 +444,7 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: &Checkpoint) -> Result<()> {
-        let cp = serde_json::to_string(checkpoint)
-            .map_err(|e| Error::internal(format!("checkpoint cannot be encoded: {e}")))?;
-        crate::stored::check_checkpoint_size(cp.len())?;
-        let now = self.now();
-        let mut tx = self.write_tx().await?;
-        let row = sqlx::query(SAVE_CHECKPOINT)
-            .bind(lease.job.get())
-            .bind(lease.owner.as_str())
-            .bind(lease.token)
-            .bind(cp)
-            .bind(micros(now))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else {
-            return Err(lost_lease(lease));
-        };
-        let detail = json!({"stage": checkpoint.stage, "fencing_token": lease.token.to_string()});
-        let audit = AuditRow::job(
-            row.try_get::<String, _>("tenant").map_err(db_err)?,
-            micros(now),
-            "job.checkpoint",
-            row.try_get::<String, _>("platform").map_err(db_err)?,
-            row.try_get::<String, _>("account").map_err(db_err)?,
-            lease.job.get(),
-            detail.to_string(),
-        );
-        super::audit::append(&mut tx, vec![audit]).await?;
-        tx.commit().await.map_err(db_err)
+        crate::sql::jobs::save_checkpoint(self, lease, checkpoint).await
     }
 
     async fn complete_notifying(
@@ -712,8 +527,7 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn verify_audit(&self, tenant: &TenantId) -> Result<AuditVerification> {
-        let mut conn = self.inner.reader.acquire().await.map_err(db_err)?;
-        super::audit::verify(&mut conn, tenant).await
+        crate::sql::jobs::verify_audit(self, tenant).await
     }
 
     async fn next_due_on(&self, platforms: &[Platform]) -> Result<Option<OffsetDateTime>> {
@@ -728,29 +542,11 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn try_lead(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
-        let now = micros(self.now());
-        let mut tx = self.write_tx().await?;
-        let got: Option<String> = sqlx::query_scalar(TRY_LEAD)
-            .bind(name)
-            .bind(owner)
-            .bind(now.saturating_add(duration_micros(ttl)))
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(got.as_deref() == Some(owner))
+        crate::sql::jobs::try_lead(self, name, owner, ttl).await
     }
 
     async fn resign(&self, name: &str, owner: &str) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        sqlx::query("DELETE FROM leaders WHERE name = ?1 AND owner = ?2")
-            .bind(name)
-            .bind(owner)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+        crate::sql::jobs::resign(self, name, owner).await
     }
 
     async fn cleanup(&self, before: OffsetDateTime, limit_: usize) -> Result<u64> {

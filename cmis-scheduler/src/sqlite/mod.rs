@@ -4,7 +4,7 @@
 mod audit;
 #[cfg(feature = "ai")]
 mod cache;
-mod credentials;
+mod dialect;
 mod jobs;
 mod outbox;
 mod registry;
@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis_core::{Clock, Error, Result, SystemClock};
+use cmis_core::{Clock, Result, SystemClock};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -278,13 +278,5 @@ impl SqliteStore {
                 .map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)
-    }
-
-    fn key(&self) -> Result<&TokenKey> {
-        self.inner.key.as_ref().ok_or_else(|| {
-            Error::invalid_input(
-                "this store has no encryption key: set one with the builder's encryption_key to store credentials",
-            )
-        })
     }
 }

@@ -7,6 +7,7 @@ use sqlx::SqliteConnection;
 
 use super::SqliteStore;
 use crate::outbox::{Delivered, Delivery, OutboxRow};
+use crate::sql::Dialect as _;
 use crate::stored::db_err;
 use crate::stored::{duration_micros, micros};
 

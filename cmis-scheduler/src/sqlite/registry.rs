@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use cmis_core::Result;
 
 use super::{SqliteStore, schema};
+use crate::sql::Dialect as _;
 use crate::stored::db_err;
 use crate::stored::micros;
 use crate::upgrade::{self, CMIS_VERSION, ProcessRecord, ProcessRow};
