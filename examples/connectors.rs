@@ -55,3 +55,94 @@ pub fn tiktok_client() -> Result<(TikTokClient, bool)> {
     }
     Ok((builder.build()?, can_refresh))
 }
+
+/// A Bluesky account ready to publish as: the client on its PDS, its DID (or the handle when
+/// the DID is not known), and its credential.
+pub struct BlueskyAccount {
+    /// The client, on the account's PDS.
+    pub client: cmis::bluesky::BlueskyClient,
+    /// The repository to write to: the DID, else the handle as given.
+    pub repo: String,
+    /// The session's tokens.
+    pub credential: cmis::Credential,
+    /// The refresher for those tokens.
+    pub refresher: cmis::bluesky::BlueskyRefresher,
+}
+
+/// Signs in to Bluesky as `account` (a handle or DID). The PDS is `CMIS_BLUESKY_PDS_URL` when
+/// set (used as is, and as the entryway that resolves handles), else found from the handle or
+/// DID. With `CMIS_BLUESKY_APP_PASSWORD` a session is created (and made again if its refresh
+/// token is refused); else `CMIS_ACCESS_TOKEN` and `CMIS_REFRESH_TOKEN` (accessJwt, refreshJwt)
+/// are used as they are.
+pub async fn bluesky_account(tenant: &cmis::TenantId, account: &str) -> Result<BlueskyAccount> {
+    use cmis::bluesky::{BlueskyClient, BlueskyPublisher, BlueskyRefresher, IdentityResolver};
+    use cmis::{AccountRef, Credential, Error};
+
+    use crate::cli::env_secret;
+
+    let account = account.trim().trim_start_matches('@');
+    let (client, did) = match env("CMIS_BLUESKY_PDS_URL") {
+        Some(pds) => {
+            let client = BlueskyClient::builder().pds_url(pds).build()?;
+            let did = if account.starts_with("did:") {
+                Some(account.to_owned())
+            } else {
+                BlueskyPublisher::new(client.clone())
+                    .resolve_handle(account)
+                    .await?
+            };
+            (client, did)
+        }
+        None => {
+            let identity = IdentityResolver::builder()
+                .build()?
+                .resolve(account)
+                .await?;
+            let client = BlueskyClient::builder()
+                .pds_url(identity.pds.as_str())
+                .build()?;
+            (client, Some(identity.did))
+        }
+    };
+    if let Some(password) = env_secret("CMIS_BLUESKY_APP_PASSWORD") {
+        let session = client
+            .create_session(did.as_deref().unwrap_or(account), &password)
+            .await?;
+        return Ok(BlueskyAccount {
+            repo: session.did.clone(),
+            credential: session.credential(tenant),
+            refresher: BlueskyRefresher::new(client.clone()).with_app_password(password),
+            client,
+        });
+    }
+    let access = env_secret("CMIS_ACCESS_TOKEN").ok_or_else(|| {
+        Error::invalid_input(
+            "set CMIS_BLUESKY_APP_PASSWORD (an app password), or CMIS_ACCESS_TOKEN and \
+             CMIS_REFRESH_TOKEN (a session's accessJwt and refreshJwt)",
+        )
+    })?;
+    let repo = did.unwrap_or_else(|| account.to_owned());
+    let mut credential = Credential::new(
+        AccountRef::new(tenant.clone(), Platform::Bluesky, repo.as_str()),
+        access,
+    );
+    if let Some(refresh) = env_secret("CMIS_REFRESH_TOKEN") {
+        credential = credential.with_refresh_token(refresh);
+    }
+    Ok(BlueskyAccount {
+        refresher: BlueskyRefresher::new(client.clone()),
+        client,
+        repo,
+        credential,
+    })
+}
+
+/// A Bluesky client on `CMIS_BLUESKY_PDS_URL`, or on `https://bsky.social`, the entryway that
+/// serves the accounts Bluesky hosts.
+pub fn bluesky_client() -> Result<cmis::bluesky::BlueskyClient> {
+    let mut builder = cmis::bluesky::BlueskyClient::builder();
+    if let Some(pds) = env("CMIS_BLUESKY_PDS_URL") {
+        builder = builder.pds_url(pds);
+    }
+    builder.build()
+}

@@ -3,7 +3,7 @@
 //!
 //! - `quickstart`: sandbox platforms, SQLite, offline captions, the scheduler and the real
 //!   connectors, end to end and offline.
-//! - `publish`: one post to Facebook, Instagram or TikTok, through the real API or any server
+//! - `publish`: one post to Facebook, Instagram, TikTok or Bluesky, through the real API or any server
 //!   that speaks it (such as `cargo run -p cmis-sandbox`).
 //! - `schedule`: the scheduler driven from a shell, on SQLite or PostgreSQL.
 //! - `refresh-tokens`: the token-refresh sweep, once.

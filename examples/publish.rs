@@ -1,8 +1,8 @@
-//! Publishes one post to Facebook, Instagram or TikTok, through the platform's real API or any
-//! server that speaks it (such as `cmis-sandbox`).
+//! Publishes one post to Facebook, Instagram, TikTok or Bluesky, through the platform's real API
+//! or any server that speaks it (such as `cmis-sandbox`).
 //!
 //! ```text
-//! cargo run -q --example publish -- --platform facebook|instagram|tiktok --account ID \
+//! cargo run -q --example publish -- --platform facebook|instagram|tiktok|bluesky --account ID \
 //!     [--text TEXT] [--media PATH_OR_URL]... [--kind feed|reel|story|carousel] \
 //!     [--privacy LEVEL] [--draft]
 //! ```
@@ -14,6 +14,11 @@
 //! it is set, else to Meta's hosts), `CMIS_TIKTOK_API_URL` (TikTok's host by default, used for
 //! the token endpoint too), and `CMIS_INSTAGRAM_LOGIN=instagram` for Instagram-Login tokens
 //! (graph.instagram.com; `CMIS_META_GRAPH_URL` then points there).
+//!
+//! Bluesky (`--account HANDLE_OR_DID`): `CMIS_BLUESKY_APP_PASSWORD` (a session is created), or
+//! `CMIS_ACCESS_TOKEN` and `CMIS_REFRESH_TOKEN` (a session's accessJwt and refreshJwt);
+//! `CMIS_BLUESKY_PDS_URL` (found from the handle or DID by default; when set, used as is and as
+//! the entryway). Links, mentions and hashtags in `--text` become facets.
 //!
 //! On success it prints one JSON line with `platform`, `account`, `post_id`, `permalink`,
 //! `state` and `published_at`. Exit codes: 0 published, 2 invalid input (refused before any
@@ -32,7 +37,7 @@ use cmis::{
     Progress, PublishContext, Publisher, Receipt, RefreshingTokenProvider, Result, TikTokOptions,
 };
 use cmis_examples::cli::{env, env_secret, fail};
-use cmis_examples::connectors::{meta_client, tiktok_client};
+use cmis_examples::connectors::{bluesky_account, meta_client, tiktok_client};
 use cmis_examples::publish_args::PublishArgs;
 
 /// How long to keep resuming a publish the platform is still processing.
@@ -59,22 +64,32 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<Receipt> {
     let args = PublishArgs::parse(std::env::args_os().skip(1))?;
-    let access_token = env_secret("CMIS_ACCESS_TOKEN").ok_or_else(|| {
-        Error::invalid_input("CMIS_ACCESS_TOKEN is not set: give the account's access token")
-    })?;
     let post = post_from(&args);
-    let account = AccountRef::new(
-        cmis::TenantId::new("cli"),
-        args.platform,
-        args.account.as_str(),
-    );
-    let target = cmis::Target::new(account.clone(), args.surface);
-
-    let mut credential = Credential::new(account.clone(), access_token);
-    let (publisher, refresher) = connector(&args)?;
-    if let Some(refresh) = env_secret("CMIS_REFRESH_TOKEN") {
-        credential = credential.with_refresh_token(refresh);
-    }
+    let tenant = cmis::TenantId::new("cli");
+    let (publisher, refresher, credential) = if args.platform == Platform::Bluesky {
+        // Every rule Bluesky would enforce, checked before signing in.
+        let unchecked = AccountRef::new(tenant.clone(), args.platform, args.account.as_str());
+        cmis::bluesky::BlueskyPublisher::new(cmis::bluesky::BlueskyClient::builder().build()?)
+            .validate(&cmis::Target::new(unchecked, args.surface), &post)
+            .await?;
+        let account = bluesky_account(&tenant, &args.account).await?;
+        let publisher: Box<dyn Publisher> =
+            Box::new(cmis::bluesky::BlueskyPublisher::new(account.client));
+        let refresher: Arc<dyn cmis::TokenRefresher> = Arc::new(account.refresher);
+        (publisher, Some(refresher), account.credential)
+    } else {
+        let access_token = env_secret("CMIS_ACCESS_TOKEN").ok_or_else(|| {
+            Error::invalid_input("CMIS_ACCESS_TOKEN is not set: give the account's access token")
+        })?;
+        let account = AccountRef::new(tenant.clone(), args.platform, args.account.as_str());
+        let mut credential = Credential::new(account, access_token);
+        let (publisher, refresher) = connector(&args)?;
+        if let Some(refresh) = env_secret("CMIS_REFRESH_TOKEN") {
+            credential = credential.with_refresh_token(refresh);
+        }
+        (publisher, refresher, credential)
+    };
+    let target = cmis::Target::new(credential.account.clone(), args.surface);
 
     // Every rule the platform would enforce, checked before any network call.
     publisher.validate(&target, &post).await?;

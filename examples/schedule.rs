@@ -2,7 +2,7 @@
 //! or to any server that speaks their protocols (such as `cargo run -p cmis-sandbox`).
 //!
 //! ```text
-//! schedule account --db URL --tenant T --platform facebook|instagram|tiktok --account ID \
+//! schedule account --db URL --tenant T --platform facebook|instagram|tiktok|bluesky --account ID \
 //!     --access-token TOKEN [--refresh-token TOKEN] [--expires-in SECONDS]
 //! schedule add --db URL --tenant T --platform P --account ID [--text TEXT] \
 //!     [--media PATH_OR_URL]... [--kind K] [--privacy LEVEL] --at RFC3339|+SECONDS
@@ -13,7 +13,9 @@
 //!
 //! `--db` takes `sqlite://PATH` or `postgres://...`; credentials are encrypted with the key in
 //! `CMIS_SECRET_KEY` (64 hex characters). Base URLs and app credentials come from the same
-//! variables as `publish`. `account` prints nothing; `add` prints `{"job_id": "..."}`; `list`
+//! variables as `publish`; Bluesky accounts are served by `CMIS_BLUESKY_PDS_URL` (by default
+//! `https://bsky.social`, which serves the accounts Bluesky hosts), and their `--account` is the
+//! DID. `account` prints nothing; `add` prints `{"job_id": "..."}`; `list`
 //! prints one JSON line per job; `run --until-idle` exits 0 once no job is due or retrying within
 //! the next 60 s. Several `run` processes may share one database and any may be killed at any
 //! moment. Exit codes as for `publish` (2 for bad input).
@@ -33,7 +35,7 @@ use cmis::{
     Result, SecretString, Target, TenantId, TikTokOptions,
 };
 use cmis_examples::cli::fail;
-use cmis_examples::connectors::{meta_client, tiktok_client};
+use cmis_examples::connectors::{bluesky_client, meta_client, tiktok_client};
 use cmis_examples::db::open;
 use cmis_examples::schedule_args::{Command, ScheduleArgs};
 
@@ -172,6 +174,7 @@ fn publisher(platform: Platform) -> Result<Arc<dyn Publisher>> {
         Platform::Facebook => Arc::new(FacebookPagePublisher::new(meta_client()?)),
         Platform::Instagram => Arc::new(InstagramPublisher::new(meta_client()?)),
         Platform::TikTok => Arc::new(TikTokPublisher::new(tiktok_client()?.0)),
+        Platform::Bluesky => Arc::new(cmis::bluesky::BlueskyPublisher::new(bluesky_client()?)),
         other => {
             return Err(Error::invalid_input(format!(
                 "platform {other} is not supported"
@@ -187,11 +190,16 @@ async fn run_scheduler(url: &str, workers: usize, until_idle: bool) -> Result<()
     if can_refresh {
         tokens = tokens.refresher(Arc::new(TikTokRefresher::new(tiktok.clone())));
     }
+    let bluesky = bluesky_client()?;
+    tokens = tokens.refresher(Arc::new(cmis::bluesky::BlueskyRefresher::new(
+        bluesky.clone(),
+    )));
     let meta = meta_client()?;
     let scheduler = Scheduler::builder(db.jobs.clone())
         .publisher(Arc::new(FacebookPagePublisher::new(meta.clone())))
         .publisher(Arc::new(InstagramPublisher::new(meta)))
         .publisher(Arc::new(TikTokPublisher::new(tiktok)))
+        .publisher(Arc::new(cmis::bluesky::BlueskyPublisher::new(bluesky)))
         .refreshing_tokens(tokens.build())
         .concurrency(workers)
         .poll_interval(Duration::from_millis(500))

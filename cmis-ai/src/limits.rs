@@ -52,7 +52,11 @@ pub struct PlatformRules {
 /// - Facebook: 63,206 characters (<https://docs.upload-post.com/resources/character-limits/>).
 /// - TikTok: 2,200 UTF-16 code units for a video caption (<https://docs.zernio.com/platforms/tiktok>).
 ///
-/// Facebook and TikTok document no hashtag cap; cmis suggests at most 5 there too, so that the
+/// - Bluesky: 300 graphemes and 3,000 bytes (`app.bsky.feed.post`, docs/bluesky-api.md §3).
+///   cmis-ai counts 300 characters: a character is never less than a grapheme, and 300
+///   characters are at most 1,200 bytes, so what fits the character count fits both limits.
+///
+/// Facebook, TikTok and Bluesky document no hashtag cap; cmis suggests at most 5 there too, so that the
 /// suggestions stay focused. Change any of them with the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -63,6 +67,8 @@ pub struct Limits {
     pub facebook: PlatformRules,
     /// TikTok's rules.
     pub tiktok: PlatformRules,
+    /// Bluesky's rules.
+    pub bluesky: PlatformRules,
 }
 
 impl Default for Limits {
@@ -81,6 +87,11 @@ impl Default for Limits {
             tiktok: PlatformRules {
                 max_caption: 2200,
                 unit: LengthUnit::Utf16,
+                max_hashtags: 5,
+            },
+            bluesky: PlatformRules {
+                max_caption: 300,
+                unit: LengthUnit::Chars,
                 max_hashtags: 5,
             },
         }
@@ -116,6 +127,7 @@ impl Limits {
             Platform::Instagram => self.instagram = rules,
             Platform::Facebook => self.facebook = rules,
             Platform::TikTok => self.tiktok = rules,
+            Platform::Bluesky => self.bluesky = rules,
             _ => {}
         }
         self
@@ -127,6 +139,7 @@ impl Limits {
             Platform::Instagram => Ok(self.instagram),
             Platform::Facebook => Ok(self.facebook),
             Platform::TikTok => Ok(self.tiktok),
+            Platform::Bluesky => Ok(self.bluesky),
             other => Err(Error::invalid_input(format!(
                 "cmis-ai has no caption rules for platform {other}"
             ))),

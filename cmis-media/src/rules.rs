@@ -29,6 +29,11 @@ pub enum LengthUnit {
     Chars,
     /// UTF-16 code units: TikTok ("runes"), where an emoji outside the BMP counts 2.
     Utf16,
+    /// Extended grapheme clusters, what a reader sees as one character: Bluesky, where a flag
+    /// or a family emoji counts 1.
+    Graphemes,
+    /// UTF-8 bytes: Threads, where an accented letter counts 2 and most emoji 4.
+    Utf8Bytes,
 }
 
 impl LengthUnit {
@@ -39,11 +44,17 @@ impl LengthUnit {
     /// use cmis::media::LengthUnit;
     /// assert_eq!(LengthUnit::Chars.count("🎉a"), 2);
     /// assert_eq!(LengthUnit::Utf16.count("🎉a"), 3);
+    /// assert_eq!(LengthUnit::Graphemes.count("👩‍👩‍👧a"), 2);
+    /// assert_eq!(LengthUnit::Utf8Bytes.count("🎉a"), 5);
     /// ```
     pub fn count(&self, text: &str) -> usize {
         match self {
             Self::Chars => text.chars().count(),
             Self::Utf16 => text.encode_utf16().count(),
+            Self::Graphemes => {
+                unicode_segmentation::UnicodeSegmentation::graphemes(text, true).count()
+            }
+            Self::Utf8Bytes => text.len(),
         }
     }
 
@@ -52,6 +63,8 @@ impl LengthUnit {
         match self {
             Self::Chars => "characters",
             Self::Utf16 => "UTF-16 units",
+            Self::Graphemes => "graphemes",
+            Self::Utf8Bytes => "bytes",
         }
     }
 }
@@ -68,6 +81,8 @@ pub struct TextRules {
     pub max_hashtags: Option<usize>,
     /// The most `@mentions`, if capped.
     pub max_mentions: Option<usize>,
+    /// The most UTF-8 bytes, where the platform caps the bytes besides `max_len` (Bluesky).
+    pub max_bytes: Option<usize>,
 }
 
 impl TextRules {
@@ -78,7 +93,15 @@ impl TextRules {
             unit,
             max_hashtags: None,
             max_mentions: None,
+            max_bytes: None,
         }
+    }
+
+    /// Caps the text's UTF-8 bytes as well as its length.
+    #[must_use]
+    pub fn with_max_bytes(mut self, max: usize) -> Self {
+        self.max_bytes = Some(max);
+        self
     }
 }
 
@@ -270,6 +293,17 @@ impl Rules {
                 Some(tiktok_image()),
                 Some(tiktok_video()),
             ),
+            (Platform::Bluesky, Surface::Feed) => (
+                // docs/bluesky-api.md §3 (`app.bsky.feed.post`): at most 300 graphemes and
+                // 3 000 UTF-8 bytes; empty when there is an embed.
+                TextRules::new(300, LengthUnit::Graphemes).with_max_bytes(3000),
+                None,
+                None,
+                // §5.2: `app.bsky.embed.images` holds at most 4 images; §5.3: one video.
+                items(0, 4, 4, 1, false),
+                Some(bluesky_image()),
+                Some(bluesky_video()),
+            ),
             _ => {
                 return Err(Error::unsupported(format!(
                     "cmis has no media rules for {platform} {surface}"
@@ -333,6 +367,7 @@ fn instagram_caption() -> TextRules {
         unit: LengthUnit::Chars,
         max_hashtags: Some(INSTAGRAM_DEFAULT_MAX_HASHTAGS),
         max_mentions: Some(20),
+        max_bytes: None,
     }
 }
 
@@ -371,6 +406,47 @@ fn instagram_reel_video() -> VideoRules {
         min_aspect: Some(0.01),
         max_aspect: Some(10.0),
         moov_first: true,
+    }
+}
+
+/// docs/bluesky-api.md §5.2: the lexicon allows 2 MB per image, but the documentation and
+/// real errors still say 976.56 KB ("This file is too large … maximum size is 976.56KB"), so
+/// cmis holds images to 976 560 bytes. Blobs take any image type; JPEG, PNG and WebP are what
+/// clients render everywhere, and GIF is converted.
+fn bluesky_image() -> ImageRules {
+    ImageRules {
+        formats: vec![Format::Jpeg, Format::Png, Format::Webp],
+        convertible: vec![Format::Gif, Format::Bmp, Format::Tiff],
+        max_bytes: Some(976_560),
+        min_width: None,
+        max_width: None,
+        max_height: None,
+        min_aspect: None,
+        max_aspect: None,
+        srgb: false,
+    }
+}
+
+/// docs/bluesky-api.md §5.3: MP4. The lexicon allows 300 MB and Bluesky announced 10-minute
+/// videos in September 2026, but older services and SDKs enforce 100 MB and 3 minutes: cmis
+/// takes the smaller figures, so a video it passes is accepted by either.
+fn bluesky_video() -> VideoRules {
+    VideoRules {
+        formats: vec![Format::Mp4],
+        codecs: Vec::new(),
+        max_bytes: Some(100 * MB),
+        min_duration: None,
+        max_duration: Some(Duration::from_secs(180)),
+        min_fps: None,
+        max_fps: None,
+        min_side: None,
+        max_side: None,
+        min_width: None,
+        min_height: None,
+        max_width: None,
+        min_aspect: None,
+        max_aspect: None,
+        moov_first: false,
     }
 }
 

@@ -202,6 +202,14 @@ impl Checker {
                 format!("at most {} {unit}", rules.max_len),
             );
         }
+        if let Some(max) = rules.max_bytes.filter(|max| text.len() > *max) {
+            self.push(
+                subject,
+                &format!("{rule}.max_bytes"),
+                format!("{} bytes", text.len()),
+                format!("at most {max} bytes"),
+            );
+        }
         if let Some(max) = rules.max_hashtags {
             let n = count_tags(text, '#');
             if n > max {

@@ -57,9 +57,10 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `media` | yes (via `meta`/`tiktok`) | [`media`]: probing, rules, conversion, chunked streaming |
+//! | `media` | yes (via `meta`/`tiktok`/`bluesky`) | [`media`]: probing, rules, conversion, chunked streaming |
 //! | `meta` | yes | [`meta`]: Facebook Pages and Instagram |
 //! | `tiktok` | yes | [`tiktok`]: TikTok |
+//! | `bluesky` | yes | [`bluesky`]: Bluesky |
 //! | `ai` | yes | [`ai`]: content generation |
 //! | `scheduler` | yes | [`scheduler`]: durable scheduling |
 //! | `sqlite` | yes | the scheduler's SQLite backend |
@@ -84,6 +85,11 @@ pub use cmis_meta as meta;
 #[cfg(feature = "tiktok")]
 #[doc(inline)]
 pub use cmis_tiktok as tiktok;
+
+/// Bluesky over the AT Protocol.
+#[cfg(feature = "bluesky")]
+#[doc(inline)]
+pub use cmis_bluesky as bluesky;
 
 /// AI content generation: providers, cache, fallback, offline generator.
 #[cfg(feature = "ai")]

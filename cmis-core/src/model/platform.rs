@@ -22,6 +22,8 @@ pub enum Platform {
     /// TikTok creator accounts, through the Content Posting API.
     #[serde(rename = "tiktok")]
     TikTok,
+    /// Bluesky accounts, through the AT Protocol (the account's own PDS).
+    Bluesky,
     /// A platform this version of cmis does not know.
     #[serde(other)]
     Unknown,
@@ -29,14 +31,20 @@ pub enum Platform {
 
 impl Platform {
     /// The platforms this version of cmis knows, in a stable order.
-    pub const ALL: [Platform; 3] = [Platform::Facebook, Platform::Instagram, Platform::TikTok];
+    pub const ALL: [Platform; 4] = [
+        Platform::Facebook,
+        Platform::Instagram,
+        Platform::TikTok,
+        Platform::Bluesky,
+    ];
 
-    /// The stable lowercase name: `facebook`, `instagram`, `tiktok` or `unknown`.
+    /// The stable lowercase name: `facebook`, `instagram`, `tiktok`, `bluesky` or `unknown`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Facebook => "facebook",
             Self::Instagram => "instagram",
             Self::TikTok => "tiktok",
+            Self::Bluesky => "bluesky",
             Self::Unknown => "unknown",
         }
     }
@@ -51,14 +59,14 @@ impl fmt::Display for Platform {
 impl FromStr for Platform {
     type Err = Error;
 
-    /// Parses `facebook`, `instagram` or `tiktok` (ASCII case-insensitive).
+    /// Parses `facebook`, `instagram`, `tiktok` or `bluesky` (ASCII case-insensitive).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Platform::ALL
             .into_iter()
             .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 Error::invalid_input(format!(
-                    "unknown platform {s:?}: expected facebook, instagram or tiktok"
+                    "unknown platform {s:?}: expected facebook, instagram, tiktok or bluesky"
                 ))
             })
     }

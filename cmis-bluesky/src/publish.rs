@@ -1,0 +1,412 @@
+//! [`BlueskyPublisher`]: posts written at a record key chosen and checkpointed before the write,
+//! so that no retry, resume or reconciliation can post twice (docs/bluesky-api.md §7).
+//!
+//! The flow: resolve the text's mentions, upload the images, choose a TID, checkpoint the whole
+//! record under it, then `createRecord` at that key. After an unknown outcome, `getRecord` at
+//! the key says whether the post exists; if it does not, the same record is written at the same
+//! key, which the repository refuses to hold twice.
+
+use async_trait::async_trait;
+use cmis_core::{
+    Capabilities, Checkpoint, Error, ErrorKind, MediaSource, Outcome, Platform, Post, PostId,
+    PublishContext, Publisher, Receipt, Reconciliation, Result, Surface, Target, TokenSession,
+};
+use cmis_http::Call;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::BlueskyClient;
+use crate::client::Body;
+use crate::richtext::{Feature, detect, facet_json};
+use crate::tid::Tid;
+
+/// The post collection.
+pub const POST_COLLECTION: &str = "app.bsky.feed.post";
+
+/// The checkpoint stage written before `createRecord`.
+const RECORD_READY: &str = "record_ready";
+
+/// What a checkpoint holds: everything needed to write the same record at the same key.
+#[derive(Debug, Serialize, Deserialize)]
+struct Ready {
+    repo: String,
+    rkey: String,
+    record: Value,
+}
+
+/// Publishes posts to Bluesky: text with links, mentions and hashtags as facets, and up to four
+/// images with their alt text and aspect ratio.
+///
+/// Video, link cards, replies and quotes are not written yet: a post asking for one is refused
+/// with [`Unsupported`](ErrorKind::Unsupported) before any call.
+///
+/// ```no_run
+/// # mod cmis { pub use cmis_core::*; pub mod bluesky { pub use cmis_bluesky::*; } }
+/// # async fn demo() -> cmis::Result<()> {
+/// use cmis::bluesky::{BlueskyClient, BlueskyPublisher};
+/// use cmis::{Platform, Post, PublishContext, Publisher, SecretString, Target, TenantId};
+///
+/// let client = BlueskyClient::builder().build()?;
+/// // Sign in once with an app password; store the session and refresh it from then on.
+/// let session = client
+///     .create_session("alice.bsky.social", &SecretString::from("xxxx-xxxx-xxxx-xxxx"))
+///     .await?;
+/// let publisher = BlueskyPublisher::new(client);
+/// let target = Target::feed(TenantId::new("acme").account(Platform::Bluesky, session.did.clone()));
+/// let ctx = PublishContext::with_token(session.access_jwt.clone());
+/// let post = Post::new().with_text("Doors open at 9 https://example.com #launch");
+/// let outcome = publisher.publish(&target, &post, &ctx).await?;
+/// println!("{:?}", outcome.receipt().map(|r| &r.post_id));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BlueskyPublisher {
+    client: BlueskyClient,
+}
+
+impl BlueskyPublisher {
+    /// A publisher calling `client`'s PDS.
+    pub fn new(client: BlueskyClient) -> Self {
+        Self { client }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &BlueskyClient {
+        &self.client
+    }
+
+    fn receipt(&self, target: &Target, uri: &str, ready: &Ready) -> Receipt {
+        let mut receipt = Receipt::new(
+            Platform::Bluesky,
+            target.account.account.clone(),
+            PostId::new(uri),
+        );
+        if let Some(link) = self.client.permalink(&ready.repo, &ready.rkey) {
+            receipt = receipt.with_permalink(link);
+        }
+        receipt
+    }
+
+    /// Checks what this connector cannot write yet, before any call.
+    fn supported(post: &Post) -> Result<()> {
+        if post.link.is_some() {
+            return Err(Error::unsupported(
+                "Bluesky link cards are not written yet: put the link in the text, where it \
+                 becomes a link facet",
+            ));
+        }
+        for media in &post.media {
+            if matches!(media.source, MediaSource::Url(_)) {
+                return Err(Error::unsupported(
+                    "Bluesky does not fetch media from a URL: give the file or its bytes",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves the mentions in `text` to DIDs; a handle that does not resolve stays plain text.
+    async fn facets(&self, text: &str) -> Result<Vec<Value>> {
+        let mut facets = Vec::new();
+        for span in detect(text) {
+            let did = match &span.feature {
+                Feature::Mention(handle) => self.resolve_handle(handle).await?,
+                _ => None,
+            };
+            facets.extend(facet_json(&span, did.as_deref()));
+        }
+        Ok(facets)
+    }
+
+    /// `com.atproto.identity.resolveHandle`: `None` when the handle does not exist.
+    pub async fn resolve_handle(&self, handle: &str) -> Result<Option<String>> {
+        #[derive(Deserialize)]
+        struct Resolved {
+            did: String,
+        }
+        match self
+            .client
+            .xrpc::<Resolved>(
+                "com.atproto.identity.resolveHandle",
+                &[("handle", handle)],
+                Body::Query,
+                None,
+                Call::Read,
+            )
+            .await
+        {
+            Ok(r) => Ok(Some(r.did)),
+            Err(e) if e.kind() == ErrorKind::Rejected => {
+                tracing::debug!(handle, "mention not resolved; left as text");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Uploads the post's images and returns the `app.bsky.embed.images` embed, if any.
+    async fn images(&self, post: &Post, session: &TokenSession<'_>) -> Result<Option<Value>> {
+        let mut images = Vec::new();
+        for (i, media) in post.media.iter().enumerate() {
+            let (name, data) = match &media.source {
+                MediaSource::Path(path) => (
+                    path.display().to_string(),
+                    tokio::fs::read(path).await.map_err(|e| {
+                        Error::invalid_input(format!("{} cannot be read: {e}", path.display()))
+                    })?,
+                ),
+                MediaSource::Bytes { name, data } => (
+                    name.clone().unwrap_or_else(|| format!("image {}", i + 1)),
+                    data.to_vec(),
+                ),
+                MediaSource::Url(_) => return Err(Error::unsupported("media from a URL")),
+                _ => return Err(Error::unsupported("this kind of media source")),
+            };
+            let info = cmis_media::probe_bytes(&name, &data)?;
+            if info.duration.is_some() || !info.format.is_image() {
+                return Err(Error::unsupported(
+                    "Bluesky video is not written yet: this post can carry images only",
+                ));
+            }
+            let mime = info.format.mime();
+            let blob: Value = session
+                .run(|token| {
+                    let data = data.clone();
+                    async move {
+                        let answer: Value = self
+                            .client
+                            .xrpc(
+                                "com.atproto.repo.uploadBlob",
+                                &[],
+                                Body::Bytes { data, mime },
+                                Some(&token),
+                                // An unreferenced blob is deleted within minutes, and the same
+                                // bytes give the same reference: repeating it is harmless.
+                                Call::Read,
+                            )
+                            .await?;
+                        Ok(answer)
+                    }
+                })
+                .await?;
+            let blob = blob.get("blob").cloned().ok_or_else(|| {
+                Error::transient("Bluesky answered uploadBlob without a blob")
+                    .with_platform(Platform::Bluesky)
+            })?;
+            let mut image = json!({
+                "alt": media.alt_text.clone().unwrap_or_default(),
+                "image": blob,
+            });
+            if let (Some(width), Some(height)) = (info.width, info.height)
+                && width > 0
+                && height > 0
+            {
+                image["aspectRatio"] = json!({"width": width, "height": height});
+            }
+            images.push(image);
+        }
+        Ok((!images.is_empty())
+            .then(|| json!({"$type": "app.bsky.embed.images", "images": images})))
+    }
+
+    /// Writes the checkpointed record at its key.
+    async fn create(
+        &self,
+        target: &Target,
+        ready: &Ready,
+        ctx: &PublishContext,
+    ) -> Result<Outcome> {
+        #[derive(Deserialize)]
+        struct Created {
+            uri: String,
+        }
+        let session = TokenSession::new(ctx.tokens().as_ref(), &target.account);
+        let body = json!({
+            "repo": ready.repo,
+            "collection": POST_COLLECTION,
+            "rkey": ready.rkey,
+            "record": ready.record,
+        });
+        let created: Created = session
+            .run(|token| {
+                let body = &body;
+                async move {
+                    self.client
+                        .xrpc(
+                            "com.atproto.repo.createRecord",
+                            &[],
+                            Body::Json(body),
+                            Some(&token),
+                            Call::Mutation,
+                        )
+                        .await
+                }
+            })
+            .await?;
+        Ok(Outcome::Published(self.receipt(
+            target,
+            &created.uri,
+            ready,
+        )))
+    }
+
+    /// `getRecord` at the checkpoint's key: the post's URI if it exists.
+    async fn find(
+        &self,
+        target: &Target,
+        ready: &Ready,
+        ctx: &PublishContext,
+    ) -> Result<Option<String>> {
+        #[derive(Deserialize)]
+        struct Found {
+            uri: String,
+        }
+        let session = TokenSession::new(ctx.tokens().as_ref(), &target.account);
+        let found = session
+            .run(|token| async move {
+                self.client
+                    .xrpc::<Found>(
+                        "com.atproto.repo.getRecord",
+                        &[
+                            ("repo", ready.repo.as_str()),
+                            ("collection", POST_COLLECTION),
+                            ("rkey", ready.rkey.as_str()),
+                        ],
+                        Body::Query,
+                        Some(&token),
+                        Call::Read,
+                    )
+                    .await
+            })
+            .await;
+        match found {
+            Ok(f) => Ok(Some(f.uri)),
+            Err(e) if e.platform_code() == Some("RecordNotFound") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn ready_from(checkpoint: &Checkpoint) -> Result<Ready> {
+    if checkpoint.platform != Platform::Bluesky || checkpoint.stage != RECORD_READY {
+        return Err(Error::invalid_input(format!(
+            "a {} checkpoint at stage {:?} is not a Bluesky record checkpoint",
+            checkpoint.platform, checkpoint.stage
+        )));
+    }
+    let ready: Ready = checkpoint.decode()?;
+    Tid::parse(&ready.rkey)?;
+    Ok(ready)
+}
+
+#[async_trait]
+impl Publisher for BlueskyPublisher {
+    fn platform(&self) -> Platform {
+        Platform::Bluesky
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new(vec![Surface::Feed], 4, true)
+    }
+
+    async fn validate(&self, target: &Target, post: &Post) -> Result<()> {
+        if target.platform() != Platform::Bluesky {
+            return Err(Error::invalid_input(format!(
+                "the Bluesky publisher cannot publish to {}",
+                target.platform()
+            )));
+        }
+        Self::supported(post)?;
+        if post.text_or_empty().trim().is_empty() && post.media.is_empty() {
+            return Err(Error::invalid_input(
+                "a Bluesky post needs text or an image",
+            ));
+        }
+        cmis_media::validate_async(Platform::Bluesky, target.surface, post).await
+    }
+
+    async fn publish(&self, target: &Target, post: &Post, ctx: &PublishContext) -> Result<Outcome> {
+        self.validate(target, post).await?;
+        let text = post.text_or_empty();
+        let session = TokenSession::new(ctx.tokens().as_ref(), &target.account);
+        let facets = self.facets(text).await?;
+        let embed = self.images(post, &session).await?;
+        let created_at = OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .map_err(|e| Error::internal(format!("the time cannot be written: {e}")))?;
+        let mut record = json!({
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": created_at,
+        });
+        if !facets.is_empty() {
+            record["facets"] = Value::Array(facets);
+        }
+        if let Some(embed) = embed {
+            record["embed"] = embed;
+        }
+        let ready = Ready {
+            repo: target.account.account.as_str().to_owned(),
+            rkey: Tid::now()?.to_string(),
+            record,
+        };
+        // The key is stored before the write: whatever happens to the answer, the post can be
+        // found at it, and a second write there is refused.
+        let checkpoint = Checkpoint::new(Platform::Bluesky, RECORD_READY, &ready)?;
+        ctx.save_checkpoint(&checkpoint).await?;
+        self.create(target, &ready, ctx).await
+    }
+
+    /// Looks the record up at its key first; writes it there only when it is not found.
+    async fn resume(
+        &self,
+        target: &Target,
+        checkpoint: &Checkpoint,
+        ctx: &PublishContext,
+    ) -> Result<Outcome> {
+        let ready = ready_from(checkpoint)?;
+        if let Some(uri) = self.find(target, &ready, ctx).await? {
+            return Ok(Outcome::Published(self.receipt(target, &uri, &ready)));
+        }
+        self.create(target, &ready, ctx).await.map_err(|e| {
+            // The images uploaded for the record are deleted when no record takes them within
+            // minutes: a new attempt uploads them again, under a new key (this one holds nothing).
+            if e.kind() == ErrorKind::Rejected && mentions_missing_blob(&e) {
+                Error::transient(format!("{}; uploading the images again", e.message()))
+                    .with_platform(Platform::Bluesky)
+                    .discarding_checkpoint()
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Reads the record at the checkpoint's key. Found: published. Not found: the checkpoint is
+    /// handed back to resume from, which writes at the same key, so a write still in flight
+    /// from a lost worker can never make a second post.
+    async fn reconcile(
+        &self,
+        target: &Target,
+        _post: &Post,
+        checkpoint: Option<&Checkpoint>,
+        ctx: &PublishContext,
+    ) -> Result<Reconciliation> {
+        let Some(checkpoint) = checkpoint else {
+            // No key was stored, so no write was sent: the write follows the checkpoint.
+            return Ok(Reconciliation::NotPublished);
+        };
+        let ready = ready_from(checkpoint)?;
+        Ok(match self.find(target, &ready, ctx).await? {
+            Some(uri) => Reconciliation::Published(self.receipt(target, &uri, &ready)),
+            None => Reconciliation::Pending(checkpoint.clone()),
+        })
+    }
+}
+
+fn mentions_missing_blob(e: &Error) -> bool {
+    let m = e.message().to_ascii_lowercase();
+    e.platform_code() == Some("BlobNotFound")
+        || (m.contains("blob") && (m.contains("not found") || m.contains("could not find")))
+}
