@@ -58,6 +58,7 @@ pub fn tiktok_client() -> Result<(TikTokClient, bool)> {
 
 /// A Bluesky account ready to publish as: the client on its PDS, its DID (or the handle when
 /// the DID is not known), and its credential.
+#[derive(Debug)]
 pub struct BlueskyAccount {
     /// The client, on the account's PDS.
     pub client: cmis::bluesky::BlueskyClient,
