@@ -319,6 +319,16 @@ impl Publisher for BlueskyPublisher {
             )));
         }
         Self::supported(post)?;
+        for media in &post.media {
+            if cmis_media::sniff(media)
+                .await?
+                .is_some_and(|f| f.is_video())
+            {
+                return Err(Error::unsupported(
+                    "Bluesky video is not written yet: this post can carry images only",
+                ));
+            }
+        }
         if post.text_or_empty().trim().is_empty() && post.media.is_empty() {
             return Err(Error::invalid_input(
                 "a Bluesky post needs text or an image",

@@ -369,7 +369,13 @@ async fn video_link_cards_and_urls_are_unsupported_before_any_call() {
     let with_url = Post::new().with_media(Media::new(MediaSource::Url(
         "https://example.com/a.jpg".parse().unwrap(),
     )));
-    for post in [with_link, with_url] {
+    let mut mp4 = vec![0, 0, 0, 24];
+    mp4.extend_from_slice(b"ftypisom\0\0\0\0isommp41");
+    let with_video = Post::new().with_media(Media::new(MediaSource::Bytes {
+        name: Some("clip.mp4".into()),
+        data: mp4.into(),
+    }));
+    for post in [with_link, with_url, with_video] {
         let err = publisher(&server)
             .publish(&target(), &post, &env.ctx)
             .await
