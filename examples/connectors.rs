@@ -95,12 +95,12 @@ pub async fn bluesky_account(tenant: &cmis::TenantId, account: &str) -> Result<B
             (client, did)
         }
         None => {
-            let identity = IdentityResolver::builder()
-                .build()?
-                .resolve(account)
-                .await?;
+            let resolver = IdentityResolver::builder().build()?;
+            let identity = resolver.resolve(account).await?;
+            // The PDS came from a document anyone can write: connect to public hosts only.
             let client = BlueskyClient::builder()
                 .pds_url(identity.pds.as_str())
+                .url_policy(resolver.url_policy().clone())
                 .build()?;
             (client, Some(identity.did))
         }

@@ -56,6 +56,7 @@ pub struct BlueskyClientBuilder {
     pds_url: Option<String>,
     web_url: Option<String>,
     timeout: Option<Duration>,
+    policy: Option<cmis_http::UrlPolicy>,
 }
 
 impl BlueskyClientBuilder {
@@ -80,12 +81,28 @@ impl BlueskyClientBuilder {
         self
     }
 
+    /// Connects only to addresses `policy` allows, checking each address the PDS's name
+    /// resolves to. Use it with a PDS found from a DID document (which anyone can write), with
+    /// the same policy as the [`IdentityResolver`](crate::IdentityResolver); a PDS you
+    /// configured yourself needs none.
+    #[must_use]
+    pub fn url_policy(mut self, policy: cmis_http::UrlPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
     /// Builds the client. A URL that does not parse, or is not http(s), is
     /// [`InvalidInput`](cmis_core::ErrorKind::InvalidInput).
     pub fn build(self) -> Result<BlueskyClient> {
         let pds = parse_base("PDS", self.pds_url.as_deref().unwrap_or(DEFAULT_PDS_URL))?;
         let web = parse_base("web app", self.web_url.as_deref().unwrap_or(WEB_APP_URL))?;
-        let mut http = cmis_http::client_builder()?;
+        let mut http = match &self.policy {
+            Some(policy) => {
+                policy.check_url(&pds)?;
+                policy.client_builder()?
+            }
+            None => cmis_http::client_builder()?,
+        };
         if let Some(timeout) = self.timeout {
             http = http.timeout(timeout);
         }

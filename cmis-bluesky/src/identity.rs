@@ -5,8 +5,8 @@
 //!
 //! A DID document names the host cmis will send the account's tokens to, and anyone can write
 //! one: the PDS it names must pass a [`UrlPolicy`] (public `https` hosts by default, every
-//! resolved address checked), so a document cannot point cmis at a private network or a cloud
-//! metadata service.
+//! resolved address checked, here and again when a client built with the same policy connects),
+//! so a document cannot point cmis at a private network or a cloud metadata service.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -272,14 +272,40 @@ impl IdentityResolver {
             })?;
         let pds = Url::parse(endpoint)
             .map_err(|e| Error::invalid_input(format!("the PDS of {did} is not a URL: {e}")))?;
-        self.inner.policy.check_url(&pds).map_err(|e| {
+        let refused = |e: Error| {
             Error::invalid_input(format!(
                 "the PDS {} named for {did} is refused: {}",
                 pds.host_str().unwrap_or(""),
                 e.message()
             ))
-        })?;
+        };
+        self.inner.policy.check_url(&pds).map_err(refused)?;
+        self.check_addresses(&pds).await.map_err(refused)?;
         Ok(pds)
+    }
+
+    /// Checks every address `url`'s host resolves to. A client for the PDS must still connect
+    /// through a resolver that checks them again ([`BlueskyClientBuilder::url_policy`]), since a
+    /// name can resolve differently the next time.
+    ///
+    /// [`BlueskyClientBuilder::url_policy`]: crate::BlueskyClientBuilder::url_policy
+    async fn check_addresses(&self, url: &Url) -> Result<()> {
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Ok(()); // An IP literal: checked by `check_url`.
+        };
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| Error::transient(format!("{host} cannot be resolved: {e}")))?;
+        for addr in addrs {
+            self.inner.policy.check_ip(host, addr.ip())?;
+        }
+        Ok(())
+    }
+
+    /// The policy PDS hosts are checked against.
+    pub fn url_policy(&self) -> &UrlPolicy {
+        &self.inner.policy
     }
 
     async fn get(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Vec<u8>> {

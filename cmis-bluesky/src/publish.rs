@@ -252,22 +252,19 @@ impl BlueskyPublisher {
         )))
     }
 
-    /// `getRecord` at the checkpoint's key: the post's URI if it exists.
-    async fn find(
-        &self,
-        target: &Target,
-        ready: &Ready,
-        ctx: &PublishContext,
-    ) -> Result<Option<String>> {
+    /// `getRecord` at the checkpoint's key: whether our record is there, another, or none.
+    async fn find(&self, target: &Target, ready: &Ready, ctx: &PublishContext) -> Result<Found> {
         #[derive(Deserialize)]
-        struct Found {
+        struct Stored {
             uri: String,
+            #[serde(default)]
+            value: Value,
         }
         let session = TokenSession::new(ctx.tokens().as_ref(), &target.account);
         let found = session
             .run(|token| async move {
                 self.client
-                    .xrpc::<Found>(
+                    .xrpc::<Stored>(
                         "com.atproto.repo.getRecord",
                         &[
                             ("repo", ready.repo.as_str()),
@@ -282,11 +279,40 @@ impl BlueskyPublisher {
             })
             .await;
         match found {
-            Ok(f) => Ok(Some(f.uri)),
-            Err(e) if e.platform_code() == Some("RecordNotFound") => Ok(None),
+            // Ours when it says what we wrote when we wrote it; another post (a key another
+            // process chose in the same microsecond) never counts as this one.
+            Ok(f)
+                if f.value.get("createdAt") == ready.record.get("createdAt")
+                    && f.value.get("text") == ready.record.get("text") =>
+            {
+                Ok(Found::Ours(f.uri))
+            }
+            Ok(f) => {
+                tracing::warn!(uri = %f.uri, "the record key holds another post");
+                Ok(Found::Other)
+            }
+            Err(e) if e.platform_code() == Some("RecordNotFound") => Ok(Found::Missing),
             Err(e) => Err(e),
         }
     }
+}
+
+/// What the record key holds.
+enum Found {
+    /// Our record, at this URI.
+    Ours(String),
+    /// Another post: our write was refused, so nothing of ours is there.
+    Other,
+    /// Nothing.
+    Missing,
+}
+
+/// The key holds another post: ours was refused there, so publishing again under a new key
+/// cannot make a second post.
+fn key_taken() -> Error {
+    Error::transient("the record key is taken by another post; publishing again under a new key")
+        .with_platform(Platform::Bluesky)
+        .discarding_checkpoint()
 }
 
 fn ready_from(checkpoint: &Checkpoint) -> Result<Ready> {
@@ -377,8 +403,10 @@ impl Publisher for BlueskyPublisher {
         ctx: &PublishContext,
     ) -> Result<Outcome> {
         let ready = ready_from(checkpoint)?;
-        if let Some(uri) = self.find(target, &ready, ctx).await? {
-            return Ok(Outcome::Published(self.receipt(target, &uri, &ready)));
+        match self.find(target, &ready, ctx).await? {
+            Found::Ours(uri) => return Ok(Outcome::Published(self.receipt(target, &uri, &ready))),
+            Found::Other => return Err(key_taken()),
+            Found::Missing => {}
         }
         self.create(target, &ready, ctx).await.map_err(|e| {
             // The images uploaded for the record are deleted when no record takes them within
@@ -409,8 +437,10 @@ impl Publisher for BlueskyPublisher {
         };
         let ready = ready_from(checkpoint)?;
         Ok(match self.find(target, &ready, ctx).await? {
-            Some(uri) => Reconciliation::Published(self.receipt(target, &uri, &ready)),
-            None => Reconciliation::Pending(checkpoint.clone()),
+            Found::Ours(uri) => Reconciliation::Published(self.receipt(target, &uri, &ready)),
+            // Another post holds the key: ours was refused, nothing of ours exists.
+            Found::Other => Reconciliation::NotPublished,
+            Found::Missing => Reconciliation::Pending(checkpoint.clone()),
         })
     }
 }

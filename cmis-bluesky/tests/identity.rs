@@ -74,6 +74,8 @@ async fn a_did_document_naming_a_metadata_or_private_address_is_refused() {
         "http://169.254.169.254",
         "https://10.0.0.7",
         "http://127.0.0.1:9",
+        // A name, not an address: what it resolves to is checked.
+        "https://localhost",
     ] {
         let server = server().await;
         Mock::given(method("GET"))
@@ -89,6 +91,13 @@ async fn a_did_document_naming_a_metadata_or_private_address_is_refused() {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{pds}: {err}");
     }
+    // A client with the policy refuses a private PDS too, before any call.
+    let err = cmis_bluesky::BlueskyClient::builder()
+        .pds_url("https://10.1.2.3")
+        .url_policy(UrlPolicy::new())
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
 
 #[tokio::test]

@@ -240,6 +240,8 @@ async fn a_500_after_the_record_was_stored_is_found_by_get_record_not_posted_aga
         .respond_with(ResponseTemplate::new(200).set_body_json({
             let mut v = fixture("get_record.json");
             v["uri"] = Value::String(format!("at://{DID}/app.bsky.feed.post/{rkey}"));
+            // The record as it was written: what the checkpoint holds.
+            v["value"] = serde_json::from_str::<Value>(&cp.data_json()).unwrap()["record"].clone();
             v
         }))
         .expect(2)
@@ -316,6 +318,42 @@ async fn a_record_not_found_is_written_again_at_the_same_key() {
         .collect();
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0], keys[1], "the second write uses the same key");
+}
+
+#[tokio::test]
+async fn another_post_at_our_key_is_never_taken_for_ours() {
+    let server = server().await;
+    let env = env(&server, Duration::from_secs(3600)).await;
+    Mock::given(method("POST"))
+        .and(path(CREATE))
+        .respond_with(error_case("duplicate_rkey"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let publisher = publisher(&server);
+    let post = Post::new().with_text("mine");
+    publisher
+        .publish(&target(), &post, &env.ctx)
+        .await
+        .unwrap_err();
+    let cp = env.checkpoints.latest().unwrap();
+    // The key holds a post another process wrote in the same microsecond.
+    Mock::given(method("GET"))
+        .and(path(GET))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("get_record.json")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let rec = publisher
+        .reconcile(&target(), &post, Some(&cp), &env.ctx)
+        .await
+        .unwrap();
+    assert!(matches!(rec, Reconciliation::NotPublished), "{rec:?}");
+    let err = publisher
+        .resume(&target(), &cp, &env.ctx)
+        .await
+        .unwrap_err();
+    assert!(err.discards_checkpoint(), "{err}");
 }
 
 #[tokio::test]

@@ -29,6 +29,17 @@
 //!   `debug_token`, `ig_refresh_token` (tokens at least 24 h old); expired Graph versions refused;
 //!   the error envelope with `fbtrace_id`; `X-App-Usage` and `X-Business-Use-Case-Usage` on every
 //!   answer.
+//! - **Bluesky** ([`BlueskySandbox`]): a PDS over XRPC. `createSession` with app passwords (the
+//!   main password of an email-2FA account gets `AuthFactorTokenRequired`), JWTs with `exp`
+//!   (access 120 minutes, refresh 90 days), `refreshSession` rotation where a used refresh token
+//!   keeps working for a 2-hour grace only; `createRecord` with the `app.bsky.feed.post` lexicon
+//!   (≤ 300 graphemes and ≤ 3 000 UTF-8 bytes, facets in byte offsets inside the text, ≤ 4
+//!   images with `alt` and blobs this account uploaded, images over 976.56 KB refused with
+//!   `BlobTooLarge`), client-chosen TID record keys and a generic 500 for a key that exists;
+//!   `getRecord`, `uploadBlob` (content-addressed `bafkrei…` CIDs, a 50 MB cap),
+//!   `resolveHandle`; `createSession`'s 30 per 5 minutes and the 5 000 write points per hour,
+//!   with `RateLimit-*` headers whose `Reset` is a Unix time. Its clock can be moved forward
+//!   ([`BlueskySandbox::advance_clock`]).
 //!
 //! Every endpoint takes injected [`Fault`]s: 5xx before or after the action, 429, expired
 //! tokens, delays (for client timeouts), dropped connections and slow processing.
@@ -53,6 +64,7 @@
 //! account's tokens as one JSON line and serves until interrupted.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+mod bluesky;
 mod fault;
 mod http;
 mod meta;
@@ -66,6 +78,10 @@ use std::sync::Arc;
 use cmis_core::{Error, Result};
 use tokio::sync::oneshot;
 
+pub use bluesky::{
+    BlueskyAccount, BlueskyBlob, BlueskyConfig, BlueskyEndpoint, BlueskyRecord, BlueskySandbox,
+    BlueskySession,
+};
 pub use fault::Fault;
 pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox, MetaThrottle};
 pub use tiktok::{
@@ -106,6 +122,8 @@ pub struct Sandbox {
     tiktok_addr: SocketAddr,
     meta: MetaSandbox,
     meta_addr: SocketAddr,
+    bluesky: BlueskySandbox,
+    bluesky_addr: SocketAddr,
     _shutdown: Vec<oneshot::Sender<()>>,
 }
 
@@ -114,6 +132,7 @@ impl fmt::Debug for Sandbox {
         f.debug_struct("Sandbox")
             .field("tiktok", &self.tiktok_addr)
             .field("meta", &self.meta_addr)
+            .field("bluesky", &self.bluesky_addr)
             .finish_non_exhaustive()
     }
 }
@@ -123,6 +142,7 @@ impl fmt::Debug for Sandbox {
 pub struct SandboxBuilder {
     tiktok: TikTokConfig,
     meta: MetaConfig,
+    bluesky: BlueskyConfig,
 }
 
 impl SandboxBuilder {
@@ -140,6 +160,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets how the fake Bluesky PDS behaves.
+    #[must_use]
+    pub fn bluesky(mut self, config: BlueskyConfig) -> Self {
+        self.bluesky = config;
+        self
+    }
+
     /// Starts the servers on `127.0.0.1` with random ports.
     pub async fn start(self) -> Result<Sandbox> {
         let mut shutdown = Vec::new();
@@ -151,11 +178,19 @@ impl SandboxBuilder {
         let (meta_addr, stop) = serve(meta::router(meta_state.clone())).await?;
         meta_state.set_base_url(format!("http://{meta_addr}"));
         shutdown.push(stop);
+        let bluesky_state = Arc::new(bluesky::BlueskyState::new(self.bluesky));
+        let (bluesky_addr, stop) = serve(bluesky::router(bluesky_state.clone())).await?;
+        bluesky_state.set_base_url(format!("http://{bluesky_addr}"));
+        shutdown.push(stop);
         Ok(Sandbox {
             tiktok: TikTokSandbox { state },
             tiktok_addr: addr,
             meta: MetaSandbox { state: meta_state },
             meta_addr,
+            bluesky: BlueskySandbox {
+                state: bluesky_state,
+            },
+            bluesky_addr,
             _shutdown: shutdown,
         })
     }
@@ -199,5 +234,10 @@ impl Sandbox {
     /// The fake Meta Graph API (Facebook Pages and Instagram).
     pub fn meta(&self) -> &MetaSandbox {
         &self.meta
+    }
+
+    /// The fake Bluesky PDS.
+    pub fn bluesky(&self) -> &BlueskySandbox {
+        &self.bluesky
     }
 }

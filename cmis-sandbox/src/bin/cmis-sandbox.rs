@@ -1,10 +1,15 @@
 //! Runs the sandbox platforms until interrupted, printing their URLs and seeded accounts' tokens
-//! as one JSON line: a TikTok creator, a Facebook Page and an Instagram account.
+//! as one JSON line: a TikTok creator, a Facebook Page, an Instagram account and a Bluesky account.
 
 #![allow(clippy::print_stdout)]
 
 use cmis_core::ExposeSecret;
-use cmis_sandbox::{Creator, InstagramLogin, Sandbox, TikTokConfig};
+use cmis_sandbox::{BlueskyAccount, Creator, InstagramLogin, Sandbox, TikTokConfig};
+
+/// The seeded Bluesky account.
+const BLUESKY_HANDLE: &str = "sandbox.bsky.social";
+const BLUESKY_DID: &str = "did:plc:sandboxsandboxsandbox234";
+const BLUESKY_APP_PASSWORD: &str = "sbox-2345-6789-abcd";
 
 /// The URL prefix the demo TikTok app has "verified" for `PULL_FROM_URL`.
 const VERIFIED_PREFIX: &str = "https://cdn.example.com/";
@@ -28,6 +33,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let meta = sandbox.meta();
     let page_token = meta.add_page("100000000000001", "Sandbox Page");
     let ig_token = meta.add_instagram_account("17841400000000001", InstagramLogin::Facebook);
+    let bluesky = sandbox.bluesky();
+    bluesky.add_account(BlueskyAccount::new(
+        BLUESKY_HANDLE,
+        BLUESKY_DID,
+        BLUESKY_APP_PASSWORD,
+    ));
+    let bluesky_session = bluesky
+        .issue_session(BLUESKY_DID)
+        .ok_or("the seeded Bluesky account is missing")?;
     println!(
         "{}",
         serde_json::json!({
@@ -45,6 +59,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "facebook_page_token": page_token.expose_secret(),
             "instagram_user_id": "17841400000000001",
             "instagram_token": ig_token.expose_secret(),
+            "bluesky_url": bluesky.url(),
+            "bluesky_handle": BLUESKY_HANDLE,
+            "bluesky_did": BLUESKY_DID,
+            "bluesky_app_password": BLUESKY_APP_PASSWORD,
+            "bluesky_access_jwt": bluesky_session.access_jwt.expose_secret(),
+            "bluesky_refresh_jwt": bluesky_session.refresh_jwt.expose_secret(),
         })
     );
     tokio::signal::ctrl_c().await?;

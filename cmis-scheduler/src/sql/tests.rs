@@ -19,9 +19,8 @@ fn placeholders(sql: &str, mark: char) -> BTreeSet<usize> {
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
-        if let Ok(n) = digits.parse() {
-            found.insert(n);
-        }
+        // A bare mark (`?` with no number) is numbered 0: never part of 1..=n.
+        found.insert(digits.parse().unwrap_or(0));
     }
     found
 }
@@ -93,4 +92,6 @@ fn the_checks_can_fail() {
     assert!(gap.is_err());
     let mixed = std::panic::catch_unwind(|| check("mixed", "a = $1 AND b = ?2", '$'));
     assert!(mixed.is_err());
+    let bare = std::panic::catch_unwind(|| check("bare", "a = ?1 AND b = ?", '?'));
+    assert!(bare.is_err());
 }
