@@ -29,8 +29,9 @@ pub(crate) struct Report {
 }
 
 /// How many times each post reached a platform, by marker: published Facebook and Instagram
-/// objects, and TikTok publishes that are done or will finish on their own (media complete).
-pub(crate) fn platform_counts(sandbox: &Sandbox) -> HashMap<usize, Vec<String>> {
+/// objects, TikTok publishes that are done or will finish on their own (media complete), and
+/// the posts in the world's Bluesky repositories.
+pub(crate) fn platform_counts(sandbox: &Sandbox, world: &World) -> HashMap<usize, Vec<String>> {
     let mut seen: HashMap<usize, Vec<String>> = HashMap::new();
     for p in sandbox.meta().posts() {
         if !p.published {
@@ -54,6 +55,22 @@ pub(crate) fn platform_counts(sandbox: &Sandbox) -> HashMap<usize, Vec<String>> 
                 "tiktok {} ({}) by {}",
                 p.publish_id, p.status, p.open_id
             ));
+        }
+    }
+    for account in world
+        .accounts
+        .iter()
+        .filter(|a| a.platform == cmis_core::Platform::Bluesky)
+    {
+        for p in sandbox.bluesky().posts(account.account.as_str()) {
+            let text = serde_json::from_str::<serde_json::Value>(&p.record)
+                .ok()
+                .and_then(|v| v["text"].as_str().map(str::to_owned));
+            if let Some(i) = text.as_deref().and_then(marker_of) {
+                seen.entry(i)
+                    .or_default()
+                    .push(format!("bluesky {}", p.uri));
+            }
         }
     }
     seen
@@ -106,7 +123,7 @@ pub(crate) async fn reconcile(
     operator: &Operator,
 ) -> Result<Report> {
     let jobs = all_jobs(db, world).await?;
-    let seen = platform_counts(sandbox);
+    let seen = platform_counts(sandbox, world);
     let mut by_post: HashMap<usize, Vec<&Job>> = HashMap::new();
     for job in &jobs {
         if let Some(i) = World::index_of(&job.post_key) {
@@ -374,7 +391,10 @@ mod tests {
                 .await
                 .unwrap();
         }
-        assert_eq!(platform_counts(&sandbox).get(&0).map(Vec::len), Some(2));
+        assert_eq!(
+            platform_counts(&sandbox, &world).get(&0).map(Vec::len),
+            Some(2)
+        );
 
         let report = reconcile(&db, &world, &sandbox, &Operator::default())
             .await

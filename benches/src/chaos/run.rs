@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use cmis_core::time::OffsetDateTime;
 use cmis_core::{Error, ExposeSecret, Result};
 use cmis_sandbox::{
-    Fault, MetaConfig, MetaEndpoint, MetaThrottle, Sandbox, TikTokConfig, TikTokEndpoint,
+    BlueskyEndpoint, Fault, MetaConfig, MetaEndpoint, MetaThrottle, Sandbox, TikTokConfig,
+    TikTokEndpoint,
 };
 use cmis_scheduler::{Job, JobFilter, JobState};
 
@@ -19,9 +20,9 @@ use super::receiver::{Mode, Receiver, SLOW_ANSWER};
 use super::reconcile::{Report, all_jobs, early_publishes, notifications, reconcile};
 use super::watch::first_starts;
 use super::worker::{
-    ENV_DB_FAULTS, ENV_DIR, ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET, ENV_META_URL,
-    ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL, ENV_PULL_HOST, ENV_SCHEMA, ENV_STORE,
-    ENV_TIKTOK_KEY, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
+    ENV_BLUESKY_URL, ENV_DB_FAULTS, ENV_DIR, ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET,
+    ENV_META_URL, ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL, ENV_PULL_HOST, ENV_SCHEMA,
+    ENV_STORE, ENV_TIKTOK_KEY, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
 };
 use super::workers::Workers;
 use super::world::{MEDIA_PREFIX, World};
@@ -255,6 +256,7 @@ async fn soak(
             meta.app_secret().expose_secret().to_owned(),
         ),
         (ENV_TIKTOK_URL, tiktok.url()),
+        (ENV_BLUESKY_URL, sandbox.bluesky().url()),
         (ENV_PULL_HOST, media.base.to_string()),
         (ENV_TIKTOK_KEY, tiktok.client_key()),
         (
@@ -291,6 +293,23 @@ async fn soak(
         fault_seed ^ 0x5eed,
         faults(),
         TikTokEndpoint::ALL.to_vec(),
+    );
+    // Every Bluesky call the workers make (createSession and resolveHandle they never make).
+    // No injected rate limits: Bluesky's write limit resets hourly, so a 429 there means an
+    // hour's wait, longer than the soak (the connector's reading of it is tested on its own).
+    sandbox.bluesky().set_fault_rate(
+        cfg.fault_rate,
+        fault_seed ^ 0xb1_5e,
+        faults()
+            .into_iter()
+            .filter(|f| *f != Fault::RateLimited)
+            .collect(),
+        vec![
+            BlueskyEndpoint::RefreshSession,
+            BlueskyEndpoint::CreateRecord,
+            BlueskyEndpoint::GetRecord,
+            BlueskyEndpoint::UploadBlob,
+        ],
     );
 
     let began = Instant::now();
@@ -389,6 +408,7 @@ async fn soak(
     workers.stop();
     meta.clear_faults();
     tiktok.clear_faults();
+    sandbox.bluesky().clear_faults();
     if !thresholds.is_empty() {
         eprintln!(
             "chaos: every job settled before {} of the {} kills",
@@ -398,13 +418,14 @@ async fn soak(
     }
     let report = reconcile(db, &world, &sandbox, &operator).await?;
     eprintln!(
-        "chaos: kills {} worker crashes {} reconnected accounts {} (jobs run again {}) unknowns re-checked {} tiktok refreshes {} instagram publish calls on published containers {}",
+        "chaos: kills {} worker crashes {} reconnected accounts {} (jobs run again {}) unknowns re-checked {} tiktok refreshes {} bluesky refreshes {} instagram publish calls on published containers {}",
         workers.kills,
         workers.crashes.len(),
         operator.reauths,
         operator.reauth_retries,
         operator.recheck_count,
         tiktok.refresh_count(),
+        sandbox.bluesky().refresh_count(),
         meta.duplicate_publish_attempts()
     );
     for c in &workers.crashes {

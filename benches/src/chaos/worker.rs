@@ -8,6 +8,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cmis_bluesky::{BlueskyClient, BlueskyPublisher, BlueskyRefresher};
 use cmis_core::url::Url;
 use cmis_core::{
     Clock, Error, Platform, PollPolicy, RateLimit, RefreshingTokenProvider, Result, RetryPolicy,
@@ -34,6 +35,7 @@ pub(crate) const ENV_META_APP_SECRET: &str = "CMIS_CHAOS_META_APP_SECRET";
 pub(crate) const ENV_TIKTOK_URL: &str = "CMIS_CHAOS_TIKTOK_URL";
 pub(crate) const ENV_TIKTOK_KEY: &str = "CMIS_CHAOS_TIKTOK_KEY";
 pub(crate) const ENV_TIKTOK_SECRET: &str = "CMIS_CHAOS_TIKTOK_SECRET";
+pub(crate) const ENV_BLUESKY_URL: &str = "CMIS_CHAOS_BLUESKY_URL";
 /// The parent's media server (`chaos::media`), which TikTok pulls from.
 pub(crate) const ENV_PULL_HOST: &str = "CMIS_CHAOS_PULL_HOST";
 pub(crate) const ENV_WORKER_ID: &str = "CMIS_CHAOS_WORKER_ID";
@@ -133,8 +135,13 @@ pub(crate) async fn run() -> Result<()> {
         .client_secret(SecretString::from(var(ENV_TIKTOK_SECRET)?))
         .timeout(HTTP_TIMEOUT)
         .build()?;
+    let bluesky = BlueskyClient::builder()
+        .pds_url(var(ENV_BLUESKY_URL)?)
+        .timeout(HTTP_TIMEOUT)
+        .build()?;
     let tokens = RefreshingTokenProvider::builder(db.credentials.clone())
         .refresher(Arc::new(TikTokRefresher::new(tiktok.clone())))
+        .refresher(Arc::new(BlueskyRefresher::new(bluesky.clone())))
         .audit(db.audit.clone())
         .build();
     // The sandbox lists a public video once its processing is over (seconds, or the injected
@@ -172,12 +179,14 @@ pub(crate) async fn run() -> Result<()> {
             InstagramPublisher::new(meta).with_reconcile_policy(reconcile),
         )))
         .publisher(watched(Arc::new(tiktok_publisher)))
+        .publisher(watched(Arc::new(BlueskyPublisher::new(bluesky))))
         .refreshing_tokens(tokens)
         // Per-account dispatch budgets, as an embedder would set them; they also make a
         // platform's Retry-After pause the whole account without spending attempts.
         .rate_limit(Platform::Facebook, RateLimit::per_minute(60)?)
         .rate_limit(Platform::Instagram, RateLimit::per_minute(60)?)
         .rate_limit(Platform::TikTok, RateLimit::per_minute(6)?)
+        .rate_limit(Platform::Bluesky, RateLimit::per_minute(60)?)
         .concurrency(32)
         .lease(LEASE)
         .poll_interval(Duration::from_millis(200))

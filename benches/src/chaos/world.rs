@@ -12,7 +12,7 @@ use cmis_core::{
     AccountRef, Credential, Error, Media, Platform, Post, PostKey, PrivacyLevel, Result, Target,
     TenantId, TikTokOptions,
 };
-use cmis_sandbox::{Creator, InstagramLogin, Sandbox};
+use cmis_sandbox::{BlueskyAccount, Creator, InstagramLogin, Sandbox};
 use cmis_scheduler::NewPost;
 
 use super::db::Db;
@@ -37,6 +37,10 @@ const TENANTS: usize = 4;
 const FACEBOOK_POSTS_PER_PAGE: usize = 10;
 const INSTAGRAM_POSTS_PER_ACCOUNT: usize = 10;
 const TIKTOK_POSTS_PER_CREATOR: usize = 5;
+/// Bluesky allows 1 666 creates per hour per account; the soak stays far below.
+const BLUESKY_POSTS_PER_ACCOUNT: usize = 10;
+/// The platforms posts go to, round-robin.
+const PLATFORMS: usize = 4;
 
 /// One post: its marker index, tenant, target and content.
 #[derive(Debug, Clone)]
@@ -78,6 +82,14 @@ fn account_id(platform: Platform, i: usize) -> String {
     match platform {
         Platform::Facebook => format!("{}", 100_000_000_000_000u64 + i as u64),
         Platform::Instagram => format!("{}", 17_841_400_000_000_000u64 + i as u64),
+        // A did:plc is 24 base32 characters; the digits are spelled a..j.
+        Platform::Bluesky => {
+            let digits: String = format!("{i:019}")
+                .bytes()
+                .map(|d| char::from(b'a' + (d - b'0')))
+                .collect();
+            format!("did:plc:chaos{digits}")
+        }
         _ => format!("chaos-creator-{i:05}"),
     }
 }
@@ -89,10 +101,10 @@ fn media_url(name: &str) -> Result<Media> {
 }
 
 impl World {
-    /// Plans `n` posts, spread round-robin over the three platforms and over enough accounts of
+    /// Plans `n` posts, spread round-robin over the four platforms and over enough accounts of
     /// [`TENANTS`] tenants; content drawn with `rng`.
     pub(crate) fn plan(n: usize, rng: &mut fastrand::Rng, dir: &Path) -> Result<Self> {
-        let per_platform = n.div_ceil(3).max(1);
+        let per_platform = n.div_ceil(PLATFORMS).max(1);
         let counts = [
             (
                 Platform::Facebook,
@@ -105,6 +117,10 @@ impl World {
             (
                 Platform::TikTok,
                 per_platform.div_ceil(TIKTOK_POSTS_PER_CREATOR),
+            ),
+            (
+                Platform::Bluesky,
+                per_platform.div_ceil(BLUESKY_POSTS_PER_ACCOUNT),
             ),
         ];
         let tenants: Vec<TenantId> = (0..TENANTS)
@@ -128,8 +144,8 @@ impl World {
         let video = dir.join("clip.mp4");
         let mut posts = Vec::with_capacity(n);
         for index in 0..n {
-            let list = &by_platform[index % 3];
-            let account = list[(index / 3) % list.len()].clone();
+            let list = &by_platform[index % PLATFORMS];
+            let account = list[(index / PLATFORMS) % list.len()].clone();
             let tenant = account.tenant.clone();
             let (post, kind) = content(index, account.platform, rng, &video)?;
             posts.push(PlannedPost {
@@ -160,7 +176,8 @@ impl World {
         for account in &self.accounts {
             // A third of the TikTok tokens expire within the refresh margin, so workers refresh
             // them (rotating the refresh token) while they publish.
-            let soon = account.platform == Platform::TikTok && rng.u8(..3) == 0;
+            let soon = matches!(account.platform, Platform::TikTok | Platform::Bluesky)
+                && rng.u8(..3) == 0;
             let credential = issue(sandbox, account, soon)?;
             db.credentials.put_credential(credential).await?;
         }
@@ -241,6 +258,25 @@ pub(crate) fn issue(sandbox: &Sandbox, account: &AccountRef, expiring: bool) -> 
                 .with_issued_at(now)
                 .with_scopes(issued.scopes)
         }
+        Platform::Bluesky => {
+            let pds = sandbox.bluesky();
+            let handle = format!("chaos{}.bsky.social", id.trim_start_matches("did:plc:"));
+            pds.add_account(BlueskyAccount::new(handle, id, "chaos-app-pass-word"));
+            let session = pds.issue_session(id).ok_or_else(|| {
+                Error::internal(format!("the sandbox issued no session for {id}"))
+            })?;
+            // The access JWT lives 2 hours; an expiring one is refreshed (and its refresh token
+            // rotated) ahead of time by the provider.
+            let lifetime = if expiring {
+                Duration::from_secs(120)
+            } else {
+                Duration::from_secs(2 * 60 * 60)
+            };
+            Credential::new(account.clone(), session.access_jwt)
+                .with_refresh_token(session.refresh_jwt)
+                .with_access_expires_at(now + lifetime)
+                .with_issued_at(now)
+        }
         other => {
             return Err(Error::internal(format!(
                 "the soak has no accounts on {other}"
@@ -286,6 +322,24 @@ fn content(
                     post.with_media(media_url(&format!("ig-{index}-a.jpg"))?)
                         .with_media(media_url(&format!("ig-{index}-b.jpg"))?),
                     "ig-carousel",
+                ),
+            }
+        }
+        Platform::Bluesky => {
+            let post = Post::new().with_text(format!(
+                "{mark} Soak post {index} 🦋 https://www.example.com/chaos/{index} #chaos"
+            ));
+            match roll {
+                0..80 => (post, "bsky-text"),
+                _ => (
+                    post.with_media(
+                        Media::new(cmis_core::MediaSource::Bytes {
+                            name: Some(format!("bsky-{index}.jpg")),
+                            data: cmis_media::sample::jpeg(64, 48).into(),
+                        })
+                        .with_alt_text("a test pattern"),
+                    ),
+                    "bsky-image",
                 ),
             }
         }
