@@ -24,6 +24,16 @@ fn rkey_of(r: &Request) -> String {
     body(r)["rkey"].as_str().unwrap().to_owned()
 }
 
+/// A `createRecord` that stores once, answering with the URI of the key it was sent.
+async fn mount_created(server: &wiremock::MockServer) {
+    Mock::given(method("POST"))
+        .and(path(CREATE))
+        .respond_with(|r: &Request| ResponseTemplate::new(200).set_body_json(created(&rkey_of(r))))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn a_text_post_is_the_documented_request_with_a_checkpointed_key() {
     let server = server().await;
@@ -79,12 +89,7 @@ async fn a_text_post_is_the_documented_request_with_a_checkpointed_key() {
 async fn an_emoji_before_a_link_moves_the_facet_by_its_bytes() {
     let server = server().await;
     let env = env(&server, Duration::from_secs(3600)).await;
-    Mock::given(method("POST"))
-        .and(path(CREATE))
-        .respond_with(|r: &Request| ResponseTemplate::new(200).set_body_json(created(&rkey_of(r))))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_created(&server).await;
     let text = "🦋 launch: https://example.com/x.";
     publisher(&server)
         .publish(&target(), &Post::new().with_text(text), &env.ctx)
@@ -119,12 +124,7 @@ async fn mentions_resolve_to_dids_and_unknown_handles_stay_text() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(CREATE))
-        .respond_with(|r: &Request| ResponseTemplate::new(200).set_body_json(created(&rkey_of(r))))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_created(&server).await;
     publisher(&server)
         .publish(
             &target(),
@@ -175,12 +175,7 @@ async fn images_go_up_as_blobs_with_alt_text_and_aspect_ratio() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(CREATE))
-        .respond_with(|r: &Request| ResponseTemplate::new(200).set_body_json(created(&rkey_of(r))))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_created(&server).await;
     let jpeg = cmis_media::sample::jpeg(120, 80);
     let post = Post::new().with_text("a cat").with_media(
         Media::new(MediaSource::Bytes {
@@ -301,12 +296,7 @@ async fn a_record_not_found_is_written_again_at_the_same_key() {
         .await
         .unwrap();
     assert!(matches!(rec, Reconciliation::Pending(ref c) if c.stage == "record_ready"));
-    Mock::given(method("POST"))
-        .and(path(CREATE))
-        .respond_with(|r: &Request| ResponseTemplate::new(200).set_body_json(created(&rkey_of(r))))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_created(&server).await;
     publisher.resume(&target(), &cp, &env.ctx).await.unwrap();
     let keys: Vec<String> = server
         .received_requests()
