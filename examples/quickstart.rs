@@ -4,14 +4,15 @@
 //! cargo run --example quickstart
 //! ```
 //!
-//! It starts the sandbox (local fakes of the Meta Graph API and TikTok's Content Posting API,
-//! written from the platforms' documentation), opens an SQLite file, seeds a tenant with a
-//! Facebook Page, an Instagram account and a TikTok creator — the TikTok token one minute from
-//! expiry, so the scheduler's token provider refreshes it (and stores the rotated refresh token)
-//! before publishing — writes the captions with the offline generator, schedules a Facebook text
-//! post, an Instagram carousel and a TikTok video a few seconds ahead, runs the scheduler with an
-//! upload progress bar, and prints a table of receipts whose ids the sandbox issued. Nothing
-//! leaves 127.0.0.1.
+//! It starts the sandbox (local fakes of the Meta Graph API, TikTok's Content Posting API and a
+//! Bluesky PDS, written from the platforms' documentation), opens an SQLite file, seeds a tenant
+//! with a Facebook Page, an Instagram account, a TikTok creator — the TikTok token one minute
+//! from expiry, so the scheduler's token provider refreshes it (and stores the rotated refresh
+//! token) before publishing — and a Bluesky account signed in with an app password, writes the
+//! captions with the offline generator, schedules a Facebook text post, an Instagram carousel, a
+//! TikTok video and a Bluesky post a few seconds ahead, runs the scheduler with an upload
+//! progress bar, and prints a table of receipts whose ids the sandbox issued. Nothing leaves
+//! 127.0.0.1.
 
 #![allow(clippy::print_stdout)]
 
@@ -21,8 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cmis::ai::OfflineGenerator;
+use cmis::bluesky::{BlueskyClient, BlueskyPublisher, BlueskyRefresher};
 use cmis::meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
-use cmis::sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
+use cmis::sandbox::{BlueskyAccount, Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
 use cmis::scheduler::{Job, JobState, NewPost, Scheduler, SqliteStore, TokenKey};
 use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use cmis::time::OffsetDateTime;
@@ -30,7 +32,7 @@ use cmis::time::format_description::well_known::Rfc3339;
 use cmis::{
     AccountRef, ContentGenerator, Credential, CredentialStore, Error, GenerateRequest,
     GenerationTask, Media, Platform, Post, PostKey, PrivacyLevel, Progress,
-    RefreshingTokenProvider, Result, Surface, Target, TenantId, TikTokOptions,
+    RefreshingTokenProvider, Result, SecretString, Surface, Target, TenantId, TikTokOptions,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -40,6 +42,10 @@ const INSTAGRAM: &str = "17841400000000001";
 const CREATOR: &str = "demo-creator";
 const TIKTOK_SCOPES: [&str; 3] = ["user.info.basic", "video.publish", "video.upload"];
 const CDN: &str = "https://cdn.example.com/";
+const BLUESKY_HANDLE: &str = "demo-cafe.bsky.social";
+const BLUESKY_DID: &str = "did:plc:democafedemocafedemocafe";
+/// A made-up app password for the sandbox's account (Settings → App passwords on Bluesky).
+const BLUESKY_APP_PASSWORD: &str = "demo-cafe-app-pass";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -61,9 +67,10 @@ async fn run() -> Result<()> {
         .start()
         .await?;
     println!(
-        "sandbox: meta {}  tiktok {}",
+        "sandbox: meta {}  tiktok {}  bluesky {}",
         sandbox.meta().url(),
-        sandbox.tiktok().url()
+        sandbox.tiktok().url(),
+        sandbox.bluesky().url()
     );
 
     // 2. An SQLite file with credentials encrypted at rest.
@@ -90,7 +97,7 @@ async fn scheduled_publish(
     );
     println!("store: {}", db.display());
 
-    // 3. A tenant with three accounts; the TikTok token expires in a minute.
+    // 3. A tenant with four accounts; the TikTok token expires in a minute.
     let tenant = TenantId::new(TENANT);
     let page = AccountRef::new(TenantId::new(TENANT), Platform::Facebook, PAGE);
     let instagram = AccountRef::new(TenantId::new(TENANT), Platform::Instagram, INSTAGRAM);
@@ -120,11 +127,27 @@ async fn scheduled_publish(
         )
         .await?;
 
+    // The Bluesky account signs in once with its app password; the session is stored and
+    // refreshed from then on.
+    let pds = sandbox.bluesky();
+    pds.add_account(BlueskyAccount::new(
+        BLUESKY_HANDLE,
+        BLUESKY_DID,
+        BLUESKY_APP_PASSWORD,
+    ));
+    let bluesky_client = BlueskyClient::builder().pds_url(pds.url()).build()?;
+    let session = bluesky_client
+        .create_session(BLUESKY_HANDLE, &SecretString::from(BLUESKY_APP_PASSWORD))
+        .await?;
+    let bluesky = session.credential(&tenant).account.clone();
+    store.put_credential(session.credential(&tenant)).await?;
+
     // 4. Captions from the offline generator (no network, no key).
     let brief = "our autumn menu with pumpkin soup and apple pie at the Demo Cafe";
     let fb_text = caption(&tenant, Platform::Facebook, brief).await?;
     let ig_text = caption(&tenant, Platform::Instagram, brief).await?;
     let tt_text = caption(&tenant, Platform::TikTok, brief).await?;
+    let bs_text = caption(&tenant, Platform::Bluesky, brief).await?;
 
     // 5. The scheduler, with the real connectors pointed at the sandbox.
     let meta_client = MetaClient::builder()
@@ -139,6 +162,7 @@ async fn scheduled_publish(
         .build()?;
     let tokens = RefreshingTokenProvider::builder(store.clone())
         .refresher(Arc::new(TikTokRefresher::new(tiktok_client.clone())))
+        .refresher(Arc::new(BlueskyRefresher::new(bluesky_client.clone())))
         .build();
     let bars = Arc::new(Bars::default());
     let progress = bars.clone();
@@ -150,6 +174,7 @@ async fn scheduled_publish(
                 .with_chunk_size(5 * 1024 * 1024)
                 .with_poll(default_poll().with_initial(Duration::from_millis(300))),
         ))
+        .publisher(Arc::new(BlueskyPublisher::new(bluesky_client)))
         .refreshing_tokens(tokens)
         .poll_interval(Duration::from_millis(200))
         .progress(Arc::new(move |job: &Job, p: &Progress| {
@@ -157,8 +182,9 @@ async fn scheduled_publish(
         }))
         .build()?;
 
-    // 6. The posts: a Facebook text post, an Instagram carousel, a TikTok video from disk,
-    // each checked by its platform's publisher before it is stored.
+    // 6. The posts: a Facebook text post, an Instagram carousel, a TikTok video from disk and a
+    // Bluesky post (its hashtags become facets), each checked by its platform's publisher before
+    // it is stored.
     let video = dir.join("autumn.mp4");
     let mut bytes = cmis::media::sample::mp4(1080, 1920, 8, 30);
     bytes.resize(12 * 1024 * 1024, 0); // big enough to go up in two chunks
@@ -200,6 +226,16 @@ async fn scheduled_publish(
                 PostKey::new("autumn-tiktok"),
                 clip,
                 vec![Target::new(creator, Surface::Feed)],
+                at,
+            ))
+            .await?,
+    );
+    jobs.extend(
+        scheduler
+            .schedule(NewPost::new(
+                PostKey::new("autumn-bluesky"),
+                Post::new().with_text(bs_text),
+                vec![Target::feed(bluesky)],
                 at,
             ))
             .await?,
