@@ -113,7 +113,8 @@ impl BlueskyClientBuilder {
     }
 }
 
-fn parse_base(what: &str, raw: &str) -> Result<Url> {
+/// Parses a base URL (`what` names it in the error): http(s), no trailing slash.
+pub(crate) fn parse_base(what: &str, raw: &str) -> Result<Url> {
     let trimmed = raw.trim().trim_end_matches('/');
     let url = Url::parse(trimmed).map_err(|e| {
         Error::invalid_input(format!("Bluesky {what} URL {trimmed:?} is invalid: {e}"))

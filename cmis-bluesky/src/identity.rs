@@ -102,11 +102,7 @@ impl IdentityResolverBuilder {
 
     /// Builds the resolver.
     pub fn build(self) -> Result<IdentityResolver> {
-        let parse = |what: &str, raw: &str| {
-            Url::parse(raw.trim().trim_end_matches('/')).map_err(|e| {
-                Error::invalid_input(format!("Bluesky {what} URL {raw:?} is invalid: {e}"))
-            })
-        };
+        let parse = crate::client::parse_base;
         let policy = self.policy.unwrap_or_default();
         let http = policy
             .client_builder()?
@@ -239,14 +235,10 @@ impl IdentityResolver {
             )));
         };
         let parsed = Url::parse(&url).map_err(|e| Error::invalid_input(format!("{did:?}: {e}")))?;
-        self.inner.policy.check_url(&parsed).or_else(|e| {
-            // The PLC directory is configured by the caller; only a did:web's host is checked.
-            if did.starts_with("did:plc:") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })?;
+        // The PLC directory is configured by the caller; only a did:web's host is checked.
+        if !did.starts_with("did:plc:") {
+            self.inner.policy.check_url(&parsed)?;
+        }
         let body = self
             .get(self.inner.http.get(parsed), "the DID document")
             .await?;

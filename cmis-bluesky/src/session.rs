@@ -234,6 +234,15 @@ impl BlueskyRefresher {
     }
 }
 
+impl BlueskyRefresher {
+    /// A new session for `current`'s account from the app password.
+    async fn sign_in(&self, current: &Credential, password: &SecretString) -> Result<Session> {
+        self.client
+            .create_session(current.account.account.as_str(), password)
+            .await
+    }
+}
+
 #[async_trait]
 impl TokenRefresher for BlueskyRefresher {
     fn platform(&self) -> Platform {
@@ -241,34 +250,25 @@ impl TokenRefresher for BlueskyRefresher {
     }
 
     async fn refresh(&self, current: &Credential) -> Result<RefreshedToken> {
-        let session = match &current.refresh_token {
-            Some(refresh) => match self.client.refresh_session(refresh).await {
-                Ok(session) => session,
-                Err(e) if e.kind() == ErrorKind::Auth => match &self.app_password {
-                    Some(password) => {
+        let session = match (&current.refresh_token, &self.app_password) {
+            (Some(refresh), password) => {
+                match (self.client.refresh_session(refresh).await, password) {
+                    (Ok(session), _) => session,
+                    (Err(e), Some(password)) if e.kind() == ErrorKind::Auth => {
                         tracing::info!(account = %current.account, "Bluesky refresh refused; signing in again");
-                        self.client
-                            .create_session(current.account.account.as_str(), password)
-                            .await?
+                        self.sign_in(current, password).await?
                     }
-                    None => return Err(e),
-                },
-                Err(e) => return Err(e),
-            },
-            None => match &self.app_password {
-                Some(password) => {
-                    self.client
-                        .create_session(current.account.account.as_str(), password)
-                        .await?
+                    (Err(e), _) => return Err(e),
                 }
-                None => {
-                    return Err(Error::auth(format!(
-                        "the Bluesky account {} has no refresh token: sign in again",
-                        current.account
-                    ))
-                    .with_platform(Platform::Bluesky));
-                }
-            },
+            }
+            (None, Some(password)) => self.sign_in(current, password).await?,
+            (None, None) => {
+                return Err(Error::auth(format!(
+                    "the Bluesky account {} has no refresh token: sign in again",
+                    current.account
+                ))
+                .with_platform(Platform::Bluesky));
+            }
         };
         if session.did != current.account.account.as_str()
             && session.handle != current.account.account.as_str()
