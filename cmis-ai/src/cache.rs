@@ -56,7 +56,7 @@ impl CacheKey {
             "variants": request.variants.max(1),
             "limits": {
                 "max_caption": rules.max_caption,
-                "unit": match rules.unit { LengthUnit::Chars => "chars", LengthUnit::Utf16 => "utf16" },
+                "unit": match rules.unit { LengthUnit::Chars => "chars", LengthUnit::Utf16 => "utf16", LengthUnit::Utf8Bytes => "utf8" },
                 "max_hashtags": rules.max_hashtags,
             },
         });

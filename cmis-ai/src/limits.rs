@@ -10,6 +10,8 @@ pub enum LengthUnit {
     Chars,
     /// UTF-16 code units (TikTok counts "runes" this way: an emoji outside the BMP costs 2).
     Utf16,
+    /// UTF-8 bytes (Threads: its 500 is counted in bytes, so an emoji costs 4).
+    Utf8Bytes,
 }
 
 impl LengthUnit {
@@ -18,6 +20,7 @@ impl LengthUnit {
         match self {
             Self::Chars => text.chars().count(),
             Self::Utf16 => text.encode_utf16().count(),
+            Self::Utf8Bytes => text.len(),
         }
     }
 
@@ -26,6 +29,7 @@ impl LengthUnit {
         match self {
             Self::Chars => 1,
             Self::Utf16 => c.len_utf16(),
+            Self::Utf8Bytes => c.len_utf8(),
         }
     }
 }
@@ -55,6 +59,8 @@ pub struct PlatformRules {
 /// - Bluesky: 300 graphemes and 3,000 bytes (`app.bsky.feed.post`, docs/bluesky-api.md §3).
 ///   cmis-ai counts 300 characters: a character is never less than a grapheme, and 300
 ///   characters are at most 1,200 bytes, so what fits the character count fits both limits.
+/// - Threads: 500 UTF-8 bytes (docs/threads-api.md §3: Threads refuses a 498-character text of
+///   504 bytes).
 ///
 /// Facebook, TikTok and Bluesky document no hashtag cap; cmis suggests at most 5 there too, so that the
 /// suggestions stay focused. Change any of them with the `with_*` methods.
@@ -69,6 +75,8 @@ pub struct Limits {
     pub tiktok: PlatformRules,
     /// Bluesky's rules.
     pub bluesky: PlatformRules,
+    /// Threads' rules.
+    pub threads: PlatformRules,
 }
 
 impl Default for Limits {
@@ -92,6 +100,11 @@ impl Default for Limits {
             bluesky: PlatformRules {
                 max_caption: 300,
                 unit: LengthUnit::Chars,
+                max_hashtags: 5,
+            },
+            threads: PlatformRules {
+                max_caption: 500,
+                unit: LengthUnit::Utf8Bytes,
                 max_hashtags: 5,
             },
         }
@@ -128,6 +141,7 @@ impl Limits {
             Platform::Facebook => self.facebook = rules,
             Platform::TikTok => self.tiktok = rules,
             Platform::Bluesky => self.bluesky = rules,
+            Platform::Threads => self.threads = rules,
             _ => {}
         }
         self
@@ -140,6 +154,7 @@ impl Limits {
             Platform::Facebook => Ok(self.facebook),
             Platform::TikTok => Ok(self.tiktok),
             Platform::Bluesky => Ok(self.bluesky),
+            Platform::Threads => Ok(self.threads),
             other => Err(Error::invalid_input(format!(
                 "cmis-ai has no caption rules for platform {other}"
             ))),

@@ -37,6 +37,7 @@ impl Prompt {
         let unit = match rules.unit {
             LengthUnit::Chars => "characters",
             LengthUnit::Utf16 => "UTF-16 code units",
+            LengthUnit::Utf8Bytes => "UTF-8 bytes (an emoji counts 4)",
         };
         let system = format!(
             "You write social media copy for {platform}. Answer only with JSON matching the given \

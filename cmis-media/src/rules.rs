@@ -12,7 +12,7 @@ use cmis_core::{Error, Platform, Result, Surface};
 use crate::{Format, VideoCodec};
 
 /// The version of the rule set: the date the figures were last checked against the sources.
-pub const RULES_VERSION: &str = "2026-11-25";
+pub const RULES_VERSION: &str = "2026-12-07";
 
 /// Instagram's default hashtag cap. The Graph API reference said "Maximum 2200 characters, 30
 /// hashtags, and 20 @ tags"; in December 2025 Adam Mosseri announced a cap of 5 hashtags
@@ -304,6 +304,17 @@ impl Rules {
                 Some(bluesky_image()),
                 Some(bluesky_video()),
             ),
+            (Platform::Threads, Surface::Feed) => (
+                // docs/threads-api.md §3: 500, counted in UTF-8 bytes (what Threads enforces:
+                // a 498-character text of 504 bytes was refused).
+                TextRules::new(500, LengthUnit::Utf8Bytes),
+                None,
+                None,
+                // §2.1: a text post, one image or video, or a carousel of 2–20 mixed items.
+                items(0, 20, 20, 20, true),
+                Some(threads_image()),
+                Some(threads_video()),
+            ),
             _ => {
                 return Err(Error::unsupported(format!(
                     "cmis has no media rules for {platform} {surface}"
@@ -447,6 +458,44 @@ fn bluesky_video() -> VideoRules {
         min_aspect: None,
         max_aspect: None,
         moov_first: false,
+    }
+}
+
+/// docs/threads-api.md §3 (Meta's spec as mirrored by Ayrshare): JPEG or PNG, at most 8 MB,
+/// aspect at most 10:1, sRGB. Meta scales widths outside 320–1440 px, so width is not refused.
+fn threads_image() -> ImageRules {
+    ImageRules {
+        formats: vec![Format::Jpeg, Format::Png],
+        convertible: Vec::new(),
+        max_bytes: Some(8 * MB),
+        min_width: None,
+        max_width: None,
+        max_height: None,
+        min_aspect: Some(0.1),
+        max_aspect: Some(10.0),
+        srgb: true,
+    }
+}
+
+/// docs/threads-api.md §3: MOV or MP4 with the moov atom first, H.264 or HEVC, 23–60 fps, at
+/// most 1920 px wide, aspect 0.01:1–10:1, at most 300 s and 1 GB.
+fn threads_video() -> VideoRules {
+    VideoRules {
+        formats: vec![Format::Mp4, Format::Mov],
+        codecs: vec![VideoCodec::H264, VideoCodec::Hevc],
+        max_bytes: Some(1000 * MB),
+        min_duration: None,
+        max_duration: Some(Duration::from_secs(300)),
+        min_fps: Some(23.0),
+        max_fps: Some(60.0),
+        min_side: None,
+        max_side: None,
+        min_width: None,
+        min_height: None,
+        max_width: Some(1920),
+        min_aspect: Some(0.01),
+        max_aspect: Some(10.0),
+        moov_first: true,
     }
 }
 

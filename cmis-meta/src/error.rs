@@ -19,13 +19,26 @@ pub(crate) struct GraphError {
     pub(crate) user_msg: Option<String>,
     pub(crate) trace_id: Option<String>,
     pub(crate) is_transient: bool,
+    /// The Instagram-style OAuth body (`{"error_type":"OAuthException","code":400,
+    /// "error_message":…}`) of the Instagram and Threads token endpoints: its `code` is an HTTP
+    /// status, not a Graph code, so it is not kept as one.
+    pub(crate) oauth_body: bool,
 }
 
 impl GraphError {
     /// Parses the envelope from a response body; `None` when the body is not one.
     pub(crate) fn parse(body: &[u8]) -> Option<Self> {
         let value: Value = serde_json::from_slice(body).ok()?;
-        let err = value.get("error")?;
+        let Some(err) = value.get("error") else {
+            // Both keys: a Threads container status carries `error_message` alone.
+            value.get("error_type")?.as_str()?;
+            let message = value.get("error_message")?.as_str()?.to_owned();
+            return Some(Self {
+                message: Some(message),
+                oauth_body: true,
+                ..Self::default()
+            });
+        };
         if !err.is_object() {
             return None;
         }
@@ -41,6 +54,7 @@ impl GraphError {
                 .get("is_transient")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            oauth_body: false,
         })
     }
 }
@@ -71,6 +85,14 @@ pub(crate) fn kind_for(e: &GraphError, status: u16, call: Call) -> ErrorKind {
         .message
         .as_deref()
         .is_some_and(|m| m.contains("impersonat"));
+    let link_limit = e
+        .message
+        .as_deref()
+        .is_some_and(|m| m.contains("THREADS_API__LINK_LIMIT_EXCEEDED"));
+    if e.oauth_body {
+        // A code, token or secret the OAuth endpoint refused: authorise again.
+        return ErrorKind::Auth;
+    }
     match (code, sub) {
         // 492: the user lacks a role on the Page; the token itself is fine.
         (_, 492) => ErrorKind::Permission,
@@ -81,6 +103,12 @@ pub(crate) fn kind_for(e: &GraphError, status: u16, call: Call) -> ErrorKind {
         // Blocked: spam, policy, app limit. Never retried: postiz-app#1681 shows such posts
         // sometimes went live, so a retry duplicates them.
         (368, _) | (_, 2_207_051) => ErrorKind::Rejected,
+        // Threads: more than 5 links; the profile is restricted (docs/threads-api.md §4).
+        _ if link_limit => ErrorKind::Rejected,
+        (_, 4_279_013) => ErrorKind::Rejected,
+        // Threads "Media Not Found": threads_publish cannot see the container yet; nothing was
+        // published (§2.2, postiz-app#2047).
+        (_, 4_279_009) => ErrorKind::Transient,
         // "Not ready": media_publish refused the container; nothing was published.
         (_, 2_207_027) => ErrorKind::Transient,
         (4 | 17 | 32 | 341 | 613 | 80_000..=80_014, _) => ErrorKind::RateLimited,
@@ -208,6 +236,8 @@ mod tests {
             (env(200, None), 400, m, Permission),
             (env(506, None), 400, m, Rejected),
             (env(100, Some(33)), 400, r, Transient),
+            (env(24, Some(4_279_009)), 400, m, Transient),
+            (env(25, Some(4_279_013)), 400, m, Rejected),
         ];
         for (e, status, call, kind) in cases {
             assert_eq!(kind_for(&e, status, call), kind, "{e:?} {call:?}");

@@ -1,13 +1,19 @@
 //! # cmis-meta
 //!
-//! Publishes to Facebook Pages and Instagram professional accounts through the Meta Graph API's
-//! real wire protocol (reference: `docs/meta-graph-api.md`):
+//! Publishes to Facebook Pages, Instagram professional accounts and Threads profiles through
+//! the Meta Graph API's real wire protocol (references: `docs/meta-graph-api.md`,
+//! `docs/threads-api.md`):
 //!
 //! - [`FacebookPagePublisher`]: text and link posts, photos by URL or file, multi-photo posts,
 //!   videos through the Resumable Upload API, Reels, and native scheduling (10 min – 30 days).
 //! - [`InstagramPublisher`]: images, carousels (2–10), Reels and stories through containers
 //!   polled with bounded backoff, `media_publish` sent once, permalink best effort; the
 //!   `content_publishing_limit` is read first. Facebook Login and Instagram Login hosts.
+//! - [`ThreadsPublisher`]: text posts (500 UTF-8 bytes, at most 5 links, a link attachment),
+//!   images, videos and carousels (2–20) by public URL, replies, quotes, reply control and topic
+//!   tags, on `graph.threads.net` with the Threads app's own id and secret ([`ThreadsClient`]);
+//!   `threads_publishing_limit` read first, the container re-read before every
+//!   `threads_publish`; tokens in [`threads`] (`th_exchange_token`, `th_refresh_token`).
 //! - Every step that creates something is handed to the checkpoint sink before the next
 //!   mutating call, so `resume` continues without creating a second post; a 5xx or timeout on a
 //!   creating call is [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome) and is
@@ -97,6 +103,7 @@ mod instagram;
 mod media;
 mod reconcile;
 mod request;
+pub mod threads;
 pub mod tokens;
 mod usage;
 
@@ -108,6 +115,10 @@ pub use facebook::{FacebookPagePublisher, SCHEDULE_MAX_LEAD, SCHEDULE_MIN_LEAD};
 pub use instagram::{InstagramLogin, InstagramPublisher};
 pub use media::MAX_UPLOAD_BYTES;
 pub use reconcile::ReconcilePolicy;
+pub use threads::{
+    DEFAULT_THREADS_URL, DEFAULT_THREADS_VERSION, ThreadsClient, ThreadsClientBuilder,
+    ThreadsPublisher, ThreadsTokenRefresher,
+};
 pub use tokens::{
     FacebookTokenRefresher, InstagramLoginRefresher, PageToken, TokenInfo, check_reauth_deadline,
     debug_token, exchange_for_long_lived, notify_reauth_deadline, page_tokens,

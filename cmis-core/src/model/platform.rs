@@ -24,6 +24,8 @@ pub enum Platform {
     TikTok,
     /// Bluesky accounts, through the AT Protocol (the account's own PDS).
     Bluesky,
+    /// Threads profiles, through the Threads API (`graph.threads.net`).
+    Threads,
     /// A platform this version of cmis does not know.
     #[serde(other)]
     Unknown,
@@ -31,20 +33,23 @@ pub enum Platform {
 
 impl Platform {
     /// The platforms this version of cmis knows, in a stable order.
-    pub const ALL: [Platform; 4] = [
+    pub const ALL: [Platform; 5] = [
         Platform::Facebook,
         Platform::Instagram,
         Platform::TikTok,
         Platform::Bluesky,
+        Platform::Threads,
     ];
 
-    /// The stable lowercase name: `facebook`, `instagram`, `tiktok`, `bluesky` or `unknown`.
+    /// The stable lowercase name: `facebook`, `instagram`, `tiktok`, `bluesky`, `threads` or
+    /// `unknown`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Facebook => "facebook",
             Self::Instagram => "instagram",
             Self::TikTok => "tiktok",
             Self::Bluesky => "bluesky",
+            Self::Threads => "threads",
             Self::Unknown => "unknown",
         }
     }
@@ -59,14 +64,15 @@ impl fmt::Display for Platform {
 impl FromStr for Platform {
     type Err = Error;
 
-    /// Parses `facebook`, `instagram`, `tiktok` or `bluesky` (ASCII case-insensitive).
+    /// Parses `facebook`, `instagram`, `tiktok`, `bluesky` or `threads` (ASCII
+    /// case-insensitive).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Platform::ALL
             .into_iter()
             .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 Error::invalid_input(format!(
-                    "unknown platform {s:?}: expected facebook, instagram, tiktok or bluesky"
+                    "unknown platform {s:?}: expected facebook, instagram, tiktok, bluesky or threads"
                 ))
             })
     }

@@ -30,7 +30,7 @@ pub struct Post {
     /// Photos and videos, in order.
     #[serde(default)]
     pub media: Vec<Media>,
-    /// A link to share (Facebook link posts).
+    /// A link to share: a Facebook link post, or a Threads text post's link attachment.
     #[serde(default)]
     pub link: Option<Url>,
     /// Options that only some platforms understand.
@@ -86,6 +86,13 @@ impl Post {
         self
     }
 
+    /// Sets the Threads options.
+    #[must_use]
+    pub fn with_threads(mut self, options: ThreadsOptions) -> Self {
+        self.options.threads = options;
+        self
+    }
+
     /// The text, or `""` when there is none.
     pub fn text_or_empty(&self) -> &str {
         self.text.as_deref().unwrap_or("")
@@ -105,6 +112,154 @@ pub struct PlatformOptions {
     /// TikTok options.
     #[serde(default)]
     pub tiktok: TikTokOptions,
+    /// Threads options.
+    #[serde(default, skip_serializing_if = "ThreadsOptions::is_empty")]
+    pub threads: ThreadsOptions,
+}
+
+/// Threads options (`docs/threads-api.md` §2.1). A post's [`link`](Post::link) becomes a text
+/// post's `link_attachment`.
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; }
+/// use cmis::{Post, ReplyControl, ThreadsOptions};
+/// let post = Post::new().with_text("Shipping today").with_threads(
+///     ThreadsOptions::new()
+///         .with_reply_control(ReplyControl::AccountsYouFollow)
+///         .with_topic_tag("rustlang"),
+/// );
+/// assert_eq!(post.options.threads.topic_tag.as_deref(), Some("rustlang"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ThreadsOptions {
+    /// Who may reply (Threads' default: everyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_control: Option<ReplyControl>,
+    /// One topic: 1 to 50 characters, without `.` or `&`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_tag: Option<String>,
+    /// Publish as a reply to this Threads media id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to_id: Option<String>,
+    /// Quote this Threads media id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_post_id: Option<String>,
+}
+
+impl ThreadsOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether every option is unset.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Sets who may reply.
+    #[must_use]
+    pub fn with_reply_control(mut self, control: ReplyControl) -> Self {
+        self.reply_control = Some(control);
+        self
+    }
+
+    /// Sets the topic tag.
+    #[must_use]
+    pub fn with_topic_tag(mut self, tag: impl Into<String>) -> Self {
+        self.topic_tag = Some(tag.into());
+        self
+    }
+
+    /// Publishes the post as a reply to `media_id`.
+    #[must_use]
+    pub fn with_reply_to(mut self, media_id: impl Into<String>) -> Self {
+        self.reply_to_id = Some(media_id.into());
+        self
+    }
+
+    /// Quotes `media_id`.
+    #[must_use]
+    pub fn with_quote(mut self, media_id: impl Into<String>) -> Self {
+        self.quote_post_id = Some(media_id.into());
+        self
+    }
+}
+
+/// Who may reply to a Threads post, as named by the API (`reply_control`).
+///
+/// Values Threads adds later parse to [`ReplyControl::Other`] with the raw value kept, so a
+/// stored post written by a newer cmis still loads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReplyControl {
+    /// `everyone`.
+    Everyone,
+    /// `accounts_you_follow`.
+    AccountsYouFollow,
+    /// `mentioned_only`.
+    MentionedOnly,
+    /// `parent_post_author_only`.
+    ParentPostAuthorOnly,
+    /// `followers_only`.
+    FollowersOnly,
+    /// A value this version does not know, kept verbatim.
+    Other(String),
+}
+
+impl ReplyControl {
+    /// The API's name for the value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Everyone => "everyone",
+            Self::AccountsYouFollow => "accounts_you_follow",
+            Self::MentionedOnly => "mentioned_only",
+            Self::ParentPostAuthorOnly => "parent_post_author_only",
+            Self::FollowersOnly => "followers_only",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for ReplyControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReplyControl {
+    type Err = Error;
+
+    /// Parses an API name such as `accounts_you_follow` (ASCII case-insensitive). Unknown
+    /// non-empty values become [`ReplyControl::Other`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(Error::invalid_input("reply control is empty"));
+        }
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "everyone" => Self::Everyone,
+            "accounts_you_follow" => Self::AccountsYouFollow,
+            "mentioned_only" => Self::MentionedOnly,
+            "parent_post_author_only" => Self::ParentPostAuthorOnly,
+            "followers_only" => Self::FollowersOnly,
+            _ => Self::Other(s.to_owned()),
+        })
+    }
+}
+
+impl Serialize for ReplyControl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ReplyControl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// Facebook Page options.
@@ -322,6 +477,25 @@ mod tests {
             serde_json::to_string(&levels).unwrap(),
             r#"["PUBLIC_TO_EVERYONE","SELF_ONLY","FRIENDS_OF_FRIENDS"]"#
         );
+    }
+
+    #[test]
+    fn threads_options_round_trip_and_stay_out_of_older_documents() {
+        let bare = serde_json::to_value(Post::new().with_text("x")).unwrap();
+        assert!(bare["options"].get("threads").is_none(), "{bare}");
+        let post = Post::new().with_threads(
+            ThreadsOptions::new()
+                .with_reply_control(ReplyControl::MentionedOnly)
+                .with_topic_tag("rust"),
+        );
+        let json = serde_json::to_string(&post).unwrap();
+        assert!(
+            json.contains(r#""reply_control":"mentioned_only""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Post>(&json).unwrap(), post);
+        let newer: ReplyControl = serde_json::from_str(r#""verified_only""#).unwrap();
+        assert_eq!(newer, ReplyControl::Other("verified_only".into()));
     }
 
     #[test]

@@ -1,0 +1,146 @@
+//! Reconciling a Threads publish whose outcome was lost (`docs/threads-api.md` §5): the
+//! checkpoint, the container's `status`, and for a `PUBLISHED` container whose media id was
+//! lost, the profile's posts (`GET /{threads-user-id}/threads`) matched by exact text and time.
+
+use cmis_core::{
+    Checkpoint, Platform, PostId, PublishContext, Receipt, Reconciliation, Result, Target,
+};
+use serde_json::Value;
+use url::Url;
+
+use super::{ThState, ThreadsPublisher};
+use crate::client::Session;
+use crate::reconcile::{
+    Found, Listed, decide, id_of, list_since, parse_time, undecided, undecided_until,
+};
+
+/// The fields read for each post (user reference, §5).
+const THREAD_FIELDS: &str = "id,text,timestamp,permalink,media_type";
+
+/// The stage saved just before `threads_publish` is sent.
+const STAGE_PUBLISHING: &str = "publishing";
+
+/// One post of `/{threads-user-id}/threads`.
+pub(crate) fn parse_thread(v: &Value) -> Option<Listed> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    Some(Listed {
+        id: id_of(v.get("id")?)?,
+        text: text("text"),
+        created: v
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(parse_time),
+        media_type: text("media_type"),
+        attached: Vec::new(),
+        permalink: text("permalink"),
+    })
+}
+
+impl ThreadsPublisher {
+    pub(super) async fn find_lost(
+        &self,
+        target: &Target,
+        cp: Option<&Checkpoint>,
+        ctx: &PublishContext,
+    ) -> Result<Reconciliation> {
+        // `threads_publish`, the only call that publishes, is always preceded by a saved
+        // checkpoint ("publishing"): without one, it never ran.
+        let Some(cp) = cp else {
+            return Ok(Reconciliation::NotPublished);
+        };
+        let state: ThState = cp.decode()?;
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
+        if let Some(media_id) = &state.media_id {
+            return Ok(Reconciliation::Published(
+                self.receipt(s, target, media_id.clone()).await,
+            ));
+        }
+        let Some(container) = &state.container else {
+            return Ok(Reconciliation::NotPublished);
+        };
+        let status = self.status(s, container).await?;
+        match status.status.as_str() {
+            "PUBLISHED" => self.find_published(target, cp, &state, ctx).await,
+            // An unpublished container is invisible and never published by itself.
+            "ERROR" | "EXPIRED" => Ok(Reconciliation::NotPublished),
+            _ => Ok(Reconciliation::Pending(cp.clone())),
+        }
+    }
+
+    /// The container is `PUBLISHED` but the media id was lost with the response: the post
+    /// created within the `threads_publish` call's window with the same text and media type.
+    async fn find_published(
+        &self,
+        target: &Target,
+        cp: &Checkpoint,
+        state: &ThState,
+        ctx: &PublishContext,
+    ) -> Result<Reconciliation> {
+        if cp.stage != STAGE_PUBLISHING {
+            return Err(undecided(
+                Platform::Threads,
+                format!(
+                    "the container is PUBLISHED, but the checkpoint (stage {}) does not record \
+                     when threads_publish was sent",
+                    cp.stage
+                ),
+            ));
+        }
+        let window = self.reconcile.window(cp.created_at);
+        let url = self
+            .client
+            .url(&format!("{}/threads", target.account.account));
+        let since = window.start - self.reconcile.lookback;
+        let tokens = Self::tokens(target, ctx);
+        let s = Session::new(&tokens);
+        let (listed, complete) = list_since(
+            self.client.meta(),
+            s,
+            &url,
+            THREAD_FIELDS,
+            since,
+            &self.reconcile,
+            parse_thread,
+        )
+        .await?;
+        let now = self.client.meta().clock().now();
+        let want = state.kind.listed_name();
+        let found = decide(
+            &listed,
+            complete,
+            state.post.text_or_empty(),
+            window,
+            now,
+            self.reconcile.settle,
+            |p| p.media_type.as_deref() == Some(want),
+        );
+        let lost = "the container is PUBLISHED, but its media id was lost and";
+        match found {
+            Found::Ours(p) => {
+                let mut r = Receipt::new(
+                    Platform::Threads,
+                    target.account.account.clone(),
+                    PostId::new(p.id),
+                )
+                .with_published_at(p.created.unwrap_or(cp.created_at));
+                if let Some(link) = p.permalink.as_deref().and_then(|l| Url::parse(l).ok()) {
+                    r = r.with_permalink(link);
+                }
+                Ok(Reconciliation::Published(r))
+            }
+            Found::Unknown(reason) => Err(undecided(Platform::Threads, format!("{lost} {reason}"))),
+            Found::NotYet { reason, at } => Err(undecided_until(
+                Platform::Threads,
+                format!("{lost} {reason}"),
+                at,
+                now,
+            )),
+            Found::Absent => Err(undecided(
+                Platform::Threads,
+                "the container is PUBLISHED, but no post with its text is listed in the window \
+                 of the threads_publish call",
+            )),
+        }
+    }
+}
