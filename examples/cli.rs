@@ -62,6 +62,7 @@ pub fn env_secret(name: &str) -> Option<SecretString> {
 pub fn app_credentials(platform: Platform) -> (Option<String>, Option<SecretString>) {
     let (id, secret) = match platform {
         Platform::TikTok => ("CMIS_TIKTOK_CLIENT_KEY", "CMIS_TIKTOK_CLIENT_SECRET"),
+        Platform::Threads => ("CMIS_THREADS_APP_ID", "CMIS_THREADS_APP_SECRET"),
         _ => ("CMIS_META_APP_ID", "CMIS_META_APP_SECRET"),
     };
     if env(id).is_some() || env(secret).is_some() {

@@ -1,6 +1,6 @@
 //! The connectors the command-line examples use, configured from the environment.
 
-use cmis::meta::MetaClient;
+use cmis::meta::{MetaClient, ThreadsClient};
 use cmis::tiktok::TikTokClient;
 use cmis::{Platform, Result};
 
@@ -27,6 +27,25 @@ pub fn meta_client() -> Result<MetaClient> {
         }
     }
     let (app_id, app_secret) = app_credentials(Platform::Facebook);
+    if let Some(id) = app_id {
+        builder = builder.app_id(id);
+    }
+    if let Some(secret) = app_secret {
+        builder = builder.app_secret(secret);
+    }
+    builder.build()
+}
+
+/// A Threads client: `CMIS_THREADS_URL` (`https://graph.threads.net` by default; the library
+/// appends `/v1.0/…`) and the Threads app's credentials from
+/// `CMIS_THREADS_APP_ID`/`CMIS_THREADS_APP_SECRET` (or `CMIS_CLIENT_ID`/`CMIS_CLIENT_SECRET`):
+/// not the Facebook app's.
+pub fn threads_client() -> Result<ThreadsClient> {
+    let mut builder = ThreadsClient::builder();
+    if let Some(url) = env("CMIS_THREADS_URL") {
+        builder = builder.url(url);
+    }
+    let (app_id, app_secret) = app_credentials(Platform::Threads);
     if let Some(id) = app_id {
         builder = builder.app_id(id);
     }

@@ -1,8 +1,8 @@
-//! Publishes one post to Facebook, Instagram, TikTok or Bluesky, through the platform's real API
+//! Publishes one post to Facebook, Instagram, Threads, TikTok or Bluesky, through the platform's real API
 //! or any server that speaks it (such as `cmis-sandbox`).
 //!
 //! ```text
-//! cargo run -q --example publish -- --platform facebook|instagram|tiktok|bluesky --account ID \
+//! cargo run -q --example publish -- --platform facebook|instagram|threads|tiktok|bluesky --account ID \
 //!     [--text TEXT] [--media PATH_OR_URL]... [--kind feed|reel|story|carousel] \
 //!     [--privacy LEVEL] [--draft]
 //! ```
@@ -14,6 +14,11 @@
 //! it is set, else to Meta's hosts), `CMIS_TIKTOK_API_URL` (TikTok's host by default, used for
 //! the token endpoint too), and `CMIS_INSTAGRAM_LOGIN=instagram` for Instagram-Login tokens
 //! (graph.instagram.com; `CMIS_META_GRAPH_URL` then points there).
+//!
+//! Threads (`--account THREADS_USER_ID`): `CMIS_ACCESS_TOKEN` (a long-lived Threads token),
+//! `CMIS_THREADS_URL` (default `https://graph.threads.net`; the library appends `/v1.0/…`), and
+//! the Threads app's credentials `CMIS_THREADS_APP_ID`/`CMIS_THREADS_APP_SECRET`. Media are
+//! public URLs (Threads fetches them); the text's limit is 500 UTF-8 bytes.
 //!
 //! Bluesky (`--account HANDLE_OR_DID`): `CMIS_BLUESKY_APP_PASSWORD` (a session is created), or
 //! `CMIS_ACCESS_TOKEN` and `CMIS_REFRESH_TOKEN` (a session's accessJwt and refreshJwt);
@@ -37,7 +42,7 @@ use cmis::{
     Progress, PublishContext, Publisher, Receipt, RefreshingTokenProvider, Result, TikTokOptions,
 };
 use cmis_examples::cli::{env, env_secret, fail};
-use cmis_examples::connectors::{bluesky_account, meta_client, tiktok_client};
+use cmis_examples::connectors::{bluesky_account, meta_client, threads_client, tiktok_client};
 use cmis_examples::publish_args::PublishArgs;
 
 /// How long to keep resuming a publish the platform is still processing.
@@ -185,6 +190,13 @@ fn connector(args: &PublishArgs) -> Result<Connector> {
             Ok((
                 Box::new(cmis::meta::InstagramPublisher::new(meta_client()?).with_login(login)),
                 None,
+            ))
+        }
+        Platform::Threads => {
+            let client = threads_client()?;
+            Ok((
+                Box::new(cmis::meta::ThreadsPublisher::new(client.clone())),
+                Some(Arc::new(cmis::meta::ThreadsTokenRefresher::new(client)) as _),
             ))
         }
         other => Err(Error::invalid_input(format!(

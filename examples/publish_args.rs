@@ -8,7 +8,7 @@ use lexopt::prelude::*;
 use crate::cli::usage_error;
 
 /// The usage text.
-pub const USAGE: &str = "usage: publish --platform facebook|instagram|tiktok|bluesky --account ID \
+pub const USAGE: &str = "usage: publish --platform facebook|instagram|threads|tiktok|bluesky --account ID \
 [--text TEXT] [--media PATH_OR_URL]... [--kind feed|reel|story|carousel] [--privacy LEVEL] [--draft]";
 
 /// What to publish, from the command line.
@@ -17,8 +17,8 @@ pub const USAGE: &str = "usage: publish --platform facebook|instagram|tiktok|blu
 pub struct PublishArgs {
     /// The platform.
     pub platform: Platform,
-    /// The account id on the platform (Page id, Instagram user id, TikTok open_id, Bluesky
-    /// handle or DID).
+    /// The account id on the platform (Page id, Instagram user id, Threads user id, TikTok
+    /// open_id, Bluesky handle or DID).
     pub account: String,
     /// The text.
     pub text: Option<String>,

@@ -2,7 +2,7 @@
 //! or to any server that speaks their protocols (such as `cargo run -p cmis-sandbox`).
 //!
 //! ```text
-//! schedule account --db URL --tenant T --platform facebook|instagram|tiktok|bluesky --account ID \
+//! schedule account --db URL --tenant T --platform facebook|instagram|threads|tiktok|bluesky --account ID \
 //!     --access-token TOKEN [--refresh-token TOKEN] [--expires-in SECONDS]
 //! schedule add --db URL --tenant T --platform P --account ID [--text TEXT] \
 //!     [--media PATH_OR_URL]... [--kind K] [--privacy LEVEL] --at RFC3339|+SECONDS
@@ -35,7 +35,7 @@ use cmis::{
     Result, SecretString, Target, TenantId, TikTokOptions,
 };
 use cmis_examples::cli::fail;
-use cmis_examples::connectors::{bluesky_client, meta_client, tiktok_client};
+use cmis_examples::connectors::{bluesky_client, meta_client, threads_client, tiktok_client};
 use cmis_examples::db::open;
 use cmis_examples::schedule_args::{Command, ScheduleArgs};
 
@@ -175,6 +175,7 @@ fn publisher(platform: Platform) -> Result<Arc<dyn Publisher>> {
         Platform::Instagram => Arc::new(InstagramPublisher::new(meta_client()?)),
         Platform::TikTok => Arc::new(TikTokPublisher::new(tiktok_client()?.0)),
         Platform::Bluesky => Arc::new(cmis::bluesky::BlueskyPublisher::new(bluesky_client()?)),
+        Platform::Threads => Arc::new(cmis::meta::ThreadsPublisher::new(threads_client()?)),
         other => {
             return Err(Error::invalid_input(format!(
                 "platform {other} is not supported"
@@ -194,12 +195,17 @@ async fn run_scheduler(url: &str, workers: usize, until_idle: bool) -> Result<()
     tokens = tokens.refresher(Arc::new(cmis::bluesky::BlueskyRefresher::new(
         bluesky.clone(),
     )));
+    let threads = threads_client()?;
+    tokens = tokens.refresher(Arc::new(cmis::meta::ThreadsTokenRefresher::new(
+        threads.clone(),
+    )));
     let meta = meta_client()?;
     let scheduler = Scheduler::builder(db.jobs.clone())
         .publisher(Arc::new(FacebookPagePublisher::new(meta.clone())))
         .publisher(Arc::new(InstagramPublisher::new(meta)))
         .publisher(Arc::new(TikTokPublisher::new(tiktok)))
         .publisher(Arc::new(cmis::bluesky::BlueskyPublisher::new(bluesky)))
+        .publisher(Arc::new(cmis::meta::ThreadsPublisher::new(threads)))
         .refreshing_tokens(tokens.build())
         .concurrency(workers)
         .poll_interval(Duration::from_millis(500))

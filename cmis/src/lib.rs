@@ -25,7 +25,7 @@
 //! **2. It goes to a [`Target`]**: an account ([`AccountRef`]: tenant, platform, account id) and
 //! a [`Surface`] (feed, reel, story).
 //!
-//! **3. A [`Publisher`] publishes it** — one per platform, in [`meta`] and [`tiktok`]. Its
+//! **3. A [`Publisher`] publishes it** — one per platform, in [`meta`], [`tiktok`] and [`bluesky`]. Its
 //! `validate` refuses a post that the platform would refuse, before any network call, listing
 //! every broken rule ([`Error::violation_list`]). Its `publish` returns
 //! [`Outcome::Published`] with a [`Receipt`] only when the platform returned an id, or
@@ -58,7 +58,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `media` | yes (via `meta`/`tiktok`/`bluesky`) | [`media`]: probing, rules, conversion, chunked streaming |
-//! | `meta` | yes | [`meta`]: Facebook Pages and Instagram |
+//! | `meta` | yes | [`meta`]: Facebook Pages, Instagram and Threads |
 //! | `tiktok` | yes | [`tiktok`]: TikTok |
 //! | `bluesky` | yes | [`bluesky`]: Bluesky |
 //! | `ai` | yes | [`ai`]: content generation |
