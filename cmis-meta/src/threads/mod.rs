@@ -3,7 +3,7 @@
 //!
 //! Reference: `docs/threads-api.md`. Threads is its own Meta product (own app id and secret,
 //! own host, own tokens), but it speaks the Graph wire protocol: the same error envelope, the
-//! same container model as Instagram. So it lives here, on a [`MetaClient`] pointed at the
+//! same container model as Instagram. So it lives here, on a [`MetaClient`](crate::MetaClient) pointed at the
 //! Threads host, and shares the call path (throttle, token renewal, usage headers, error
 //! classification, reconciliation by listing) instead of copying it.
 
