@@ -40,6 +40,17 @@
 //!   `resolveHandle`; `createSession`'s 30 per 5 minutes and the 5 000 write points per hour,
 //!   with `RateLimit-*` headers whose `Reset` is a Unix time. Its clock can be moved forward
 //!   ([`BlueskySandbox::advance_clock`]).
+//! - **Threads** ([`ThreadsSandbox`]): Meta's Threads API (`graph.threads.net/v1.0`). The code
+//!   exchange with the Threads app id (an Instagram-style `error_message` body otherwise), 1-hour
+//!   short-lived and 60-day long-lived tokens, `th_refresh_token` for tokens at least 24 h old;
+//!   containers (`TEXT`, `IMAGE`, `VIDEO`, `CAROUSEL` of 2–20 finished items) validated as
+//!   Threads does (500 UTF-8 bytes, at most 5 links with `THREADS_API__LINK_LIMIT_EXCEEDED`,
+//!   topic tags, reply controls), which stay `IN_PROGRESS` before `FINISHED` (publishing early
+//!   fails with 24/4279009 "Media Not Found"), fail to `ERROR` on chosen media URLs and expire
+//!   after 24 h; `threads_publish` with the 250 posts and 1 000 replies per rolling 24 h, the
+//!   publishing limit, permalinks; the user's `threads` newest first with `fields`,
+//!   `since`/`until` and cursors; the Graph error envelope with `fbtrace_id`. Its clock can be
+//!   moved forward ([`ThreadsSandbox::advance_clock`]).
 //!
 //! Every endpoint takes injected [`Fault`]s: 5xx before or after the action, 429, expired
 //! tokens, delays (for client timeouts), dropped connections and slow processing.
@@ -69,6 +80,7 @@ mod fault;
 mod http;
 mod meta;
 mod pkce;
+mod threads;
 mod tiktok;
 
 use std::fmt;
@@ -84,6 +96,7 @@ pub use bluesky::{
 };
 pub use fault::Fault;
 pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox, MetaThrottle};
+pub use threads::{ThreadsConfig, ThreadsContainer, ThreadsEndpoint, ThreadsPost, ThreadsSandbox};
 pub use tiktok::{
     Creator, IssuedTokens, PublishKind, TikTokConfig, TikTokEndpoint, TikTokPublish, TikTokSandbox,
 };
@@ -124,6 +137,8 @@ pub struct Sandbox {
     meta_addr: SocketAddr,
     bluesky: BlueskySandbox,
     bluesky_addr: SocketAddr,
+    threads: ThreadsSandbox,
+    threads_addr: SocketAddr,
     _shutdown: Vec<oneshot::Sender<()>>,
 }
 
@@ -133,6 +148,7 @@ impl fmt::Debug for Sandbox {
             .field("tiktok", &self.tiktok_addr)
             .field("meta", &self.meta_addr)
             .field("bluesky", &self.bluesky_addr)
+            .field("threads", &self.threads_addr)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +159,7 @@ pub struct SandboxBuilder {
     tiktok: TikTokConfig,
     meta: MetaConfig,
     bluesky: BlueskyConfig,
+    threads: ThreadsConfig,
 }
 
 impl SandboxBuilder {
@@ -167,6 +184,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets how the fake Threads API behaves.
+    #[must_use]
+    pub fn threads(mut self, config: ThreadsConfig) -> Self {
+        self.threads = config;
+        self
+    }
+
     /// Starts the servers on `127.0.0.1` with random ports.
     pub async fn start(self) -> Result<Sandbox> {
         let mut shutdown = Vec::new();
@@ -182,6 +206,10 @@ impl SandboxBuilder {
         let (bluesky_addr, stop) = serve(bluesky::router(bluesky_state.clone())).await?;
         bluesky_state.set_base_url(format!("http://{bluesky_addr}"));
         shutdown.push(stop);
+        let threads_state = Arc::new(threads::ThreadsState::new(self.threads));
+        let (threads_addr, stop) = serve(threads::router(threads_state.clone())).await?;
+        threads_state.set_base_url(format!("http://{threads_addr}"));
+        shutdown.push(stop);
         Ok(Sandbox {
             tiktok: TikTokSandbox { state },
             tiktok_addr: addr,
@@ -191,6 +219,10 @@ impl SandboxBuilder {
                 state: bluesky_state,
             },
             bluesky_addr,
+            threads: ThreadsSandbox {
+                state: threads_state,
+            },
+            threads_addr,
             _shutdown: shutdown,
         })
     }
@@ -239,5 +271,10 @@ impl Sandbox {
     /// The fake Bluesky PDS.
     pub fn bluesky(&self) -> &BlueskySandbox {
         &self.bluesky
+    }
+
+    /// The fake Threads API.
+    pub fn threads(&self) -> &ThreadsSandbox {
+        &self.threads
     }
 }

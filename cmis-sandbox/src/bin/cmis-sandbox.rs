@@ -1,5 +1,6 @@
 //! Runs the sandbox platforms until interrupted, printing their URLs and seeded accounts' tokens
-//! as one JSON line: a TikTok creator, a Facebook Page, an Instagram account and a Bluesky account.
+//! as one JSON line: a TikTok creator, a Facebook Page, an Instagram account, a Bluesky account and
+//! a Threads user.
 
 #![allow(clippy::print_stdout)]
 
@@ -10,6 +11,10 @@ use cmis_sandbox::{BlueskyAccount, Creator, InstagramLogin, Sandbox, TikTokConfi
 const BLUESKY_HANDLE: &str = "sandbox.bsky.social";
 const BLUESKY_DID: &str = "did:plc:sandboxsandboxsandbox234";
 const BLUESKY_APP_PASSWORD: &str = "sbox-2345-6789-abcd";
+
+/// The seeded Threads user: digits, as Threads user ids are.
+const THREADS_USER_ID: &str = "17841400000000101";
+const THREADS_USERNAME: &str = "sandbox_threads";
 
 /// The URL prefix the demo TikTok app has "verified" for `PULL_FROM_URL`.
 const VERIFIED_PREFIX: &str = "https://cdn.example.com/";
@@ -42,6 +47,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bluesky_session = bluesky
         .issue_session(BLUESKY_DID)
         .ok_or("the seeded Bluesky account is missing")?;
+    let threads = sandbox.threads();
+    let threads_token = threads.add_user(THREADS_USER_ID, THREADS_USERNAME);
     println!(
         "{}",
         serde_json::json!({
@@ -65,6 +72,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "bluesky_app_password": BLUESKY_APP_PASSWORD,
             "bluesky_access_jwt": bluesky_session.access_jwt.expose_secret(),
             "bluesky_refresh_jwt": bluesky_session.refresh_jwt.expose_secret(),
+            "threads_url": threads.url(),
+            "threads_app_id": threads.app_id(),
+            "threads_app_secret": threads.app_secret().expose_secret(),
+            "threads_user_id": THREADS_USER_ID,
+            "threads_username": THREADS_USERNAME,
+            "threads_token": threads_token.expose_secret(),
         })
     );
     tokio::signal::ctrl_c().await?;

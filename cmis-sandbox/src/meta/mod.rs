@@ -20,6 +20,8 @@ use crate::fault::Fault;
 
 pub(crate) use routes::router;
 pub(crate) use state::MetaState;
+// Graph's `fields` and time conventions, shared with the Threads fake (graph.threads.net).
+pub(crate) use state::{Field, graph_time, parse_fields, parse_time, project};
 
 /// The Meta endpoints, for fault injection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

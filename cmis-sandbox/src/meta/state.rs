@@ -17,7 +17,7 @@ mod listing;
 mod tokens;
 mod video;
 
-pub(crate) use listing::Edge;
+pub(crate) use listing::{Edge, Field, graph_time, parse_fields, parse_time, project};
 
 const CAPTION_MAX_CHARS: usize = 2200;
 const CONTAINER_LIFETIME: Duration = Duration::from_secs(24 * 3600);

@@ -65,9 +65,9 @@ const MEDIA_DEFAULT: &str = "id";
 
 /// One requested field and its sub-selection: `attachments{media_type,target}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Field {
-    name: String,
-    sub: Option<Vec<Field>>,
+pub(crate) struct Field {
+    pub(crate) name: String,
+    pub(crate) sub: Option<Vec<Field>>,
 }
 
 fn syntax_error(raw: &str) -> GraphError {
@@ -75,7 +75,7 @@ fn syntax_error(raw: &str) -> GraphError {
 }
 
 /// Parses a `fields` value: comma-separated names, each optionally followed by `{...}`.
-pub(super) fn parse_fields(raw: &str) -> Result<Vec<Field>, GraphError> {
+pub(crate) fn parse_fields(raw: &str) -> Result<Vec<Field>, GraphError> {
     let chars: Vec<char> = raw.chars().collect();
     let mut pos = 0;
     let fields = parse_list(&chars, &mut pos).ok_or_else(|| syntax_error(raw))?;
@@ -120,7 +120,7 @@ fn parse_list(chars: &[char], pos: &mut usize) -> Option<Vec<Field>> {
 }
 
 /// Keeps the selected fields of `value`: an edge (`{"data": [...]}`) keeps them in each item.
-fn project(value: &Value, selection: &[Field]) -> Value {
+pub(crate) fn project(value: &Value, selection: &[Field]) -> Value {
     match value {
         Value::Object(obj) if obj.get("data").is_some_and(Value::is_array) => {
             let items = obj["data"].as_array().map_or_else(Vec::new, |items| {
@@ -211,7 +211,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 /// Graph's time format, as in the Page Feed sample response: `2019-05-17T16:24:04+0000`.
-pub(super) fn graph_time(unix: i64) -> String {
+pub(crate) fn graph_time(unix: i64) -> String {
     let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
     format!(
@@ -230,7 +230,7 @@ fn number(s: &str) -> Option<i64> {
 
 /// A `since`/`until` value: Unix seconds, or an ISO 8601 date or date-time (`Z`, `+hhmm` or
 /// `+hh:mm`; no offset is UTC).
-pub(super) fn parse_time(raw: &str) -> Option<i64> {
+pub(crate) fn parse_time(raw: &str) -> Option<i64> {
     let raw = raw.trim();
     if let Some(n) = number(raw) {
         return Some(n);
