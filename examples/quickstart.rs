@@ -4,15 +4,15 @@
 //! cargo run --example quickstart
 //! ```
 //!
-//! It starts the sandbox (local fakes of the Meta Graph API, TikTok's Content Posting API and a
-//! Bluesky PDS, written from the platforms' documentation), opens an SQLite file, seeds a tenant
-//! with a Facebook Page, an Instagram account, a TikTok creator — the TikTok token one minute
-//! from expiry, so the scheduler's token provider refreshes it (and stores the rotated refresh
-//! token) before publishing — and a Bluesky account signed in with an app password, writes the
-//! captions with the offline generator, schedules a Facebook text post, an Instagram carousel, a
-//! TikTok video and a Bluesky post a few seconds ahead, runs the scheduler with an upload
-//! progress bar, and prints a table of receipts whose ids the sandbox issued. Nothing leaves
-//! 127.0.0.1.
+//! It starts the sandbox (local fakes of the Meta Graph API, the Threads API, TikTok's Content
+//! Posting API and a Bluesky PDS, written from the platforms' documentation), opens an SQLite
+//! file, seeds a tenant with a Facebook Page, an Instagram account, a Threads profile, a TikTok
+//! creator — the TikTok token one minute from expiry, so the scheduler's token provider
+//! refreshes it (and stores the rotated refresh token) before publishing — and a Bluesky account
+//! signed in with an app password, writes the captions with the offline generator, schedules a
+//! Facebook text post, an Instagram carousel, a Threads post, a TikTok video and a Bluesky post
+//! a few seconds ahead, runs the scheduler with an upload progress bar, and prints a table of
+//! receipts whose ids the sandbox issued. Nothing leaves 127.0.0.1.
 
 #![allow(clippy::print_stdout)]
 
@@ -23,8 +23,13 @@ use std::time::Duration;
 
 use cmis::ai::OfflineGenerator;
 use cmis::bluesky::{BlueskyClient, BlueskyPublisher, BlueskyRefresher};
-use cmis::meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
-use cmis::sandbox::{BlueskyAccount, Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
+use cmis::meta::{
+    FacebookPagePublisher, InstagramPublisher, MetaClient, ThreadsClient, ThreadsPublisher,
+    ThreadsTokenRefresher,
+};
+use cmis::sandbox::{
+    BlueskyAccount, Creator, InstagramLogin, MetaConfig, Sandbox, ThreadsConfig, TikTokConfig,
+};
 use cmis::scheduler::{Job, JobState, NewPost, Scheduler, SqliteStore, TokenKey};
 use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use cmis::time::OffsetDateTime;
@@ -42,6 +47,7 @@ const INSTAGRAM: &str = "17841400000000001";
 const CREATOR: &str = "demo-creator";
 const TIKTOK_SCOPES: [&str; 3] = ["user.info.basic", "video.publish", "video.upload"];
 const CDN: &str = "https://cdn.example.com/";
+const THREADS_USER: &str = "17841405793187218";
 const BLUESKY_HANDLE: &str = "demo-cafe.bsky.social";
 const BLUESKY_DID: &str = "did:plc:democafedemocafedemocafe";
 /// A made-up app password for the sandbox's account (Settings → App passwords on Bluesky).
@@ -61,14 +67,18 @@ async fn run() -> Result<()> {
     tiktok_config.verified_url_prefixes = vec![CDN.to_owned()];
     let mut meta_config = MetaConfig::default();
     meta_config.container_processing_time = Duration::from_millis(500);
+    let mut threads_config = ThreadsConfig::default();
+    threads_config.container_ready_after = Duration::from_millis(500);
     let sandbox = Sandbox::builder()
         .tiktok(tiktok_config)
         .meta(meta_config)
+        .threads(threads_config)
         .start()
         .await?;
     println!(
-        "sandbox: meta {}  tiktok {}  bluesky {}",
+        "sandbox: meta {}  threads {}  tiktok {}  bluesky {}",
         sandbox.meta().url(),
+        sandbox.threads().url(),
         sandbox.tiktok().url(),
         sandbox.bluesky().url()
     );
@@ -97,7 +107,7 @@ async fn scheduled_publish(
     );
     println!("store: {}", db.display());
 
-    // 3. A tenant with four accounts; the TikTok token expires in a minute.
+    // 3. A tenant with five accounts; the TikTok token expires in a minute.
     let tenant = TenantId::new(TENANT);
     let page = AccountRef::new(TenantId::new(TENANT), Platform::Facebook, PAGE);
     let instagram = AccountRef::new(TenantId::new(TENANT), Platform::Instagram, INSTAGRAM);
@@ -113,6 +123,13 @@ async fn scheduled_publish(
         .put_credential(Credential::new(
             instagram.clone(),
             meta.add_instagram_account(INSTAGRAM, InstagramLogin::Facebook),
+        ))
+        .await?;
+    let threads = AccountRef::new(TenantId::new(TENANT), Platform::Threads, THREADS_USER);
+    store
+        .put_credential(Credential::new(
+            threads.clone(),
+            sandbox.threads().add_user(THREADS_USER, "demo_cafe"),
         ))
         .await?;
     let tiktok = sandbox.tiktok();
@@ -148,12 +165,19 @@ async fn scheduled_publish(
     let ig_text = caption(&tenant, Platform::Instagram, brief).await?;
     let tt_text = caption(&tenant, Platform::TikTok, brief).await?;
     let bs_text = caption(&tenant, Platform::Bluesky, brief).await?;
+    let th_text = caption(&tenant, Platform::Threads, brief).await?;
 
     // 5. The scheduler, with the real connectors pointed at the sandbox.
     let meta_client = MetaClient::builder()
         .graph_url(meta.url())
         .app_id(meta.app_id())
         .app_secret(meta.app_secret())
+        .build()?;
+    // Threads has its own app id and secret, not the Facebook app's.
+    let threads_client = ThreadsClient::builder()
+        .url(sandbox.threads().url())
+        .app_id(sandbox.threads().app_id())
+        .app_secret(sandbox.threads().app_secret())
         .build()?;
     let tiktok_client = TikTokClient::builder()
         .api_base_url(tiktok.url())
@@ -163,6 +187,7 @@ async fn scheduled_publish(
     let tokens = RefreshingTokenProvider::builder(store.clone())
         .refresher(Arc::new(TikTokRefresher::new(tiktok_client.clone())))
         .refresher(Arc::new(BlueskyRefresher::new(bluesky_client.clone())))
+        .refresher(Arc::new(ThreadsTokenRefresher::new(threads_client.clone())))
         .build();
     let bars = Arc::new(Bars::default());
     let progress = bars.clone();
@@ -175,6 +200,10 @@ async fn scheduled_publish(
                 .with_poll(default_poll().with_initial(Duration::from_millis(300))),
         ))
         .publisher(Arc::new(BlueskyPublisher::new(bluesky_client)))
+        // The sandbox's containers are ready in half a second; Threads' need about 30.
+        .publisher(Arc::new(
+            ThreadsPublisher::new(threads_client).with_publish_delay(Duration::from_secs(1)),
+        ))
         .refreshing_tokens(tokens)
         .poll_interval(Duration::from_millis(200))
         .progress(Arc::new(move |job: &Job, p: &Progress| {
@@ -182,9 +211,9 @@ async fn scheduled_publish(
         }))
         .build()?;
 
-    // 6. The posts: a Facebook text post, an Instagram carousel, a TikTok video from disk and a
-    // Bluesky post (its hashtags become facets), each checked by its platform's publisher before
-    // it is stored.
+    // 6. The posts: a Facebook text post, an Instagram carousel, a Threads post, a TikTok video
+    // from disk and a Bluesky post (its hashtags become facets), each checked by its platform's
+    // publisher before it is stored.
     let video = dir.join("autumn.mp4");
     let mut bytes = cmis::media::sample::mp4(1080, 1920, 8, 30);
     bytes.resize(12 * 1024 * 1024, 0); // big enough to go up in two chunks
@@ -212,6 +241,16 @@ async fn scheduled_publish(
                 PostKey::new("autumn-instagram"),
                 carousel,
                 vec![Target::feed(instagram)],
+                at,
+            ))
+            .await?,
+    );
+    jobs.extend(
+        scheduler
+            .schedule(NewPost::new(
+                PostKey::new("autumn-threads"),
+                Post::new().with_text(th_text),
+                vec![Target::feed(threads)],
                 at,
             ))
             .await?,
