@@ -210,16 +210,17 @@ impl TokenRefresher for ThreadsTokenRefresher {
             )
             .with_platform(Platform::Threads));
         }
-        if let Some(issued) = current.issued_at {
-            let ripe = issued + MIN_REFRESH_AGE;
-            if ripe > now {
-                let wait = Duration::try_from(ripe - now).unwrap_or_default();
-                return Err(Error::transient(
-                    "the Threads token is less than 24 hours old and cannot be refreshed yet",
-                )
-                .with_platform(Platform::Threads)
-                .with_retry_after(wait));
-            }
+        // A long-lived token lives 60 days, so a refresh is never due on its first day: one
+        // asked for then is for a token Threads rejected, or a short-lived one near its end.
+        // Neither can be refreshed (Threads refuses tokens under 24 hours), so waiting would
+        // only hold the posts: the profile must be authorised again.
+        if let Some(issued) = current.issued_at
+            && issued + MIN_REFRESH_AGE > now
+        {
+            return Err(Error::auth(
+                "the Threads token is less than 24 hours old, and Threads refreshes only older                  tokens: authorise the profile again (or exchange a short-lived token with                  exchange_for_long_lived)",
+            )
+            .with_platform(Platform::Threads));
         }
         let req = ApiRequest::get(self.client.unversioned_url("refresh_access_token"))
             .query("grant_type", "th_refresh_token")
