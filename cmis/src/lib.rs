@@ -50,8 +50,9 @@
 //! router with circuit breakers and a cost ledger, ending in an offline generator that needs no
 //! network and no key.
 //!
-//! **8. Try it offline** (`cmis::sandbox`, feature `sandbox`): local fakes of the Meta Graph API and
-//! TikTok's Content Posting API, written from the platforms' documentation, with fault injection.
+//! **8. Try it offline** (`cmis::sandbox`, feature `sandbox`): local fakes of the Meta Graph API,
+//! the Threads API, TikTok's Content Posting API and a Bluesky PDS, written from the platforms'
+//! documentation, with fault injection.
 //!
 //! ## Features
 //!

@@ -29,8 +29,8 @@ pub(crate) struct Report {
 }
 
 /// How many times each post reached a platform, by marker: published Facebook and Instagram
-/// objects, TikTok publishes that are done or will finish on their own (media complete), and
-/// the posts in the world's Bluesky repositories.
+/// objects, TikTok publishes that are done or will finish on their own (media complete),
+/// published threads, and the posts in the world's Bluesky repositories.
 pub(crate) fn platform_counts(sandbox: &Sandbox, world: &World) -> HashMap<usize, Vec<String>> {
     let mut seen: HashMap<usize, Vec<String>> = HashMap::new();
     for p in sandbox.meta().posts() {
@@ -54,6 +54,14 @@ pub(crate) fn platform_counts(sandbox: &Sandbox, world: &World) -> HashMap<usize
             seen.entry(i).or_default().push(format!(
                 "tiktok {} ({}) by {}",
                 p.publish_id, p.status, p.open_id
+            ));
+        }
+    }
+    for p in sandbox.threads().posts() {
+        if let Some(i) = p.text.as_deref().and_then(marker_of) {
+            seen.entry(i).or_default().push(format!(
+                "threads {} ({}) by {}",
+                p.id, p.media_type, p.user_id
             ));
         }
     }

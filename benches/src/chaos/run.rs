@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use cmis_core::time::OffsetDateTime;
 use cmis_core::{Error, ExposeSecret, Result};
 use cmis_sandbox::{
-    BlueskyEndpoint, Fault, MetaConfig, MetaEndpoint, MetaThrottle, Sandbox, TikTokConfig,
-    TikTokEndpoint,
+    BlueskyEndpoint, Fault, MetaConfig, MetaEndpoint, MetaThrottle, Sandbox, ThreadsConfig,
+    ThreadsEndpoint, TikTokConfig, TikTokEndpoint,
 };
 use cmis_scheduler::{Job, JobFilter, JobState};
 
@@ -22,7 +22,8 @@ use super::watch::first_starts;
 use super::worker::{
     ENV_BLUESKY_URL, ENV_DB_FAULTS, ENV_DIR, ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET,
     ENV_META_URL, ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL, ENV_PULL_HOST, ENV_SCHEMA,
-    ENV_STORE, ENV_TIKTOK_KEY, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
+    ENV_STORE, ENV_THREADS_APP_ID, ENV_THREADS_APP_SECRET, ENV_THREADS_URL, ENV_TIKTOK_KEY,
+    ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
 };
 use super::workers::Workers;
 use super::world::{MEDIA_PREFIX, World};
@@ -198,7 +199,14 @@ pub(crate) async fn start_sandbox(media: Option<&MediaHost>) -> Result<Sandbox> 
     // A rate limit stops one account for a minute, as Meta's business use case limits do; the
     // app-wide limit would stop every account for an hour and tell nothing more.
     meta.throttle = MetaThrottle::Account { regain_minutes: 1 };
-    Sandbox::builder().tiktok(tiktok).meta(meta).start().await
+    let mut threads = ThreadsConfig::default();
+    threads.container_ready_after = Duration::from_secs(1);
+    Sandbox::builder()
+        .tiktok(tiktok)
+        .meta(meta)
+        .threads(threads)
+        .start()
+        .await
 }
 
 async fn soak(
@@ -257,6 +265,12 @@ async fn soak(
         ),
         (ENV_TIKTOK_URL, tiktok.url()),
         (ENV_BLUESKY_URL, sandbox.bluesky().url()),
+        (ENV_THREADS_URL, sandbox.threads().url()),
+        (ENV_THREADS_APP_ID, sandbox.threads().app_id()),
+        (
+            ENV_THREADS_APP_SECRET,
+            sandbox.threads().app_secret().expose_secret().to_owned(),
+        ),
         (ENV_PULL_HOST, media.base.to_string()),
         (ENV_TIKTOK_KEY, tiktok.client_key()),
         (
@@ -309,6 +323,28 @@ async fn soak(
             BlueskyEndpoint::CreateRecord,
             BlueskyEndpoint::GetRecord,
             BlueskyEndpoint::UploadBlob,
+        ],
+    );
+
+    // Every Threads call the workers make (they never exchange codes or short-lived tokens).
+    // No injected rate limits: the fake answers them as Graph's app-wide code 4, which stops
+    // every profile of the app for an hour, longer than the soak (the connector's reading of
+    // code 4 is tested on its own).
+    sandbox.threads().set_fault_rate(
+        cfg.fault_rate,
+        fault_seed ^ 0x7ead,
+        faults()
+            .into_iter()
+            .filter(|f| *f != Fault::RateLimited)
+            .collect(),
+        vec![
+            ThreadsEndpoint::RefreshToken,
+            ThreadsEndpoint::CreateContainer,
+            ThreadsEndpoint::ContainerStatus,
+            ThreadsEndpoint::Publish,
+            ThreadsEndpoint::PublishingLimit,
+            ThreadsEndpoint::ListThreads,
+            ThreadsEndpoint::GetMedia,
         ],
     );
 

@@ -14,7 +14,10 @@ use cmis_core::{
     Clock, Error, Platform, PollPolicy, RateLimit, RefreshingTokenProvider, Result, RetryPolicy,
     SecretString,
 };
-use cmis_meta::{FacebookPagePublisher, InstagramPublisher, MetaClient, ReconcilePolicy};
+use cmis_meta::{
+    FacebookPagePublisher, InstagramPublisher, MetaClient, ReconcilePolicy, ThreadsClient,
+    ThreadsPublisher, ThreadsTokenRefresher,
+};
 use cmis_scheduler::{DeliveryPolicy, ScheduleStore, Scheduler, WebhookNotifier};
 use cmis_tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 
@@ -36,6 +39,9 @@ pub(crate) const ENV_TIKTOK_URL: &str = "CMIS_CHAOS_TIKTOK_URL";
 pub(crate) const ENV_TIKTOK_KEY: &str = "CMIS_CHAOS_TIKTOK_KEY";
 pub(crate) const ENV_TIKTOK_SECRET: &str = "CMIS_CHAOS_TIKTOK_SECRET";
 pub(crate) const ENV_BLUESKY_URL: &str = "CMIS_CHAOS_BLUESKY_URL";
+pub(crate) const ENV_THREADS_URL: &str = "CMIS_CHAOS_THREADS_URL";
+pub(crate) const ENV_THREADS_APP_ID: &str = "CMIS_CHAOS_THREADS_APP_ID";
+pub(crate) const ENV_THREADS_APP_SECRET: &str = "CMIS_CHAOS_THREADS_APP_SECRET";
 /// The parent's media server (`chaos::media`), which TikTok pulls from.
 pub(crate) const ENV_PULL_HOST: &str = "CMIS_CHAOS_PULL_HOST";
 pub(crate) const ENV_WORKER_ID: &str = "CMIS_CHAOS_WORKER_ID";
@@ -129,6 +135,25 @@ pub(crate) async fn run() -> Result<()> {
             Duration::from_secs(3),
         ))
         .build()?;
+    let threads = ThreadsClient::builder()
+        .url(var(ENV_THREADS_URL)?)
+        .app_id(var(ENV_THREADS_APP_ID)?)
+        .app_secret(SecretString::from(var(ENV_THREADS_APP_SECRET)?))
+        .timeout(HTTP_TIMEOUT)
+        .read_retry(
+            RetryPolicy::default()
+                .with_max_attempts(4)
+                .with_base(Duration::from_millis(100))
+                .with_cap(Duration::from_secs(1))
+                .with_max_retry_after(Duration::from_secs(5)),
+        )
+        .max_throttle_wait(Duration::from_secs(5))
+        .poll_policy(PollPolicy::new(
+            Duration::from_millis(200),
+            Duration::from_secs(1),
+            Duration::from_secs(3),
+        ))
+        .build()?;
     let tiktok = TikTokClient::builder()
         .api_base_url(var(ENV_TIKTOK_URL)?)
         .client_key(var(ENV_TIKTOK_KEY)?)
@@ -142,6 +167,7 @@ pub(crate) async fn run() -> Result<()> {
     let tokens = RefreshingTokenProvider::builder(db.credentials.clone())
         .refresher(Arc::new(TikTokRefresher::new(tiktok.clone())))
         .refresher(Arc::new(BlueskyRefresher::new(bluesky.clone())))
+        .refresher(Arc::new(ThreadsTokenRefresher::new(threads.clone())))
         .audit(db.audit.clone())
         .build();
     // The sandbox lists a public video once its processing is over (seconds, or the injected
@@ -180,6 +206,12 @@ pub(crate) async fn run() -> Result<()> {
         )))
         .publisher(watched(Arc::new(tiktok_publisher)))
         .publisher(watched(Arc::new(BlueskyPublisher::new(bluesky))))
+        // The sandbox's containers are ready in about a second; polling decides.
+        .publisher(watched(Arc::new(
+            ThreadsPublisher::new(threads)
+                .with_publish_delay(Duration::from_millis(500))
+                .with_reconcile_policy(reconcile),
+        )))
         .refreshing_tokens(tokens)
         // Per-account dispatch budgets, as an embedder would set them; they also make a
         // platform's Retry-After pause the whole account without spending attempts.
@@ -187,6 +219,7 @@ pub(crate) async fn run() -> Result<()> {
         .rate_limit(Platform::Instagram, RateLimit::per_minute(60)?)
         .rate_limit(Platform::TikTok, RateLimit::per_minute(6)?)
         .rate_limit(Platform::Bluesky, RateLimit::per_minute(60)?)
+        .rate_limit(Platform::Threads, RateLimit::per_minute(60)?)
         .concurrency(32)
         .lease(LEASE)
         .poll_interval(Duration::from_millis(200))

@@ -1,5 +1,5 @@
-//! The soak's world: tenants, their Facebook Pages, Instagram accounts and TikTok creators on the
-//! sandbox, their credentials in the store, and the posts, each carrying a marker that finds it
+//! The soak's world: tenants, their Facebook Pages, Instagram accounts, Threads profiles, TikTok
+//! creators and Bluesky accounts on the sandbox, their credentials in the store, and the posts, each carrying a marker that finds it
 //! again in the sandbox's record.
 
 use std::collections::HashMap;
@@ -39,8 +39,10 @@ const INSTAGRAM_POSTS_PER_ACCOUNT: usize = 10;
 const TIKTOK_POSTS_PER_CREATOR: usize = 5;
 /// Bluesky allows 1 666 creates per hour per account; the soak stays far below.
 const BLUESKY_POSTS_PER_ACCOUNT: usize = 10;
+/// Threads allows 250 API posts per profile per 24 hours; the soak stays far below.
+const THREADS_POSTS_PER_PROFILE: usize = 10;
 /// The platforms posts go to, round-robin.
-const PLATFORMS: usize = 4;
+const PLATFORMS: usize = 5;
 
 /// One post: its marker index, tenant, target and content.
 #[derive(Debug, Clone)]
@@ -82,6 +84,7 @@ fn account_id(platform: Platform, i: usize) -> String {
     match platform {
         Platform::Facebook => format!("{}", 100_000_000_000_000u64 + i as u64),
         Platform::Instagram => format!("{}", 17_841_400_000_000_000u64 + i as u64),
+        Platform::Threads => format!("{}", 17_841_500_000_000_000u64 + i as u64),
         // A did:plc is 24 base32 characters; the digits are spelled a..j.
         Platform::Bluesky => {
             let digits: String = format!("{i:019}")
@@ -101,7 +104,7 @@ fn media_url(name: &str) -> Result<Media> {
 }
 
 impl World {
-    /// Plans `n` posts, spread round-robin over the four platforms and over enough accounts of
+    /// Plans `n` posts, spread round-robin over the five platforms and over enough accounts of
     /// [`TENANTS`] tenants; content drawn with `rng`.
     pub(crate) fn plan(n: usize, rng: &mut fastrand::Rng, dir: &Path) -> Result<Self> {
         let per_platform = n.div_ceil(PLATFORMS).max(1);
@@ -121,6 +124,10 @@ impl World {
             (
                 Platform::Bluesky,
                 per_platform.div_ceil(BLUESKY_POSTS_PER_ACCOUNT),
+            ),
+            (
+                Platform::Threads,
+                per_platform.div_ceil(THREADS_POSTS_PER_PROFILE),
             ),
         ];
         let tenants: Vec<TenantId> = (0..TENANTS)
@@ -258,6 +265,12 @@ pub(crate) fn issue(sandbox: &Sandbox, account: &AccountRef, expiring: bool) -> 
                 .with_issued_at(now)
                 .with_scopes(issued.scopes)
         }
+        Platform::Threads => Credential::new(
+            account.clone(),
+            sandbox.threads().add_user(id, &format!("chaos_{id}")),
+        )
+        .with_access_expires_at(now + Duration::from_secs(5_183_944))
+        .with_issued_at(now),
         Platform::Bluesky => {
             let pds = sandbox.bluesky();
             let handle = format!("chaos{}.bsky.social", id.trim_start_matches("did:plc:"));
@@ -322,6 +335,27 @@ fn content(
                     post.with_media(media_url(&format!("ig-{index}-a.jpg"))?)
                         .with_media(media_url(&format!("ig-{index}-b.jpg"))?),
                     "ig-carousel",
+                ),
+            }
+        }
+        Platform::Threads => {
+            // An emoji and an accent: the 500 is counted in bytes.
+            let post = Post::new().with_text(format!("{mark} Soak post {index} ☕ café #chaos"));
+            match roll {
+                0..70 => (post, "th-text"),
+                70..80 => {
+                    let link = Url::parse(&format!("https://www.example.com/chaos/{index}"))
+                        .map_err(|e| Error::internal(format!("bad link: {e}")))?;
+                    (post.with_link(link), "th-link")
+                }
+                80..92 => (
+                    post.with_media(media_url(&format!("th-{index}.jpg"))?),
+                    "th-image",
+                ),
+                _ => (
+                    post.with_media(media_url(&format!("th-{index}-a.jpg"))?)
+                        .with_media(media_url(&format!("th-{index}-b.mp4"))?),
+                    "th-carousel",
                 ),
             }
         }

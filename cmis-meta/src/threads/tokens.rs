@@ -218,7 +218,9 @@ impl TokenRefresher for ThreadsTokenRefresher {
             && issued + MIN_REFRESH_AGE > now
         {
             return Err(Error::auth(
-                "the Threads token is less than 24 hours old, and Threads refreshes only older                  tokens: authorise the profile again (or exchange a short-lived token with                  exchange_for_long_lived)",
+                "the Threads token is less than 24 hours old, and Threads refreshes only older \
+                 tokens: authorise the profile again (or exchange a short-lived token with \
+                 exchange_for_long_lived)",
             )
             .with_platform(Platform::Threads));
         }
