@@ -10,9 +10,13 @@
 //! - **Rich text by the rules.** Links, mentions (resolved to DIDs) and hashtags become facets
 //!   placed by UTF-8 byte offsets ([`richtext::detect`]); the text is held to 300 graphemes
 //!   and 3 000 bytes before any call; images go up as blobs with alt text and aspect ratio.
+//! - **Link cards, replies and quotes.** A post's link becomes `app.bsky.embed.external`;
+//!   [`BlueskyOptions`](cmis_core::BlueskyOptions) makes it a reply (the thread's root taken
+//!   from the parent) or a quote (`app.bsky.embed.record`, or `recordWithMedia` with images),
+//!   the strong references read with `getRecord` before the record is checkpointed.
 //!
 //! Not written yet, refused with [`ErrorKind::Unsupported`](cmis_core::ErrorKind::Unsupported)
-//! before any call: video, link cards, replies and quotes, and OAuth. An account's PDS is found from
+//! before any call: video, and OAuth. An account's PDS is found from
 //! its handle or DID with [`IdentityResolver`] (or given: `https://bsky.social` serves the
 //! accounts Bluesky hosts).
 //!
@@ -46,6 +50,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+mod embed;
 mod error;
 mod identity;
 mod publish;

@@ -36,11 +36,14 @@ struct Ready {
     record: Value,
 }
 
-/// Publishes posts to Bluesky: text with links, mentions and hashtags as facets, and up to four
-/// images with their alt text and aspect ratio.
+/// Publishes posts to Bluesky: text with links, mentions and hashtags as facets, up to four
+/// images with their alt text and aspect ratio, a link card from the post's
+/// [`link`](cmis_core::Post::link), and replies and quotes
+/// ([`BlueskyOptions`](cmis_core::BlueskyOptions)), whose strong references are read before the
+/// record is checkpointed.
 ///
-/// Video, link cards, replies and quotes are not written yet: a post asking for one is refused
-/// with [`Unsupported`](ErrorKind::Unsupported) before any call.
+/// Video is not written yet: a post asking for it is refused with
+/// [`Unsupported`](ErrorKind::Unsupported) before any call.
 ///
 /// ```no_run
 /// # mod cmis { pub use cmis_core::*; pub mod bluesky { pub use cmis_bluesky::*; } }
@@ -91,12 +94,7 @@ impl BlueskyPublisher {
 
     /// Checks what this connector cannot write yet, before any call.
     fn supported(post: &Post) -> Result<()> {
-        if post.link.is_some() {
-            return Err(Error::unsupported(
-                "Bluesky link cards are not written yet: put the link in the text, where it \
-                 becomes a link facet",
-            ));
-        }
+        crate::embed::check(post)?;
         for media in &post.media {
             if matches!(media.source, MediaSource::Url(_)) {
                 return Err(Error::unsupported(
@@ -368,7 +366,12 @@ impl Publisher for BlueskyPublisher {
         let text = post.text_or_empty();
         let session = TokenSession::new(ctx.tokens().as_ref(), &target.account);
         let facets = self.facets(text).await?;
-        let embed = self.images(post, &session).await?;
+        let refs = self.refs(post, &session).await?;
+        let media = match self.images(post, &session).await? {
+            Some(images) => Some(images),
+            None => crate::embed::external(post),
+        };
+        let embed = crate::embed::combine(media, refs.quote);
         let created_at = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .map_err(|e| Error::internal(format!("the time cannot be written: {e}")))?;
@@ -382,6 +385,9 @@ impl Publisher for BlueskyPublisher {
         }
         if let Some(embed) = embed {
             record["embed"] = embed;
+        }
+        if let Some(reply) = refs.reply {
+            record["reply"] = reply;
         }
         let ready = Ready {
             repo: target.account.account.as_str().to_owned(),

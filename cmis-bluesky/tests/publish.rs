@@ -388,12 +388,9 @@ async fn documented_errors_map_to_their_kinds() {
 }
 
 #[tokio::test]
-async fn video_link_cards_and_urls_are_unsupported_before_any_call() {
+async fn video_and_urls_are_unsupported_before_any_call() {
     let server = server().await;
     let env = env(&server, Duration::from_secs(3600)).await;
-    let with_link = Post::new()
-        .with_text("x")
-        .with_link("https://example.com".parse().unwrap());
     let with_url = Post::new().with_media(Media::new(MediaSource::Url(
         "https://example.com/a.jpg".parse().unwrap(),
     )));
@@ -403,7 +400,7 @@ async fn video_link_cards_and_urls_are_unsupported_before_any_call() {
         name: Some("clip.mp4".into()),
         data: mp4.into(),
     }));
-    for post in [with_link, with_url, with_video] {
+    for post in [with_url, with_video] {
         let err = publisher(&server)
             .publish(&target(), &post, &env.ctx)
             .await

@@ -13,8 +13,8 @@ pub use ids::{AccountId, PostId, PostKey, TenantId};
 pub use media::{Media, MediaSource};
 pub use platform::{Platform, Surface};
 pub use post::{
-    FacebookOptions, InstagramOptions, PlatformOptions, Post, PrivacyLevel, ReplyControl,
-    ThreadsOptions, TikTokOptions,
+    BlueskyOptions, FacebookOptions, InstagramOptions, PlatformOptions, Post, PrivacyLevel,
+    ReplyControl, ThreadsOptions, TikTokOptions,
 };
 pub use receipt::{Checkpoint, Outcome, Receipt, ReceiptState, Reconciliation};
 pub use target::{AccountRef, Target};

@@ -30,7 +30,8 @@ pub struct Post {
     /// Photos and videos, in order.
     #[serde(default)]
     pub media: Vec<Media>,
-    /// A link to share: a Facebook link post, or a Threads text post's link attachment.
+    /// A link to share: a Facebook link post, a Threads text post's link attachment, or a
+    /// Bluesky link card.
     #[serde(default)]
     pub link: Option<Url>,
     /// Options that only some platforms understand.
@@ -93,6 +94,13 @@ impl Post {
         self
     }
 
+    /// Sets the Bluesky options.
+    #[must_use]
+    pub fn with_bluesky(mut self, options: BlueskyOptions) -> Self {
+        self.options.bluesky = options;
+        self
+    }
+
     /// The text, or `""` when there is none.
     pub fn text_or_empty(&self) -> &str {
         self.text.as_deref().unwrap_or("")
@@ -115,6 +123,75 @@ pub struct PlatformOptions {
     /// Threads options.
     #[serde(default, skip_serializing_if = "ThreadsOptions::is_empty")]
     pub threads: ThreadsOptions,
+    /// Bluesky options.
+    #[serde(default, skip_serializing_if = "BlueskyOptions::is_empty")]
+    pub bluesky: BlueskyOptions,
+}
+
+/// Bluesky options (`docs/bluesky-api.md` §3, §5.2). A post's [`link`](Post::link) becomes a
+/// link card (`app.bsky.embed.external`) with the title and description given here.
+///
+/// ```
+/// # mod cmis { pub use cmis_core::*; }
+/// use cmis::{BlueskyOptions, Post};
+/// let post = Post::new().with_text("Agreed!").with_bluesky(
+///     BlueskyOptions::new().with_reply_to("at://did:plc:abc/app.bsky.feed.post/3l2s5xxv2ze2c"),
+/// );
+/// assert!(post.options.bluesky.reply_to.is_some());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BlueskyOptions {
+    /// Publish as a reply to this post (`at://` URI); the thread's root is found from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Quote this post (`at://` URI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// The link card's title (empty when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_title: Option<String>,
+    /// The link card's description (empty when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_description: Option<String>,
+}
+
+impl BlueskyOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether every option is unset.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Publishes the post as a reply to `uri` (`at://…/app.bsky.feed.post/…`).
+    #[must_use]
+    pub fn with_reply_to(mut self, uri: impl Into<String>) -> Self {
+        self.reply_to = Some(uri.into());
+        self
+    }
+
+    /// Quotes the post at `uri`.
+    #[must_use]
+    pub fn with_quote(mut self, uri: impl Into<String>) -> Self {
+        self.quote = Some(uri.into());
+        self
+    }
+
+    /// Sets the link card's title and description.
+    #[must_use]
+    pub fn with_link_card(
+        mut self,
+        title: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        self.link_title = Some(title.into());
+        self.link_description = Some(description.into());
+        self
+    }
 }
 
 /// Threads options (`docs/threads-api.md` §2.1). A post's [`link`](Post::link) becomes a text
