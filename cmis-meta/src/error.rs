@@ -26,19 +26,24 @@ pub(crate) struct GraphError {
 }
 
 impl GraphError {
-    /// Parses the envelope from a response body; `None` when the body is not one.
+    /// Parses the Instagram-style OAuth body of a token endpoint's 4xx answer; `None` when the
+    /// body is not one. Both keys are needed: a Threads container status carries
+    /// `error_message` alone.
+    fn parse_oauth(body: &[u8]) -> Option<Self> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        value.get("error_type")?.as_str()?;
+        let message = value.get("error_message")?.as_str()?.to_owned();
+        Some(Self {
+            message: Some(message),
+            oauth_body: true,
+            ..Self::default()
+        })
+    }
+
+    /// Parses the Graph envelope from a response body; `None` when the body is not one.
     pub(crate) fn parse(body: &[u8]) -> Option<Self> {
         let value: Value = serde_json::from_slice(body).ok()?;
-        let Some(err) = value.get("error") else {
-            // Both keys: a Threads container status carries `error_message` alone.
-            value.get("error_type")?.as_str()?;
-            let message = value.get("error_message")?.as_str()?.to_owned();
-            return Some(Self {
-                message: Some(message),
-                oauth_body: true,
-                ..Self::default()
-            });
-        };
+        let err = value.get("error")?;
         if !err.is_object() {
             return None;
         }
@@ -90,7 +95,8 @@ pub(crate) fn kind_for(e: &GraphError, status: u16, call: Call) -> ErrorKind {
         .as_deref()
         .is_some_and(|m| m.contains("THREADS_API__LINK_LIMIT_EXCEEDED"));
     if e.oauth_body {
-        // A code, token or secret the OAuth endpoint refused: authorise again.
+        // A code, token or secret the OAuth endpoint refused (only 4xx answers are read this
+        // way): authorise again.
         return ErrorKind::Auth;
     }
     match (code, sub) {
@@ -144,7 +150,13 @@ pub(crate) fn classify(
     platform: Platform,
     retry_after: Option<Duration>,
 ) -> Error {
-    let Some(e) = GraphError::parse(body) else {
+    let parsed = GraphError::parse(body).or_else(|| {
+        (400..500)
+            .contains(&status)
+            .then(|| GraphError::parse_oauth(body))
+            .flatten()
+    });
+    let Some(e) = parsed else {
         let kind = kind_for_status(status, call);
         let mut err = Error::new(
             kind,
@@ -259,6 +271,21 @@ mod tests {
         assert_eq!(err.platform_subcode(), Some("463"));
         assert_eq!(err.trace_id(), Some("AbC"));
         assert_eq!(err.user_message(), Some("Session expired"));
+    }
+
+    #[test]
+    fn the_oauth_body_is_read_on_4xx_answers_only() {
+        let body = br#"{"error_type":"OAuthException","code":400,"error_message":"Matching code was not found or was already used"}"#;
+        let err = classify(400, body, Call::Mutation, Platform::Threads, None);
+        assert_eq!(err.kind(), ErrorKind::Auth);
+        assert_eq!(err.platform_code(), None, "its code is an HTTP status");
+        // After a mutation, a 5xx stays an unknown outcome whatever its body says.
+        let err = classify(502, body, Call::Mutation, Platform::Threads, None);
+        assert_eq!(err.kind(), ErrorKind::UnknownOutcome);
+        // A success that happens to carry the keys is a success.
+        assert!(
+            crate::client::read_response(200, body, Call::Read, Platform::Threads, None).is_ok()
+        );
     }
 
     #[test]

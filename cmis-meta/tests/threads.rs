@@ -401,7 +401,8 @@ async fn a_publish_retried_after_a_timeout_reads_the_container_and_never_publish
 async fn media_not_found_at_publish_is_pending_and_the_resume_publishes() {
     let _ticker = keep_clock_ticking();
     let t = th().await;
-    mount_limit(&t.server, "publishing_limit.json", 1).await;
+    // Read at the start, and again by the resume before it publishes.
+    mount_limit(&t.server, "publishing_limit.json", 2).await;
     Mock::given(method("POST"))
         .and(path(format!("/v1.0/{USER}/threads")))
         .respond_with(th_json(200, "create_container.json"))
@@ -622,7 +623,8 @@ async fn documented_errors_map_to_kinds_and_keep_their_details() {
         .respond_with(th_json(200, "create_container.json"))
         .mount(&t.server)
         .await;
-    mount_status(&t.server, CONTAINER, "container_status_finished.json", 1).await;
+    // Read before the publish, and once more after the refusal.
+    mount_status(&t.server, CONTAINER, "container_status_finished.json", 2).await;
     Mock::given(method("POST"))
         .and(path(format!("/v1.0/{USER}/threads_publish")))
         .respond_with(documented_error("restricted_activity"))
@@ -654,4 +656,90 @@ async fn the_token_never_travels_in_a_url_or_a_body() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Quota);
     assert!(!err.to_string().contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_refused_publish_whose_container_reads_published_is_an_unknown_outcome() {
+    let t = th().await;
+    mount_limit(&t.server, "publishing_limit.json", 1).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1.0/{USER}/threads")))
+        .respond_with(th_json(200, "create_container.json"))
+        .expect(1)
+        .mount(&t.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/{CONTAINER}")))
+        .and(query_param("fields", "status,error_message"))
+        .respond_with(th_json(200, "container_status_finished.json"))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&t.server)
+        .await;
+    mount_status(&t.server, CONTAINER, "container_status_published.json", 1).await;
+    mount_publish(&t.server, documented_error("restricted_activity"), 1).await;
+    let err = ThreadsPublisher::new(t.client.clone())
+        .with_publish_delay(Duration::ZERO)
+        .publish(&profile(), &Post::new().with_text("Hello World"), &t.ctx)
+        .await
+        .unwrap_err();
+    // Refused, yet live: the job is reconciled, not failed.
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
+}
+
+#[tokio::test]
+async fn a_lost_publish_whose_container_still_reads_finished_is_looked_for_before_sending_again() {
+    let t = th().await;
+    mount_limit(&t.server, "publishing_limit.json", 1).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1.0/{USER}/threads")))
+        .respond_with(th_json(200, "create_container.json"))
+        .expect(1)
+        .mount(&t.server)
+        .await;
+    // The status lags: FINISHED on every read, before and after the publish.
+    mount_status(&t.server, CONTAINER, "container_status_finished.json", 2).await;
+    mount_publish(&t.server, ResponseTemplate::new(502), 1).await;
+    // Nothing listed yet, and the window has not settled: no second publish.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1.0/{USER}/threads")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": []})))
+        .expect(1)
+        .mount(&t.server)
+        .await;
+    let publisher = ThreadsPublisher::new(t.client.clone()).with_publish_delay(Duration::ZERO);
+    let post = Post::new().with_text("Hello World");
+    let err = publisher
+        .publish(&profile(), &post, &t.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
+    let cp = t.checkpoints.checkpoints().last().cloned().unwrap();
+    let err = publisher.resume(&profile(), &cp, &t.ctx).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
+    assert!(
+        err.retry_after().is_some(),
+        "asked again once the window settles: {err}"
+    );
+}
+
+#[tokio::test]
+async fn media_not_found_ten_times_fails_the_post() {
+    let t = th().await;
+    mount_limit(&t.server, "publishing_limit.json", 1).await;
+    mount_status(&t.server, CONTAINER, "container_status_finished.json", 1).await;
+    mount_publish(&t.server, documented_error("media_not_found_yet"), 1).await;
+    let data = serde_json::json!({
+        "post": Post::new().with_text("Hello World"), "kind": "text",
+        "container": CONTAINER, "not_found": 9,
+    });
+    let cp = cmis_core::Checkpoint::new(Platform::Threads, "container_processing", &data).unwrap();
+    let err = ThreadsPublisher::new(t.client.clone())
+        .with_publish_delay(Duration::ZERO)
+        .resume(&profile(), &cp, &t.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Rejected, "{err}");
+    assert!(err.message().contains("10 times"), "{err}");
 }

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cmis::meta::{ThreadsClient, ThreadsPublisher, ThreadsTokenRefresher, threads};
+use cmis::meta::{
+    ReconcilePolicy, ThreadsClient, ThreadsPublisher, ThreadsTokenRefresher, threads,
+};
 use cmis::{
     CheckpointSink, Credential, CredentialStore, ErrorKind, ExposeSecret, Media,
     MemoryCheckpointSink, MemoryCredentialStore, Outcome, PollPolicy, Post, PublishContext,
@@ -55,7 +57,15 @@ async fn fixture() -> Fixture {
     let ctx = PublishContext::new(Arc::new(tokens))
         .with_checkpoint_sink(checkpoints.clone() as Arc<dyn CheckpointSink>);
     Fixture {
-        publisher: ThreadsPublisher::new(client.clone()).with_publish_delay(Duration::ZERO),
+        // The fake lists a post at once: absence can be claimed as soon as the call's window
+        // closes.
+        publisher: ThreadsPublisher::new(client.clone())
+            .with_publish_delay(Duration::ZERO)
+            .with_reconcile_policy(
+                ReconcilePolicy::new()
+                    .with_settle(Duration::ZERO)
+                    .with_call_span(Duration::from_secs(1)),
+            ),
         client,
         target: Target::feed(account),
         sandbox,
@@ -167,12 +177,21 @@ async fn a_publish_refused_before_it_went_live_is_settled_as_not_published() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
     let cp = f.checkpoints.checkpoints().last().cloned().unwrap();
+    // The container still reads FINISHED, but its status may lag: until the call's window has
+    // closed, the profile's posts cannot prove the publish failed.
+    let err = f
+        .publisher
+        .reconcile(&f.target, &post, Some(&cp), &f.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
+    tokio::time::sleep(err.retry_after().unwrap()).await;
     let settled = f
         .publisher
         .reconcile(&f.target, &post, Some(&cp), &f.ctx)
         .await
         .unwrap();
-    // The container is FINISHED, not PUBLISHED: resuming publishes it, once.
+    // No such post once it closed: resuming publishes the container, once.
     let Reconciliation::Pending(cp) = settled else {
         panic!("expected pending: {settled:?}")
     };

@@ -333,9 +333,11 @@ impl Serialize for ReplyControl {
 }
 
 impl<'de> Deserialize<'de> for ReplyControl {
+    /// Never fails on a string: whatever was stored loads (an empty value as `Other("")`,
+    /// which publishing refuses), so one odd value cannot make a stored post unreadable.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        raw.parse().map_err(serde::de::Error::custom)
+        Ok(raw.parse().unwrap_or(Self::Other(raw)))
     }
 }
 
@@ -572,6 +574,8 @@ mod tests {
         );
         assert_eq!(serde_json::from_str::<Post>(&json).unwrap(), post);
         let newer: ReplyControl = serde_json::from_str(r#""verified_only""#).unwrap();
+        let empty: ReplyControl = serde_json::from_str(r#""""#).unwrap();
+        assert_eq!(empty, ReplyControl::Other(String::new()));
         assert_eq!(newer, ReplyControl::Other("verified_only".into()));
     }
 

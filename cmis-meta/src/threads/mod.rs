@@ -152,6 +152,14 @@ pub(crate) struct ThState {
     /// When that container was created (for the publish delay).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub(crate) container_created_at: Option<OffsetDateTime>,
+    /// When `threads_publish` was last sent without a definite answer: a container that still
+    /// reads `FINISHED` after it is looked for among the profile's posts before it is sent
+    /// again (the status may lag behind the publish).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub(crate) publish_sent_at: Option<OffsetDateTime>,
+    /// How many times `threads_publish` answered "Media Not Found" (24/4279009).
+    #[serde(default)]
+    pub(crate) not_found: u32,
     /// The published media id, once `threads_publish` returned it.
     #[serde(default)]
     pub(crate) media_id: Option<String>,
@@ -190,6 +198,8 @@ impl cmis_core::Publisher for ThreadsPublisher {
             children: Vec::new(),
             container: None,
             container_created_at: None,
+            publish_sent_at: None,
+            not_found: 0,
             media_id: None,
         };
         self.run(s, target, state, ctx).await

@@ -7,13 +7,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cmis_core::{
-    Error, Media, MediaSource, Outcome, Platform, Post, PostId, PublishContext, Receipt, Result,
-    Target,
+    Error, ErrorKind, Media, MediaSource, Outcome, Platform, Post, PostId, PublishContext, Receipt,
+    Result, Target,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+use super::reconcile::Lookup;
 use super::{ThKind, ThState, ThreadsPublisher};
 use crate::client::{ApiRequest, IdResponse, Session, segment};
 use crate::error::as_i64;
@@ -37,6 +38,10 @@ enum Polled {
 
 /// `threads_publish` refused a container it cannot see yet: nothing was published (§2.2).
 const NOT_READY_SUBCODE: &str = "4279009";
+
+/// How many "Media Not Found" answers a container gets before the publish fails: one peer saw
+/// an expired token answered this way (trypost#230), and a container lives 24 hours.
+const MAX_NOT_FOUND: u32 = 10;
 
 impl ThreadsPublisher {
     /// Reads `threads_publishing_limit` and refuses with
@@ -307,6 +312,7 @@ impl ThreadsPublisher {
         if let Some(media_id) = state.media_id.clone() {
             return Ok(Outcome::Published(self.receipt(s, target, media_id).await));
         }
+        let resumed = state.container.is_some();
         let Some(container) = self.ensure_container(s, target, &mut state, ctx).await? else {
             return self.pending(&state, "children_processing", poll_max);
         };
@@ -328,6 +334,26 @@ impl ThreadsPublisher {
                 .with_platform(Platform::Threads));
             }
         }
+        if let Some(sent) = state.publish_sent_at {
+            // An earlier publish got no definite answer and the status may lag behind it: the
+            // profile's posts decide before the container is sent again.
+            let why = "threads_publish was sent without a definite answer and the container \
+                       still reads FINISHED;";
+            match self.look_for(target, sent, &state, ctx, why).await? {
+                Lookup::Found(receipt) => {
+                    state.media_id = Some(receipt.post_id.as_str().to_owned());
+                    self.save_published(&state, ctx).await;
+                    return Ok(Outcome::Published(receipt));
+                }
+                Lookup::Undecided(err) => return Err(err),
+                Lookup::Absent => {}
+            }
+        }
+        if resumed {
+            // Hours may have passed since the quota was read.
+            self.check_publishing_limit(s, target, &state.post).await?;
+        }
+        state.publish_sent_at = Some(self.client.meta().clock().now());
         ctx.save_checkpoint(&state.checkpoint("publishing")?)
             .await?;
         let req = ApiRequest::post(
@@ -339,19 +365,56 @@ impl ThreadsPublisher {
             Ok(p) => p,
             // 24/4279009 "Media Not Found": not visible yet, nothing was published.
             Err(err) if err.platform_subcode() == Some(NOT_READY_SUBCODE) => {
+                state.publish_sent_at = None;
+                state.not_found += 1;
+                if state.not_found >= MAX_NOT_FOUND {
+                    return Err(Error::rejected(format!(
+                        "Threads answered \"Media Not Found\" {} times for container \
+                         {container}; nothing was published (an expired token has been seen \
+                         answering this way: check the profile's connection)",
+                        state.not_found
+                    ))
+                    .with_platform(Platform::Threads));
+                }
                 tracing::info!("Threads does not see the container yet; publishing later");
                 return self.pending(&state, "container_processing", poll_max);
             }
-            Err(err) => return Err(err),
+            Err(err) if err.kind() == ErrorKind::UnknownOutcome => return Err(err),
+            // A definite refusal; but Meta has been seen publishing posts it refused
+            // (postiz-app#1681), so a PUBLISHED container turns it into an unknown outcome.
+            Err(err) => {
+                let published = self
+                    .status(s, &container)
+                    .await
+                    .is_ok_and(|st| st.status == "PUBLISHED");
+                if published {
+                    return Err(Error::unknown_outcome(format!(
+                        "threads_publish was refused ({}), yet container {container} reads \
+                         PUBLISHED: reconcile to find the post",
+                        err.message()
+                    ))
+                    .with_platform(Platform::Threads));
+                }
+                return Err(err);
+            }
         };
         state.media_id = Some(published.id.clone());
-        if let Err(err) = ctx.save_checkpoint(&state.checkpoint("published")?).await {
-            // The post is live; failing now would invite a second publish.
-            tracing::warn!(kind = %err.kind(), "published, but the checkpoint could not be saved");
-        }
+        self.save_published(&state, ctx).await;
         Ok(Outcome::Published(
             self.receipt(s, target, published.id).await,
         ))
+    }
+
+    /// Saves the published media id; a failure is logged, never returned: the post is live and
+    /// failing now would invite a second publish.
+    async fn save_published(&self, state: &ThState, ctx: &PublishContext) {
+        let saved = match state.checkpoint("published") {
+            Ok(cp) => ctx.save_checkpoint(&cp).await,
+            Err(e) => Err(e),
+        };
+        if let Err(err) = saved {
+            tracing::warn!(kind = %err.kind(), "published, but the checkpoint could not be saved");
+        }
     }
 
     /// A receipt for `media_id`, with the permalink when the lookup works (best effort: Threads

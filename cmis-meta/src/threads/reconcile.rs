@@ -6,6 +6,7 @@ use cmis_core::{
     Checkpoint, Platform, PostId, PublishContext, Receipt, Reconciliation, Result, Target,
 };
 use serde_json::Value;
+use time::OffsetDateTime;
 use url::Url;
 
 use super::{ThState, ThreadsPublisher};
@@ -36,6 +37,17 @@ pub(crate) fn parse_thread(v: &Value) -> Option<Listed> {
     })
 }
 
+/// What the profile's posts say about a publish whose answer was lost.
+pub(super) enum Lookup {
+    /// The post, found.
+    Found(Receipt),
+    /// Proven absent: the listing covers the call's window and holds no such post.
+    Absent,
+    /// Cannot tell (yet): an [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome)
+    /// error whose message says why.
+    Undecided(cmis_core::Error),
+}
+
 impl ThreadsPublisher {
     pub(super) async fn find_lost(
         &self,
@@ -60,34 +72,59 @@ impl ThreadsPublisher {
             return Ok(Reconciliation::NotPublished);
         };
         let status = self.status(s, container).await?;
-        match status.status.as_str() {
-            "PUBLISHED" => self.find_published(target, cp, &state, ctx).await,
-            // An unpublished container is invisible and never published by itself.
-            "ERROR" | "EXPIRED" => Ok(Reconciliation::NotPublished),
-            _ => Ok(Reconciliation::Pending(cp.clone())),
-        }
-    }
-
-    /// The container is `PUBLISHED` but the media id was lost with the response: the post
-    /// created within the `threads_publish` call's window with the same text and media type.
-    async fn find_published(
-        &self,
-        target: &Target,
-        cp: &Checkpoint,
-        state: &ThState,
-        ctx: &PublishContext,
-    ) -> Result<Reconciliation> {
-        if cp.stage != STAGE_PUBLISHING {
-            return Err(undecided(
+        let sent_at = sent_at(cp, &state);
+        match (status.status.as_str(), sent_at) {
+            ("PUBLISHED", Some(at)) => {
+                match self
+                    .look_for(target, at, &state, ctx, PUBLISHED_LOST)
+                    .await?
+                {
+                    Lookup::Found(r) => Ok(Reconciliation::Published(r)),
+                    Lookup::Undecided(e) => Err(e),
+                    Lookup::Absent => Err(undecided(
+                        Platform::Threads,
+                        "the container is PUBLISHED, but no post with its text is listed in \
+                         the window of the threads_publish call",
+                    )),
+                }
+            }
+            ("PUBLISHED", None) => Err(undecided(
                 Platform::Threads,
                 format!(
                     "the container is PUBLISHED, but the checkpoint (stage {}) does not record \
                      when threads_publish was sent",
                     cp.stage
                 ),
-            ));
+            )),
+            // An unpublished container is invisible and never published by itself.
+            ("ERROR" | "EXPIRED", _) => Ok(Reconciliation::NotPublished),
+            // Sent, but the container still reads FINISHED: its status may lag, so the
+            // profile's posts decide before it is sent again.
+            ("FINISHED", Some(at)) => {
+                match self
+                    .look_for(target, at, &state, ctx, FINISHED_SENT)
+                    .await?
+                {
+                    Lookup::Found(r) => Ok(Reconciliation::Published(r)),
+                    Lookup::Undecided(e) => Err(e),
+                    Lookup::Absent => Ok(Reconciliation::Pending(cp.clone())),
+                }
+            }
+            _ => Ok(Reconciliation::Pending(cp.clone())),
         }
-        let window = self.reconcile.window(cp.created_at);
+    }
+
+    /// Looks for the post a `threads_publish` sent at `sent_at` made: same text, same media
+    /// type, created within the call's window.
+    pub(super) async fn look_for(
+        &self,
+        target: &Target,
+        sent_at: OffsetDateTime,
+        state: &ThState,
+        ctx: &PublishContext,
+        why: &str,
+    ) -> Result<Lookup> {
+        let window = self.reconcile.window(sent_at);
         let url = self
             .client
             .url(&format!("{}/threads", target.account.account));
@@ -115,32 +152,41 @@ impl ThreadsPublisher {
             self.reconcile.settle,
             |p| p.media_type.as_deref() == Some(want),
         );
-        let lost = "the container is PUBLISHED, but its media id was lost and";
-        match found {
+        Ok(match found {
             Found::Ours(p) => {
                 let mut r = Receipt::new(
                     Platform::Threads,
                     target.account.account.clone(),
                     PostId::new(p.id),
                 )
-                .with_published_at(p.created.unwrap_or(cp.created_at));
+                .with_published_at(p.created.unwrap_or(sent_at));
                 if let Some(link) = p.permalink.as_deref().and_then(|l| Url::parse(l).ok()) {
                     r = r.with_permalink(link);
                 }
-                Ok(Reconciliation::Published(r))
+                Lookup::Found(r)
             }
-            Found::Unknown(reason) => Err(undecided(Platform::Threads, format!("{lost} {reason}"))),
-            Found::NotYet { reason, at } => Err(undecided_until(
+            Found::Unknown(reason) => {
+                Lookup::Undecided(undecided(Platform::Threads, format!("{why} {reason}")))
+            }
+            Found::NotYet { reason, at } => Lookup::Undecided(undecided_until(
                 Platform::Threads,
-                format!("{lost} {reason}"),
+                format!("{why} {reason}"),
                 at,
                 now,
             )),
-            Found::Absent => Err(undecided(
-                Platform::Threads,
-                "the container is PUBLISHED, but no post with its text is listed in the window \
-                 of the threads_publish call",
-            )),
-        }
+            Found::Absent => Lookup::Absent,
+        })
     }
+}
+
+const PUBLISHED_LOST: &str = "the container is PUBLISHED, but its media id was lost and";
+const FINISHED_SENT: &str =
+    "threads_publish was sent without a definite answer and the container still reads FINISHED;";
+
+/// When `threads_publish` was sent: recorded in the state, or (for checkpoints written before it
+/// was) the time of the "publishing" checkpoint.
+fn sent_at(cp: &Checkpoint, state: &ThState) -> Option<OffsetDateTime> {
+    state
+        .publish_sent_at
+        .or_else(|| (cp.stage == STAGE_PUBLISHING).then_some(cp.created_at))
 }

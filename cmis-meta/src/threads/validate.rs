@@ -30,20 +30,30 @@ pub(crate) struct Plan {
     pub(crate) child_kinds: Vec<ThKind>,
 }
 
-/// The distinct `http(s)://` URLs in `text`, in order, as Threads counts links: unique URLs.
-pub(crate) fn links(text: &str) -> Vec<&str> {
+/// The distinct `http(s)://` URLs in `text`, in order, as Threads counts links: unique URLs,
+/// compared in their normal form (`HTTPS://A.example` and `https://a.example/` are one).
+pub(crate) fn links(text: &str) -> Vec<String> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for word in text.split(|c: char| c.is_whitespace()) {
+        // ASCII lowercasing keeps every byte offset, so `start` indexes `word` too.
+        let lower = word.to_ascii_lowercase();
         let Some(start) = ["https://", "http://"]
             .iter()
-            .filter_map(|p| word.find(p))
+            .filter_map(|p| lower.find(p))
             .min()
         else {
             continue;
         };
-        let url = word[start..].trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
-        if url.len() > "https://".len() && seen.insert(url) {
+        let Some(raw) = word.get(start..) else {
+            continue;
+        };
+        let raw = raw.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'']);
+        let Ok(url) = url::Url::parse(raw) else {
+            continue;
+        };
+        let url = url.to_string();
+        if seen.insert(url.clone()) {
             out.push(url);
         }
     }
@@ -76,6 +86,18 @@ impl Plan {
             ));
         }
         let mut v = Vec::new();
+        for (i, m) in post.media.iter().enumerate() {
+            if let MediaSource::Url(u) = &m.source
+                && !matches!(u.scheme(), "http" | "https")
+            {
+                v.push(Violation::new(
+                    format!("media[{i}]"),
+                    "threads.media.scheme",
+                    u.scheme(),
+                    "a public https URL",
+                ));
+            }
+        }
         let mut kinds = Vec::with_capacity(post.media.len());
         for (i, m) in post.media.iter().enumerate() {
             match sniff_media(m).await {
@@ -136,8 +158,8 @@ impl Plan {
                     "http or https",
                 ));
             }
-            if !urls.contains(&link.as_str()) {
-                urls.push(link.as_str());
+            if !urls.iter().any(|u| u == link.as_str()) {
+                urls.push(link.to_string());
             }
         }
         if urls.len() > MAX_LINKS {
@@ -154,6 +176,17 @@ impl Plan {
             );
         }
         let opts = &post.options.threads;
+        if let Some(control) = &opts.reply_control
+            && control.as_str().trim().is_empty()
+        {
+            v.push(Violation::new(
+                "options.threads.reply_control",
+                "threads.reply_control",
+                "empty",
+                "everyone, accounts_you_follow, mentioned_only, parent_post_author_only or \
+                 followers_only",
+            ));
+        }
         if let Some(tag) = &opts.topic_tag {
             let len = tag.chars().count();
             if len == 0 || len > TOPIC_TAG_MAX || tag.contains(['.', '&']) {
@@ -206,11 +239,20 @@ mod tests {
             links(text),
             [
                 "https://a.example/x",
-                "http://b.example",
+                "http://b.example/",
                 "https://c.example/?q=1"
             ]
         );
         assert!(links("no links here").is_empty());
-        assert_eq!(links("x:https://é.example/ü"), ["https://é.example/ü"]);
+        assert_eq!(
+            links("x:https://é.example/ü"),
+            ["https://xn--9ca.example/%C3%BC"]
+        );
+        // One link, however it is spelled.
+        assert_eq!(
+            links("HTTPS://A.example https://a.example/"),
+            ["https://a.example/"]
+        );
+        assert!(links("éé HTTPS://").is_empty());
     }
 }
