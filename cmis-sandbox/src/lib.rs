@@ -35,7 +35,8 @@
 //!   keeps working for a 2-hour grace only; `createRecord` with the `app.bsky.feed.post` lexicon
 //!   (≤ 300 graphemes and ≤ 3 000 UTF-8 bytes, facets in byte offsets inside the text, ≤ 4
 //!   images with `alt` and blobs this account uploaded, images over 976.56 KB refused with
-//!   `BlobTooLarge`), client-chosen TID record keys and a generic 500 for a key that exists;
+//!   `BlobTooLarge`; replies, link cards with a ≤ 1 MB thumb, quotes and quotes with media, whose
+//!   strong refs to records of this PDS must match their CIDs), client-chosen TID record keys and a generic 500 for a key that exists;
 //!   `getRecord`, `uploadBlob` (content-addressed `bafkrei…` CIDs, a 50 MB cap),
 //!   `resolveHandle`; `createSession`'s 30 per 5 minutes and the 5 000 write points per hour,
 //!   with `RateLimit-*` headers whose `Reset` is a Unix time. Its clock can be moved forward
@@ -92,7 +93,7 @@ use tokio::sync::oneshot;
 
 pub use bluesky::{
     BlueskyAccount, BlueskyBlob, BlueskyConfig, BlueskyEndpoint, BlueskyRecord, BlueskySandbox,
-    BlueskySession,
+    BlueskySession, BlueskyStrongRef,
 };
 pub use fault::Fault;
 pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox, MetaThrottle};

@@ -1,8 +1,9 @@
 //! A fake of a Bluesky PDS (AT Protocol personal data server) over XRPC: legacy sessions with app
 //! passwords (`createSession`, email 2FA on the main password, rotating `refreshSession` with the
 //! 2-hour grace of a used refresh token), `createRecord` with the `app.bsky.feed.post` lexicon
-//! (300 graphemes and 3 000 bytes, facets, up to 4 images whose blobs this account uploaded),
-//! client-chosen TID record keys and the generic 500 on a key that exists, `getRecord`,
+//! (300 graphemes and 3 000 bytes, facets, up to 4 images whose blobs this account uploaded,
+//! replies, link cards, quotes, quotes with media, videos; strong refs to records of this PDS
+//! must match them and a reply's root must be the thread's), client-chosen TID record keys and the generic 500 on a key that exists, `getRecord`,
 //! `uploadBlob` with content-addressed CIDs, `resolveHandle`, the per-account rate limits with
 //! their `RateLimit-*` headers, and the `{"error","message"}` envelope.
 //!
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cmis_core::SecretString;
+use serde_json::Value;
 
 use crate::fault::Fault;
 
@@ -180,6 +182,72 @@ pub struct BlueskyRecord {
     pub rkey: String,
     /// The record as JSON text, as `getRecord` returns it in `value`.
     pub record: String,
+}
+
+impl BlueskyRecord {
+    /// The record as JSON, if [`BlueskyRecord::record`] parses.
+    fn value(&self) -> Option<Value> {
+        serde_json::from_str(&self.record).ok()
+    }
+
+    /// The strong ref (`{uri, cid}`) a reply or a quote uses to name this record.
+    pub fn strong_ref(&self) -> BlueskyStrongRef {
+        BlueskyStrongRef {
+            uri: self.uri.clone(),
+            cid: self.cid.clone(),
+        }
+    }
+
+    /// A reply post's `reply.root` and `reply.parent`, in that order; `None` for a post that is
+    /// not a reply.
+    pub fn reply(&self) -> Option<(BlueskyStrongRef, BlueskyStrongRef)> {
+        let value = self.value()?;
+        let reply = value.get("reply")?;
+        Some((
+            BlueskyStrongRef::from_json(reply.get("root")?)?,
+            BlueskyStrongRef::from_json(reply.get("parent")?)?,
+        ))
+    }
+
+    /// The `$type` of the post's embed, such as `app.bsky.embed.external`.
+    pub fn embed_type(&self) -> Option<String> {
+        let value = self.value()?;
+        Some(value.pointer("/embed/$type")?.as_str()?.to_owned())
+    }
+
+    /// The record a post quotes: the strong ref of an `app.bsky.embed.record` embed, or the
+    /// record of an `app.bsky.embed.recordWithMedia` one.
+    pub fn quoted(&self) -> Option<BlueskyStrongRef> {
+        let value = self.value()?;
+        let embed = value.get("embed")?;
+        match embed.get("$type")?.as_str()? {
+            "app.bsky.embed.record" => BlueskyStrongRef::from_json(embed.get("record")?),
+            "app.bsky.embed.recordWithMedia" => {
+                BlueskyStrongRef::from_json(embed.pointer("/record/record")?)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A strong ref (`com.atproto.repo.strongRef`): a record's AT URI and the CID of the version
+/// meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BlueskyStrongRef {
+    /// `at://<did>/<collection>/<rkey>`.
+    pub uri: String,
+    /// The record's CID.
+    pub cid: String,
+}
+
+impl BlueskyStrongRef {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            uri: v.get("uri")?.as_str()?.to_owned(),
+            cid: v.get("cid")?.as_str()?.to_owned(),
+        })
+    }
 }
 
 /// A blob the fake PDS stores.

@@ -1,19 +1,32 @@
-//! The `app.bsky.feed.post` lexicon (and the embeds and facets it refers to), checked the way the
-//! reference PDS checks it, with its messages (`@atproto/lex-schema`: "grapheme too big (maximum
-//! 300, got 301) at $.record.text"). One deliberate addition: facet ranges must lie inside the
-//! text, on character boundaries, without overlapping. The lexicon does not say so and a real PDS
-//! stores such facets, but renderers drop them, so the fake refuses them to make a connector's
-//! byte-offset mistakes visible.
+//! The `app.bsky.feed.post` lexicon (and the embeds, strong refs and facets it refers to), checked
+//! the way the reference PDS checks it, with its messages (`@atproto/lex-schema`: "grapheme too
+//! big (maximum 300, got 301) at $.record.text"). Embeds are in `validate/embed.rs`, string
+//! formats and strong refs in `validate/refs.rs`.
+//!
+//! Deliberate additions, which the lexicon does not state and a real PDS does not check, but which
+//! make a connector's mistakes visible:
+//! - facet ranges must lie inside the text, on character boundaries, without overlapping
+//!   (renderers drop such facets);
+//! - reply refs must name `app.bsky.feed.post` records, and `recordWithMedia`'s media may not be
+//!   a record embed;
+//! - strong refs to records on this PDS are checked against them (`state/repo/refs.rs`).
+//!
+//! Validation returns what the repository checks next: the strong refs, and the size limit each
+//! blob's place in the lexicon puts on it.
+
+mod embed;
+mod refs;
 
 use serde_json::{Map, Value};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::ids::is_datetime;
 
+pub(crate) use refs::{StrongRef, parse_at_uri};
+
 pub(crate) const POST: &str = "app.bsky.feed.post";
 const TEXT_MAX_BYTES: usize = 3000;
 const TEXT_MAX_GRAPHEMES: usize = 300;
-const MAX_IMAGES: usize = 4;
 const MAX_LANGS: usize = 3;
 const MAX_TAGS: usize = 8;
 const TAG_MAX_BYTES: usize = 640;
@@ -21,6 +34,33 @@ const TAG_MAX_GRAPHEMES: usize = 64;
 
 /// A validation failure: the issue and the JSON path where it is.
 type Issue = String;
+
+/// The size limit the lexicon puts on a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlobLimit {
+    /// An image of `app.bsky.embed.images`: [`crate::BlueskyConfig::image_max_bytes`].
+    Image,
+    /// A fixed `maxSize`, in bytes.
+    Bytes(u64),
+}
+
+/// `reply.root` and `reply.parent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReplyRefs {
+    pub(crate) root: StrongRef,
+    pub(crate) parent: StrongRef,
+}
+
+/// What a valid post refers to, for the repository to check.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    /// The post's `reply`, if it is one.
+    pub(crate) reply: Option<ReplyRefs>,
+    /// The records its embed quotes (`app.bsky.embed.record`, alone or with media).
+    pub(crate) quotes: Vec<StrongRef>,
+    /// Each blob the lexicon limits, by CID.
+    pub(crate) blob_limits: Vec<(String, BlobLimit)>,
+}
 
 fn at(path: &str, issue: impl std::fmt::Display) -> Issue {
     format!("{issue} at {path}")
@@ -115,28 +155,36 @@ fn limited_string<'a>(
 }
 
 /// Checks a blob ref's shape (`{"$type":"blob","ref":{"$link"},"mimeType","size"}`) and its
-/// `accept` list.
-fn blob(v: &Value, path: &str, accept_prefix: &str) -> Result<(), Issue> {
+/// `accept` pattern (`image/*` or an exact type); returns its CID.
+fn blob(v: &Value, path: &str, accept: &str) -> Result<String, Issue> {
+    let link = v.pointer("/ref/$link").and_then(Value::as_str);
     let shaped = v.get("$type").and_then(Value::as_str) == Some("blob")
-        && v.pointer("/ref/$link").and_then(Value::as_str).is_some()
         && v.get("size").and_then(Value::as_u64).is_some();
-    let Some(mime) = v.get("mimeType").and_then(Value::as_str).filter(|_| shaped) else {
+    let (Some(mime), Some(link)) = (
+        v.get("mimeType").and_then(Value::as_str).filter(|_| shaped),
+        link,
+    ) else {
         return Err(at(
             path,
             format!("Expected blob value type (got {})", describe(v)),
         ));
     };
-    if !mime.starts_with(accept_prefix) {
+    let accepted = match accept.strip_suffix('*') {
+        Some(prefix) => mime.starts_with(prefix),
+        None => mime == accept,
+    };
+    if !accepted {
         return Err(at(
             &format!("{path}.mimeType"),
-            format!("Expected one of \"{accept_prefix}*\" (got \"{mime}\")"),
+            format!("Expected one of \"{accept}\" (got \"{mime}\")"),
         ));
     }
-    Ok(())
+    Ok(link.to_owned())
 }
 
 /// Validates a post record; the error is the message without the `Invalid … record: ` prefix.
-pub(crate) fn post(record: &Value) -> Result<(), Issue> {
+pub(crate) fn post(record: &Value) -> Result<Checked, Issue> {
+    let mut out = Checked::default();
     let root = "$.record";
     let r = object(record, root)?;
     let text = required(r, "text", root)?;
@@ -146,16 +194,18 @@ pub(crate) fn post(record: &Value) -> Result<(), Issue> {
         self::facets(facets, text)?;
     }
     if let Some(reply) = r.get("reply") {
-        let reply = object(reply, "$.record.reply")?;
-        for key in ["root", "parent"] {
-            let path = format!("$.record.reply.{key}");
-            let strong = object(required(reply, key, "$.record.reply")?, &path)?;
-            string(required(strong, "uri", &path)?, &format!("{path}.uri"))?;
-            string(required(strong, "cid", &path)?, &format!("{path}.cid"))?;
-        }
+        let path = "$.record.reply";
+        let reply = object(reply, path)?;
+        let strong = |key: &str| {
+            refs::strong_ref(required(reply, key, path)?, &format!("{path}.{key}"), true)
+        };
+        out.reply = Some(ReplyRefs {
+            root: strong("root")?,
+            parent: strong("parent")?,
+        });
     }
     if let Some(embed) = r.get("embed") {
-        self::embed(embed)?;
+        embed::embed(embed, &mut out)?;
     }
     if let Some(langs) = r.get("langs") {
         for (i, lang) in array(langs, "$.record.langs", Some(MAX_LANGS))?
@@ -184,7 +234,7 @@ pub(crate) fn post(record: &Value) -> Result<(), Issue> {
             ),
         ));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// `app.bsky.richtext.facet`: `index {byteStart, byteEnd}` (UTF-8 byte offsets, end exclusive)
@@ -253,56 +303,6 @@ fn facets(facets: &Value, text: &str) -> Result<(), Issue> {
                 format!("facet overlaps facets[{prev}]"),
             ));
         }
-    }
-    Ok(())
-}
-
-/// The embed union. `images` and `external` are checked; other members (video, gallery, record,
-/// recordWithMedia, and future ones: the union is open) pass with their `$type`.
-fn embed(embed: &Value) -> Result<(), Issue> {
-    let path = "$.record.embed";
-    let e = object(embed, path)?;
-    let kind = string(required(e, "$type", path)?, "$.record.embed.$type")?;
-    match kind {
-        "app.bsky.embed.images" => {
-            let images = array(
-                required(e, "images", path)?,
-                "$.record.embed.images",
-                Some(MAX_IMAGES),
-            )?;
-            for (i, image) in images.iter().enumerate() {
-                let path = format!("$.record.embed.images[{i}]");
-                let image = object(image, &path)?;
-                blob(
-                    required(image, "image", &path)?,
-                    &format!("{path}.image"),
-                    "image/",
-                )?;
-                string(required(image, "alt", &path)?, &format!("{path}.alt"))?;
-                if let Some(ratio) = image.get("aspectRatio") {
-                    let ratio_path = format!("{path}.aspectRatio");
-                    let ratio = object(ratio, &ratio_path)?;
-                    for key in ["width", "height"] {
-                        integer(
-                            required(ratio, key, &ratio_path)?,
-                            &format!("{ratio_path}.{key}"),
-                            1,
-                        )?;
-                    }
-                }
-            }
-        }
-        "app.bsky.embed.external" => {
-            let path = "$.record.embed.external";
-            let external = object(required(e, "external", "$.record.embed")?, path)?;
-            for key in ["uri", "title", "description"] {
-                string(required(external, key, path)?, &format!("{path}.{key}"))?;
-            }
-            if let Some(thumb) = external.get("thumb") {
-                blob(thumb, &format!("{path}.thumb"), "image/")?;
-            }
-        }
-        _ => {}
     }
     Ok(())
 }

@@ -1,10 +1,13 @@
 //! Repositories: `createRecord` (in the reference PDS's order: write points, the account, `$type`
 //! and record key, lexicon validation, `swapCommit`, the key's uniqueness, then the blobs),
-//! `getRecord`, `uploadBlob`, `resolveHandle`, and what tests inspect.
+//! `getRecord`, `uploadBlob`, `resolveHandle`, and what tests inspect. Strong refs to records of
+//! this PDS are checked in `repo/refs.rs`.
+
+mod refs;
 
 use super::*;
 use crate::bluesky::ids::{blob_cid, is_record_key, is_tid, pretty_bytes, record_cid};
-use crate::bluesky::validate::{self, POST};
+use crate::bluesky::validate::{self, BlobLimit, POST};
 use crate::bluesky::{BlueskyBlob, BlueskyRecord};
 
 #[derive(Debug)]
@@ -155,20 +158,21 @@ impl BlueskyState {
         {
             return Err(invalid(format!("Invalid record key: {k}")));
         }
-        let status = match validate {
-            Some(false) => None,
+        let (status, checked) = match validate {
+            Some(false) => (None, None),
             _ if collection == POST => {
                 if let Some(k) = rkey.as_deref().filter(|k| !is_tid(k)) {
                     return Err(invalid(format!(
                         "Invalid record key for {POST}: Invalid TID string (got \"{k}\") at $"
                     )));
                 }
-                validate::post(&record)
+                let checked = validate::post(&record)
                     .map_err(|issue| invalid(format!("Invalid {POST} record: {issue}")))?;
-                Some("valid")
+                refs::check(inner, &checked)?;
+                (Some("valid"), Some(checked))
             }
             Some(true) => return Err(invalid(format!("Unknown lexicon type: {collection}"))),
-            None => Some("unknown"),
+            None => (Some("unknown"), None),
         };
         let head = inner.repo.heads.get(did).cloned();
         if let Some(swap) = swap_commit
@@ -190,7 +194,8 @@ impl BlueskyState {
             // behind a generic 500.
             return Err(xrpc(500, "InternalServerError", "Internal Server Error"));
         }
-        self.check_blobs(inner, did, &record, status.is_some(), now)?;
+        let limits = checked.as_ref().map(|c| c.blob_limits.as_slice());
+        self.check_blobs(inner, did, &record, limits, now)?;
 
         let cid = record_cid(record.to_string().as_bytes());
         let rev = self.next_tid(inner);
@@ -223,14 +228,15 @@ impl BlueskyState {
         Ok(body)
     }
 
-    /// The blobs a record references must be this account's uploads, as declared; an image in a
-    /// validated post may not exceed [`BlueskyConfig::image_max_bytes`].
+    /// The blobs a record references must be this account's uploads, as declared. In a validated
+    /// post (`limits` given) each blob may not exceed its place's `maxSize`, and an image found
+    /// elsewhere [`BlueskyConfig::image_max_bytes`].
     fn check_blobs(
         &self,
         inner: &Inner,
         did: &str,
         record: &Value,
-        validated: bool,
+        limits: Option<&[(String, BlobLimit)]>,
         now: i64,
     ) -> Result<(), XrpcError> {
         let mut refs = Vec::new();
@@ -269,8 +275,18 @@ impl BlueskyState {
                     ),
                 ));
             }
-            let max = self.config.image_max_bytes;
-            if validated && mime.starts_with("image/") && found.size > max {
+            let Some(limits) = limits else { continue };
+            let image_max = self.config.image_max_bytes;
+            let max = limits
+                .iter()
+                .filter(|(cid, _)| *cid == link)
+                .map(|(_, limit)| match limit {
+                    BlobLimit::Image => image_max,
+                    BlobLimit::Bytes(n) => *n,
+                })
+                .min()
+                .or_else(|| mime.starts_with("image/").then_some(image_max));
+            if let Some(max) = max.filter(|&max| found.size > max) {
                 return Err(xrpc(
                     400,
                     "BlobTooLarge",
