@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cmis::bluesky::{BlueskyClient, BlueskyPublisher, BlueskyRefresher};
 use cmis::{
-    CheckpointSink, CredentialStore, ErrorKind, ExposeSecret, Media, MediaSource,
+    BlueskyOptions, CheckpointSink, CredentialStore, ErrorKind, ExposeSecret, Media, MediaSource,
     MemoryCheckpointSink, MemoryCredentialStore, Outcome, Post, PublishContext, Publisher,
     Reconciliation, RefreshingTokenProvider, SecretString, Target, TenantId,
 };
@@ -212,4 +212,63 @@ async fn an_expired_session_is_refreshed_with_rotation_and_the_new_refresh_token
             .any(|t| t.expose_secret() == stored.expose_secret())
     );
     assert_eq!(pds.sessions_created(), 1, "no second sign-in");
+}
+
+#[tokio::test]
+async fn a_thread_of_replies_a_quote_and_a_link_card_are_stored_as_the_lexicons_say() {
+    let f = fixture().await;
+    let pds = f.sandbox.bluesky();
+    let publish = |post: Post| {
+        let f = &f;
+        async move {
+            match f.publisher.publish(&f.target, &post, &f.ctx).await.unwrap() {
+                Outcome::Published(r) => r.post_id.as_str().to_owned(),
+                other => panic!("not published: {other:?}"),
+            }
+        }
+    };
+    let root = publish(Post::new().with_text("1/3 Autumn menu")).await;
+    let second = publish(
+        Post::new()
+            .with_text("2/3 Pumpkin soup")
+            .with_bluesky(BlueskyOptions::new().with_reply_to(&root)),
+    )
+    .await;
+    let third = publish(
+        Post::new()
+            .with_text("3/3 Apple pie")
+            .with_bluesky(BlueskyOptions::new().with_reply_to(&second)),
+    )
+    .await;
+    let quote = publish(
+        Post::new()
+            .with_text("Our menu, in one card")
+            .with_link("https://cafe.example/menu".parse().unwrap())
+            .with_bluesky(
+                BlueskyOptions::new()
+                    .with_quote(&root)
+                    .with_link_card("Autumn menu", "Soup and pie"),
+            ),
+    )
+    .await;
+    let posts = pds.posts(HANDLE);
+    let by_uri = |uri: &str| posts.iter().find(|p| p.uri == uri).unwrap().clone();
+    let (root_p, second_p, third_p) = (by_uri(&root), by_uri(&second), by_uri(&third));
+    // Each reply names the thread's first post as its root and the post it answers as parent.
+    assert_eq!(
+        second_p.reply(),
+        Some((root_p.strong_ref(), root_p.strong_ref()))
+    );
+    assert_eq!(
+        third_p.reply(),
+        Some((root_p.strong_ref(), second_p.strong_ref()))
+    );
+    let quote_p = by_uri(&quote);
+    assert_eq!(
+        quote_p.embed_type().as_deref(),
+        Some("app.bsky.embed.recordWithMedia")
+    );
+    assert_eq!(quote_p.quoted(), Some(root_p.strong_ref()));
+    let record: Value = serde_json::from_str(&quote_p.record).unwrap();
+    assert_eq!(record["embed"]["media"]["external"]["title"], "Autumn menu");
 }
