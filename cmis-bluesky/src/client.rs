@@ -17,6 +17,10 @@ use crate::error::{Envelope, classify, rate_limit_wait};
 /// account's own PDS. A self-hosted account needs its own PDS URL.
 pub const DEFAULT_PDS_URL: &str = "https://bsky.social";
 
+/// Bluesky's video service, which transcodes a video and stores it in the account's repository
+/// as a blob (`docs/bluesky-api.md` §5.3).
+pub const DEFAULT_VIDEO_SERVICE_URL: &str = "https://video.bsky.app";
+
 /// The public web app, where a post's permalink points.
 pub const WEB_APP_URL: &str = "https://bsky.app";
 
@@ -40,12 +44,14 @@ struct Inner {
     http: reqwest::Client,
     pds: Url,
     web: Url,
+    video: Url,
 }
 
 impl fmt::Debug for BlueskyClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlueskyClient")
             .field("pds_url", &self.inner.pds.as_str())
+            .field("video_service_url", &self.inner.video.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -55,6 +61,7 @@ impl fmt::Debug for BlueskyClient {
 pub struct BlueskyClientBuilder {
     pds_url: Option<String>,
     web_url: Option<String>,
+    video_url: Option<String>,
     timeout: Option<Duration>,
     policy: Option<cmis_http::UrlPolicy>,
 }
@@ -74,7 +81,14 @@ impl BlueskyClientBuilder {
         self
     }
 
-    /// The overall timeout of one request (120 s by default).
+    /// The video service, [`DEFAULT_VIDEO_SERVICE_URL`] by default.
+    #[must_use]
+    pub fn video_service_url(mut self, url: impl Into<String>) -> Self {
+        self.video_url = Some(url.into());
+        self
+    }
+
+    /// The overall timeout of one request (120 s by default; a video upload may need more).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -96,6 +110,12 @@ impl BlueskyClientBuilder {
     pub fn build(self) -> Result<BlueskyClient> {
         let pds = parse_base("PDS", self.pds_url.as_deref().unwrap_or(DEFAULT_PDS_URL))?;
         let web = parse_base("web app", self.web_url.as_deref().unwrap_or(WEB_APP_URL))?;
+        let video = parse_base(
+            "video service",
+            self.video_url
+                .as_deref()
+                .unwrap_or(DEFAULT_VIDEO_SERVICE_URL),
+        )?;
         let mut http = match &self.policy {
             Some(policy) => {
                 policy.check_url(&pds)?;
@@ -108,7 +128,12 @@ impl BlueskyClientBuilder {
         }
         let http = http.build().map_err(cmis_http::build_error)?;
         Ok(BlueskyClient {
-            inner: Arc::new(Inner { http, pds, web }),
+            inner: Arc::new(Inner {
+                http,
+                pds,
+                web,
+                video,
+            }),
         })
     }
 }
@@ -154,8 +179,8 @@ impl BlueskyClient {
         Url::parse(&format!("{base}/profile/{repo}/post/{rkey}")).ok()
     }
 
-    /// Calls the XRPC method `nsid`: a query (GET with `query`) or a procedure (POST with
-    /// `body`), with `token` as the bearer when given.
+    /// Calls the XRPC method `nsid` on the PDS: a query (GET with `query`) or a procedure (POST
+    /// with `body`), with `token` as the bearer when given.
     pub(crate) async fn xrpc<T: DeserializeOwned>(
         &self,
         nsid: &str,
@@ -164,7 +189,33 @@ impl BlueskyClient {
         token: Option<&SecretString>,
         call: Call,
     ) -> Result<T> {
-        let base = self.inner.pds.as_str().trim_end_matches('/');
+        self.xrpc_at(&self.inner.pds, nsid, query, body, token, call)
+            .await
+    }
+
+    /// [`xrpc`](Self::xrpc) on the video service.
+    pub(crate) async fn video_xrpc<T: DeserializeOwned>(
+        &self,
+        nsid: &str,
+        query: &[(&str, &str)],
+        body: Body<'_>,
+        token: Option<&SecretString>,
+        call: Call,
+    ) -> Result<T> {
+        self.xrpc_at(&self.inner.video, nsid, query, body, token, call)
+            .await
+    }
+
+    async fn xrpc_at<T: DeserializeOwned>(
+        &self,
+        host: &Url,
+        nsid: &str,
+        query: &[(&str, &str)],
+        body: Body<'_>,
+        token: Option<&SecretString>,
+        call: Call,
+    ) -> Result<T> {
+        let base = host.as_str().trim_end_matches('/');
         let url = format!("{base}/xrpc/{nsid}");
         let mut request = match &body {
             Body::Query => self.inner.http.get(url),

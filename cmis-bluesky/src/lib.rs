@@ -14,9 +14,13 @@
 //!   [`BlueskyOptions`](cmis_core::BlueskyOptions) makes it a reply (the thread's root taken
 //!   from the parent) or a quote (`app.bsky.embed.record`, or `recordWithMedia` with images),
 //!   the strong references read with `getRecord` before the record is checkpointed.
+//! - **Video.** One MP4 goes to Bluesky's video service ([`DEFAULT_VIDEO_SERVICE_URL`]) with a
+//!   service token from `getServiceAuth`; the job is checkpointed and polled until it holds a
+//!   blob (a deduplicated upload's blob counts, whatever its state), then the record is written
+//!   like any other.
 //!
-//! Not written yet, refused with [`ErrorKind::Unsupported`](cmis_core::ErrorKind::Unsupported)
-//! before any call: video, and OAuth. An account's PDS is found from
+//! Not written yet: OAuth (sessions come from app passwords), galleries of more than four
+//! images, and the multipart video upload of very large files. An account's PDS is found from
 //! its handle or DID with [`IdentityResolver`] (or given: `https://bsky.social` serves the
 //! accounts Bluesky hosts).
 //!
@@ -57,8 +61,11 @@ mod publish;
 pub mod richtext;
 mod session;
 mod tid;
+mod video;
 
-pub use client::{BlueskyClient, BlueskyClientBuilder, DEFAULT_PDS_URL, WEB_APP_URL};
+pub use client::{
+    BlueskyClient, BlueskyClientBuilder, DEFAULT_PDS_URL, DEFAULT_VIDEO_SERVICE_URL, WEB_APP_URL,
+};
 pub use identity::{
     DEFAULT_PLC_DIRECTORY_URL, IDENTITY_TTL, Identity, IdentityResolver, IdentityResolverBuilder,
 };

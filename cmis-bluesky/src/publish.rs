@@ -8,8 +8,9 @@
 
 use async_trait::async_trait;
 use cmis_core::{
-    Capabilities, Checkpoint, Error, ErrorKind, MediaSource, Outcome, Platform, Post, PostId,
-    PublishContext, Publisher, Receipt, Reconciliation, Result, Surface, Target, TokenSession,
+    Capabilities, Checkpoint, Error, ErrorKind, Media, MediaSource, Outcome, Platform, PollPolicy,
+    Post, PostId, PublishContext, Publisher, Receipt, Reconciliation, Result, Surface, Target,
+    TokenSession,
 };
 use cmis_http::Call;
 use serde::{Deserialize, Serialize};
@@ -19,8 +20,10 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::BlueskyClient;
 use crate::client::Body;
+use crate::embed::Refs;
 use crate::richtext::{Feature, detect, facet_json};
 use crate::tid::Tid;
+use crate::video::{DEFAULT_VIDEO_POLL, Job, JobStatus, VIDEO_PROCESSING, VideoWait, job_id};
 
 /// The post collection.
 pub const POST_COLLECTION: &str = "app.bsky.feed.post";
@@ -42,8 +45,9 @@ struct Ready {
 /// ([`BlueskyOptions`](cmis_core::BlueskyOptions)), whose strong references are read before the
 /// record is checkpointed.
 ///
-/// Video is not written yet: a post asking for it is refused with
-/// [`Unsupported`](ErrorKind::Unsupported) before any call.
+/// A video (one MP4, alone) goes through Bluesky's video service: uploaded with a service
+/// token, its job checkpointed and polled until it holds a blob
+/// ([`with_video_poll`](Self::with_video_poll)), then written as `app.bsky.embed.video`.
 ///
 /// ```no_run
 /// # mod cmis { pub use cmis_core::*; pub mod bluesky { pub use cmis_bluesky::*; } }
@@ -67,12 +71,28 @@ struct Ready {
 #[derive(Debug, Clone)]
 pub struct BlueskyPublisher {
     client: BlueskyClient,
+    video_poll: PollPolicy,
 }
 
 impl BlueskyPublisher {
     /// A publisher calling `client`'s PDS.
     pub fn new(client: BlueskyClient) -> Self {
-        Self { client }
+        Self {
+            client,
+            video_poll: DEFAULT_VIDEO_POLL,
+        }
+    }
+
+    /// How a video's processing job is polled (default: 1 s, growing to 5 s, for 2 minutes per
+    /// call; then the publish is pending and resumes from the job).
+    #[must_use]
+    pub fn with_video_poll(mut self, poll: PollPolicy) -> Self {
+        self.video_poll = poll;
+        self
+    }
+
+    pub(crate) fn video_poll(&self) -> PollPolicy {
+        self.video_poll
     }
 
     /// The client.
@@ -165,7 +185,7 @@ impl BlueskyPublisher {
             let info = cmis_media::probe_bytes(&name, &data)?;
             if info.duration.is_some() || !info.format.is_image() {
                 return Err(Error::unsupported(
-                    "Bluesky video is not written yet: this post can carry images only",
+                    "a Bluesky post carries one video, or up to four images, not both",
                 ));
             }
             let mime = info.format.mime();
@@ -207,6 +227,107 @@ impl BlueskyPublisher {
         }
         Ok((!images.is_empty())
             .then(|| json!({"$type": "app.bsky.embed.images", "images": images})))
+    }
+
+    /// The post's video, if it has one (sniffed from the bytes).
+    async fn video_of(post: &Post) -> Result<Option<&Media>> {
+        for media in &post.media {
+            if cmis_media::sniff(media)
+                .await?
+                .is_some_and(|f| f.is_video())
+            {
+                return Ok(Some(media));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The account's DID: the account id when it is one, else its handle resolved.
+    async fn did_of(&self, target: &Target) -> Result<String> {
+        let account = target.account.account.as_str();
+        if account.starts_with("did:") {
+            return Ok(account.to_owned());
+        }
+        self.resolve_handle(account).await?.ok_or_else(|| {
+            Error::invalid_input(format!("the handle {account} does not resolve to a DID"))
+        })
+    }
+
+    /// Uploads the video, checkpoints its job, and goes on as [`finish_video`](Self::finish_video).
+    async fn publish_video(
+        &self,
+        target: &Target,
+        post: &Post,
+        video: &Media,
+        facets: Vec<Value>,
+        refs: Refs,
+        ctx: &PublishContext,
+    ) -> Result<Outcome> {
+        let session = TokenSession::new(ctx.tokens().as_ref(), &target.account);
+        let did = self.did_of(target).await?;
+        let (status, embed) = self.upload_video(&did, video, &session).await?;
+        let mut record = json!({
+            "$type": POST_COLLECTION,
+            "text": post.text_or_empty(),
+        });
+        if !facets.is_empty() {
+            record["facets"] = Value::Array(facets);
+        }
+        if let Some(reply) = refs.reply {
+            record["reply"] = reply;
+        }
+        let wait = VideoWait {
+            repo: target.account.account.as_str().to_owned(),
+            record,
+            job_id: job_id(&status)?,
+            embed,
+            quote: refs.quote,
+        };
+        ctx.save_checkpoint(&Checkpoint::new(
+            Platform::Bluesky,
+            VIDEO_PROCESSING,
+            &wait,
+        )?)
+        .await?;
+        self.finish_video(target, wait, Some(status), ctx).await
+    }
+
+    /// Waits for the video's blob, then writes the record like any other: key checkpointed
+    /// first. Still processing after the poll budget: pending, resumed from the same job.
+    async fn finish_video(
+        &self,
+        target: &Target,
+        wait: VideoWait,
+        first: Option<JobStatus>,
+        ctx: &PublishContext,
+    ) -> Result<Outcome> {
+        let blob = match self.wait_video(&wait.job_id, first).await? {
+            Job::Ready(blob) => blob,
+            Job::Working => {
+                let cp = Checkpoint::new(Platform::Bluesky, VIDEO_PROCESSING, &wait)?
+                    .with_resume_after(self.video_poll.max_interval);
+                return Ok(Outcome::Pending(cp));
+            }
+        };
+        let mut embed = wait.embed;
+        embed["video"] = blob;
+        let mut record = wait.record;
+        record["createdAt"] = json!(
+            OffsetDateTime::now_utc()
+                .format(&Rfc3339)
+                .map_err(|e| Error::internal(format!("the time cannot be written: {e}")))?
+        );
+        if let Some(embed) = crate::embed::combine(Some(embed), wait.quote) {
+            record["embed"] = embed;
+        }
+        let ready = Ready {
+            repo: wait.repo,
+            rkey: Tid::now()?.to_string(),
+            record,
+        };
+        ctx.save_checkpoint(&Checkpoint::new(Platform::Bluesky, RECORD_READY, &ready)?)
+            .await?;
+        self.create(target, &ready, ctx).await
     }
 
     /// Writes the checkpointed record at its key.
@@ -343,15 +464,17 @@ impl Publisher for BlueskyPublisher {
             )));
         }
         Self::supported(post)?;
-        for media in &post.media {
-            if cmis_media::sniff(media)
-                .await?
-                .is_some_and(|f| f.is_video())
-            {
-                return Err(Error::unsupported(
-                    "Bluesky video is not written yet: this post can carry images only",
-                ));
-            }
+        let videos = Self::video_of(post).await?;
+        if videos.is_some() && post.media.len() > 1 {
+            return Err(Error::invalid_input(
+                "a Bluesky post carries one video, or up to four images, not both",
+            ));
+        }
+        if videos.is_some() && post.link.is_some() {
+            return Err(Error::invalid_input(
+                "a Bluesky post carries a video or a link card, not both: put the link in the \
+                 text, where it becomes a link facet",
+            ));
         }
         if post.text_or_empty().trim().is_empty() && post.media.is_empty() {
             return Err(Error::invalid_input(
@@ -367,6 +490,11 @@ impl Publisher for BlueskyPublisher {
         let session = TokenSession::new(ctx.tokens().as_ref(), &target.account);
         let facets = self.facets(text).await?;
         let refs = self.refs(post, &session).await?;
+        if let Some(video) = Self::video_of(post).await? {
+            return self
+                .publish_video(target, post, video, facets, refs, ctx)
+                .await;
+        }
         let media = match self.images(post, &session).await? {
             Some(images) => Some(images),
             None => crate::embed::external(post),
@@ -408,6 +536,10 @@ impl Publisher for BlueskyPublisher {
         checkpoint: &Checkpoint,
         ctx: &PublishContext,
     ) -> Result<Outcome> {
+        if checkpoint.platform == Platform::Bluesky && checkpoint.stage == VIDEO_PROCESSING {
+            let wait: VideoWait = checkpoint.decode()?;
+            return self.finish_video(target, wait, None, ctx).await;
+        }
         let ready = ready_from(checkpoint)?;
         match self.find(target, &ready, ctx).await? {
             Found::Ours(uri) => return Ok(Outcome::Published(self.receipt(target, &uri, &ready))),
@@ -441,6 +573,11 @@ impl Publisher for BlueskyPublisher {
             // No key was stored, so no write was sent: the write follows the checkpoint.
             return Ok(Reconciliation::NotPublished);
         };
+        if checkpoint.platform == Platform::Bluesky && checkpoint.stage == VIDEO_PROCESSING {
+            // The record is checkpointed again, under its key, before it is written: at this
+            // stage no write was sent. Resuming polls the same job.
+            return Ok(Reconciliation::Pending(checkpoint.clone()));
+        }
         let ready = ready_from(checkpoint)?;
         Ok(match self.find(target, &ready, ctx).await? {
             Found::Ours(uri) => Reconciliation::Published(self.receipt(target, &uri, &ready)),

@@ -388,7 +388,7 @@ async fn documented_errors_map_to_their_kinds() {
 }
 
 #[tokio::test]
-async fn video_and_urls_are_unsupported_before_any_call() {
+async fn urls_are_unsupported_and_a_broken_video_invalid_before_any_call() {
     let server = server().await;
     let env = env(&server, Duration::from_secs(3600)).await;
     let with_url = Post::new().with_media(Media::new(MediaSource::Url(
@@ -400,12 +400,16 @@ async fn video_and_urls_are_unsupported_before_any_call() {
         name: Some("clip.mp4".into()),
         data: mp4.into(),
     }));
-    for post in [with_url, with_video] {
+    for (post, kind) in [
+        (with_url, ErrorKind::Unsupported),
+        // An MP4 header without a movie: not readable, refused before any call.
+        (with_video, ErrorKind::InvalidInput),
+    ] {
         let err = publisher(&server)
             .publish(&target(), &post, &env.ctx)
             .await
             .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+        assert_eq!(err.kind(), kind, "{err}");
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
