@@ -101,9 +101,14 @@ pub async fn bluesky_account(tenant: &cmis::TenantId, account: &str) -> Result<B
     use crate::cli::env_secret;
 
     let account = account.trim().trim_start_matches('@');
+    let video = env("CMIS_BLUESKY_VIDEO_URL")
+        .unwrap_or_else(|| cmis::bluesky::DEFAULT_VIDEO_SERVICE_URL.to_owned());
     let (client, did) = match env("CMIS_BLUESKY_PDS_URL") {
         Some(pds) => {
-            let client = BlueskyClient::builder().pds_url(pds).build()?;
+            let client = BlueskyClient::builder()
+                .pds_url(pds)
+                .video_service_url(video)
+                .build()?;
             let did = if account.starts_with("did:") {
                 Some(account.to_owned())
             } else {
@@ -119,6 +124,7 @@ pub async fn bluesky_account(tenant: &cmis::TenantId, account: &str) -> Result<B
             // The PDS came from a document anyone can write: connect to public hosts only.
             let client = BlueskyClient::builder()
                 .pds_url(identity.pds.as_str())
+                .video_service_url(video)
                 .url_policy(resolver.url_policy().clone())
                 .build()?;
             (client, Some(identity.did))
@@ -158,11 +164,15 @@ pub async fn bluesky_account(tenant: &cmis::TenantId, account: &str) -> Result<B
 }
 
 /// A Bluesky client on `CMIS_BLUESKY_PDS_URL`, or on `https://bsky.social`, the entryway that
-/// serves the accounts Bluesky hosts.
+/// serves the accounts Bluesky hosts; videos go to `CMIS_BLUESKY_VIDEO_URL` (Bluesky's video
+/// service by default).
 pub fn bluesky_client() -> Result<cmis::bluesky::BlueskyClient> {
     let mut builder = cmis::bluesky::BlueskyClient::builder();
     if let Some(pds) = env("CMIS_BLUESKY_PDS_URL") {
         builder = builder.pds_url(pds);
+    }
+    if let Some(video) = env("CMIS_BLUESKY_VIDEO_URL") {
+        builder = builder.video_service_url(video);
     }
     builder.build()
 }

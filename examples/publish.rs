@@ -23,7 +23,8 @@
 //! Bluesky (`--account HANDLE_OR_DID`): `CMIS_BLUESKY_APP_PASSWORD` (a session is created), or
 //! `CMIS_ACCESS_TOKEN` and `CMIS_REFRESH_TOKEN` (a session's accessJwt and refreshJwt);
 //! `CMIS_BLUESKY_PDS_URL` (found from the handle or DID by default; when set, used as is and as
-//! the entryway). Links, mentions and hashtags in `--text` become facets.
+//! the entryway), `CMIS_BLUESKY_VIDEO_URL` (Bluesky's video service by default, for a `--media`
+//! MP4). Links, mentions and hashtags in `--text` become facets.
 //!
 //! On success it prints one JSON line with `platform`, `account`, `post_id`, `permalink`,
 //! `state` and `published_at`. Exit codes: 0 published, 2 invalid input (refused before any
