@@ -95,6 +95,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 mod client;
+mod containers;
 mod error;
 mod facebook;
 #[doc(hidden)]

@@ -1,15 +1,14 @@
 //! Instagram containers: creation (`POST /{ig-user-id}/media`), resumable upload to rupload, and
 //! status polling with bounded backoff.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use cmis_core::{Error, Media, MediaSource, Platform, Post, Result, Target};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::{IgKind, InstagramPublisher};
 use crate::client::{ApiRequest, Host, IdResponse, Session, segment};
+pub(super) use crate::containers::Polled;
+use crate::containers::{Seen, poll_all};
 use crate::media::{Kind, load, sniff_media};
 
 /// A container's `status_code` and `status`.
@@ -19,17 +18,6 @@ pub(crate) struct Status {
     pub(crate) code: String,
     #[serde(default)]
     pub(crate) status: Option<String>,
-}
-
-/// How polling ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Polled {
-    /// Every container is `FINISHED`.
-    Finished,
-    /// A container is already `PUBLISHED`.
-    Published,
-    /// The polling budget ran out with containers still `IN_PROGRESS`.
-    StillProcessing,
 }
 
 /// The 2207xxx subcode inside an `ERROR` status such as
@@ -194,55 +182,35 @@ impl InstagramPublisher {
     /// Polls `containers` with bounded backoff until all are `FINISHED`, one is `PUBLISHED`, or
     /// the budget runs out. `ERROR` and `EXPIRED` end it with an error.
     pub(super) async fn poll(&self, s: Session<'_>, containers: &[String]) -> Result<Polled> {
-        let policy = self.client.poll_policy();
-        let mut finished: BTreeSet<&str> = BTreeSet::new();
-        let mut waited = Duration::ZERO;
-        let mut round = 0;
-        loop {
-            for id in containers {
-                if finished.contains(id.as_str()) {
-                    continue;
+        poll_all(self.client.poll_policy(), containers, |id| async move {
+            let st = self.status(s, &id).await?;
+            Ok(match st.code.as_str() {
+                "FINISHED" => Seen::Finished,
+                "PUBLISHED" => Seen::Published,
+                "ERROR" => {
+                    let text = st.status.unwrap_or_else(|| "ERROR".to_owned());
+                    let mut err = Error::rejected(format!(
+                        "Instagram could not process container {id}: {text}"
+                    ))
+                    .with_platform(Platform::Instagram);
+                    if let Some(sub) = subcode_in(&text) {
+                        err = err.with_platform_subcode(sub);
+                    }
+                    Seen::Failed(err)
                 }
-                let st = self.status(s, id).await?;
-                match st.code.as_str() {
-                    "FINISHED" => {
-                        finished.insert(id);
-                    }
-                    "PUBLISHED" => return Ok(Polled::Published),
-                    "ERROR" => {
-                        let text = st.status.unwrap_or_else(|| "ERROR".to_owned());
-                        let mut err = Error::rejected(format!(
-                            "Instagram could not process container {id}: {text}"
-                        ))
-                        .with_platform(Platform::Instagram);
-                        if let Some(sub) = subcode_in(&text) {
-                            err = err.with_platform_subcode(sub);
-                        }
-                        return Err(err);
-                    }
-                    "EXPIRED" => {
-                        return Err(Error::rejected(format!(
-                            "Instagram container {id} expired (containers live 24 h); \
-                             publish the post again to create a new one"
-                        ))
-                        .with_platform(Platform::Instagram)
-                        .with_platform_subcode("2207020"));
-                    }
-                    // IN_PROGRESS, or a status this version does not know: keep polling.
-                    _ => {}
-                }
-            }
-            if finished.len() == containers.len() {
-                return Ok(Polled::Finished);
-            }
-            let delay = policy.delay(round);
-            if waited + delay > policy.budget {
-                return Ok(Polled::StillProcessing);
-            }
-            tokio::time::sleep(delay).await;
-            waited += delay;
-            round += 1;
-        }
+                "EXPIRED" => Seen::Failed(
+                    Error::rejected(format!(
+                        "Instagram container {id} expired (containers live 24 h); publish the \
+                         post again to create a new one"
+                    ))
+                    .with_platform(Platform::Instagram)
+                    .with_platform_subcode("2207020"),
+                ),
+                // IN_PROGRESS, or a status this version does not know: keep polling.
+                _ => Seen::Working,
+            })
+        })
+        .await
     }
 }
 

@@ -3,12 +3,11 @@
 use cmis_core::{
     Error, MediaSource, Outcome, Platform, PostId, PublishContext, Receipt, Result, Target,
 };
-use serde_json::Value;
 use url::Url;
 
 use super::container::Polled;
 use super::{IgKind, IgState, InstagramPublisher};
-use crate::client::{ApiRequest, IdResponse, Session, segment};
+use crate::client::{ApiRequest, IdResponse, Session};
 use crate::error::as_i64;
 
 impl InstagramPublisher {
@@ -186,21 +185,9 @@ impl InstagramPublisher {
         r
     }
 
-    /// `GET /{media-id}?fields=permalink`; any failure is logged and yields `None`: a failed
-    /// lookup never fails a published post.
+    /// `GET /{media-id}?fields=permalink` (best effort).
     async fn permalink(&self, s: Session<'_>, media_id: &str) -> Option<Url> {
-        segment(media_id, "media id").ok()?;
-        let req =
-            ApiRequest::get(self.client.url(self.host(), media_id)).query("fields", "permalink");
-        match self.client.call(s, &req).await {
-            Ok(v) => v
-                .get("permalink")
-                .and_then(Value::as_str)
-                .and_then(|p| Url::parse(p).ok()),
-            Err(err) => {
-                tracing::warn!(kind = %err.kind(), "permalink lookup failed; the post is published");
-                None
-            }
-        }
+        let url = self.client.url(self.host(), media_id);
+        crate::containers::permalink(&self.client, s, media_id, url, "permalink").await
     }
 }

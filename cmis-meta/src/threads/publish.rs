@@ -3,7 +3,6 @@
 //! before the next mutating call; `threads_publish` is preceded by a read of the container, so a
 //! container an earlier attempt published is never published again.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cmis_core::{
@@ -11,12 +10,12 @@ use cmis_core::{
     Result, Target,
 };
 use serde::Deserialize;
-use serde_json::Value;
 use url::Url;
 
 use super::reconcile::Lookup;
 use super::{ThKind, ThState, ThreadsPublisher};
 use crate::client::{ApiRequest, IdResponse, Session, segment};
+use crate::containers::{Polled, Seen, poll_all};
 use crate::error::as_i64;
 
 /// A container's `status` and `error_message` (§2.2).
@@ -26,14 +25,6 @@ pub(crate) struct Status {
     pub(crate) status: String,
     #[serde(default)]
     pub(crate) error_message: Option<String>,
-}
-
-/// How polling ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Polled {
-    Finished,
-    Published,
-    StillProcessing,
 }
 
 /// `threads_publish` refused a container it cannot see yet: nothing was published (§2.2).
@@ -180,51 +171,34 @@ impl ThreadsPublisher {
     /// the budget runs out. `ERROR` and `EXPIRED` end it with an error.
     async fn poll(&self, s: Session<'_>, containers: &[String]) -> Result<Polled> {
         let policy = self.client.meta().poll_policy();
-        let mut finished: BTreeSet<&str> = BTreeSet::new();
-        let mut waited = Duration::ZERO;
-        let mut round = 0;
-        loop {
-            for id in containers {
-                if finished.contains(id.as_str()) {
-                    continue;
-                }
-                let st = self.status(s, id).await?;
-                match st.status.as_str() {
-                    "FINISHED" => {
-                        finished.insert(id);
-                    }
-                    "PUBLISHED" => return Ok(Polled::Published),
-                    "ERROR" => {
-                        let why = st.error_message.unwrap_or_else(|| "UNKNOWN".to_owned());
-                        return Err(Error::rejected(format!(
+        poll_all(policy, containers, |id| async move {
+            let st = self.status(s, &id).await?;
+            Ok(match st.status.as_str() {
+                "FINISHED" => Seen::Finished,
+                "PUBLISHED" => Seen::Published,
+                "ERROR" => {
+                    let why = st.error_message.unwrap_or_else(|| "UNKNOWN".to_owned());
+                    Seen::Failed(
+                        Error::rejected(format!(
                             "Threads could not process container {id}: {why}; check the media \
                              (format, size, and that the URL is public)"
                         ))
                         .with_platform(Platform::Threads)
-                        .with_platform_subcode(why));
-                    }
-                    "EXPIRED" => {
-                        return Err(Error::rejected(format!(
-                            "Threads container {id} expired (containers live 24 h); publish the \
-                             post again to create a new one"
-                        ))
-                        .with_platform(Platform::Threads));
-                    }
-                    // IN_PROGRESS, or a status this version does not know: keep polling.
-                    _ => {}
+                        .with_platform_subcode(why),
+                    )
                 }
-            }
-            if finished.len() == containers.len() {
-                return Ok(Polled::Finished);
-            }
-            let delay = policy.delay(round);
-            if waited + delay > policy.budget {
-                return Ok(Polled::StillProcessing);
-            }
-            tokio::time::sleep(delay).await;
-            waited += delay;
-            round += 1;
-        }
+                "EXPIRED" => Seen::Failed(
+                    Error::rejected(format!(
+                        "Threads container {id} expired (containers live 24 h); publish the \
+                         post again to create a new one"
+                    ))
+                    .with_platform(Platform::Threads),
+                ),
+                // IN_PROGRESS, or a status this version does not know: keep polling.
+                _ => Seen::Working,
+            })
+        })
+        .await
     }
 
     fn pending(&self, state: &ThState, stage: &str, after: Duration) -> Result<Outcome> {
@@ -438,19 +412,9 @@ impl ThreadsPublisher {
         r
     }
 
-    /// `GET /{media-id}?fields=id,permalink`; any failure is logged and yields `None`.
+    /// `GET /{media-id}?fields=id,permalink` (best effort).
     async fn permalink(&self, s: Session<'_>, media_id: &str) -> Option<Url> {
-        segment(media_id, "media id").ok()?;
-        let req = ApiRequest::get(self.client.url(media_id)).query("fields", "id,permalink");
-        match self.client.meta().call(s, &req).await {
-            Ok(v) => v
-                .get("permalink")
-                .and_then(Value::as_str)
-                .and_then(|p| Url::parse(p).ok()),
-            Err(err) => {
-                tracing::warn!(kind = %err.kind(), "permalink lookup failed; the post is published");
-                None
-            }
-        }
+        let url = self.client.url(media_id);
+        crate::containers::permalink(self.client.meta(), s, media_id, url, "id,permalink").await
     }
 }
