@@ -25,7 +25,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cmis::ai::OfflineGenerator;
-use cmis::meta::{FacebookPagePublisher, InstagramPublisher, MetaClient};
+use cmis::meta::{
+    FacebookPagePublisher, InstagramPublisher, MetaClient, ThreadsClient, ThreadsPublisher,
+    ThreadsTokenRefresher,
+};
 use cmis::scheduler::{JobFilter, JobState, ScheduleStore, Scheduler, TokenKey};
 use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use cmis::time::OffsetDateTime;
@@ -35,7 +38,7 @@ use cmis::{
     PrivacyLevel, PublishContext, Publisher, RefreshingTokenProvider, Result, SecretString,
     Surface, Target, TenantId, TikTokOptions, TokenProvider, TracingNotifier,
 };
-use cmis_sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
+use cmis_sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, ThreadsConfig, TikTokConfig};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -45,6 +48,7 @@ const PAGE: &str = "100000000000001";
 const BAD_PAGE: &str = "100000000000002";
 const INSTAGRAM: &str = "17841400000000001";
 const CREATOR: &str = "secret-creator";
+const THREADS_USER: &str = "17841405793187218";
 const TIKTOK_SCOPES: [&str; 3] = ["user.info.basic", "video.publish", "video.upload"];
 const CDN: &str = "https://cdn.example.com/";
 /// Leaks are looked for as whole values and as every piece this long of one.
@@ -249,17 +253,23 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     tiktok_config.verified_url_prefixes = vec![CDN.to_owned()];
     tiktok_config.processing_time = Duration::from_millis(100);
     secrets.add("TikTok client secret", &tiktok_config.client_secret);
+    let mut threads_config = ThreadsConfig::default();
+    let threads_secret = random("threads-app-secret-", 32);
+    secrets.add("Threads app secret", &threads_secret);
+    threads_config.app_secret = threads_secret.into();
+    threads_config.container_ready_after = Duration::from_millis(100);
     let sandbox = Sandbox::builder()
         .meta(meta_config)
         .tiktok(tiktok_config)
+        .threads(threads_config)
         .start()
         .await
         .unwrap();
     let meta = sandbox.meta();
     let tiktok = sandbox.tiktok();
 
-    // Four accounts: a Page, an Instagram account, a TikTok creator whose token expires in a
-    // minute (refreshed before use), and a Page whose stored token is wrong.
+    // Five accounts: a Page, an Instagram account, a Threads profile, a TikTok creator whose
+    // token expires in a minute (refreshed before use), and a Page whose stored token is wrong.
     let tenant = TenantId::new(tenant_name);
     let page = AccountRef::new(TenantId::new(tenant_name), Platform::Facebook, PAGE);
     let bad_page = AccountRef::new(TenantId::new(tenant_name), Platform::Facebook, BAD_PAGE);
@@ -273,6 +283,9 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     secrets.add_secret("wrong Page token", &wrong_token);
     let ig_token = meta.add_instagram_account(INSTAGRAM, InstagramLogin::Facebook);
     secrets.add_secret("Instagram token", &ig_token);
+    let threads = AccountRef::new(TenantId::new(tenant_name), Platform::Threads, THREADS_USER);
+    let threads_token = sandbox.threads().add_user(THREADS_USER, "secret_cafe");
+    secrets.add_secret("Threads token", &threads_token);
     tiktok.add_creator(Creator::public(CREATOR));
     let issued = tiktok.issue_tokens(CREATOR, &TIKTOK_SCOPES);
     secrets.add_secret("TikTok access token", &issued.access_token);
@@ -282,6 +295,7 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
         Credential::new(page.clone(), page_token),
         Credential::new(bad_page.clone(), wrong_token),
         Credential::new(instagram.clone(), ig_token),
+        Credential::new(threads.clone(), threads_token),
         Credential::new(creator.clone(), issued.access_token.clone())
             .with_refresh_token(issued.refresh_token.clone())
             .with_access_expires_at(OffsetDateTime::now_utc() + Duration::from_secs(60))
@@ -322,6 +336,11 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
             Target::new(creator.clone(), Surface::Feed),
         ),
         (
+            "autumn-threads",
+            Post::new().with_text(caption(&tenant, Platform::Threads).await),
+            Target::feed(threads.clone()),
+        ),
+        (
             "autumn-wrong-token",
             Post::new().with_text("this one is refused"),
             Target::feed(bad_page.clone()),
@@ -354,9 +373,16 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
         .client_secret(tiktok.client_secret())
         .build()
         .unwrap();
+    let threads_client = ThreadsClient::builder()
+        .url(sandbox.threads().url())
+        .app_id(sandbox.threads().app_id())
+        .app_secret(sandbox.threads().app_secret())
+        .build()
+        .unwrap();
     let notes = Arc::new(Notes::default());
     let tokens = RefreshingTokenProvider::builder(store.clone())
         .refresher(Arc::new(TikTokRefresher::new(tiktok_client.clone())))
+        .refresher(Arc::new(ThreadsTokenRefresher::new(threads_client.clone())))
         .notifier(notes.clone())
         .audit(store.clone())
         .build();
@@ -366,7 +392,10 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
         TikTokPublisher::new(tiktok_client.clone())
             .with_poll(default_poll().with_initial(Duration::from_millis(100))),
     );
+    let threads_publisher =
+        Arc::new(ThreadsPublisher::new(threads_client.clone()).with_publish_delay(Duration::ZERO));
     let scheduler = Scheduler::builder(store.clone())
+        .publisher(threads_publisher.clone())
         .publisher(facebook.clone())
         .publisher(instagram_publisher.clone())
         .publisher(tiktok_publisher.clone())
@@ -381,6 +410,8 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     show(&mut texts, &facebook);
     show(&mut texts, &instagram_publisher);
     show(&mut texts, &tiktok_publisher);
+    show(&mut texts, &threads_client);
+    show(&mut texts, &threads_publisher);
     show(&mut texts, &scheduler);
     show(&mut texts, &store);
 
@@ -392,7 +423,7 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
             })
             .await
     });
-    // Until three are published and the fourth waits for re-authorisation; the deadline only
+    // Until four are published and the fifth waits for re-authorisation; the deadline only
     // bounds a failing run.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     let jobs = loop {
