@@ -38,9 +38,19 @@
 //!   `BlobTooLarge`; replies, link cards with a ≤ 1 MB thumb, quotes and quotes with media, whose
 //!   strong refs to records of this PDS must match their CIDs), client-chosen TID record keys and a generic 500 for a key that exists;
 //!   `getRecord`, `uploadBlob` (content-addressed `bafkrei…` CIDs, a 50 MB cap),
-//!   `resolveHandle`; `createSession`'s 30 per 5 minutes and the 5 000 write points per hour,
-//!   with `RateLimit-*` headers whose `Reset` is a Unix time. Its clock can be moved forward
-//!   ([`BlueskySandbox::advance_clock`]).
+//!   `resolveHandle`, `describeServer`, `getServiceAuth` (tokens bound to an `aud` and an `lxm`,
+//!   60 s by default, at most an hour, `BadExpiration` otherwise); `createSession`'s 30 per 5
+//!   minutes and the 5 000 write points per hour, with `RateLimit-*` headers whose `Reset` is a
+//!   Unix time. Its clock can be moved forward ([`BlueskySandbox::advance_clock`]). Beside it,
+//!   on its own port, Bluesky's video service ([`BlueskyVideoSandbox`]): `uploadVideo` with a
+//!   service token the PDS issued (`aud` the PDS, `lxm` `com.atproto.repo.uploadBlob`; others
+//!   get a 401), MP4 only, 100 MB; jobs that go `JOB_STATE_CREATED` → `JOB_STATE_ENCODING` with
+//!   `progress` → `JOB_STATE_COMPLETED` after a processing time on the PDS's clock, and then hold
+//!   a `video/mp4` blob stored in the account's repository, which a post's
+//!   `app.bsky.embed.video` can reference; the same bytes again answer `already_exists` with the
+//!   earlier blob; failures with the documented `failureCode`s
+//!   ([`BlueskyVideoSandbox::fail_next_video`]); public `getJobStatus`; `getUploadLimits` with
+//!   daily caps.
 //! - **Threads** ([`ThreadsSandbox`]): Meta's Threads API (`graph.threads.net/v1.0`). The code
 //!   exchange with the Threads app id (an Instagram-style `error_message` body otherwise), 1-hour
 //!   short-lived and 60-day long-lived tokens, `th_refresh_token` for tokens at least 24 h old;
@@ -93,7 +103,8 @@ use tokio::sync::oneshot;
 
 pub use bluesky::{
     BlueskyAccount, BlueskyBlob, BlueskyConfig, BlueskyEndpoint, BlueskyRecord, BlueskySandbox,
-    BlueskySession, BlueskyStrongRef,
+    BlueskySession, BlueskyStrongRef, BlueskyVideoConfig, BlueskyVideoEndpoint,
+    BlueskyVideoFailure, BlueskyVideoJob, BlueskyVideoSandbox,
 };
 pub use fault::Fault;
 pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox, MetaThrottle};
@@ -138,6 +149,8 @@ pub struct Sandbox {
     meta_addr: SocketAddr,
     bluesky: BlueskySandbox,
     bluesky_addr: SocketAddr,
+    bluesky_video: BlueskyVideoSandbox,
+    bluesky_video_addr: SocketAddr,
     threads: ThreadsSandbox,
     threads_addr: SocketAddr,
     _shutdown: Vec<oneshot::Sender<()>>,
@@ -149,6 +162,7 @@ impl fmt::Debug for Sandbox {
             .field("tiktok", &self.tiktok_addr)
             .field("meta", &self.meta_addr)
             .field("bluesky", &self.bluesky_addr)
+            .field("bluesky_video", &self.bluesky_video_addr)
             .field("threads", &self.threads_addr)
             .finish_non_exhaustive()
     }
@@ -160,6 +174,7 @@ pub struct SandboxBuilder {
     tiktok: TikTokConfig,
     meta: MetaConfig,
     bluesky: BlueskyConfig,
+    bluesky_video: BlueskyVideoConfig,
     threads: ThreadsConfig,
 }
 
@@ -185,6 +200,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets how the fake Bluesky video service behaves.
+    #[must_use]
+    pub fn bluesky_video(mut self, config: BlueskyVideoConfig) -> Self {
+        self.bluesky_video = config;
+        self
+    }
+
     /// Sets how the fake Threads API behaves.
     #[must_use]
     pub fn threads(mut self, config: ThreadsConfig) -> Self {
@@ -207,6 +229,13 @@ impl SandboxBuilder {
         let (bluesky_addr, stop) = serve(bluesky::router(bluesky_state.clone())).await?;
         bluesky_state.set_base_url(format!("http://{bluesky_addr}"));
         shutdown.push(stop);
+        let video_state = Arc::new(bluesky::VideoState::new(
+            self.bluesky_video,
+            bluesky_state.clone(),
+        ));
+        let (bluesky_video_addr, stop) = serve(bluesky::video_router(video_state.clone())).await?;
+        video_state.set_base_url(format!("http://{bluesky_video_addr}"));
+        shutdown.push(stop);
         let threads_state = Arc::new(threads::ThreadsState::new(self.threads));
         let (threads_addr, stop) = serve(threads::router(threads_state.clone())).await?;
         threads_state.set_base_url(format!("http://{threads_addr}"));
@@ -220,6 +249,8 @@ impl SandboxBuilder {
                 state: bluesky_state,
             },
             bluesky_addr,
+            bluesky_video: BlueskyVideoSandbox { state: video_state },
+            bluesky_video_addr,
             threads: ThreadsSandbox {
                 state: threads_state,
             },
@@ -272,6 +303,12 @@ impl Sandbox {
     /// The fake Bluesky PDS.
     pub fn bluesky(&self) -> &BlueskySandbox {
         &self.bluesky
+    }
+
+    /// The fake Bluesky video service (`video.bsky.app`), which shares the fake PDS's accounts,
+    /// service tokens, clock and repositories.
+    pub fn bluesky_video(&self) -> &BlueskyVideoSandbox {
+        &self.bluesky_video
     }
 
     /// The fake Threads API.

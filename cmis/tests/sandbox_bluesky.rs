@@ -272,3 +272,48 @@ async fn a_thread_of_replies_a_quote_and_a_link_card_are_stored_as_the_lexicons_
     let record: Value = serde_json::from_str(&quote_p.record).unwrap();
     assert_eq!(record["embed"]["media"]["external"]["title"], "Autumn menu");
 }
+
+#[tokio::test]
+async fn a_video_goes_through_the_video_service_and_is_embedded_once() {
+    let f = fixture().await;
+    let pds = f.sandbox.bluesky();
+    let video = f.sandbox.bluesky_video();
+    let client = BlueskyClient::builder()
+        .pds_url(pds.url())
+        .video_service_url(video.url())
+        .build()
+        .unwrap();
+    let publisher = BlueskyPublisher::new(client).with_video_poll(cmis::PollPolicy::new(
+        Duration::from_millis(100),
+        Duration::from_millis(200),
+        Duration::from_millis(300),
+    ));
+    let clip = Media::new(MediaSource::Bytes {
+        name: Some("clip.mp4".into()),
+        data: cmis::media::sample::mp4(320, 568, 2, 30).into(),
+    })
+    .with_alt_text("a test clip");
+    let post = Post::new().with_text("Watch 🎬 #rust").with_media(clip);
+    // The service needs 2 s of its clock: the first call comes back pending.
+    let Outcome::Pending(cp) = publisher.publish(&f.target, &post, &f.ctx).await.unwrap() else {
+        panic!("expected pending while the video is processed");
+    };
+    assert_eq!(cp.stage, "video_processing");
+    video.advance_clock(Duration::from_secs(3));
+    let Outcome::Published(receipt) = publisher.resume(&f.target, &cp, &f.ctx).await.unwrap()
+    else {
+        panic!("not published");
+    };
+    let jobs = video.jobs();
+    assert_eq!(jobs.len(), 1, "uploaded once: {jobs:?}");
+    let posts = pds.posts(HANDLE);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].uri, receipt.post_id.as_str());
+    let record: Value = serde_json::from_str(&posts[0].record).unwrap();
+    assert_eq!(record["embed"]["$type"], "app.bsky.embed.video");
+    assert_eq!(record["embed"]["alt"], "a test clip");
+    assert_eq!(
+        record["embed"]["video"]["ref"]["$link"].as_str(),
+        jobs[0].blob_cid.as_deref()
+    );
+}

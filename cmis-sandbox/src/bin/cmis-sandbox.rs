@@ -72,6 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "bluesky_app_password": BLUESKY_APP_PASSWORD,
             "bluesky_access_jwt": bluesky_session.access_jwt.expose_secret(),
             "bluesky_refresh_jwt": bluesky_session.refresh_jwt.expose_secret(),
+            "bluesky_video_url": sandbox.bluesky_video().url(),
             "threads_url": threads.url(),
             "threads_app_id": threads.app_id(),
             "threads_app_secret": threads.app_secret().expose_secret(),

@@ -4,8 +4,10 @@
 //! (300 graphemes and 3 000 bytes, facets, up to 4 images whose blobs this account uploaded,
 //! replies, link cards, quotes, quotes with media, videos; strong refs to records of this PDS
 //! must match them and a reply's root must be the thread's), client-chosen TID record keys and the generic 500 on a key that exists, `getRecord`,
-//! `uploadBlob` with content-addressed CIDs, `resolveHandle`, the per-account rate limits with
-//! their `RateLimit-*` headers, and the `{"error","message"}` envelope.
+//! `uploadBlob` with content-addressed CIDs, `resolveHandle`, `describeServer`, `getServiceAuth`
+//! (service tokens bound to an audience and a method), the per-account rate limits with their
+//! `RateLimit-*` headers, and the `{"error","message"}` envelope. Bluesky's video service, which
+//! writes processed videos into the accounts' repositories here, is in `video/`.
 //!
 //! Written from the AT Protocol lexicons, the reference PDS and Bluesky's documentation (see the
 //! project's `docs/bluesky-api.md` notes), not from any connector.
@@ -19,6 +21,7 @@ mod limits;
 mod routes;
 mod state;
 mod validate;
+mod video;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +33,11 @@ use crate::fault::Fault;
 
 pub(crate) use routes::router;
 pub(crate) use state::BlueskyState;
+pub use video::{
+    BlueskyVideoConfig, BlueskyVideoEndpoint, BlueskyVideoFailure, BlueskyVideoJob,
+    BlueskyVideoSandbox,
+};
+pub(crate) use video::{VideoState, router as video_router};
 
 /// The XRPC methods of the fake PDS, for fault injection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,17 +55,23 @@ pub enum BlueskyEndpoint {
     UploadBlob,
     /// `GET /xrpc/com.atproto.identity.resolveHandle`.
     ResolveHandle,
+    /// `GET /xrpc/com.atproto.server.getServiceAuth`.
+    GetServiceAuth,
+    /// `GET /xrpc/com.atproto.server.describeServer`.
+    DescribeServer,
 }
 
 impl BlueskyEndpoint {
     /// Every endpoint.
-    pub const ALL: [BlueskyEndpoint; 6] = [
+    pub const ALL: [BlueskyEndpoint; 8] = [
         Self::CreateSession,
         Self::RefreshSession,
         Self::CreateRecord,
         Self::GetRecord,
         Self::UploadBlob,
         Self::ResolveHandle,
+        Self::GetServiceAuth,
+        Self::DescribeServer,
     ];
 }
 

@@ -1,6 +1,8 @@
 //! HTTP routes of the fake PDS: XRPC under `/xrpc/<nsid>`, the `{"error","message"}` envelope and
 //! the `RateLimit-*` headers.
 
+mod service_auth;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -42,6 +44,14 @@ pub(crate) fn router(state: Arc<BlueskyState>) -> Router {
         .route(
             "/xrpc/com.atproto.identity.resolveHandle",
             get(resolve_handle),
+        )
+        .route(
+            "/xrpc/com.atproto.server.describeServer",
+            get(service_auth::describe_server),
+        )
+        .route(
+            "/xrpc/com.atproto.server.getServiceAuth",
+            get(service_auth::get_service_auth),
         )
         .fallback(not_implemented)
         .with_state(state)

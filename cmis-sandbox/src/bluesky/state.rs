@@ -1,7 +1,9 @@
 //! The fake PDS's state and rules, apart from HTTP: accounts, the clock, sessions and their
-//! tokens. Repository writes and reads are in `state/repo.rs`.
+//! tokens. Repository writes and reads are in `state/repo.rs`, service tokens in
+//! `state/service_auth.rs`.
 
 mod repo;
+mod service_auth;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -102,6 +104,7 @@ struct Inner {
     refresh_rows: HashMap<String, RefreshRow>,
     sign_in_codes: HashMap<String, String>,
     repo: repo::Repos,
+    service_tokens: HashMap<String, service_auth::ServiceToken>,
     limiter: Limiter,
     last_tid_micros: u64,
     create_session_calls: u64,

@@ -4,6 +4,7 @@
 //! this PDS are checked in `repo/refs.rs`.
 
 mod refs;
+mod video;
 
 use super::*;
 use crate::bluesky::ids::{blob_cid, is_record_key, is_tid, pretty_bytes, record_cid};
