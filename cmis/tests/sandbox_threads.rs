@@ -109,7 +109,11 @@ async fn text_carousel_and_reply_are_published_as_threads_holds_them() {
     let reply = Post::new()
         .with_text("Open until 9 tonight")
         .with_threads(ThreadsOptions::new().with_reply_to(first.post_id.as_str()));
-    let Outcome::Published(third) = f.publisher.publish(&f.target, &reply, &f.ctx).await.unwrap()
+    let Outcome::Published(third) = f
+        .publisher
+        .publish(&f.target, &reply, &f.ctx)
+        .await
+        .unwrap()
     else {
         panic!("reply not published")
     };
@@ -118,7 +122,10 @@ async fn text_carousel_and_reply_are_published_as_threads_holds_them() {
     assert_eq!(posts[0].id, first.post_id.as_str());
     assert_eq!(posts[0].media_type, "TEXT_POST");
     assert_eq!(posts[0].text.as_deref(), Some(text));
-    assert_eq!(posts[0].reply_control.as_deref(), Some("accounts_you_follow"));
+    assert_eq!(
+        posts[0].reply_control.as_deref(),
+        Some("accounts_you_follow")
+    );
     assert_eq!(posts[0].topic_tag.as_deref(), Some("food"));
     assert_eq!(
         posts[0].link_attachment.as_deref(),
@@ -132,7 +139,10 @@ async fn text_carousel_and_reply_are_published_as_threads_holds_them() {
     assert_eq!(posts[1].media_type, "CAROUSEL_ALBUM");
     assert_eq!(posts[1].media_urls.len(), 2);
     assert_eq!(posts[2].id, third.post_id.as_str());
-    assert_eq!(posts[2].reply_to_id.as_deref(), Some(first.post_id.as_str()));
+    assert_eq!(
+        posts[2].reply_to_id.as_deref(),
+        Some(first.post_id.as_str())
+    );
 }
 
 #[tokio::test]
@@ -149,7 +159,11 @@ async fn a_publish_answered_500_after_it_went_live_is_found_and_never_posted_twi
     assert_eq!(err.kind(), ErrorKind::UnknownOutcome, "{err}");
     let cp = f.checkpoints.checkpoints().last().cloned().unwrap();
     // A retry reads the container first and does not publish again.
-    let again = f.publisher.resume(&f.target, &cp, &f.ctx).await.unwrap_err();
+    let again = f
+        .publisher
+        .resume(&f.target, &cp, &f.ctx)
+        .await
+        .unwrap_err();
     assert_eq!(again.kind(), ErrorKind::UnknownOutcome, "{again}");
     let settled = f
         .publisher
@@ -260,7 +274,10 @@ async fn a_code_becomes_a_long_lived_token_that_refreshes_after_a_day() {
     // The refreshed token publishes.
     let store = Arc::new(MemoryCredentialStore::new());
     store
-        .put_credential(Credential::new(f.target.account.clone(), fresh.access_token))
+        .put_credential(Credential::new(
+            f.target.account.clone(),
+            fresh.access_token,
+        ))
         .await
         .unwrap();
     let ctx = PublishContext::new(Arc::new(RefreshingTokenProvider::builder(store).build()));
