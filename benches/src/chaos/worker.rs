@@ -114,45 +114,35 @@ pub(crate) async fn run() -> Result<()> {
         db.jobs.clone()
     };
 
-    let meta_url = var(ENV_META_URL)?;
+    // Graph reads (Meta and Threads) are retried briefly in-process; a longer throttle goes
+    // back to the scheduler. Containers are polled for a few seconds per call.
+    let graph_reads = RetryPolicy::default()
+        .with_max_attempts(4)
+        .with_base(Duration::from_millis(100))
+        .with_cap(Duration::from_secs(1))
+        .with_max_retry_after(Duration::from_secs(5));
+    let graph_poll = PollPolicy::new(
+        Duration::from_millis(200),
+        Duration::from_secs(1),
+        Duration::from_secs(3),
+    );
     let meta = MetaClient::builder()
-        .graph_url(meta_url)
+        .graph_url(var(ENV_META_URL)?)
         .app_id(var(ENV_META_APP_ID)?)
         .app_secret(SecretString::from(var(ENV_META_APP_SECRET)?))
         .timeout(HTTP_TIMEOUT)
-        // Reads are retried briefly in-process; a longer throttle goes back to the scheduler.
-        .read_retry(
-            RetryPolicy::default()
-                .with_max_attempts(4)
-                .with_base(Duration::from_millis(100))
-                .with_cap(Duration::from_secs(1))
-                .with_max_retry_after(Duration::from_secs(5)),
-        )
+        .read_retry(graph_reads.clone())
         .max_throttle_wait(Duration::from_secs(5))
-        .poll_policy(PollPolicy::new(
-            Duration::from_millis(200),
-            Duration::from_secs(1),
-            Duration::from_secs(3),
-        ))
+        .poll_policy(graph_poll)
         .build()?;
     let threads = ThreadsClient::builder()
         .url(var(ENV_THREADS_URL)?)
         .app_id(var(ENV_THREADS_APP_ID)?)
         .app_secret(SecretString::from(var(ENV_THREADS_APP_SECRET)?))
         .timeout(HTTP_TIMEOUT)
-        .read_retry(
-            RetryPolicy::default()
-                .with_max_attempts(4)
-                .with_base(Duration::from_millis(100))
-                .with_cap(Duration::from_secs(1))
-                .with_max_retry_after(Duration::from_secs(5)),
-        )
+        .read_retry(graph_reads)
         .max_throttle_wait(Duration::from_secs(5))
-        .poll_policy(PollPolicy::new(
-            Duration::from_millis(200),
-            Duration::from_secs(1),
-            Duration::from_secs(3),
-        ))
+        .poll_policy(graph_poll)
         .build()?;
     let tiktok = TikTokClient::builder()
         .api_base_url(var(ENV_TIKTOK_URL)?)
