@@ -82,6 +82,10 @@ impl BlueskyClientBuilder {
     }
 
     /// The video service, [`DEFAULT_VIDEO_SERVICE_URL`] by default.
+    ///
+    /// Video needs the client on the account's own PDS, not on the `bsky.social` entryway: the
+    /// service token's audience is the DID the PDS gives in `describeServer`. An account found
+    /// with [`IdentityResolver`](crate::IdentityResolver) has it.
     #[must_use]
     pub fn video_service_url(mut self, url: impl Into<String>) -> Self {
         self.video_url = Some(url.into());
@@ -152,6 +156,16 @@ pub(crate) fn parse_base(what: &str, raw: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// How one call differs from the others.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Tweaks {
+    /// The request's own timeout (a large upload needs more than the client's).
+    pub(crate) timeout: Option<Duration>,
+    /// A non-2xx answer whose body this accepts is read as the answer (the video service
+    /// answers a deduplicated upload with an error status and the earlier job).
+    pub(crate) accept_error_body: Option<fn(&[u8]) -> bool>,
+}
+
 /// An XRPC call's kind and body: a query (GET) or a procedure (POST).
 pub(crate) enum Body<'a> {
     /// A query: GET, parameters in the query string.
@@ -189,11 +203,12 @@ impl BlueskyClient {
         token: Option<&SecretString>,
         call: Call,
     ) -> Result<T> {
-        self.xrpc_at(&self.inner.pds, nsid, query, body, token, call)
+        let tweaks = Tweaks::default();
+        self.xrpc_at(&self.inner.pds, nsid, query, body, token, call, tweaks)
             .await
     }
 
-    /// [`xrpc`](Self::xrpc) on the video service.
+    /// [`xrpc`](Self::xrpc) on the video service, with `tweaks`.
     pub(crate) async fn video_xrpc<T: DeserializeOwned>(
         &self,
         nsid: &str,
@@ -201,11 +216,13 @@ impl BlueskyClient {
         body: Body<'_>,
         token: Option<&SecretString>,
         call: Call,
+        tweaks: Tweaks,
     ) -> Result<T> {
-        self.xrpc_at(&self.inner.video, nsid, query, body, token, call)
+        self.xrpc_at(&self.inner.video, nsid, query, body, token, call, tweaks)
             .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn xrpc_at<T: DeserializeOwned>(
         &self,
         host: &Url,
@@ -214,6 +231,7 @@ impl BlueskyClient {
         body: Body<'_>,
         token: Option<&SecretString>,
         call: Call,
+        tweaks: Tweaks,
     ) -> Result<T> {
         let base = host.as_str().trim_end_matches('/');
         let url = format!("{base}/xrpc/{nsid}");
@@ -226,6 +244,9 @@ impl BlueskyClient {
         }
         if let Some(token) = token {
             request = request.bearer_auth(token.expose_secret());
+        }
+        if let Some(timeout) = tweaks.timeout {
+            request = request.timeout(timeout);
         }
         request = match body {
             Body::Query => request,
@@ -252,7 +273,8 @@ impl BlueskyClient {
         let what = format!("the call {nsid}");
         let body = cmis_http::read_answer(response, call, &what, cmis_http::MAX_API_RESPONSE_BYTES)
             .await?;
-        if !(200..300).contains(&status) {
+        let accepted = tweaks.accept_error_body.is_some_and(|accept| accept(&body));
+        if !(200..300).contains(&status) && !accepted {
             let wait = rate_limit_wait(reset.as_deref(), retry_after, OffsetDateTime::now_utc());
             return Err(classify(status, &Envelope::parse(&body), wait, call, nsid));
         }

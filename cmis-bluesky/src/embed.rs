@@ -137,7 +137,10 @@ impl BlueskyPublisher {
             let root = parent
                 .value
                 .pointer("/reply/root")
-                .filter(|r| r.get("uri").is_some() && r.get("cid").is_some())
+                .filter(|r| {
+                    r.get("uri").is_some_and(Value::is_string)
+                        && r.get("cid").is_some_and(Value::is_string)
+                })
                 .cloned()
                 .unwrap_or_else(|| parent_ref.clone());
             refs.reply = Some(json!({"root": root, "parent": parent_ref}));

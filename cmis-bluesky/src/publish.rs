@@ -282,6 +282,7 @@ impl BlueskyPublisher {
             job_id: job_id(&status)?,
             embed,
             quote: refs.quote,
+            uploaded_at: Some(OffsetDateTime::now_utc()),
         };
         ctx.save_checkpoint(&Checkpoint::new(
             Platform::Bluesky,
@@ -301,7 +302,10 @@ impl BlueskyPublisher {
         first: Option<JobStatus>,
         ctx: &PublishContext,
     ) -> Result<Outcome> {
-        let blob = match self.wait_video(&wait.job_id, first).await? {
+        let blob = match self
+            .wait_video(&wait.job_id, first, wait.uploaded_at)
+            .await?
+        {
             Job::Ready(blob) => blob,
             Job::Working => {
                 let cp = Checkpoint::new(Platform::Bluesky, VIDEO_PROCESSING, &wait)?
@@ -327,7 +331,9 @@ impl BlueskyPublisher {
         };
         ctx.save_checkpoint(&Checkpoint::new(Platform::Bluesky, RECORD_READY, &ready)?)
             .await?;
-        self.create(target, &ready, ctx).await
+        self.create(target, &ready, ctx)
+            .await
+            .map_err(blob_gone_means_upload_again)
     }
 
     /// Writes the checkpointed record at its key.
@@ -476,7 +482,9 @@ impl Publisher for BlueskyPublisher {
                  text, where it becomes a link facet",
             ));
         }
-        if post.text_or_empty().trim().is_empty() && post.media.is_empty() {
+        let carries_something =
+            !post.media.is_empty() || post.link.is_some() || post.options.bluesky.quote.is_some();
+        if post.text_or_empty().trim().is_empty() && !carries_something {
             return Err(Error::invalid_input(
                 "a Bluesky post needs text or an image",
             ));
@@ -546,17 +554,9 @@ impl Publisher for BlueskyPublisher {
             Found::Other => return Err(key_taken()),
             Found::Missing => {}
         }
-        self.create(target, &ready, ctx).await.map_err(|e| {
-            // The images uploaded for the record are deleted when no record takes them within
-            // minutes: a new attempt uploads them again, under a new key (this one holds nothing).
-            if e.kind() == ErrorKind::Rejected && mentions_missing_blob(&e) {
-                Error::transient(format!("{}; uploading the images again", e.message()))
-                    .with_platform(Platform::Bluesky)
-                    .discarding_checkpoint()
-            } else {
-                e
-            }
-        })
+        self.create(target, &ready, ctx)
+            .await
+            .map_err(blob_gone_means_upload_again)
     }
 
     /// Reads the record at the checkpoint's key. Found: published. Not found: the checkpoint is
@@ -585,6 +585,18 @@ impl Publisher for BlueskyPublisher {
             Found::Other => Reconciliation::NotPublished,
             Found::Missing => Reconciliation::Pending(checkpoint.clone()),
         })
+    }
+}
+
+/// The media uploaded for a record are deleted when no record takes them in time: a refusal
+/// naming a missing blob starts over (new upload, new key; this key holds nothing).
+fn blob_gone_means_upload_again(e: Error) -> Error {
+    if e.kind() == ErrorKind::Rejected && mentions_missing_blob(&e) {
+        Error::transient(format!("{}; uploading the media again", e.message()))
+            .with_platform(Platform::Bluesky)
+            .discarding_checkpoint()
+    } else {
+        e
     }
 }
 

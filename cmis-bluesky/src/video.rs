@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::client::Body;
+use crate::client::{Body, Tweaks};
 use crate::publish::BlueskyPublisher;
 
 /// The checkpoint stage written once the video service has taken the upload.
@@ -25,6 +25,16 @@ pub(crate) const VIDEO_PROCESSING: &str = "video_processing";
 /// How long the service token asked for lives: 30 minutes, as the tutorial asks (the default is
 /// 60 s, too short for a large upload).
 const SERVICE_TOKEN_LIFETIME: i64 = 30 * 60;
+
+/// How long a job may process, across resumes, before the post fails: the service's own
+/// processing takes minutes; an hour means it is stuck.
+const MAX_PROCESSING: Duration = Duration::from_secs(60 * 60);
+
+/// The shortest wait between two polls, whatever the policy says (no busy loop).
+const MIN_POLL: Duration = Duration::from_millis(10);
+
+/// Upload time allowed per byte beyond the client's timeout: 1 s per 256 KB (a slow 2 Mbit/s).
+const UPLOAD_BYTES_PER_SECOND: u64 = 256 * 1024;
 
 /// How videos are polled by default: 1 s, growing to 5 s, for 2 minutes per call.
 pub(crate) const DEFAULT_VIDEO_POLL: PollPolicy = PollPolicy::new(
@@ -45,12 +55,16 @@ pub(crate) struct VideoWait {
     /// The quoted post's strong reference, if any.
     #[serde(default)]
     pub(crate) quote: Option<Value>,
+    /// When the video service took the upload (for [`MAX_PROCESSING`]).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub(crate) uploaded_at: Option<OffsetDateTime>,
 }
 
 /// `app.bsky.video.defs#jobStatus`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct JobStatus {
+    #[serde(default)]
     job_id: String,
     #[serde(default)]
     state: String,
@@ -154,6 +168,14 @@ impl BlueskyPublisher {
             embed["aspectRatio"] = json!({"width": w, "height": h});
         }
         let token = self.service_token(session).await?;
+        let size = u64::try_from(data.len()).unwrap_or(u64::MAX);
+        let tweaks = Tweaks {
+            timeout: Some(
+                Duration::from_secs(120) + Duration::from_secs(size / UPLOAD_BYTES_PER_SECOND),
+            ),
+            // A deduplicated upload may come back with an error status and the earlier job.
+            accept_error_body: Some(names_a_job),
+        };
         let answer: JobAnswer = self
             .client()
             .video_xrpc(
@@ -167,8 +189,10 @@ impl BlueskyPublisher {
                 // The service deduplicates the same bytes: repeating the upload after a lost
                 // answer finds the earlier job's blob, it never makes a second post.
                 Call::Read,
+                tweaks,
             )
-            .await?;
+            .await
+            .map_err(service_auth_refused)?;
         Ok((answer.into_status(), embed))
     }
 
@@ -217,37 +241,62 @@ impl BlueskyPublisher {
         Ok(SecretString::from(token.token))
     }
 
-    /// `getJobStatus` (public).
-    async fn job_status(&self, job_id: &str) -> Result<JobStatus> {
-        let answer: JobAnswer = self
+    /// `getJobStatus` (public). A transient failure reads as "still working": the next poll
+    /// asks again.
+    async fn job_status(&self, job_id: &str) -> Result<Option<JobStatus>> {
+        let answer = self
             .client()
-            .video_xrpc(
+            .video_xrpc::<JobAnswer>(
                 "app.bsky.video.getJobStatus",
                 &[("jobId", job_id)],
                 Body::Query,
                 None,
                 Call::Read,
+                Tweaks::default(),
             )
-            .await?;
-        Ok(answer.into_status())
+            .await;
+        match answer {
+            Ok(a) => Ok(Some(a.into_status())),
+            Err(e) if e.kind() == cmis_core::ErrorKind::Transient => {
+                tracing::debug!(kind = %e.kind(), "getJobStatus failed; polling on");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Polls the job from `first` (the upload's answer, when there is one) with the video poll
-    /// policy until it holds a blob, fails, or the budget runs out (`Working`).
-    pub(crate) async fn wait_video(&self, job_id: &str, first: Option<JobStatus>) -> Result<Job> {
+    /// policy until it holds a blob, fails, or the budget runs out (`Working`). A job still
+    /// working [`MAX_PROCESSING`] after `uploaded_at` fails the post.
+    pub(crate) async fn wait_video(
+        &self,
+        job_id: &str,
+        first: Option<JobStatus>,
+        uploaded_at: Option<OffsetDateTime>,
+    ) -> Result<Job> {
         let policy = self.video_poll();
         let mut waited = Duration::ZERO;
         let mut round = 0;
         let mut status = match first {
-            Some(s) => s,
+            Some(s) => Some(s),
             None => self.job_status(job_id).await?,
         };
         loop {
-            if let Job::Ready(blob) = status.settle()? {
+            if let Some(s) = status
+                && let Job::Ready(blob) = s.settle()?
+            {
                 return Ok(Job::Ready(blob));
             }
-            let delay = policy.delay(round);
+            let delay = policy.delay(round).max(MIN_POLL);
             if waited + delay > policy.budget {
+                let limit = time::Duration::try_from(MAX_PROCESSING).unwrap_or(time::Duration::MAX);
+                if uploaded_at.is_some_and(|at| OffsetDateTime::now_utc() - at > limit) {
+                    return Err(Error::rejected(format!(
+                        "Bluesky's video service is still processing job {job_id} after an \
+                         hour; nothing was posted"
+                    ))
+                    .with_platform(Platform::Bluesky));
+                }
                 return Ok(Job::Working);
             }
             tokio::time::sleep(delay).await;
@@ -258,15 +307,56 @@ impl BlueskyPublisher {
     }
 }
 
-/// The job id of an upload's answer.
+/// Whether a non-2xx `uploadVideo` body names a job (the dedup answer): then it is read as the
+/// answer, and its blob used.
+fn names_a_job(body: &[u8]) -> bool {
+    serde_json::from_slice::<JobAnswer>(body)
+        .map(JobAnswer::into_status)
+        .is_ok_and(|s| !s.job_id.is_empty() || s.blob.is_some())
+}
+
+/// The video service refusing its service token is not the account's token being refused:
+/// the next attempt asks the PDS for a new one. (Left as `Auth`, it would park a healthy
+/// account as needing re-authorisation.)
+fn service_auth_refused(e: Error) -> Error {
+    if e.kind() == cmis_core::ErrorKind::Auth {
+        Error::transient(format!(
+            "Bluesky's video service refused the service token ({}); a new one is asked for on \
+             the next attempt",
+            e.message()
+        ))
+        .with_platform(Platform::Bluesky)
+    } else {
+        e
+    }
+}
+
+/// The job id of an upload's answer. An answer without one says why in `error`: an account
+/// whose email is not confirmed, a daily limit, a refused video.
 pub(crate) fn job_id(status: &JobStatus) -> Result<String> {
-    if status.job_id.is_empty() {
+    if !status.job_id.is_empty() {
+        return Ok(status.job_id.clone());
+    }
+    let Some(code) = status.error.as_deref() else {
         return Err(
             Error::transient("the video service answered without a job id")
                 .with_platform(Platform::Bluesky),
         );
-    }
-    Ok(status.job_id.clone())
+    };
+    let detail = status
+        .message
+        .as_deref()
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let message = format!("Bluesky's video service refused the upload ({code}{detail})");
+    let err = if code.to_ascii_lowercase().contains("limit") {
+        Error::quota(message)
+    } else {
+        Error::rejected(message)
+    };
+    Err(err
+        .with_platform(Platform::Bluesky)
+        .with_platform_code(code))
 }
 
 #[cfg(test)]

@@ -292,3 +292,65 @@ async fn a_video_with_images_or_a_card_is_refused_before_any_call() {
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_dedup_answered_with_an_error_status_still_gives_the_earlier_blob() {
+    let server = server().await;
+    let env = env(&server, Duration::from_secs(3600)).await;
+    mount_auth(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/video/xrpc/app.bsky.video.uploadVideo"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({
+            "jobId": "job-5", "did": DID, "state": "JOB_STATE_COMPLETED",
+            "error": "already_exists", "blob": blob()
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_created(&server).await;
+    let post = Post::new().with_text("Once more").with_media(clip());
+    let out = video_publisher(&server)
+        .publish(&target(), &post, &env.ctx)
+        .await
+        .unwrap();
+    assert!(matches!(out, Outcome::Published(_)), "{out:?}");
+}
+
+#[tokio::test]
+async fn an_upload_refused_without_a_job_says_why_and_a_refused_service_token_is_not_reauth() {
+    let server = server().await;
+    let env = env(&server, Duration::from_secs(3600)).await;
+    mount_auth(&server).await;
+    mount_upload(
+        &server,
+        json!({"jobStatus": {"jobId": "", "did": DID, "state": "JOB_STATE_FAILED",
+               "error": "unconfirmed_email", "message": "confirm your email first"}}),
+    )
+    .await;
+    let post = Post::new().with_text("x").with_media(clip());
+    let err = video_publisher(&server)
+        .publish(&target(), &post, &env.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Rejected, "{err}");
+    assert!(err.message().contains("unconfirmed_email"), "{err}");
+
+    let server = common::server().await;
+    let env = common::env(&server, Duration::from_secs(3600)).await;
+    mount_auth(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/video/xrpc/app.bsky.video.uploadVideo"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"error": "BadJwtAudience", "message": "jwt audience does not match service did"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = video_publisher(&server)
+        .publish(&target(), &post, &env.ctx)
+        .await
+        .unwrap_err();
+    // The account's own token is fine: not a re-authorisation.
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+}

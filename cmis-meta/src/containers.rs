@@ -65,7 +65,8 @@ where
         if finished.len() == containers.len() {
             return Ok(Polled::Finished);
         }
-        let delay = policy.delay(round);
+        // Never a busy loop, whatever the policy says.
+        let delay = policy.delay(round).max(Duration::from_millis(10));
         if waited + delay > policy.budget {
             return Ok(Polled::StillProcessing);
         }
