@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::client::Body;
-use crate::publish::{BlueskyPublisher, POST_COLLECTION};
+use crate::publisher::{BlueskyPublisher, POST_COLLECTION};
 
 /// An `at://{repo}/{collection}/{rkey}` URI, split.
 #[derive(Debug, Clone, PartialEq, Eq)]

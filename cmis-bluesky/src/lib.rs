@@ -58,6 +58,7 @@ mod embed;
 mod error;
 mod identity;
 mod publish;
+mod publisher;
 pub mod richtext;
 mod session;
 mod tid;
@@ -69,6 +70,6 @@ pub use client::{
 pub use identity::{
     DEFAULT_PLC_DIRECTORY_URL, IDENTITY_TTL, Identity, IdentityResolver, IdentityResolverBuilder,
 };
-pub use publish::{BlueskyPublisher, POST_COLLECTION};
+pub use publisher::{BlueskyPublisher, POST_COLLECTION};
 pub use session::{BlueskyRefresher, Session};
 pub use tid::{TID_LEN, Tid};

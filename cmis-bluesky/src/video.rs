@@ -8,16 +8,14 @@
 
 use std::time::Duration;
 
-use cmis_core::{
-    Error, Media, MediaSource, Platform, PollPolicy, Result, SecretString, TokenSession,
-};
+use cmis_core::{Error, Media, MediaSource, Platform, Result, SecretString, TokenSession};
 use cmis_http::Call;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::client::{Body, Tweaks};
-use crate::publish::BlueskyPublisher;
+use crate::publisher::BlueskyPublisher;
 
 /// The checkpoint stage written once the video service has taken the upload.
 pub(crate) const VIDEO_PROCESSING: &str = "video_processing";
@@ -35,13 +33,6 @@ const MIN_POLL: Duration = Duration::from_millis(10);
 
 /// Upload time allowed per byte beyond the client's timeout: 1 s per 256 KB (a slow 2 Mbit/s).
 const UPLOAD_BYTES_PER_SECOND: u64 = 256 * 1024;
-
-/// How videos are polled by default: 1 s, growing to 5 s, for 2 minutes per call.
-pub(crate) const DEFAULT_VIDEO_POLL: PollPolicy = PollPolicy::new(
-    Duration::from_secs(1),
-    Duration::from_secs(5),
-    Duration::from_secs(120),
-);
 
 /// What a checkpoint holds while the video service works: the record without its embed, the
 /// job, and the embed's other parts.
