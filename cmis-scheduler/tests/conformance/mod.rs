@@ -1910,7 +1910,7 @@ pub async fn undecodable_rows_never_block_the_queue<H: DbHarness>(h: &H) {
     .await
     .unwrap();
     h.raw_sql(&format!(
-        "UPDATE jobs SET platform = 'threads' WHERE id = {}",
+        "UPDATE jobs SET platform = 'mastodon' WHERE id = {}",
         ids[1]
     ))
     .await
