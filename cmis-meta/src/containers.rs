@@ -1,11 +1,11 @@
 //! What Instagram and Threads containers share: polling a set of containers with bounded
-//! backoff, and the best-effort permalink read of a published post.
+//! backoff, and the receipt of a published post with its permalink read best effort.
 
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
-use cmis_core::{Error, PollPolicy, Result};
+use cmis_core::{Error, PollPolicy, PostId, Receipt, Result, Target};
 use serde_json::Value;
 use url::Url;
 
@@ -76,9 +76,31 @@ where
     }
 }
 
-/// `GET {url}?fields={fields}` and its `permalink`; any failure is logged and yields `None`: a
-/// failed lookup never fails a published post.
-pub(crate) async fn permalink(
+/// A receipt for the published `media_id` of `target`'s account, with the permalink that
+/// `GET {url}?fields={fields}` gives. Best effort: any failure of the lookup is logged and the
+/// receipt has no permalink; a failed lookup never fails a published post.
+pub(crate) async fn receipt(
+    client: &MetaClient,
+    s: Session<'_>,
+    target: &Target,
+    media_id: String,
+    url: String,
+    fields: &str,
+) -> Receipt {
+    let permalink = permalink(client, s, &media_id, url, fields).await;
+    let mut r = Receipt::new(
+        target.account.platform,
+        target.account.account.clone(),
+        PostId::new(media_id),
+    )
+    .with_published_at(client.clock().now());
+    if let Some(p) = permalink {
+        r = r.with_permalink(p);
+    }
+    r
+}
+
+async fn permalink(
     client: &MetaClient,
     s: Session<'_>,
     media_id: &str,

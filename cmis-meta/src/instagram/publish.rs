@@ -1,9 +1,6 @@
 //! The Instagram publish state machine: containers → poll → `media_publish` once → permalink.
 
-use cmis_core::{
-    Error, MediaSource, Outcome, Platform, PostId, PublishContext, Receipt, Result, Target,
-};
-use url::Url;
+use cmis_core::{Error, MediaSource, Outcome, Platform, PublishContext, Receipt, Result, Target};
 
 use super::container::Polled;
 use super::{IgKind, IgState, InstagramPublisher};
@@ -165,29 +162,15 @@ impl InstagramPublisher {
         ))
     }
 
-    /// A receipt for `media_id`, with the permalink when the lookup works (best effort).
+    /// A receipt for `media_id`, with the permalink when the lookup works
+    /// (`GET /{media-id}?fields=permalink`, best effort).
     pub(super) async fn receipt(
         &self,
         s: Session<'_>,
         target: &Target,
         media_id: String,
     ) -> Receipt {
-        let permalink = self.permalink(s, &media_id).await;
-        let mut r = Receipt::new(
-            Platform::Instagram,
-            target.account.account.clone(),
-            PostId::new(media_id),
-        )
-        .with_published_at(self.client.clock().now());
-        if let Some(p) = permalink {
-            r = r.with_permalink(p);
-        }
-        r
-    }
-
-    /// `GET /{media-id}?fields=permalink` (best effort).
-    async fn permalink(&self, s: Session<'_>, media_id: &str) -> Option<Url> {
-        let url = self.client.url(self.host(), media_id);
-        crate::containers::permalink(&self.client, s, media_id, url, "permalink").await
+        let url = self.client.url(self.host(), &media_id);
+        crate::containers::receipt(&self.client, s, target, media_id, url, "permalink").await
     }
 }

@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use cmis_core::{
-    Error, ErrorKind, Media, MediaSource, Outcome, Platform, Post, PostId, PublishContext, Receipt,
-    Result, Target,
+    Error, ErrorKind, Media, MediaSource, Outcome, Platform, Post, PublishContext, Receipt, Result,
+    Target,
 };
 use serde::Deserialize;
-use url::Url;
 
 use super::reconcile::Lookup;
 use super::{ThKind, ThState, ThreadsPublisher};
@@ -391,30 +390,16 @@ impl ThreadsPublisher {
         }
     }
 
-    /// A receipt for `media_id`, with the permalink when the lookup works (best effort: Threads
-    /// omits it for copyrighted media, §2.3).
+    /// A receipt for `media_id`, with the permalink when the lookup works
+    /// (`GET /{media-id}?fields=id,permalink`, best effort).
     pub(super) async fn receipt(
         &self,
         s: Session<'_>,
         target: &Target,
         media_id: String,
     ) -> Receipt {
-        let permalink = self.permalink(s, &media_id).await;
-        let mut r = Receipt::new(
-            Platform::Threads,
-            target.account.account.clone(),
-            PostId::new(media_id),
-        )
-        .with_published_at(self.client.meta().clock().now());
-        if let Some(p) = permalink {
-            r = r.with_permalink(p);
-        }
-        r
-    }
-
-    /// `GET /{media-id}?fields=id,permalink` (best effort).
-    async fn permalink(&self, s: Session<'_>, media_id: &str) -> Option<Url> {
-        let url = self.client.url(media_id);
-        crate::containers::permalink(self.client.meta(), s, media_id, url, "id,permalink").await
+        let url = self.client.url(&media_id);
+        crate::containers::receipt(self.client.meta(), s, target, media_id, url, "id,permalink")
+            .await
     }
 }
