@@ -77,6 +77,12 @@ pub struct Limits {
     pub bluesky: PlatformRules,
     /// Threads' rules.
     pub threads: PlatformRules,
+    /// LinkedIn: 3 000, counted in UTF-16 units (`docs/linkedin-api.md` §3). The connector counts
+    /// the escaped text, which may be longer; a caption near the limit is checked there again.
+    pub linkedin: PlatformRules,
+    /// YouTube's description: 5 000 UTF-8 bytes (`docs/youtube-api.md` §4). The title is the
+    /// first line, at most 100 characters, checked by the connector.
+    pub youtube: PlatformRules,
 }
 
 impl Default for Limits {
@@ -106,6 +112,16 @@ impl Default for Limits {
                 max_caption: 500,
                 unit: LengthUnit::Utf8Bytes,
                 max_hashtags: 5,
+            },
+            linkedin: PlatformRules {
+                max_caption: 3000,
+                unit: LengthUnit::Utf16,
+                max_hashtags: 5,
+            },
+            youtube: PlatformRules {
+                max_caption: 5000,
+                unit: LengthUnit::Utf8Bytes,
+                max_hashtags: 15,
             },
         }
     }
@@ -142,6 +158,8 @@ impl Limits {
             Platform::TikTok => self.tiktok = rules,
             Platform::Bluesky => self.bluesky = rules,
             Platform::Threads => self.threads = rules,
+            Platform::LinkedIn => self.linkedin = rules,
+            Platform::YouTube => self.youtube = rules,
             _ => {}
         }
         self
@@ -155,6 +173,8 @@ impl Limits {
             Platform::TikTok => Ok(self.tiktok),
             Platform::Bluesky => Ok(self.bluesky),
             Platform::Threads => Ok(self.threads),
+            Platform::LinkedIn => Ok(self.linkedin),
+            Platform::YouTube => Ok(self.youtube),
             other => Err(Error::invalid_input(format!(
                 "cmis-ai has no caption rules for platform {other}"
             ))),

@@ -1,7 +1,8 @@
 //! Platform media and caption rules, as versioned data.
 //!
 //! Figures come from the platforms' documentation as collected in cmis's reference notes
-//! (`docs/meta-graph-api.md`, `docs/tiktok-api.md`, `docs/ai-providers.md` §6). Where a page says
+//! (`docs/meta-graph-api.md`, `docs/tiktok-api.md`, `docs/threads-api.md`, `docs/bluesky-api.md`,
+//! `docs/linkedin-api.md`, `docs/youtube-api.md`, `docs/ai-providers.md` §6). Where a page says
 //! "MB" without saying which, cmis reads it as decimal megabytes (10^6 bytes): the smaller
 //! reading, so a file cmis passes is never over the limit whichever the platform meant.
 
@@ -315,6 +316,43 @@ impl Rules {
                 Some(threads_image()),
                 Some(threads_video()),
             ),
+            (Platform::LinkedIn, Surface::Feed) => (
+                // docs/linkedin-api.md §3: 3 000, counted in UTF-16 units (the connector counts
+                // the escaped commentary, which is what LinkedIn receives).
+                TextRules::new(3000, LengthUnit::Utf16),
+                None,
+                None,
+                // §2: text, one image, 2–20 images (multiImage), or one video. A document
+                // (PDF) is checked by the connector: it is neither image nor video.
+                items(0, 20, 20, 1, false),
+                Some(linkedin_image()),
+                Some(linkedin_video()),
+            ),
+            (Platform::YouTube, Surface::Feed) => (
+                // docs/youtube-api.md §4: the description, at most 5 000 UTF-8 bytes (the
+                // connector checks the title, the text's first line, on its own).
+                TextRules::new(5000, LengthUnit::Utf8Bytes),
+                None,
+                None,
+                // One video, and optionally one image: its custom thumbnail.
+                items(1, 2, 1, 1, true),
+                Some(youtube_thumbnail()),
+                Some(youtube_video()),
+            ),
+            (Platform::YouTube, Surface::Reel) => (
+                TextRules::new(5000, LengthUnit::Utf8Bytes),
+                None,
+                None,
+                items(1, 2, 1, 1, true),
+                Some(youtube_thumbnail()),
+                // §4 "Shorts": YouTube has no Shorts flag; a vertical or square video of at most
+                // 3 minutes is classified as a Short. This surface checks that it will be one.
+                Some(VideoRules {
+                    max_duration: Some(Duration::from_secs(180)),
+                    max_aspect: Some(1.0),
+                    ..youtube_video()
+                }),
+            ),
             _ => {
                 return Err(Error::unsupported(format!(
                     "cmis has no media rules for {platform} {surface}"
@@ -597,6 +635,82 @@ fn tiktok_video() -> VideoRules {
         max_fps: Some(60.0),
         min_side: Some(360),
         max_side: Some(4096),
+        min_width: None,
+        min_height: None,
+        max_width: None,
+        min_aspect: None,
+        max_aspect: None,
+        moov_first: false,
+    }
+}
+
+/// docs/linkedin-api.md §4.1: JPEG, GIF (animated too) or PNG, at most 5 MB (WebP is refused;
+/// converting makes it a JPEG). The < 36 152 320 pixel cap is checked by the connector.
+fn linkedin_image() -> ImageRules {
+    ImageRules {
+        formats: vec![Format::Jpeg, Format::Png, Format::Gif],
+        convertible: vec![Format::Webp],
+        max_bytes: Some(5 * MB),
+        min_width: None,
+        max_width: None,
+        max_height: None,
+        min_aspect: None,
+        max_aspect: None,
+        srgb: false,
+    }
+}
+
+/// docs/linkedin-api.md §4.2: MP4, 3 s–30 min, aspect 1:2.4–2.4:1, at most 200 MB (one source
+/// says 500 MB; the smaller is enforced until tested).
+fn linkedin_video() -> VideoRules {
+    VideoRules {
+        formats: vec![Format::Mp4],
+        codecs: Vec::new(),
+        max_bytes: Some(200 * MB),
+        min_duration: Some(Duration::from_secs(3)),
+        max_duration: Some(Duration::from_secs(30 * 60)),
+        min_fps: None,
+        max_fps: None,
+        min_side: None,
+        max_side: None,
+        min_width: None,
+        min_height: None,
+        max_width: None,
+        min_aspect: Some(1.0 / 2.4),
+        max_aspect: Some(2.4),
+        moov_first: false,
+    }
+}
+
+/// docs/youtube-api.md §4 "Thumbnails": JPEG or PNG, at most 2 MB (a newer page says 50 MB; the
+/// smaller is enforced).
+fn youtube_thumbnail() -> ImageRules {
+    ImageRules {
+        formats: vec![Format::Jpeg, Format::Png],
+        convertible: vec![Format::Webp],
+        max_bytes: Some(2 * MB),
+        min_width: None,
+        max_width: None,
+        max_height: None,
+        min_aspect: None,
+        max_aspect: None,
+        srgb: false,
+    }
+}
+
+/// docs/youtube-api.md §3: `video/*` up to 256 GB; at most 12 hours (a channel that is not
+/// phone-verified is held to 15 minutes by YouTube, which cmis cannot see).
+fn youtube_video() -> VideoRules {
+    VideoRules {
+        formats: vec![Format::Mp4, Format::Mov, Format::Webm, Format::Matroska],
+        codecs: Vec::new(),
+        max_bytes: Some(256_000 * MB),
+        min_duration: None,
+        max_duration: Some(Duration::from_secs(12 * 60 * 60)),
+        min_fps: None,
+        max_fps: None,
+        min_side: None,
+        max_side: None,
         min_width: None,
         min_height: None,
         max_width: None,

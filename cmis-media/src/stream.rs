@@ -83,9 +83,14 @@ impl ChunkedFile {
     /// Records that `chunk` was accepted by the platform: reports the bytes sent so far (the end
     /// of the chunk, so a resumed upload reports from where it resumed) and the total.
     pub fn chunk_sent(&self, chunk: &Chunk) {
+        self.sent_up_to(chunk.offset.saturating_add(chunk.len));
+    }
+
+    /// Records that the platform holds the file's first `end` bytes (the offset a resumable
+    /// upload's server reported, or the end of the range just accepted).
+    pub fn sent_up_to(&self, end: u64) {
         if let Some((index, sink)) = &self.progress {
-            let sent = chunk.offset.saturating_add(chunk.len).min(self.size);
-            sink.progress(&Progress::new(*index, sent, self.size));
+            sink.progress(&Progress::new(*index, end.min(self.size), self.size));
         }
     }
 
@@ -107,7 +112,7 @@ impl ChunkedFile {
     /// Reads exactly the bytes of `chunk`. A file that shrank since it was opened is an
     /// [`InvalidInput`](cmis_core::ErrorKind::InvalidInput) error.
     pub async fn read_chunk(&mut self, chunk: &Chunk) -> Result<Bytes> {
-        if chunk.total != self.size || chunk.offset.saturating_add(chunk.len) > self.size {
+        if chunk.total != self.size {
             return Err(Error::invalid_input(format!(
                 "chunk {} does not fit {} ({} bytes)",
                 chunk.content_range(),
@@ -115,11 +120,28 @@ impl ChunkedFile {
                 self.size
             )));
         }
-        let len = usize::try_from(chunk.len).map_err(|_| {
-            Error::invalid_input(format!("chunk of {} bytes is too large", chunk.len))
-        })?;
+        self.read_range(chunk.offset, chunk.len).await
+    }
+
+    /// Reads exactly `len` bytes from `offset`: for a protocol whose server says where to go on
+    /// (YouTube's resumable upload answers with the bytes it holds), or whose upload
+    /// instructions name byte ranges (LinkedIn's video parts).
+    ///
+    /// A range past the end of the file is an
+    /// [`InvalidInput`](cmis_core::ErrorKind::InvalidInput) error.
+    pub async fn read_range(&mut self, offset: u64, len: u64) -> Result<Bytes> {
+        if offset.checked_add(len).is_none_or(|end| end > self.size) {
+            return Err(Error::invalid_input(format!(
+                "bytes {offset}..{} are outside {} ({} bytes)",
+                offset.saturating_add(len),
+                self.path.display(),
+                self.size
+            )));
+        }
+        let len = usize::try_from(len)
+            .map_err(|_| Error::invalid_input(format!("a read of {len} bytes is too large")))?;
         self.file
-            .seek(SeekFrom::Start(chunk.offset))
+            .seek(SeekFrom::Start(offset))
             .await
             .map_err(|e| io_error(&self.path, "cannot be read", e))?;
         let mut buf = BytesMut::zeroed(len);

@@ -3,6 +3,7 @@
 mod credential;
 mod ids;
 mod media;
+mod options;
 mod platform;
 mod post;
 mod receipt;
@@ -11,6 +12,7 @@ mod target;
 pub use credential::Credential;
 pub use ids::{AccountId, PostId, PostKey, TenantId};
 pub use media::{Media, MediaSource};
+pub use options::{LinkedInOptions, LinkedInVisibility, YouTubeOptions, YouTubePrivacy};
 pub use platform::{Platform, Surface};
 pub use post::{
     BlueskyOptions, FacebookOptions, InstagramOptions, PlatformOptions, Post, PrivacyLevel,

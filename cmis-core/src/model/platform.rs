@@ -26,6 +26,12 @@ pub enum Platform {
     Bluesky,
     /// Threads profiles, through the Threads API (`graph.threads.net`).
     Threads,
+    /// LinkedIn members and organization pages, through the Posts API.
+    #[serde(rename = "linkedin")]
+    LinkedIn,
+    /// YouTube channels, through the YouTube Data API v3.
+    #[serde(rename = "youtube")]
+    YouTube,
     /// A platform this version of cmis does not know.
     #[serde(other)]
     Unknown,
@@ -33,16 +39,18 @@ pub enum Platform {
 
 impl Platform {
     /// The platforms this version of cmis knows, in a stable order.
-    pub const ALL: [Platform; 5] = [
+    pub const ALL: [Platform; 7] = [
         Platform::Facebook,
         Platform::Instagram,
         Platform::TikTok,
         Platform::Bluesky,
         Platform::Threads,
+        Platform::LinkedIn,
+        Platform::YouTube,
     ];
 
-    /// The stable lowercase name: `facebook`, `instagram`, `tiktok`, `bluesky`, `threads` or
-    /// `unknown`.
+    /// The stable lowercase name: `facebook`, `instagram`, `tiktok`, `bluesky`, `threads`,
+    /// `linkedin`, `youtube` or `unknown`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Facebook => "facebook",
@@ -50,6 +58,8 @@ impl Platform {
             Self::TikTok => "tiktok",
             Self::Bluesky => "bluesky",
             Self::Threads => "threads",
+            Self::LinkedIn => "linkedin",
+            Self::YouTube => "youtube",
             Self::Unknown => "unknown",
         }
     }
@@ -64,15 +74,15 @@ impl fmt::Display for Platform {
 impl FromStr for Platform {
     type Err = Error;
 
-    /// Parses `facebook`, `instagram`, `tiktok`, `bluesky` or `threads` (ASCII
-    /// case-insensitive).
+    /// Parses `facebook`, `instagram`, `tiktok`, `bluesky`, `threads`, `linkedin` or `youtube`
+    /// (ASCII case-insensitive).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Platform::ALL
             .into_iter()
             .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 Error::invalid_input(format!(
-                    "unknown platform {s:?}: expected facebook, instagram, tiktok, bluesky or threads"
+                    "unknown platform {s:?}: expected facebook, instagram, tiktok, bluesky, threads, linkedin or youtube"
                 ))
             })
     }

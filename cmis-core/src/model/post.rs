@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::{Error, Media};
+use crate::{Error, LinkedInOptions, Media, YouTubeOptions};
 
 /// A post: text, media, an optional link, and per-platform options.
 ///
@@ -101,6 +101,20 @@ impl Post {
         self
     }
 
+    /// Sets the LinkedIn options.
+    #[must_use]
+    pub fn with_linkedin(mut self, options: LinkedInOptions) -> Self {
+        self.options.linkedin = options;
+        self
+    }
+
+    /// Sets the YouTube options.
+    #[must_use]
+    pub fn with_youtube(mut self, options: YouTubeOptions) -> Self {
+        self.options.youtube = options;
+        self
+    }
+
     /// The text, or `""` when there is none.
     pub fn text_or_empty(&self) -> &str {
         self.text.as_deref().unwrap_or("")
@@ -126,6 +140,12 @@ pub struct PlatformOptions {
     /// Bluesky options.
     #[serde(default, skip_serializing_if = "BlueskyOptions::is_empty")]
     pub bluesky: BlueskyOptions,
+    /// LinkedIn options.
+    #[serde(default, skip_serializing_if = "LinkedInOptions::is_empty")]
+    pub linkedin: LinkedInOptions,
+    /// YouTube options.
+    #[serde(default, skip_serializing_if = "YouTubeOptions::is_empty")]
+    pub youtube: YouTubeOptions,
 }
 
 /// Bluesky options (`docs/bluesky-api.md` §3, §5.2). A post's [`link`](Post::link) becomes a
