@@ -1,0 +1,1 @@
+//! LinkedIn connector for cmis (being written: see issue 20).

@@ -1,0 +1,1 @@
+//! YouTube connector for cmis (being written: see issue 20).
