@@ -87,8 +87,10 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 mod bluesky;
+mod clock;
 mod fault;
 mod http;
+mod linkedin;
 mod meta;
 mod pkce;
 mod threads;
@@ -107,6 +109,9 @@ pub use bluesky::{
     BlueskyVideoFailure, BlueskyVideoJob, BlueskyVideoSandbox,
 };
 pub use fault::Fault;
+pub use linkedin::{
+    LinkedInConfig, LinkedInEndpoint, LinkedInPost, LinkedInSandbox, LinkedInTokens,
+};
 pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox, MetaThrottle};
 pub use threads::{ThreadsConfig, ThreadsContainer, ThreadsEndpoint, ThreadsPost, ThreadsSandbox};
 pub use tiktok::{
@@ -153,6 +158,8 @@ pub struct Sandbox {
     bluesky_video_addr: SocketAddr,
     threads: ThreadsSandbox,
     threads_addr: SocketAddr,
+    linkedin: LinkedInSandbox,
+    linkedin_addr: SocketAddr,
     _shutdown: Vec<oneshot::Sender<()>>,
 }
 
@@ -164,6 +171,7 @@ impl fmt::Debug for Sandbox {
             .field("bluesky", &self.bluesky_addr)
             .field("bluesky_video", &self.bluesky_video_addr)
             .field("threads", &self.threads_addr)
+            .field("linkedin", &self.linkedin_addr)
             .finish_non_exhaustive()
     }
 }
@@ -176,6 +184,7 @@ pub struct SandboxBuilder {
     bluesky: BlueskyConfig,
     bluesky_video: BlueskyVideoConfig,
     threads: ThreadsConfig,
+    linkedin: LinkedInConfig,
 }
 
 impl SandboxBuilder {
@@ -214,6 +223,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets how the fake LinkedIn behaves.
+    #[must_use]
+    pub fn linkedin(mut self, config: LinkedInConfig) -> Self {
+        self.linkedin = config;
+        self
+    }
+
     /// Starts the servers on `127.0.0.1` with random ports.
     pub async fn start(self) -> Result<Sandbox> {
         let mut shutdown = Vec::new();
@@ -240,6 +256,10 @@ impl SandboxBuilder {
         let (threads_addr, stop) = serve(threads::router(threads_state.clone())).await?;
         threads_state.set_base_url(format!("http://{threads_addr}"));
         shutdown.push(stop);
+        let linkedin_state = Arc::new(linkedin::LinkedInState::new(self.linkedin));
+        let (linkedin_addr, stop) = serve(linkedin::router(linkedin_state.clone())).await?;
+        linkedin_state.set_base_url(format!("http://{linkedin_addr}"));
+        shutdown.push(stop);
         Ok(Sandbox {
             tiktok: TikTokSandbox { state },
             tiktok_addr: addr,
@@ -255,6 +275,10 @@ impl SandboxBuilder {
                 state: threads_state,
             },
             threads_addr,
+            linkedin: LinkedInSandbox {
+                state: linkedin_state,
+            },
+            linkedin_addr,
             _shutdown: shutdown,
         })
     }
@@ -314,5 +338,10 @@ impl Sandbox {
     /// The fake Threads API.
     pub fn threads(&self) -> &ThreadsSandbox {
         &self.threads
+    }
+
+    /// The fake LinkedIn (OAuth and the versioned REST API).
+    pub fn linkedin(&self) -> &LinkedInSandbox {
+        &self.linkedin
     }
 }
