@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cmis_core::{CredentialStore, ErrorKind, ExposeSecret, SecretString, TokenProvider};
+use cmis_core::{CredentialStore, ErrorKind, ExposeSecret, SecretString};
 use common::*;
 use time::OffsetDateTime;
 use wiremock::matchers::{body_string_contains, header, method, path};
