@@ -95,6 +95,7 @@ mod meta;
 mod pkce;
 mod threads;
 mod tiktok;
+mod youtube;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -116,6 +117,9 @@ pub use meta::{InstagramLogin, MetaConfig, MetaEndpoint, MetaPost, MetaSandbox, 
 pub use threads::{ThreadsConfig, ThreadsContainer, ThreadsEndpoint, ThreadsPost, ThreadsSandbox};
 pub use tiktok::{
     Creator, IssuedTokens, PublishKind, TikTokConfig, TikTokEndpoint, TikTokPublish, TikTokSandbox,
+};
+pub use youtube::{
+    YouTubeConfig, YouTubeEndpoint, YouTubeSandbox, YouTubeSession, YouTubeTokens, YouTubeVideo,
 };
 
 /// Running fake platforms. They stop when this value is dropped.
@@ -160,6 +164,8 @@ pub struct Sandbox {
     threads_addr: SocketAddr,
     linkedin: LinkedInSandbox,
     linkedin_addr: SocketAddr,
+    youtube: YouTubeSandbox,
+    youtube_addr: SocketAddr,
     _shutdown: Vec<oneshot::Sender<()>>,
 }
 
@@ -172,6 +178,7 @@ impl fmt::Debug for Sandbox {
             .field("bluesky_video", &self.bluesky_video_addr)
             .field("threads", &self.threads_addr)
             .field("linkedin", &self.linkedin_addr)
+            .field("youtube", &self.youtube_addr)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +192,7 @@ pub struct SandboxBuilder {
     bluesky_video: BlueskyVideoConfig,
     threads: ThreadsConfig,
     linkedin: LinkedInConfig,
+    youtube: YouTubeConfig,
 }
 
 impl SandboxBuilder {
@@ -230,6 +238,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets how the fake YouTube behaves.
+    #[must_use]
+    pub fn youtube(mut self, config: YouTubeConfig) -> Self {
+        self.youtube = config;
+        self
+    }
+
     /// Starts the servers on `127.0.0.1` with random ports.
     pub async fn start(self) -> Result<Sandbox> {
         let mut shutdown = Vec::new();
@@ -260,6 +275,10 @@ impl SandboxBuilder {
         let (linkedin_addr, stop) = serve(linkedin::router(linkedin_state.clone())).await?;
         linkedin_state.set_base_url(format!("http://{linkedin_addr}"));
         shutdown.push(stop);
+        let youtube_state = Arc::new(youtube::YouTubeState::new(self.youtube));
+        let (youtube_addr, stop) = serve(youtube::router(youtube_state.clone())).await?;
+        youtube_state.set_base_url(format!("http://{youtube_addr}"));
+        shutdown.push(stop);
         Ok(Sandbox {
             tiktok: TikTokSandbox { state },
             tiktok_addr: addr,
@@ -279,6 +298,10 @@ impl SandboxBuilder {
                 state: linkedin_state,
             },
             linkedin_addr,
+            youtube: YouTubeSandbox {
+                state: youtube_state,
+            },
+            youtube_addr,
             _shutdown: shutdown,
         })
     }
@@ -343,5 +366,10 @@ impl Sandbox {
     /// The fake LinkedIn (OAuth and the versioned REST API).
     pub fn linkedin(&self) -> &LinkedInSandbox {
         &self.linkedin
+    }
+
+    /// The fake YouTube (Google's token endpoint and the Data API v3).
+    pub fn youtube(&self) -> &YouTubeSandbox {
+        &self.youtube
     }
 }
