@@ -11,7 +11,7 @@
 //! "Testing" with an external user type, after 7 days**: every YouTube account connected to
 //! such a project must re-authorise weekly. Publish the consent screen ("In production") before
 //! connecting real accounts. A dead refresh token answers `invalid_grant`, which this crate
-//! reports as [`ErrorKind::Auth`](cmis_core::ErrorKind::Auth): re-authorise, never retry.
+//! reports as [`ErrorKind::Auth`]: re-authorise, never retry.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -386,8 +386,8 @@ fn oauth_error(status: u16, code: &str, description: Option<String>) -> Error {
 /// Google's [`TokenRefresher`] for `cmis::RefreshingTokenProvider`: the `refresh_token` grant,
 /// the lifetime read from `expires_in`, and the stored refresh token **kept** when the answer
 /// has none (Google's usual answer). `invalid_grant` is
-/// [`ErrorKind::Auth`](cmis_core::ErrorKind::Auth) (re-authorise; never retried); a network
-/// failure is [`ErrorKind::Transient`](cmis_core::ErrorKind::Transient).
+/// [`ErrorKind::Auth`] (re-authorise; never retried); a network
+/// failure is [`ErrorKind::Transient`].
 ///
 /// A project whose consent screen is in "Testing" gets refresh tokens that die after 7 days:
 /// see the [module docs](crate::oauth).

@@ -91,7 +91,7 @@ impl YouTubePublisher {
     /// Sets the upload chunk size: a positive multiple of 262 144 bytes (256 KiB), or
     /// [`InvalidInput`](cmis_core::ErrorKind::InvalidInput). Memory holds about one chunk.
     pub fn with_chunk_size(mut self, bytes: u64) -> Result<Self> {
-        if bytes == 0 || bytes % CHUNK_GRANULARITY != 0 {
+        if bytes == 0 || !bytes.is_multiple_of(CHUNK_GRANULARITY) {
             return Err(Error::invalid_input(format!(
                 "a YouTube upload chunk must be a positive multiple of {CHUNK_GRANULARITY} bytes \
                  (256 KiB); {bytes} is not"
