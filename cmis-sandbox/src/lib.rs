@@ -62,6 +62,25 @@
 //!   publishing limit, permalinks; the user's `threads` newest first with `fields`,
 //!   `since`/`until` and cursors; the Graph error envelope with `fbtrace_id`. Its clock can be
 //!   moved forward ([`ThreadsSandbox::advance_clock`]).
+//! - **LinkedIn** ([`LinkedInSandbox`]): `/oauth/v2/accessToken` (codes; refresh tokens whose
+//!   365-day lifetime a refresh does not reset; `invalid_grant` for dead ones) and the versioned
+//!   `/rest/` API behind `LinkedIn-Version` (400 `VERSION_MISSING`; 426 `NONEXISTENT_VERSION`
+//!   for sunset versions, [`LinkedInConfig::oldest_active_version`]) and
+//!   `X-Restli-Protocol-Version: 2.0.0`, with the 401 bodies of expired, revoked and invalid
+//!   tokens; posts whose little-text commentary is **silently cut at the first unescaped
+//!   reserved character**, as LinkedIn does ([`LinkedInPost::text`]), 422 `DUPLICATE_POST`
+//!   naming the first post, media that must be `AVAILABLE` (`MEDIA_ASSET_WAITING_UPLOAD`),
+//!   the author finder (organizations; members need `r_member_social`), delete; images and
+//!   documents (initialize, one `PUT`, status); videos in 4 MiB parts whose ETags finalize
+//!   must list in order, then `PROCESSING` for a few reads; 429s without `Retry-After`.
+//! - **YouTube** ([`YouTubeSandbox`]): Google's `/token` (S256 PKCE, refresh answers without
+//!   `refresh_token`) and the Data API v3: resumable `videos.insert` with metadata checks, the
+//!   project's uploads-per-day budget (403 `quotaExceeded`) and a channel cap (400
+//!   `uploadLimitExceeded`), chunk `PUT`s in 256 KiB multiples from the stored offset, `308`
+//!   with `Range`, probes with `bytes */N` that answer the `201` video again once the last
+//!   byte arrived; `videos.list` with processing, `channels.list`, `playlistItems.list` newest
+//!   first, `thumbnails.set` (403 on unverified channels). Counts for tests:
+//!   [`YouTubeSandbox::video_count`], [`YouTubeSandbox::sessions_started`].
 //!
 //! Every endpoint takes injected [`Fault`]s: 5xx before or after the action, 429, expired
 //! tokens, delays (for client timeouts), dropped connections and slow processing.

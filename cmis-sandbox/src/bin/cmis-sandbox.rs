@@ -1,6 +1,6 @@
 //! Runs the sandbox platforms until interrupted, printing their URLs and seeded accounts' tokens
-//! as one JSON line: a TikTok creator, a Facebook Page, an Instagram account, a Bluesky account and
-//! a Threads user.
+//! as one JSON line: a TikTok creator, a Facebook Page, an Instagram account, a Bluesky account,
+//! a Threads user, a LinkedIn member who administers an organization, and a YouTube channel.
 
 #![allow(clippy::print_stdout)]
 
@@ -15,6 +15,13 @@ const BLUESKY_APP_PASSWORD: &str = "sbox-2345-6789-abcd";
 /// The seeded Threads user: digits, as Threads user ids are.
 const THREADS_USER_ID: &str = "17841400000000101";
 const THREADS_USERNAME: &str = "sandbox_threads";
+
+/// The seeded LinkedIn member and organization (the ids of cmis-linkedin's fixtures).
+const LINKEDIN_PERSON_ID: &str = "8675309";
+const LINKEDIN_ORGANIZATION_ID: &str = "2414183";
+
+/// The seeded YouTube channel (the id of cmis-youtube's fixtures).
+const YOUTUBE_CHANNEL_ID: &str = "UCcmisTestChannel0000001";
 
 /// The URL prefix the demo TikTok app has "verified" for `PULL_FROM_URL`.
 const VERIFIED_PREFIX: &str = "https://cdn.example.com/";
@@ -49,6 +56,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("the seeded Bluesky account is missing")?;
     let threads = sandbox.threads();
     let threads_token = threads.add_user(THREADS_USER_ID, THREADS_USERNAME);
+    let linkedin = sandbox.linkedin();
+    let linkedin_tokens = linkedin.add_member(LINKEDIN_PERSON_ID);
+    linkedin.add_organization(LINKEDIN_ORGANIZATION_ID, LINKEDIN_PERSON_ID);
+    let youtube = sandbox.youtube();
+    let youtube_tokens = youtube.add_channel(YOUTUBE_CHANNEL_ID, "Sandbox Channel");
     println!(
         "{}",
         serde_json::json!({
@@ -79,6 +91,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "threads_user_id": THREADS_USER_ID,
             "threads_username": THREADS_USERNAME,
             "threads_token": threads_token.expose_secret(),
+            "linkedin_url": linkedin.url(),
+            "linkedin_client_id": linkedin.client_id(),
+            "linkedin_client_secret": linkedin.client_secret().expose_secret(),
+            "linkedin_person_urn": linkedin_tokens.person,
+            "linkedin_organization_urn": format!("urn:li:organization:{LINKEDIN_ORGANIZATION_ID}"),
+            "linkedin_access_token": linkedin_tokens.access_token.expose_secret(),
+            "linkedin_refresh_token": linkedin_tokens.refresh_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            "youtube_url": youtube.url(),
+            "youtube_client_id": youtube.client_id(),
+            "youtube_client_secret": youtube.client_secret().expose_secret(),
+            "youtube_channel_id": YOUTUBE_CHANNEL_ID,
+            "youtube_access_token": youtube_tokens.access_token.expose_secret(),
+            "youtube_refresh_token": youtube_tokens.refresh_token.expose_secret(),
         })
     );
     tokio::signal::ctrl_c().await?;
