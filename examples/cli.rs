@@ -57,12 +57,17 @@ pub fn env_secret(name: &str) -> Option<SecretString> {
 }
 
 /// The app credentials for `platform`: `CMIS_META_APP_ID`/`CMIS_META_APP_SECRET` for Facebook and
-/// Instagram, `CMIS_TIKTOK_CLIENT_KEY`/`CMIS_TIKTOK_CLIENT_SECRET` for TikTok, each falling back
-/// to `CMIS_CLIENT_ID`/`CMIS_CLIENT_SECRET` when the platform's own pair is unset.
+/// Instagram, `CMIS_TIKTOK_CLIENT_KEY`/`CMIS_TIKTOK_CLIENT_SECRET` for TikTok,
+/// `CMIS_THREADS_APP_ID`/`CMIS_THREADS_APP_SECRET` for Threads,
+/// `CMIS_LINKEDIN_CLIENT_ID`/`CMIS_LINKEDIN_CLIENT_SECRET` for LinkedIn and
+/// `CMIS_GOOGLE_CLIENT_ID`/`CMIS_GOOGLE_CLIENT_SECRET` for YouTube, each falling back to
+/// `CMIS_CLIENT_ID`/`CMIS_CLIENT_SECRET` when the platform's own pair is unset.
 pub fn app_credentials(platform: Platform) -> (Option<String>, Option<SecretString>) {
     let (id, secret) = match platform {
         Platform::TikTok => ("CMIS_TIKTOK_CLIENT_KEY", "CMIS_TIKTOK_CLIENT_SECRET"),
         Platform::Threads => ("CMIS_THREADS_APP_ID", "CMIS_THREADS_APP_SECRET"),
+        Platform::LinkedIn => ("CMIS_LINKEDIN_CLIENT_ID", "CMIS_LINKEDIN_CLIENT_SECRET"),
+        Platform::YouTube => ("CMIS_GOOGLE_CLIENT_ID", "CMIS_GOOGLE_CLIENT_SECRET"),
         _ => ("CMIS_META_APP_ID", "CMIS_META_APP_SECRET"),
     };
     if env(id).is_some() || env(secret).is_some() {

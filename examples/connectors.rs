@@ -1,5 +1,6 @@
 //! The connectors the command-line examples use, configured from the environment.
 
+use cmis::linkedin::LinkedInClient;
 use cmis::meta::{MetaClient, ThreadsClient};
 use cmis::tiktok::TikTokClient;
 use cmis::{Platform, Result};
@@ -53,6 +54,39 @@ pub fn threads_client() -> Result<ThreadsClient> {
         builder = builder.app_secret(secret);
     }
     builder.build()
+}
+
+/// A LinkedIn client: `CMIS_LINKEDIN_API_URL` (`https://api.linkedin.com` by default; the
+/// library appends `/rest/…`), `CMIS_LINKEDIN_TOKEN_URL`
+/// (`https://www.linkedin.com/oauth/v2/accessToken` by default), `CMIS_LINKEDIN_VERSION` (the
+/// `LinkedIn-Version`, `YYYYMM`; the library's default when unset) and the app credentials from
+/// `CMIS_LINKEDIN_CLIENT_ID`/`CMIS_LINKEDIN_CLIENT_SECRET` (or `CMIS_CLIENT_ID`/
+/// `CMIS_CLIENT_SECRET`). The second value says whether both credentials are set (needed to
+/// refresh).
+pub fn linkedin_client() -> Result<(LinkedInClient, bool)> {
+    let mut builder = LinkedInClient::builder();
+    if let Some(url) = env("CMIS_LINKEDIN_API_URL") {
+        builder = builder.api_url(url);
+    }
+    if let Some(url) = env("CMIS_LINKEDIN_TOKEN_URL") {
+        builder = builder.token_url(url);
+    }
+    if let Some(version) = env("CMIS_LINKEDIN_VERSION") {
+        builder = builder.version(version.parse()?);
+    }
+    let (id, secret) = app_credentials(Platform::LinkedIn);
+    let both = id.is_some() && secret.is_some();
+    if let Some(id) = id {
+        builder = builder.client_id(id);
+    }
+    if let Some(secret) = secret {
+        builder = builder.client_secret(secret);
+    }
+    let client = builder.build()?;
+    if let Some(warning) = client.version().sunset_warning(cmis::time::OffsetDateTime::now_utc()) {
+        eprintln!("warning: {warning}");
+    }
+    Ok((client, both))
 }
 
 /// A TikTok client: `CMIS_TIKTOK_API_URL` (TikTok's host by default, for the token endpoint too)

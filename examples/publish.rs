@@ -1,8 +1,9 @@
-//! Publishes one post to Facebook, Instagram, Threads, TikTok or Bluesky, through the platform's real API
-//! or any server that speaks it (such as `cmis-sandbox`).
+//! Publishes one post to Facebook, Instagram, Threads, TikTok, Bluesky, LinkedIn or YouTube,
+//! through the platform's real API or any server that speaks it (such as `cmis-sandbox`).
 //!
 //! ```text
-//! cargo run -q --example publish -- --platform facebook|instagram|threads|tiktok|bluesky --account ID \
+//! cargo run -q --example publish -- \
+//!     --platform facebook|instagram|threads|tiktok|bluesky|linkedin|youtube --account ID \
 //!     [--text TEXT] [--media PATH_OR_URL]... [--kind feed|reel|story|carousel] \
 //!     [--privacy LEVEL] [--draft]
 //! ```
@@ -26,6 +27,21 @@
 //! the entryway), `CMIS_BLUESKY_VIDEO_URL` (Bluesky's video service by default, for a `--media`
 //! MP4). Links, mentions and hashtags in `--text` become facets.
 //!
+//! LinkedIn (`--account URN`, `urn:li:person:…` or `urn:li:organization:…`): `CMIS_ACCESS_TOKEN`
+//! (+ `CMIS_REFRESH_TOKEN` for apps approved for programmatic refresh), `CMIS_LINKEDIN_API_URL`
+//! (default `https://api.linkedin.com`, used for `/rest/…`), `CMIS_LINKEDIN_TOKEN_URL` (default
+//! `https://www.linkedin.com/oauth/v2/accessToken`), `CMIS_LINKEDIN_VERSION` (the
+//! `LinkedIn-Version`, `YYYYMM`), and the app's `CMIS_LINKEDIN_CLIENT_ID`/
+//! `CMIS_LINKEDIN_CLIENT_SECRET`. Reserved characters in `--text` are escaped; mentions
+//! (`@[Name](urn:li:organization:…)`) and `#hashtags` stay live.
+//!
+//! YouTube (`--account CHANNEL_ID --media VIDEO [--text TITLE_AND_DESCRIPTION]
+//! [--privacy public|unlisted|private]`): `CMIS_ACCESS_TOKEN` (+ `CMIS_REFRESH_TOKEN`),
+//! `CMIS_YOUTUBE_API_URL` (default `https://www.googleapis.com`, used for `/youtube/v3/…` and
+//! `/upload/youtube/v3/…`), `CMIS_GOOGLE_TOKEN_URL` (default `https://oauth2.googleapis.com/token`),
+//! and the app's `CMIS_GOOGLE_CLIENT_ID`/`CMIS_GOOGLE_CLIENT_SECRET`. The first line of `--text`
+//! is the title, the rest the description; a second `--media`, an image, is the thumbnail.
+//!
 //! On success it prints one JSON line with `platform`, `account`, `post_id`, `permalink`,
 //! `state` and `published_at`. Exit codes: 0 published, 2 invalid input (refused before any
 //! network call), 3 re-authorisation needed, 4 rate limited or quota, 5 rejected by the platform,
@@ -43,7 +59,9 @@ use cmis::{
     Progress, PublishContext, Publisher, Receipt, RefreshingTokenProvider, Result, TikTokOptions,
 };
 use cmis_examples::cli::{env, env_secret, fail};
-use cmis_examples::connectors::{bluesky_account, meta_client, threads_client, tiktok_client};
+use cmis_examples::connectors::{
+    bluesky_account, linkedin_client, meta_client, threads_client, tiktok_client,
+};
 use cmis_examples::publish_args::PublishArgs;
 
 /// How long to keep resuming a publish the platform is still processing.
@@ -157,6 +175,9 @@ fn post_from(args: &PublishArgs) -> Post {
         }
         post = post.with_tiktok(options);
     }
+    if let Some(privacy) = &args.youtube_privacy {
+        post = post.with_youtube(cmis::YouTubeOptions::new().with_privacy(privacy.clone()));
+    }
     post
 }
 
@@ -191,6 +212,16 @@ fn connector(args: &PublishArgs) -> Result<Connector> {
             Ok((
                 Box::new(cmis::meta::InstagramPublisher::new(meta_client()?).with_login(login)),
                 None,
+            ))
+        }
+        Platform::LinkedIn => {
+            let (client, can_refresh) = linkedin_client()?;
+            let refresher: Option<Arc<dyn cmis::TokenRefresher>> = (can_refresh
+                && env("CMIS_REFRESH_TOKEN").is_some())
+            .then(|| Arc::new(cmis::linkedin::LinkedInRefresher::new(client.clone())) as _);
+            Ok((
+                Box::new(cmis::linkedin::LinkedInPublisher::new(client)),
+                refresher,
             ))
         }
         Platform::Threads => {

@@ -2,14 +2,14 @@
 
 use std::ffi::OsString;
 
-use cmis::{Error, Media, Platform, PrivacyLevel, Result, Surface};
+use cmis::{Error, Media, Platform, PrivacyLevel, Result, Surface, YouTubePrivacy};
 use lexopt::prelude::*;
 
 use crate::cli::usage_error;
 
 /// The usage text.
-pub const USAGE: &str = "usage: publish --platform facebook|instagram|threads|tiktok|bluesky --account ID \
-[--text TEXT] [--media PATH_OR_URL]... [--kind feed|reel|story|carousel] [--privacy LEVEL] [--draft]";
+pub const USAGE: &str = "usage: publish --platform facebook|instagram|threads|tiktok|bluesky|linkedin|youtube \
+--account ID [--text TEXT] [--media PATH_OR_URL]... [--kind feed|reel|story|carousel] [--privacy LEVEL] [--draft]";
 
 /// What to publish, from the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +30,8 @@ pub struct PublishArgs {
     pub carousel: bool,
     /// TikTok privacy level.
     pub privacy: Option<PrivacyLevel>,
+    /// YouTube privacy status (`public`, `unlisted` or `private`).
+    pub youtube_privacy: Option<YouTubePrivacy>,
     /// TikTok: send to the inbox as a draft.
     pub draft: bool,
 }
@@ -64,9 +66,7 @@ impl PublishArgs {
                     )?)?);
                 }
                 Long("kind") => kind = string(parser.value().map_err(bad)?)?,
-                Long("privacy") => {
-                    privacy = Some(string(parser.value().map_err(bad)?)?.parse::<PrivacyLevel>()?);
-                }
+                Long("privacy") => privacy = Some(string(parser.value().map_err(bad)?)?),
                 Long("draft") => draft = true,
                 Long("help") | Short('h') => return Err(Error::invalid_input(USAGE)),
                 other => return Err(bad(other.unexpected())),
@@ -91,11 +91,26 @@ impl PublishArgs {
                 "nothing to publish: give --text or --media\n{USAGE}"
             )));
         }
-        if platform != Platform::TikTok && (privacy.is_some() || draft) {
-            return Err(Error::invalid_input(
-                "--privacy and --draft apply to TikTok only",
-            ));
+        if platform != Platform::TikTok && draft {
+            return Err(Error::invalid_input("--draft applies to TikTok only"));
         }
+        let (privacy, youtube_privacy) = match (platform, privacy) {
+            (_, None) => (None, None),
+            (Platform::TikTok, Some(p)) => (Some(p.parse::<PrivacyLevel>()?), None),
+            (Platform::YouTube, Some(p)) => match p.parse::<YouTubePrivacy>()? {
+                YouTubePrivacy::Other(other) => {
+                    return Err(Error::invalid_input(format!(
+                        "--privacy for YouTube is public, unlisted or private, not {other:?}"
+                    )));
+                }
+                known => (None, Some(known)),
+            },
+            (_, Some(_)) => {
+                return Err(Error::invalid_input(
+                    "--privacy applies to TikTok and YouTube only",
+                ));
+            }
+        };
         Ok(Self {
             platform,
             account,
@@ -104,6 +119,7 @@ impl PublishArgs {
             surface,
             carousel,
             privacy,
+            youtube_privacy,
             draft,
         })
     }

@@ -1,6 +1,6 @@
 //! # cmis
 //!
-//! Publish to Facebook Pages, Instagram and TikTok **for real** from any Rust program: compose a
+//! Publish to Facebook Pages, Instagram, Threads, TikTok, Bluesky, LinkedIn and YouTube **for real** from any Rust program: compose a
 //! post once, check it against each platform's rules, upload its media, publish it through the
 //! platforms' real APIs, keep the tokens fresh, write the copy with AI that is cached and falls
 //! back across providers, and schedule it all durably.
@@ -25,7 +25,8 @@
 //! **2. It goes to a [`Target`]**: an account ([`AccountRef`]: tenant, platform, account id) and
 //! a [`Surface`] (feed, reel, story).
 //!
-//! **3. A [`Publisher`] publishes it** — one per platform, in [`meta`], [`tiktok`] and [`bluesky`]. Its
+//! **3. A [`Publisher`] publishes it** — one per platform, in [`meta`], [`tiktok`], [`bluesky`],
+//! [`linkedin`] and [`youtube`]. Its
 //! `validate` refuses a post that the platform would refuse, before any network call, listing
 //! every broken rule ([`Error::violation_list`]). Its `publish` returns
 //! [`Outcome::Published`] with a [`Receipt`] only when the platform returned an id, or
@@ -51,17 +52,20 @@
 //! network and no key.
 //!
 //! **8. Try it offline** (`cmis::sandbox`, feature `sandbox`): local fakes of the Meta Graph API,
-//! the Threads API, TikTok's Content Posting API and a Bluesky PDS, written from the platforms'
+//! the Threads API, TikTok's Content Posting API, a Bluesky PDS, LinkedIn and YouTube, written
+//! from the platforms'
 //! documentation, with fault injection.
 //!
 //! ## Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `media` | yes (via `meta`/`tiktok`/`bluesky`) | [`media`]: probing, rules, conversion, chunked streaming |
+//! | `media` | yes (via the platform features) | [`media`]: probing, rules, conversion, chunked streaming |
 //! | `meta` | yes | [`meta`]: Facebook Pages, Instagram and Threads |
 //! | `tiktok` | yes | [`tiktok`]: TikTok |
 //! | `bluesky` | yes | [`bluesky`]: Bluesky |
+//! | `linkedin` | yes | [`linkedin`]: LinkedIn members and pages |
+//! | `youtube` | yes | [`youtube`]: YouTube |
 //! | `ai` | yes | [`ai`]: content generation |
 //! | `scheduler` | yes | [`scheduler`]: durable scheduling |
 //! | `sqlite` | yes | the scheduler's SQLite backend |
@@ -91,6 +95,16 @@ pub use cmis_tiktok as tiktok;
 #[cfg(feature = "bluesky")]
 #[doc(inline)]
 pub use cmis_bluesky as bluesky;
+
+/// LinkedIn members and organization pages through the Posts API.
+#[cfg(feature = "linkedin")]
+#[doc(inline)]
+pub use cmis_linkedin as linkedin;
+
+/// YouTube through the YouTube Data API v3.
+#[cfg(feature = "youtube")]
+#[doc(inline)]
+pub use cmis_youtube as youtube;
 
 /// AI content generation: providers, cache, fallback, offline generator.
 #[cfg(feature = "ai")]
