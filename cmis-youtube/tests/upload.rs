@@ -559,3 +559,57 @@ async fn a_server_error_at_session_start_is_transient() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
 }
+
+#[tokio::test]
+async fn an_auth_error_refreshes_once_but_a_missing_channel_does_not() {
+    // authError: the token is refreshed once and the session start repeated with the new one.
+    let srv = server().await;
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .and(header("authorization", format!("Bearer {ACCESS}").as_str()))
+        .respond_with(error_case("auth_error"))
+        .expect(1)
+        .mount(&srv)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("oauth_token_refresh.json")))
+        .expect(1)
+        .mount(&srv)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .and(header("authorization", "Bearer ya29.a0AfB_cmis-access-2"))
+        .respond_with(error_case("upload_limit_exceeded"))
+        .expect(1)
+        .mount(&srv)
+        .await;
+    let e = env(&srv).await;
+    let post = fixture_post(Media::bytes(Some("v.mp4".into()), video_bytes()));
+    let err = publisher(&srv)
+        .publish(&target(), &post, &e.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Quota);
+    assert_eq!(err.platform_code(), Some("uploadLimitExceeded"));
+    assert_eq!(
+        err.retry_after(),
+        Some(std::time::Duration::from_secs(24 * 3600))
+    );
+
+    // youtubeSignupRequired: no refresh (the catch-all refuses a /token call).
+    let srv = server().await;
+    Mock::given(method("POST"))
+        .and(path("/upload/youtube/v3/videos"))
+        .respond_with(error_case("youtube_signup_required"))
+        .expect(1)
+        .mount(&srv)
+        .await;
+    let e = env(&srv).await;
+    let err = publisher(&srv)
+        .publish(&target(), &post, &e.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    assert!(err.user_message().unwrap().contains("no YouTube channel"));
+}
