@@ -3,6 +3,7 @@
 use cmis::linkedin::LinkedInClient;
 use cmis::meta::{MetaClient, ThreadsClient};
 use cmis::tiktok::TikTokClient;
+use cmis::youtube::YouTubeClient;
 use cmis::{Platform, Result};
 
 use crate::cli::{app_credentials, env};
@@ -83,10 +84,38 @@ pub fn linkedin_client() -> Result<(LinkedInClient, bool)> {
         builder = builder.client_secret(secret);
     }
     let client = builder.build()?;
-    if let Some(warning) = client.version().sunset_warning(cmis::time::OffsetDateTime::now_utc()) {
+    if let Some(warning) = client
+        .version()
+        .sunset_warning(cmis::time::OffsetDateTime::now_utc())
+    {
         eprintln!("warning: {warning}");
     }
     Ok((client, both))
+}
+
+/// A YouTube client: `CMIS_YOUTUBE_API_URL` (`https://www.googleapis.com` by default, for
+/// `/youtube/v3/…` and `/upload/youtube/v3/…`), `CMIS_GOOGLE_TOKEN_URL`
+/// (`https://oauth2.googleapis.com/token` by default) and the app credentials from
+/// `CMIS_GOOGLE_CLIENT_ID`/`CMIS_GOOGLE_CLIENT_SECRET` (or `CMIS_CLIENT_ID`/
+/// `CMIS_CLIENT_SECRET`). The second value says whether both credentials are set (needed to
+/// refresh).
+pub fn youtube_client() -> Result<(YouTubeClient, bool)> {
+    let mut builder = YouTubeClient::builder();
+    if let Some(url) = env("CMIS_YOUTUBE_API_URL") {
+        builder = builder.api_url(url);
+    }
+    if let Some(url) = env("CMIS_GOOGLE_TOKEN_URL") {
+        builder = builder.token_url(url);
+    }
+    let (id, secret) = app_credentials(Platform::YouTube);
+    let both = id.is_some() && secret.is_some();
+    if let Some(id) = id {
+        builder = builder.client_id(id);
+    }
+    if let Some(secret) = secret {
+        builder = builder.client_secret(secret);
+    }
+    Ok((builder.build()?, both))
 }
 
 /// A TikTok client: `CMIS_TIKTOK_API_URL` (TikTok's host by default, for the token endpoint too)

@@ -60,7 +60,7 @@ use cmis::{
 };
 use cmis_examples::cli::{env, env_secret, fail};
 use cmis_examples::connectors::{
-    bluesky_account, linkedin_client, meta_client, threads_client, tiktok_client,
+    bluesky_account, linkedin_client, meta_client, threads_client, tiktok_client, youtube_client,
 };
 use cmis_examples::publish_args::PublishArgs;
 
@@ -221,6 +221,16 @@ fn connector(args: &PublishArgs) -> Result<Connector> {
             .then(|| Arc::new(cmis::linkedin::LinkedInRefresher::new(client.clone())) as _);
             Ok((
                 Box::new(cmis::linkedin::LinkedInPublisher::new(client)),
+                refresher,
+            ))
+        }
+        Platform::YouTube => {
+            let (client, can_refresh) = youtube_client()?;
+            let refresher: Option<Arc<dyn cmis::TokenRefresher>> = (can_refresh
+                && env("CMIS_REFRESH_TOKEN").is_some())
+            .then(|| Arc::new(cmis::youtube::GoogleTokenRefresher::new(client.clone())) as _);
+            Ok((
+                Box::new(cmis::youtube::YouTubePublisher::new(client)),
                 refresher,
             ))
         }

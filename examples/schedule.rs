@@ -2,7 +2,7 @@
 //! or to any server that speaks their protocols (such as `cargo run -p cmis-sandbox`).
 //!
 //! ```text
-//! schedule account --db URL --tenant T --platform facebook|instagram|threads|tiktok|bluesky --account ID \
+//! schedule account --db URL --tenant T --platform facebook|instagram|threads|tiktok|bluesky|linkedin|youtube --account ID \
 //!     --access-token TOKEN [--refresh-token TOKEN] [--expires-in SECONDS]
 //! schedule add --db URL --tenant T --platform P --account ID [--text TEXT] \
 //!     [--media PATH_OR_URL]... [--kind K] [--privacy LEVEL] --at RFC3339|+SECONDS
@@ -35,7 +35,9 @@ use cmis::{
     Result, SecretString, Target, TenantId, TikTokOptions,
 };
 use cmis_examples::cli::fail;
-use cmis_examples::connectors::{bluesky_client, meta_client, threads_client, tiktok_client};
+use cmis_examples::connectors::{
+    bluesky_client, linkedin_client, meta_client, threads_client, tiktok_client, youtube_client,
+};
 use cmis_examples::db::open;
 use cmis_examples::schedule_args::{Command, ScheduleArgs};
 
@@ -94,8 +96,20 @@ async fn run() -> Result<()> {
             for m in media {
                 post = post.with_media(m);
             }
-            if let Some(level) = privacy {
-                post = post.with_tiktok(TikTokOptions::new().with_privacy_level(level));
+            match (platform, privacy) {
+                (_, None) => {}
+                (Platform::YouTube, Some(level)) => {
+                    let privacy: cmis::YouTubePrivacy = level.as_str().parse()?;
+                    if let cmis::YouTubePrivacy::Other(other) = &privacy {
+                        return Err(Error::invalid_input(format!(
+                            "--privacy for YouTube is public, unlisted or private, not {other:?}"
+                        )));
+                    }
+                    post = post.with_youtube(cmis::YouTubeOptions::new().with_privacy(privacy));
+                }
+                (_, Some(level)) => {
+                    post = post.with_tiktok(TikTokOptions::new().with_privacy_level(level));
+                }
             }
             let target = Target::new(
                 AccountRef::new(TenantId::new(tenant.as_str()), platform, account.as_str()),
@@ -176,6 +190,10 @@ fn publisher(platform: Platform) -> Result<Arc<dyn Publisher>> {
         Platform::TikTok => Arc::new(TikTokPublisher::new(tiktok_client()?.0)),
         Platform::Bluesky => Arc::new(cmis::bluesky::BlueskyPublisher::new(bluesky_client()?)),
         Platform::Threads => Arc::new(cmis::meta::ThreadsPublisher::new(threads_client()?)),
+        Platform::LinkedIn => {
+            Arc::new(cmis::linkedin::LinkedInPublisher::new(linkedin_client()?.0))
+        }
+        Platform::YouTube => Arc::new(cmis::youtube::YouTubePublisher::new(youtube_client()?.0)),
         other => {
             return Err(Error::invalid_input(format!(
                 "platform {other} is not supported"
@@ -199,6 +217,18 @@ async fn run_scheduler(url: &str, workers: usize, until_idle: bool) -> Result<()
     tokens = tokens.refresher(Arc::new(cmis::meta::ThreadsTokenRefresher::new(
         threads.clone(),
     )));
+    let (linkedin, linkedin_refresh) = linkedin_client()?;
+    if linkedin_refresh {
+        tokens = tokens.refresher(Arc::new(cmis::linkedin::LinkedInRefresher::new(
+            linkedin.clone(),
+        )));
+    }
+    let (youtube, youtube_refresh) = youtube_client()?;
+    if youtube_refresh {
+        tokens = tokens.refresher(Arc::new(cmis::youtube::GoogleTokenRefresher::new(
+            youtube.clone(),
+        )));
+    }
     let meta = meta_client()?;
     let scheduler = Scheduler::builder(db.jobs.clone())
         .publisher(Arc::new(FacebookPagePublisher::new(meta.clone())))
@@ -206,6 +236,8 @@ async fn run_scheduler(url: &str, workers: usize, until_idle: bool) -> Result<()
         .publisher(Arc::new(TikTokPublisher::new(tiktok)))
         .publisher(Arc::new(cmis::bluesky::BlueskyPublisher::new(bluesky)))
         .publisher(Arc::new(cmis::meta::ThreadsPublisher::new(threads)))
+        .publisher(Arc::new(cmis::linkedin::LinkedInPublisher::new(linkedin)))
+        .publisher(Arc::new(cmis::youtube::YouTubePublisher::new(youtube)))
         .refreshing_tokens(tokens.build())
         .concurrency(workers)
         .poll_interval(Duration::from_millis(500))

@@ -11,7 +11,7 @@ use crate::cli::usage_error;
 
 /// The usage text.
 pub const USAGE: &str = "usage:
-  schedule account --db URL --tenant T --platform facebook|instagram|threads|tiktok|bluesky --account ID --access-token TOKEN [--refresh-token TOKEN] [--expires-in SECONDS]
+  schedule account --db URL --tenant T --platform facebook|instagram|threads|tiktok|bluesky|linkedin|youtube --account ID --access-token TOKEN [--refresh-token TOKEN] [--expires-in SECONDS]
   schedule add --db URL --tenant T --platform P --account ID [--text TEXT] [--media PATH_OR_URL]... [--kind feed|reel|story|carousel] [--privacy LEVEL] --at RFC3339|+SECONDS
   schedule run --db URL [--workers N] [--until-idle]
   schedule list --db URL --tenant T
