@@ -336,6 +336,14 @@ impl YouTubePublisher {
                     ctx.report_progress(Progress::new(up.media_index, next, total));
                     if next > at {
                         attempt = 1;
+                    } else {
+                        // Nothing of the chunk was kept: a failure, so a server that never
+                        // keeps anything ends the loop when the attempts run out.
+                        let err = Error::transient(format!(
+                            "YouTube kept none of the bytes from {at} on; sending them again"
+                        ))
+                        .with_platform(Platform::YouTube);
+                        self.after_failure(&mut attempt, err).await?;
                     }
                     offset = Some(next);
                 }

@@ -613,3 +613,29 @@ async fn an_auth_error_refreshes_once_but_a_missing_channel_does_not() {
     assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(err.user_message().unwrap().contains("no YouTube channel"));
 }
+
+#[tokio::test]
+async fn a_session_that_never_keeps_a_chunk_ends_with_a_retryable_error_not_a_loop() {
+    let server = server().await;
+    mount_init(&server, 1).await;
+    // Every chunk is answered "nothing stored" (a 308 without Range).
+    chunk(0, 262_143)
+        .respond_with(ResponseTemplate::new(308))
+        .mount(&server)
+        .await;
+    let env = env(&server).await;
+    let post = fixture_post(Media::bytes(Some("v.mp4".into()), video_bytes()));
+    let err = publisher(&server)
+        .publish(&target(), &post, &env.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    let chunks = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .count();
+    assert!(chunks <= 10, "{chunks} attempts");
+}
