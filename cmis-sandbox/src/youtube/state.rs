@@ -2,7 +2,7 @@
 //! checks, the daily budgets and Google's error bodies. Sessions and uploads are in
 //! `upload.rs`, reads and thumbnails in `reads.rs`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -142,7 +142,7 @@ impl Channel {
 #[derive(Debug)]
 struct Tok {
     channel: String,
-    scopes: BTreeSet<String>,
+    scopes: Vec<String>,
     expires_ms: Option<i64>,
     revoked: bool,
     refresh: bool,
@@ -278,7 +278,7 @@ impl YouTubeState {
         &self,
         inner: &mut Inner,
         channel: &str,
-        scopes: &BTreeSet<String>,
+        scopes: &[String],
         refresh: bool,
     ) -> String {
         let now = self.now_ms();
@@ -294,7 +294,7 @@ impl YouTubeState {
             t.clone(),
             Tok {
                 channel: channel.to_owned(),
-                scopes: scopes.clone(),
+                scopes: scopes.to_vec(),
                 expires_ms,
                 revoked: false,
                 refresh,
@@ -304,7 +304,13 @@ impl YouTubeState {
     }
 
     pub(crate) fn issue_tokens(&self, channel: &str, scopes: &[&str]) -> YouTubeTokens {
-        let scopes: BTreeSet<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        let mut ordered: Vec<String> = Vec::new();
+        for s in scopes {
+            if !ordered.iter().any(|o| o == s) {
+                ordered.push((*s).to_owned());
+            }
+        }
+        let scopes = ordered;
         let mut inner = self.lock();
         self.ensure_channel(&mut inner, channel, None);
         let access = self.insert_token(&mut inner, channel, &scopes, false);
@@ -376,7 +382,7 @@ impl YouTubeState {
         }
         let now = self.now_ms();
         let mut inner = self.lock();
-        let scope_line = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(" ");
+        let scope_line = |s: &[String]| s.join(" ");
         match field("grant_type") {
             "authorization_code" => {
                 let bad = || oauth(400, "invalid_grant", "Bad Request");
@@ -395,8 +401,7 @@ impl YouTubeState {
                         return Err(bad());
                     }
                 }
-                let scopes: BTreeSet<String> =
-                    DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+                let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
                 let access = self.insert_token(&mut inner, &code.channel, &scopes, false);
                 let refresh = self.insert_token(&mut inner, &code.channel, &scopes, true);
                 let mut body = json!({
@@ -454,7 +459,7 @@ impl YouTubeState {
         let allowed = scopes_any
             .iter()
             .chain(FULL_SCOPES)
-            .any(|s| tok.scopes.contains(*s));
+            .any(|s| tok.scopes.iter().any(|t| t == s));
         if !allowed {
             return Err(insufficient(method));
         }

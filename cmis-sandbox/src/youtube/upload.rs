@@ -151,8 +151,11 @@ fn invalid_metadata() -> YtError {
     )
 }
 
-/// Parses `bytes a-b/N`, `bytes a-b/*` or `bytes */N`: `(Some((a, b)), total)`.
-fn parse_range(v: &str) -> Option<(Option<(u64, u64)>, Option<u64>)> {
+/// A parsed `Content-Range`: the inclusive byte range (none for a probe) and the total.
+type Range = (Option<(u64, u64)>, Option<u64>);
+
+/// Parses `bytes a-b/N`, `bytes a-b/*` or `bytes */N`.
+fn parse_range(v: &str) -> Option<Range> {
     let rest = v.trim().strip_prefix("bytes ")?;
     let (range, total) = rest.split_once('/')?;
     let total = if total == "*" {
