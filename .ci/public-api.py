@@ -22,7 +22,7 @@ from pathlib import Path
 ALLOWED = {
     "std", "core", "alloc",
     "cmis", "cmis_core", "cmis_http", "cmis_media", "cmis_meta", "cmis_tiktok", "cmis_ai",
-    "cmis_scheduler", "cmis_sandbox", "cmis_bluesky",
+    "cmis_scheduler", "cmis_sandbox", "cmis_bluesky", "cmis_linkedin", "cmis_youtube",
     # Chosen vocabulary (ARCHITECTURE.md, "Decisions"); cmis-core re-exports them.
     "time", "url", "mime", "bytes", "secrecy", "serde", "serde_core",
     # The attribute users implement cmis's async traits with (re-exported by cmis-core).

@@ -5,14 +5,15 @@
 //! ```
 //!
 //! It starts the sandbox (local fakes of the Meta Graph API, the Threads API, TikTok's Content
-//! Posting API and a Bluesky PDS, written from the platforms' documentation), opens an SQLite
-//! file, seeds a tenant with a Facebook Page, an Instagram account, a Threads profile, a TikTok
-//! creator — the TikTok token one minute from expiry, so the scheduler's token provider
-//! refreshes it (and stores the rotated refresh token) before publishing — and a Bluesky account
-//! signed in with an app password, writes the captions with the offline generator, schedules a
-//! Facebook text post, an Instagram carousel, a Threads post, a TikTok video and a Bluesky post
-//! a few seconds ahead, runs the scheduler with an upload progress bar, and prints a table of
-//! receipts whose ids the sandbox issued. Nothing leaves 127.0.0.1.
+//! Posting API, a Bluesky PDS, LinkedIn and YouTube, written from the platforms'
+//! documentation), opens an SQLite file, seeds a tenant with a Facebook Page, an Instagram
+//! account, a Threads profile, a TikTok creator — the TikTok token one minute from expiry, so
+//! the scheduler's token provider refreshes it (and stores the rotated refresh token) before
+//! publishing — a Bluesky account signed in with an app password, a LinkedIn page and a YouTube
+//! channel, writes the captions with the offline generator, schedules a Facebook text post, an
+//! Instagram carousel, a Threads post, a TikTok video, a Bluesky post, a LinkedIn page post and
+//! a YouTube video a few seconds ahead, runs the scheduler with upload progress bars, and prints
+//! a table of receipts whose ids the sandbox issued. Nothing leaves 127.0.0.1.
 
 #![allow(clippy::print_stdout)]
 
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use cmis::ai::OfflineGenerator;
 use cmis::bluesky::{BlueskyClient, BlueskyPublisher, BlueskyRefresher};
+use cmis::linkedin::{LinkedInClient, LinkedInPublisher, LinkedInRefresher};
 use cmis::meta::{
     FacebookPagePublisher, InstagramPublisher, MetaClient, ThreadsClient, ThreadsPublisher,
     ThreadsTokenRefresher,
@@ -34,6 +36,7 @@ use cmis::scheduler::{Job, JobState, NewPost, Scheduler, SqliteStore, TokenKey};
 use cmis::tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
 use cmis::time::OffsetDateTime;
 use cmis::time::format_description::well_known::Rfc3339;
+use cmis::youtube::{GoogleTokenRefresher, YouTubeClient, YouTubePublisher};
 use cmis::{
     AccountRef, ContentGenerator, Credential, CredentialStore, Error, GenerateRequest,
     GenerationTask, Media, Platform, Post, PostKey, PrivacyLevel, Progress,
@@ -52,6 +55,9 @@ const BLUESKY_HANDLE: &str = "demo-cafe.bsky.social";
 const BLUESKY_DID: &str = "did:plc:democafedemocafedemocafe";
 /// A made-up app password for the sandbox's account (Settings → App passwords on Bluesky).
 const BLUESKY_APP_PASSWORD: &str = "demo-cafe-app-pass";
+const LINKEDIN_MEMBER: &str = "demo-owner";
+const LINKEDIN_PAGE: &str = "urn:li:organization:2414183";
+const YOUTUBE_CHANNEL: &str = "UCdemoCafeChannel000001";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -76,11 +82,13 @@ async fn run() -> Result<()> {
         .start()
         .await?;
     println!(
-        "sandbox: meta {}  threads {}  tiktok {}  bluesky {}",
+        "sandbox: meta {}  threads {}  tiktok {}  bluesky {}  linkedin {}  youtube {}",
         sandbox.meta().url(),
         sandbox.threads().url(),
         sandbox.tiktok().url(),
-        sandbox.bluesky().url()
+        sandbox.bluesky().url(),
+        sandbox.linkedin().url(),
+        sandbox.youtube().url()
     );
 
     // 2. An SQLite file with credentials encrypted at rest.
@@ -107,7 +115,7 @@ async fn scheduled_publish(
     );
     println!("store: {}", db.display());
 
-    // 3. A tenant with five accounts; the TikTok token expires in a minute.
+    // 3. A tenant with seven accounts; the TikTok token expires in a minute.
     let tenant = TenantId::new(TENANT);
     let page = AccountRef::new(TenantId::new(TENANT), Platform::Facebook, PAGE);
     let instagram = AccountRef::new(TenantId::new(TENANT), Platform::Instagram, INSTAGRAM);
@@ -159,6 +167,32 @@ async fn scheduled_publish(
     let bluesky = session.credential(&tenant).account.clone();
     store.put_credential(session.credential(&tenant)).await?;
 
+    // The LinkedIn page is posted to with its administrator's token; the YouTube channel with
+    // its owner's.
+    let linkedin = sandbox.linkedin();
+    let owner = linkedin.add_member(LINKEDIN_MEMBER);
+    linkedin.add_organization(
+        LINKEDIN_PAGE.trim_start_matches("urn:li:organization:"),
+        LINKEDIN_MEMBER,
+    );
+    let page_on_linkedin =
+        AccountRef::new(TenantId::new(TENANT), Platform::LinkedIn, LINKEDIN_PAGE);
+    let mut li_credential =
+        Credential::new(page_on_linkedin.clone(), owner.access_token).with_scopes(owner.scopes);
+    if let Some(refresh) = owner.refresh_token {
+        li_credential = li_credential.with_refresh_token(refresh);
+    }
+    store.put_credential(li_credential).await?;
+    let youtube = sandbox.youtube();
+    let channel_tokens = youtube.add_channel(YOUTUBE_CHANNEL, "Demo Cafe");
+    let channel = AccountRef::new(TenantId::new(TENANT), Platform::YouTube, YOUTUBE_CHANNEL);
+    store
+        .put_credential(
+            Credential::new(channel.clone(), channel_tokens.access_token)
+                .with_refresh_token(channel_tokens.refresh_token),
+        )
+        .await?;
+
     // 4. Captions from the offline generator (no network, no key).
     let brief = "our autumn menu with pumpkin soup and apple pie at the Demo Cafe";
     let fb_text = caption(&tenant, Platform::Facebook, brief).await?;
@@ -166,6 +200,11 @@ async fn scheduled_publish(
     let tt_text = caption(&tenant, Platform::TikTok, brief).await?;
     let bs_text = caption(&tenant, Platform::Bluesky, brief).await?;
     let th_text = caption(&tenant, Platform::Threads, brief).await?;
+    let li_text = caption(&tenant, Platform::LinkedIn, brief).await?;
+    let yt_text = format!(
+        "Autumn at the Demo Cafe\n{}",
+        caption(&tenant, Platform::YouTube, brief).await?
+    );
 
     // 5. The scheduler, with the real connectors pointed at the sandbox.
     let meta_client = MetaClient::builder()
@@ -184,10 +223,24 @@ async fn scheduled_publish(
         .client_key(tiktok.client_key())
         .client_secret(tiktok.client_secret())
         .build()?;
+    let linkedin_client = LinkedInClient::builder()
+        .api_url(linkedin.url())
+        .token_url(format!("{}/oauth/v2/accessToken", linkedin.url()))
+        .client_id(linkedin.client_id())
+        .client_secret(linkedin.client_secret())
+        .build()?;
+    let youtube_client = YouTubeClient::builder()
+        .api_url(youtube.url())
+        .token_url(format!("{}/token", youtube.url()))
+        .client_id(youtube.client_id())
+        .client_secret(youtube.client_secret())
+        .build()?;
     let tokens = RefreshingTokenProvider::builder(store.clone())
         .refresher(Arc::new(TikTokRefresher::new(tiktok_client.clone())))
         .refresher(Arc::new(BlueskyRefresher::new(bluesky_client.clone())))
         .refresher(Arc::new(ThreadsTokenRefresher::new(threads_client.clone())))
+        .refresher(Arc::new(LinkedInRefresher::new(linkedin_client.clone())))
+        .refresher(Arc::new(GoogleTokenRefresher::new(youtube_client.clone())))
         .build();
     let bars = Arc::new(Bars::default());
     let progress = bars.clone();
@@ -203,6 +256,10 @@ async fn scheduled_publish(
         // The sandbox's containers are ready in half a second; Threads' need about 30.
         .publisher(Arc::new(
             ThreadsPublisher::new(threads_client).with_publish_delay(Duration::from_secs(1)),
+        ))
+        .publisher(Arc::new(LinkedInPublisher::new(linkedin_client)))
+        .publisher(Arc::new(
+            YouTubePublisher::new(youtube_client).with_chunk_size(4 * 1024 * 1024)?,
         ))
         .refreshing_tokens(tokens)
         .poll_interval(Duration::from_millis(200))
@@ -275,6 +332,29 @@ async fn scheduled_publish(
                 PostKey::new("autumn-bluesky"),
                 Post::new().with_text(bs_text),
                 vec![Target::feed(bluesky)],
+                at,
+            ))
+            .await?,
+    );
+    jobs.extend(
+        scheduler
+            .schedule(NewPost::new(
+                PostKey::new("autumn-linkedin"),
+                Post::new().with_text(li_text),
+                vec![Target::feed(page_on_linkedin)],
+                at,
+            ))
+            .await?,
+    );
+    // The vertical 8-second clip: YouTube will classify it as a Short.
+    jobs.extend(
+        scheduler
+            .schedule(NewPost::new(
+                PostKey::new("autumn-youtube"),
+                Post::new()
+                    .with_text(yt_text)
+                    .with_media(Media::path(&video)),
+                vec![Target::feed(channel)],
                 at,
             ))
             .await?,
