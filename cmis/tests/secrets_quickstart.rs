@@ -38,7 +38,10 @@ use cmis::{
     PrivacyLevel, PublishContext, Publisher, RefreshingTokenProvider, Result, SecretString,
     Surface, Target, TenantId, TikTokOptions, TokenProvider, TracingNotifier,
 };
-use cmis_sandbox::{Creator, InstagramLogin, MetaConfig, Sandbox, ThreadsConfig, TikTokConfig};
+use cmis_sandbox::{
+    Creator, InstagramLogin, LinkedInConfig, MetaConfig, Sandbox, ThreadsConfig, TikTokConfig,
+    YouTubeConfig,
+};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -49,6 +52,8 @@ const BAD_PAGE: &str = "100000000000002";
 const INSTAGRAM: &str = "17841400000000001";
 const CREATOR: &str = "secret-creator";
 const THREADS_USER: &str = "17841405793187218";
+const LINKEDIN_PAGE: &str = "urn:li:organization:2414183";
+const YOUTUBE_CHANNEL: &str = "UCsecretCafeChannel0001";
 const TIKTOK_SCOPES: [&str; 3] = ["user.info.basic", "video.publish", "video.upload"];
 const CDN: &str = "https://cdn.example.com/";
 /// Leaks are looked for as whole values and as every piece this long of one.
@@ -258,18 +263,29 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     secrets.add("Threads app secret", &threads_secret);
     threads_config.app_secret = threads_secret.into();
     threads_config.container_ready_after = Duration::from_millis(100);
+    let mut linkedin_config = LinkedInConfig::default();
+    let linkedin_secret = random("linkedin-client-secret-", 32);
+    secrets.add("LinkedIn client secret", &linkedin_secret);
+    linkedin_config.client_secret = linkedin_secret.into();
+    let mut youtube_config = YouTubeConfig::default();
+    let google_secret = random("google-client-secret-", 32);
+    secrets.add("Google client secret", &google_secret);
+    youtube_config.client_secret = google_secret.into();
     let sandbox = Sandbox::builder()
         .meta(meta_config)
         .tiktok(tiktok_config)
         .threads(threads_config)
+        .linkedin(linkedin_config)
+        .youtube(youtube_config)
         .start()
         .await
         .unwrap();
     let meta = sandbox.meta();
     let tiktok = sandbox.tiktok();
 
-    // Five accounts: a Page, an Instagram account, a Threads profile, a TikTok creator whose
-    // token expires in a minute (refreshed before use), and a Page whose stored token is wrong.
+    // Seven accounts: a Page, an Instagram account, a Threads profile, a TikTok creator whose
+    // token expires in a minute (refreshed before use), a LinkedIn page and a YouTube channel
+    // whose tokens expire in 30 seconds (refreshed too), and a Page whose stored token is wrong.
     let tenant = TenantId::new(tenant_name);
     let page = AccountRef::new(TenantId::new(tenant_name), Platform::Facebook, PAGE);
     let bad_page = AccountRef::new(TenantId::new(tenant_name), Platform::Facebook, BAD_PAGE);
@@ -286,6 +302,32 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     let threads = AccountRef::new(TenantId::new(tenant_name), Platform::Threads, THREADS_USER);
     let threads_token = sandbox.threads().add_user(THREADS_USER, "secret_cafe");
     secrets.add_secret("Threads token", &threads_token);
+    let linkedin_page = AccountRef::new(
+        TenantId::new(tenant_name),
+        Platform::LinkedIn,
+        LINKEDIN_PAGE,
+    );
+    let li_owner = sandbox.linkedin().add_member("secret-owner");
+    sandbox.linkedin().add_organization(
+        LINKEDIN_PAGE.trim_start_matches("urn:li:organization:"),
+        "secret-owner",
+    );
+    secrets.add_secret("LinkedIn access token", &li_owner.access_token);
+    let li_refresh = li_owner
+        .refresh_token
+        .clone()
+        .expect("a LinkedIn refresh token");
+    secrets.add_secret("LinkedIn refresh token", &li_refresh);
+    let channel = AccountRef::new(
+        TenantId::new(tenant_name),
+        Platform::YouTube,
+        YOUTUBE_CHANNEL,
+    );
+    let yt_tokens = sandbox
+        .youtube()
+        .add_channel(YOUTUBE_CHANNEL, "Secret Cafe");
+    secrets.add_secret("YouTube access token", &yt_tokens.access_token);
+    secrets.add_secret("YouTube refresh token", &yt_tokens.refresh_token);
     tiktok.add_creator(Creator::public(CREATOR));
     let issued = tiktok.issue_tokens(CREATOR, &TIKTOK_SCOPES);
     secrets.add_secret("TikTok access token", &issued.access_token);
@@ -296,6 +338,13 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
         Credential::new(bad_page.clone(), wrong_token),
         Credential::new(instagram.clone(), ig_token),
         Credential::new(threads.clone(), threads_token),
+        // Both expire within the minute: refreshed before use.
+        Credential::new(linkedin_page.clone(), li_owner.access_token.clone())
+            .with_refresh_token(li_refresh.clone())
+            .with_access_expires_at(OffsetDateTime::now_utc() + Duration::from_secs(30)),
+        Credential::new(channel.clone(), yt_tokens.access_token.clone())
+            .with_refresh_token(yt_tokens.refresh_token.clone())
+            .with_access_expires_at(OffsetDateTime::now_utc() + Duration::from_secs(30)),
         Credential::new(creator.clone(), issued.access_token.clone())
             .with_refresh_token(issued.refresh_token.clone())
             .with_access_expires_at(OffsetDateTime::now_utc() + Duration::from_secs(60))
@@ -341,6 +390,21 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
             Target::feed(threads.clone()),
         ),
         (
+            "autumn-linkedin",
+            Post::new().with_text(caption(&tenant, Platform::LinkedIn).await),
+            Target::feed(linkedin_page.clone()),
+        ),
+        (
+            "autumn-youtube",
+            Post::new()
+                .with_text(format!(
+                    "Autumn\n{}",
+                    caption(&tenant, Platform::YouTube).await
+                ))
+                .with_media(Media::path(&video)),
+            Target::feed(channel.clone()),
+        ),
+        (
             "autumn-wrong-token",
             Post::new().with_text("this one is refused"),
             Target::feed(bad_page.clone()),
@@ -379,10 +443,30 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
         .app_secret(sandbox.threads().app_secret())
         .build()
         .unwrap();
+    let linkedin_client = cmis::linkedin::LinkedInClient::builder()
+        .api_url(sandbox.linkedin().url())
+        .token_url(format!("{}/oauth/v2/accessToken", sandbox.linkedin().url()))
+        .client_id(sandbox.linkedin().client_id())
+        .client_secret(sandbox.linkedin().client_secret())
+        .build()
+        .unwrap();
+    let youtube_client = cmis::youtube::YouTubeClient::builder()
+        .api_url(sandbox.youtube().url())
+        .token_url(format!("{}/token", sandbox.youtube().url()))
+        .client_id(sandbox.youtube().client_id())
+        .client_secret(sandbox.youtube().client_secret())
+        .build()
+        .unwrap();
     let notes = Arc::new(Notes::default());
     let tokens = RefreshingTokenProvider::builder(store.clone())
         .refresher(Arc::new(TikTokRefresher::new(tiktok_client.clone())))
         .refresher(Arc::new(ThreadsTokenRefresher::new(threads_client.clone())))
+        .refresher(Arc::new(cmis::linkedin::LinkedInRefresher::new(
+            linkedin_client.clone(),
+        )))
+        .refresher(Arc::new(cmis::youtube::GoogleTokenRefresher::new(
+            youtube_client.clone(),
+        )))
         .notifier(notes.clone())
         .audit(store.clone())
         .build();
@@ -394,7 +478,13 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     );
     let threads_publisher =
         Arc::new(ThreadsPublisher::new(threads_client.clone()).with_publish_delay(Duration::ZERO));
+    let linkedin_publisher = Arc::new(cmis::linkedin::LinkedInPublisher::new(
+        linkedin_client.clone(),
+    ));
+    let youtube_publisher = Arc::new(cmis::youtube::YouTubePublisher::new(youtube_client.clone()));
     let scheduler = Scheduler::builder(store.clone())
+        .publisher(linkedin_publisher.clone())
+        .publisher(youtube_publisher.clone())
         .publisher(threads_publisher.clone())
         .publisher(facebook.clone())
         .publisher(instagram_publisher.clone())
@@ -412,6 +502,10 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     show(&mut texts, &tiktok_publisher);
     show(&mut texts, &threads_client);
     show(&mut texts, &threads_publisher);
+    show(&mut texts, &linkedin_client);
+    show(&mut texts, &linkedin_publisher);
+    show(&mut texts, &youtube_client);
+    show(&mut texts, &youtube_publisher);
     show(&mut texts, &scheduler);
     show(&mut texts, &store);
 
@@ -453,13 +547,19 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     let _ = stop.send(());
     running.await.unwrap().unwrap();
 
-    // Three receipts with the sandbox's ids, one job refused for its token.
+    // Receipts with the sandbox's ids, one job refused for its token.
     let state_of = |post: &str| {
         jobs.iter()
             .find(|j| j.post_key.as_str() == post)
             .unwrap_or_else(|| panic!("no job for {post}"))
     };
-    for post in ["autumn-facebook", "autumn-instagram", "autumn-tiktok"] {
+    for post in [
+        "autumn-facebook",
+        "autumn-instagram",
+        "autumn-tiktok",
+        "autumn-linkedin",
+        "autumn-youtube",
+    ] {
         let job = state_of(post);
         assert_eq!(
             job.state,
@@ -499,7 +599,21 @@ async fn quickstart<S: Store>(tenant_name: &str, store: Arc<S>, dir: &Path) -> R
     );
     secrets.add_secret("refreshed TikTok access token", &refreshed.access_token);
     secrets.add_secret("rotated TikTok refresh token", &rotated);
-    for account in [&page, &bad_page, &instagram, &creator] {
+    for account in [&linkedin_page, &channel] {
+        let now = store.credential(account).await.unwrap().unwrap();
+        secrets.add_secret("refreshed access token", &now.access_token);
+        if let Some(rt) = &now.refresh_token {
+            secrets.add_secret("refresh token after refresh", rt);
+        }
+    }
+    for account in [
+        &page,
+        &bad_page,
+        &instagram,
+        &creator,
+        &linkedin_page,
+        &channel,
+    ] {
         show(&mut texts, &store.credential(account).await.unwrap());
     }
     show(&mut texts, &store.accounts(&tenant).await.unwrap());
