@@ -65,6 +65,28 @@ pub(crate) fn platform_counts(sandbox: &Sandbox, world: &World) -> HashMap<usize
             ));
         }
     }
+    for p in sandbox.linkedin().posts() {
+        if p.deleted {
+            continue;
+        }
+        // The text members see: a post LinkedIn cut short loses its marker only if the cut came
+        // before it, so a cut is reported on its own.
+        if p.truncated {
+            eprintln!("chaos: LinkedIn cut post {} short: {:?}", p.urn, p.text);
+        }
+        if let Some(i) = marker_of(&p.text) {
+            seen.entry(i)
+                .or_default()
+                .push(format!("linkedin {} by {}", p.urn, p.author));
+        }
+    }
+    for v in sandbox.youtube().videos() {
+        if let Some(i) = marker_of(&v.title) {
+            seen.entry(i)
+                .or_default()
+                .push(format!("youtube {} on {}", v.id, v.channel_id));
+        }
+    }
     for account in world
         .accounts
         .iter()

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use cmis_core::time::OffsetDateTime;
 use cmis_core::{Error, ExposeSecret, Result};
 use cmis_sandbox::{
-    BlueskyEndpoint, Fault, MetaConfig, MetaEndpoint, MetaThrottle, Sandbox, ThreadsConfig,
-    ThreadsEndpoint, TikTokConfig, TikTokEndpoint,
+    BlueskyEndpoint, Fault, LinkedInConfig, LinkedInEndpoint, MetaConfig, MetaEndpoint,
+    MetaThrottle, Sandbox, ThreadsConfig, ThreadsEndpoint, TikTokConfig, TikTokEndpoint,
+    YouTubeConfig, YouTubeEndpoint,
 };
 use cmis_scheduler::{Job, JobFilter, JobState};
 
@@ -20,10 +21,11 @@ use super::receiver::{Mode, Receiver, SLOW_ANSWER};
 use super::reconcile::{Report, all_jobs, early_publishes, notifications, reconcile};
 use super::watch::first_starts;
 use super::worker::{
-    ENV_BLUESKY_URL, ENV_DB_FAULTS, ENV_DIR, ENV_KEY, ENV_META_APP_ID, ENV_META_APP_SECRET,
-    ENV_META_URL, ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL, ENV_PULL_HOST, ENV_SCHEMA,
-    ENV_STORE, ENV_THREADS_APP_ID, ENV_THREADS_APP_SECRET, ENV_THREADS_URL, ENV_TIKTOK_KEY,
-    ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL,
+    ENV_BLUESKY_URL, ENV_DB_FAULTS, ENV_DIR, ENV_GOOGLE_CLIENT_ID, ENV_GOOGLE_CLIENT_SECRET,
+    ENV_KEY, ENV_LINKEDIN_CLIENT_ID, ENV_LINKEDIN_CLIENT_SECRET, ENV_LINKEDIN_URL, ENV_META_APP_ID,
+    ENV_META_APP_SECRET, ENV_META_URL, ENV_NOTIFY_SECRET, ENV_NOTIFY_TIMEOUT, ENV_NOTIFY_URL,
+    ENV_PULL_HOST, ENV_SCHEMA, ENV_STORE, ENV_THREADS_APP_ID, ENV_THREADS_APP_SECRET,
+    ENV_THREADS_URL, ENV_TIKTOK_KEY, ENV_TIKTOK_SECRET, ENV_TIKTOK_URL, ENV_URL, ENV_YOUTUBE_URL,
 };
 use super::workers::Workers;
 use super::world::{MEDIA_PREFIX, World};
@@ -201,10 +203,17 @@ pub(crate) async fn start_sandbox(media: Option<&MediaHost>) -> Result<Sandbox> 
     meta.throttle = MetaThrottle::Account { regain_minutes: 1 };
     let mut threads = ThreadsConfig::default();
     threads.container_ready_after = Duration::from_secs(1);
+    // Thousands of uploads in minutes: YouTube's daily caps (100 a project, a few dozen a
+    // channel) would stop the soak until midnight Pacific, which it does not wait for.
+    let mut youtube = YouTubeConfig::default();
+    youtube.uploads_per_day = u32::MAX;
+    youtube.channel_uploads_per_day = u32::MAX;
     Sandbox::builder()
         .tiktok(tiktok)
         .meta(meta)
         .threads(threads)
+        .linkedin(LinkedInConfig::default())
+        .youtube(youtube)
         .start()
         .await
 }
@@ -270,6 +279,22 @@ async fn soak(
         (
             ENV_THREADS_APP_SECRET,
             sandbox.threads().app_secret().expose_secret().to_owned(),
+        ),
+        (ENV_LINKEDIN_URL, sandbox.linkedin().url()),
+        (ENV_LINKEDIN_CLIENT_ID, sandbox.linkedin().client_id()),
+        (
+            ENV_LINKEDIN_CLIENT_SECRET,
+            sandbox
+                .linkedin()
+                .client_secret()
+                .expose_secret()
+                .to_owned(),
+        ),
+        (ENV_YOUTUBE_URL, sandbox.youtube().url()),
+        (ENV_GOOGLE_CLIENT_ID, sandbox.youtube().client_id()),
+        (
+            ENV_GOOGLE_CLIENT_SECRET,
+            sandbox.youtube().client_secret().expose_secret().to_owned(),
         ),
         (ENV_PULL_HOST, media.base.to_string()),
         (ENV_TIKTOK_KEY, tiktok.client_key()),
@@ -346,6 +371,26 @@ async fn soak(
             ThreadsEndpoint::ListThreads,
             ThreadsEndpoint::GetMedia,
         ],
+    );
+
+    // Every LinkedIn and YouTube call the workers make. No injected rate limits: LinkedIn's 429
+    // is a daily budget (until midnight UTC) and YouTube's quota resets at midnight Pacific,
+    // both longer than the soak (the connectors' readings of them are tested on their own).
+    let no_rate_limits: Vec<Fault> = faults()
+        .into_iter()
+        .filter(|f| *f != Fault::RateLimited)
+        .collect();
+    sandbox.linkedin().set_fault_rate(
+        cfg.fault_rate,
+        fault_seed ^ 0x11_7ed,
+        no_rate_limits.clone(),
+        LinkedInEndpoint::ALL.to_vec(),
+    );
+    sandbox.youtube().set_fault_rate(
+        cfg.fault_rate,
+        fault_seed ^ 0x70_7b,
+        no_rate_limits,
+        YouTubeEndpoint::ALL.to_vec(),
     );
 
     let began = Instant::now();

@@ -14,12 +14,14 @@ use cmis_core::{
     Clock, Error, Platform, PollPolicy, RateLimit, RefreshingTokenProvider, Result, RetryPolicy,
     SecretString,
 };
+use cmis_linkedin::{LinkedInClient, LinkedInPublisher, LinkedInRefresher};
 use cmis_meta::{
     FacebookPagePublisher, InstagramPublisher, MetaClient, ReconcilePolicy, ThreadsClient,
     ThreadsPublisher, ThreadsTokenRefresher,
 };
 use cmis_scheduler::{DeliveryPolicy, ScheduleStore, Scheduler, WebhookNotifier};
 use cmis_tiktok::{TikTokClient, TikTokPublisher, TikTokRefresher, default_poll};
+use cmis_youtube::{GoogleTokenRefresher, YouTubeClient, YouTubePublisher};
 
 use super::db::{Location, StoreKind, open_with_clock};
 use super::faulty::FaultyStore;
@@ -42,6 +44,12 @@ pub(crate) const ENV_BLUESKY_URL: &str = "CMIS_CHAOS_BLUESKY_URL";
 pub(crate) const ENV_THREADS_URL: &str = "CMIS_CHAOS_THREADS_URL";
 pub(crate) const ENV_THREADS_APP_ID: &str = "CMIS_CHAOS_THREADS_APP_ID";
 pub(crate) const ENV_THREADS_APP_SECRET: &str = "CMIS_CHAOS_THREADS_APP_SECRET";
+pub(crate) const ENV_LINKEDIN_URL: &str = "CMIS_CHAOS_LINKEDIN_URL";
+pub(crate) const ENV_LINKEDIN_CLIENT_ID: &str = "CMIS_CHAOS_LINKEDIN_CLIENT_ID";
+pub(crate) const ENV_LINKEDIN_CLIENT_SECRET: &str = "CMIS_CHAOS_LINKEDIN_CLIENT_SECRET";
+pub(crate) const ENV_YOUTUBE_URL: &str = "CMIS_CHAOS_YOUTUBE_URL";
+pub(crate) const ENV_GOOGLE_CLIENT_ID: &str = "CMIS_CHAOS_GOOGLE_CLIENT_ID";
+pub(crate) const ENV_GOOGLE_CLIENT_SECRET: &str = "CMIS_CHAOS_GOOGLE_CLIENT_SECRET";
 /// The parent's media server (`chaos::media`), which TikTok pulls from.
 pub(crate) const ENV_PULL_HOST: &str = "CMIS_CHAOS_PULL_HOST";
 pub(crate) const ENV_WORKER_ID: &str = "CMIS_CHAOS_WORKER_ID";
@@ -154,7 +162,25 @@ pub(crate) async fn run() -> Result<()> {
         .pds_url(var(ENV_BLUESKY_URL)?)
         .timeout(HTTP_TIMEOUT)
         .build()?;
+    let linkedin_url = var(ENV_LINKEDIN_URL)?;
+    let linkedin = LinkedInClient::builder()
+        .api_url(linkedin_url.as_str())
+        .token_url(format!("{linkedin_url}/oauth/v2/accessToken"))
+        .client_id(var(ENV_LINKEDIN_CLIENT_ID)?)
+        .client_secret(SecretString::from(var(ENV_LINKEDIN_CLIENT_SECRET)?))
+        .timeout(HTTP_TIMEOUT)
+        .build()?;
+    let youtube_url = var(ENV_YOUTUBE_URL)?;
+    let youtube = YouTubeClient::builder()
+        .api_url(youtube_url.as_str())
+        .token_url(format!("{youtube_url}/token"))
+        .client_id(var(ENV_GOOGLE_CLIENT_ID)?)
+        .client_secret(SecretString::from(var(ENV_GOOGLE_CLIENT_SECRET)?))
+        .timeout(HTTP_TIMEOUT)
+        .build()?;
     let tokens = RefreshingTokenProvider::builder(db.credentials.clone())
+        .refresher(Arc::new(LinkedInRefresher::new(linkedin.clone())))
+        .refresher(Arc::new(GoogleTokenRefresher::new(youtube.clone())))
         .refresher(Arc::new(TikTokRefresher::new(tiktok.clone())))
         .refresher(Arc::new(BlueskyRefresher::new(bluesky.clone())))
         .refresher(Arc::new(ThreadsTokenRefresher::new(threads.clone())))
@@ -202,6 +228,21 @@ pub(crate) async fn run() -> Result<()> {
                 .with_publish_delay(Duration::from_millis(500))
                 .with_reconcile_policy(reconcile),
         )))
+        // Media are polled for a few seconds per call; then the post is pending and resumed.
+        .publisher(watched(Arc::new(
+            LinkedInPublisher::new(linkedin).with_media_poll(graph_poll),
+        )))
+        // Four 256 KiB chunks per clip, so that faults interrupt uploads mid-file.
+        .publisher(watched(Arc::new(
+            YouTubePublisher::new(youtube)
+                .with_chunk_size(256 * 1024)?
+                .with_poll(graph_poll)
+                .with_upload_retry(
+                    RetryPolicy::default()
+                        .with_base(Duration::from_millis(100))
+                        .with_cap(Duration::from_secs(1)),
+                ),
+        )))
         .refreshing_tokens(tokens)
         // Per-account dispatch budgets, as an embedder would set them; they also make a
         // platform's Retry-After pause the whole account without spending attempts.
@@ -210,6 +251,8 @@ pub(crate) async fn run() -> Result<()> {
         .rate_limit(Platform::TikTok, RateLimit::per_minute(6)?)
         .rate_limit(Platform::Bluesky, RateLimit::per_minute(60)?)
         .rate_limit(Platform::Threads, RateLimit::per_minute(60)?)
+        .rate_limit(Platform::LinkedIn, RateLimit::per_minute(60)?)
+        .rate_limit(Platform::YouTube, RateLimit::per_minute(60)?)
         .concurrency(32)
         .lease(LEASE)
         .poll_interval(Duration::from_millis(200))

@@ -1,6 +1,7 @@
 //! The soak's world: tenants, their Facebook Pages, Instagram accounts, Threads profiles, TikTok
-//! creators and Bluesky accounts on the sandbox, their credentials in the store, and the posts, each carrying a marker that finds it
-//! again in the sandbox's record.
+//! creators, Bluesky accounts, LinkedIn pages and YouTube channels on the sandbox, their
+//! credentials in the store, and the posts, each carrying a marker that finds it again in the
+//! sandbox's record.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,8 +42,21 @@ const TIKTOK_POSTS_PER_CREATOR: usize = 5;
 const BLUESKY_POSTS_PER_ACCOUNT: usize = 10;
 /// Threads allows 250 API posts per profile per 24 hours; the soak stays far below.
 const THREADS_POSTS_PER_PROFILE: usize = 10;
+/// LinkedIn allows about 100 posts per member per day; the soak stays far below.
+const LINKEDIN_POSTS_PER_PAGE: usize = 10;
+/// YouTube channels have a daily upload cap of their own (the sandbox's is raised for the soak).
+const YOUTUBE_VIDEOS_PER_CHANNEL: usize = 5;
 /// The platforms posts go to, round-robin.
-const PLATFORMS: usize = 5;
+const PLATFORMS: usize = 7;
+/// The YouTube clip's size: four 256 KiB chunks, so uploads resume mid-file under faults.
+const YOUTUBE_CLIP_BYTES: usize = 1_000_000;
+/// The scopes a LinkedIn page administrator grants.
+const LINKEDIN_SCOPES: [&str; 4] = [
+    "openid",
+    "w_member_social",
+    "r_organization_social",
+    "w_organization_social",
+];
 
 /// One post: its marker index, tenant, target and content.
 #[derive(Debug, Clone)]
@@ -61,6 +75,7 @@ pub(crate) struct World {
     pub(crate) accounts: Vec<AccountRef>,
     pub(crate) posts: Vec<PlannedPost>,
     pub(crate) video: PathBuf,
+    pub(crate) youtube_clip: PathBuf,
 }
 
 /// The marker written into post `index`'s text; [`marker_of`] reads it back.
@@ -85,6 +100,9 @@ fn account_id(platform: Platform, i: usize) -> String {
         Platform::Facebook => format!("{}", 100_000_000_000_000u64 + i as u64),
         Platform::Instagram => format!("{}", 17_841_400_000_000_000u64 + i as u64),
         Platform::Threads => format!("{}", 17_841_500_000_000_000u64 + i as u64),
+        Platform::LinkedIn => format!("urn:li:organization:{}", 3_000_000 + i),
+        // `UC` and 22 characters, like a real channel id.
+        Platform::YouTube => format!("UCchaosChannel{i:08}"),
         // A did:plc is 24 base32 characters; the digits are spelled a..j.
         Platform::Bluesky => {
             let digits: String = format!("{i:019}")
@@ -104,7 +122,7 @@ fn media_url(name: &str) -> Result<Media> {
 }
 
 impl World {
-    /// Plans `n` posts, spread round-robin over the five platforms and over enough accounts of
+    /// Plans `n` posts, spread round-robin over the seven platforms and over enough accounts of
     /// [`TENANTS`] tenants; content drawn with `rng`.
     pub(crate) fn plan(n: usize, rng: &mut fastrand::Rng, dir: &Path) -> Result<Self> {
         let per_platform = n.div_ceil(PLATFORMS).max(1);
@@ -129,6 +147,14 @@ impl World {
                 Platform::Threads,
                 per_platform.div_ceil(THREADS_POSTS_PER_PROFILE),
             ),
+            (
+                Platform::LinkedIn,
+                per_platform.div_ceil(LINKEDIN_POSTS_PER_PAGE),
+            ),
+            (
+                Platform::YouTube,
+                per_platform.div_ceil(YOUTUBE_VIDEOS_PER_CHANNEL),
+            ),
         ];
         let tenants: Vec<TenantId> = (0..TENANTS)
             .map(|t| TenantId::new(tenant_name(t)))
@@ -149,12 +175,18 @@ impl World {
             by_platform.push(list);
         }
         let video = dir.join("clip.mp4");
+        let youtube_clip = dir.join("youtube-clip.mp4");
         let mut posts = Vec::with_capacity(n);
         for index in 0..n {
             let list = &by_platform[index % PLATFORMS];
             let account = list[(index / PLATFORMS) % list.len()].clone();
             let tenant = account.tenant.clone();
-            let (post, kind) = content(index, account.platform, rng, &video)?;
+            let file = if account.platform == Platform::YouTube {
+                &youtube_clip
+            } else {
+                &video
+            };
+            let (post, kind) = content(index, account.platform, rng, file)?;
             posts.push(PlannedPost {
                 index,
                 tenant,
@@ -168,6 +200,7 @@ impl World {
             accounts,
             posts,
             video,
+            youtube_clip,
         })
     }
 
@@ -180,11 +213,21 @@ impl World {
     ) -> Result<()> {
         std::fs::write(&self.video, cmis_media::sample::mp4(1080, 1920, 5, 30))
             .map_err(|e| Error::internal(format!("cannot write {}: {e}", self.video.display())))?;
+        let mut clip = cmis_media::sample::mp4(1280, 720, 5, 30);
+        let pad = YOUTUBE_CLIP_BYTES.saturating_sub(clip.len());
+        clip.extend(u32::try_from(pad).unwrap_or(0).to_be_bytes());
+        clip.extend(b"free");
+        clip.resize(YOUTUBE_CLIP_BYTES, 0);
+        std::fs::write(&self.youtube_clip, clip).map_err(|e| {
+            Error::internal(format!("cannot write {}: {e}", self.youtube_clip.display()))
+        })?;
         for account in &self.accounts {
             // A third of the TikTok tokens expire within the refresh margin, so workers refresh
             // them (rotating the refresh token) while they publish.
-            let soon = matches!(account.platform, Platform::TikTok | Platform::Bluesky)
-                && rng.u8(..3) == 0;
+            let soon = matches!(
+                account.platform,
+                Platform::TikTok | Platform::Bluesky | Platform::LinkedIn | Platform::YouTube
+            ) && rng.u8(..3) == 0;
             let credential = issue(sandbox, account, soon)?;
             db.credentials.put_credential(credential).await?;
         }
@@ -290,6 +333,50 @@ pub(crate) fn issue(sandbox: &Sandbox, account: &AccountRef, expiring: bool) -> 
                 .with_access_expires_at(now + lifetime)
                 .with_issued_at(now)
         }
+        Platform::LinkedIn => {
+            // The page's administrator signs in; their token posts as the page.
+            let linkedin = sandbox.linkedin();
+            let admin = format!(
+                "chaosadmin{}",
+                id.trim_start_matches("urn:li:organization:")
+            );
+            linkedin.add_organization(id, &admin);
+            let issued = linkedin.issue_tokens(&admin, &LINKEDIN_SCOPES);
+            let lifetime = if expiring {
+                Duration::from_secs(120)
+            } else {
+                Duration::from_secs(60 * 24 * 60 * 60)
+            };
+            let mut c = Credential::new(account.clone(), issued.access_token)
+                .with_access_expires_at(now + lifetime)
+                .with_issued_at(now)
+                .with_scopes(issued.scopes);
+            if let Some(rt) = issued.refresh_token {
+                c = c.with_refresh_token(rt);
+            }
+            c
+        }
+        Platform::YouTube => {
+            let youtube = sandbox.youtube();
+            youtube.add_channel(id, &format!("Channel {id}"));
+            let issued = youtube.issue_tokens(
+                id,
+                &[
+                    "https://www.googleapis.com/auth/youtube.upload",
+                    "https://www.googleapis.com/auth/youtube.readonly",
+                ],
+            );
+            // Google's access tokens live about an hour.
+            let lifetime = if expiring {
+                Duration::from_secs(120)
+            } else {
+                Duration::from_secs(3599)
+            };
+            Credential::new(account.clone(), issued.access_token)
+                .with_refresh_token(issued.refresh_token)
+                .with_access_expires_at(now + lifetime)
+                .with_issued_at(now)
+        }
         other => {
             return Err(Error::internal(format!(
                 "the soak has no accounts on {other}"
@@ -358,6 +445,48 @@ fn content(
                     "th-carousel",
                 ),
             }
+        }
+        Platform::LinkedIn => {
+            // Parentheses and a hashtag: sent unescaped, LinkedIn would cut the post short.
+            let post = Post::new().with_text(format!(
+                "{mark} Soak post {index} (doors open at nine) #chaos"
+            ));
+            match roll {
+                0..70 => (post, "li-text"),
+                70..85 => {
+                    let link = Url::parse(&format!("https://www.example.com/chaos/{index}"))
+                        .map_err(|e| Error::internal(format!("bad link: {e}")))?;
+                    (
+                        post.with_link(link).with_linkedin(
+                            cmis_core::LinkedInOptions::new()
+                                .with_article(format!("Chaos {index}"), "an article"),
+                        ),
+                        "li-article",
+                    )
+                }
+                _ => (
+                    post.with_media(
+                        Media::bytes(
+                            Some(format!("li-{index}.jpg")),
+                            cmis_media::sample::jpeg(64, 48),
+                        )
+                        .with_alt_text("a test pattern"),
+                    ),
+                    "li-image",
+                ),
+            }
+        }
+        Platform::YouTube => {
+            // The first line is the title.
+            let post = Post::new()
+                .with_text(format!("{mark} Soak video {index}\nUploaded by the soak."))
+                .with_media(Media::path(video))
+                .with_youtube(
+                    cmis_core::YouTubeOptions::new()
+                        .with_privacy(cmis_core::YouTubePrivacy::Unlisted)
+                        .with_made_for_kids(false),
+                );
+            (post, "yt-video")
         }
         Platform::Bluesky => {
             let post = Post::new().with_text(format!(
