@@ -19,7 +19,8 @@
 //!   [`Unsupported`](cmis_core::ErrorKind::Unsupported) error naming the setting to change;
 //!   [`ApiVersion::sunset_warning`] warns 60 days ahead.
 //!
-//! Not written yet: polls, reshares, comments and deleting posts.
+//! Comments ([`LinkedInPublisher::comment`]) are plain text, never escaped. Not written yet: polls,
+//! reshares and deleting posts.
 //!
 //! ```no_run
 //! # mod cmis { pub use cmis_core::*; pub mod linkedin { pub use cmis_linkedin::*; } }

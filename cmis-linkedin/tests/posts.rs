@@ -416,3 +416,38 @@ async fn a_link_becomes_an_article_with_the_image_as_its_thumbnail() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_comment_is_plain_text_never_escaped() {
+    let server = server().await;
+    rest(
+        "POST",
+        "/rest/socialActions/urn%3Ali%3Ashare%3A6844785523593134080/comments",
+    )
+    .and(body_json(json!({
+        "actor": ORG,
+        "object": POST_URN,
+        "message": {"text": "Thanks (really) #team @everyone"},
+    })))
+    .respond_with(created("urn:li:comment:(urn:li:activity:1,2)"))
+    .expect(1)
+    .mount(&server)
+    .await;
+    let env = env(&server, ORG).await;
+    let id = publisher(&server)
+        .comment(
+            &account(ORG),
+            POST_URN,
+            ORG,
+            "Thanks (really) #team @everyone",
+            &env.ctx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, "urn:li:comment:(urn:li:activity:1,2)");
+    let err = publisher(&server)
+        .comment(&account(ORG), "urn:li:image:1", ORG, "x", &env.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), cmis_core::ErrorKind::InvalidInput);
+}
