@@ -55,6 +55,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
+mod comment;
 mod error;
 pub mod little_text;
 mod media;
