@@ -112,6 +112,17 @@ pub struct TikTokConfig {
     /// With [`fetch_pulled_media`](TikTokConfig::fetch_pulled_media) on, how long after init's
     /// answer the download starts (200 ms).
     pub pull_delay: Duration,
+    /// The per-creator posting cap: at most this many Direct Posts (video or photo) in any 24
+    /// hours, failed ones not counted. Past it, init answers 403 `spam_risk_too_many_posts` and
+    /// creator_info answers that code with HTTP 200. TikTok says only "typically around 15 posts
+    /// per day", so the cap is off (`None`) unless set.
+    pub daily_post_cap: Option<u32>,
+    /// The client's cap of active posting creators: at most this many creators may Direct Post
+    /// in any 24 hours; another is refused with 403 `reached_active_user_cap` (HTTP 200 on
+    /// creator_info). An audited client's cap comes from its audit, so it is off (`None`) unless
+    /// set; an unaudited client ([`audited`](TikTokConfig::audited) false) never has more than
+    /// TikTok's documented 5.
+    pub active_creator_cap: Option<u32>,
 }
 
 impl Default for TikTokConfig {
@@ -127,6 +138,8 @@ impl Default for TikTokConfig {
             upload_url_lifetime: Duration::from_secs(3600),
             fetch_pulled_media: false,
             pull_delay: Duration::from_millis(200),
+            daily_post_cap: None,
+            active_creator_cap: None,
         }
     }
 }
@@ -153,6 +166,9 @@ pub struct Creator {
     pub stitch_disabled: bool,
     /// `max_video_post_duration_sec`.
     pub max_video_post_duration_sec: u32,
+    /// Whether TikTok has banned the creator from posting: creator_info answers
+    /// `spam_risk_user_banned_from_posting` with HTTP 200, and init refuses it with 403.
+    pub banned_from_posting: bool,
 }
 
 impl Creator {
@@ -174,6 +190,7 @@ impl Creator {
             duet_disabled: false,
             stitch_disabled: false,
             max_video_post_duration_sec: 300,
+            banned_from_posting: false,
         }
     }
 
@@ -357,6 +374,15 @@ impl TikTokSandbox {
     /// Expires an access token now, as if its lifetime had passed.
     pub fn expire_access_token(&self, access_token: &str) {
         self.state.expire_access_token(access_token);
+    }
+
+    /// Makes the next publish fail once its media has arrived and processed: `status/fetch`
+    /// answers `FAILED` with `fail_reason` (one of TikTok's documented reasons, such as
+    /// `file_format_check_failed`, `duration_check_failed`, `frame_rate_check_failed`,
+    /// `picture_size_check_failed`, `internal`, `spam_risk_text` or `spam_risk`), since the
+    /// sandbox does not inspect media itself.
+    pub fn fail_next_publish(&self, fail_reason: &str) {
+        self.state.fail_next_publish(fail_reason);
     }
 
     /// Makes the publish `publish_id` look posted `age` earlier: its `create_time` on

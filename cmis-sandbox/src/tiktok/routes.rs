@@ -33,8 +33,9 @@ pub(crate) fn router(state: Arc<TikTokState>) -> Router {
         .route("/v2/post/publish/cancel/", post(cancel))
         .route("/v2/video/list/", post(video_list))
         .route("/v2/video/query/", post(video_query))
+        // The documented upload_url is `https://open-upload.tiktokapis.com/video/?upload_id=…`.
         .route(
-            "/upload/",
+            "/video/",
             put(upload).layer(DefaultBodyLimit::max(130_000_000)),
         )
         .with_state(state)

@@ -1,5 +1,6 @@
 //! The fake TikTok's state and rules, apart from HTTP.
 
+mod caps;
 mod display;
 mod init;
 mod oauth;
@@ -130,6 +131,12 @@ struct PublishRecord {
     pull_failed: bool,
     extra_processing: Duration,
     cancelled: bool,
+    /// The user disconnected the app (revoke) while it processed: `FAILED`, `auth_removed`.
+    auth_removed: bool,
+    /// `FAILED` with this reason once processed ([`TikTokState::fail_next_publish`]).
+    forced_failure: Option<String>,
+    /// When init created it, for the 24-hour caps.
+    created_at: Instant,
     /// The publish's sequence number, which fixes its public post id.
     seq: u64,
     /// How much earlier than its completion the post claims to have been posted
@@ -151,6 +158,8 @@ struct Inner {
     refreshes: u64,
     next_id: u64,
     pending_slowdown: Duration,
+    /// The `fail_reason` the next publish ends with, if set.
+    pending_failure: Option<String>,
 }
 
 /// The fake TikTok's state.
@@ -170,9 +179,12 @@ fn status_of(
     r: &PublishRecord,
     processing: Duration,
     now: Instant,
-) -> (&'static str, Option<&'static str>) {
+) -> (&'static str, Option<&str>) {
     if r.cancelled {
         return ("FAILED", Some("publish_cancelled"));
+    }
+    if r.auth_removed {
+        return ("FAILED", Some("auth_removed"));
     }
     if r.pull_failed {
         let reason = match r.kind {
@@ -188,6 +200,7 @@ fn status_of(
     };
     match r.media_complete_at {
         Some(at) if now >= at + processing + r.extra_processing => match r.kind {
+            _ if r.forced_failure.is_some() => ("FAILED", r.forced_failure.as_deref()),
             PublishKind::DirectVideo | PublishKind::DirectPhoto => ("PUBLISH_COMPLETE", None),
             PublishKind::InboxVideo | PublishKind::InboxPhoto => ("SEND_TO_USER_INBOX", None),
         },
@@ -378,9 +391,14 @@ impl TikTokState {
 
     pub(crate) fn creator_info(&self, open_id: &str) -> Result<Value, ApiError> {
         let inner = self.lock();
+        // "Errors returned with HTTP 200": the creator cannot post now.
+        if let Some(mut refusal) = self.posting_refusal(&inner, open_id, PublishKind::DirectVideo) {
+            refusal.status = 200;
+            return Err(refusal);
+        }
         let Some(c) = inner.creators.get(open_id) else {
             return Err(api(
-                403,
+                200,
                 "spam_risk_user_banned_from_posting",
                 "The user cannot post.",
             ));

@@ -73,7 +73,10 @@ impl TikTokState {
         open_id: &str,
         kind: PublishKind,
         request: Value,
-    ) -> usize {
+    ) -> Result<usize, ApiError> {
+        if let Some(refusal) = self.posting_refusal(inner, open_id, kind) {
+            return Err(refusal);
+        }
         let id = inner.next_id;
         inner.next_id += 1;
         let publish_id = format!("{prefix}~v2-1.{}", 7_300_000_000_000_000_000u64 + id);
@@ -92,13 +95,16 @@ impl TikTokState {
             pull_failed: false,
             extra_processing: extra,
             cancelled: false,
+            auth_removed: false,
+            forced_failure: inner.pending_failure.take(),
+            created_at: Instant::now(),
             seq: id,
             aged: Duration::ZERO,
             request,
         });
         let index = inner.publishes.len() - 1;
         inner.by_publish_id.insert(publish_id, index);
-        index
+        Ok(index)
     }
 
     /// Marks a pull init's media: arrived now, or (with [`TikTokConfig::fetch_pulled_media`]) to
@@ -193,7 +199,7 @@ impl TikTokState {
                 };
                 check_chunk_plan(size, chunk, count)?;
                 let prefix = if inbox { "v_inbox_file" } else { "v_pub_file" };
-                let index = self.new_record(&mut inner, prefix, open_id, kind, body.clone());
+                let index = self.new_record(&mut inner, prefix, open_id, kind, body.clone())?;
                 let upload_id = format!("{}", 67_890 + index);
                 let upload_token = crate::http::token("");
                 let lifetime = self.config().upload_url_lifetime;
@@ -213,7 +219,7 @@ impl TikTokState {
                 inner.by_upload_id.insert(upload_id.clone(), index);
                 let data = json!({
                     "publish_id": publish_id,
-                    "upload_url": format!("{}/upload/?upload_id={upload_id}&upload_token={upload_token}", self.base_url()),
+                    "upload_url": format!("{}/video/?upload_id={upload_id}&upload_token={upload_token}", self.base_url()),
                 });
                 Ok((data, None))
             }
@@ -224,7 +230,7 @@ impl TikTokState {
                     .ok_or_else(|| api(400, "invalid_param", "video_url is required."))?;
                 self.check_url(url)?;
                 let prefix = if inbox { "v_inbox_url" } else { "v_pub_url" };
-                let index = self.new_record(&mut inner, prefix, open_id, kind, body.clone());
+                let index = self.new_record(&mut inner, prefix, open_id, kind, body.clone())?;
                 let record = &mut inner.publishes[index];
                 record.privacy_level = privacy;
                 record.title = title;
@@ -344,7 +350,7 @@ impl TikTokState {
         } else {
             PublishKind::InboxPhoto
         };
-        let index = self.new_record(&mut inner, "p_pub_url", open_id, kind, body.clone());
+        let index = self.new_record(&mut inner, "p_pub_url", open_id, kind, body.clone())?;
         let record = &mut inner.publishes[index];
         record.privacy_level = privacy;
         record.title = title;

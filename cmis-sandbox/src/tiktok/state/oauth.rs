@@ -62,11 +62,13 @@ impl TikTokState {
                         "Authorization code is invalid or expired.",
                     ));
                 }
+                // invalid_grant: the grant "does not match the redirection URI used in the
+                // authorization request" (OAuth Error Handling page).
                 if code.redirect_uri != field("redirect_uri") {
                     return Err(oauth(
                         400,
-                        "invalid_request",
-                        "Redirect URI does not match.",
+                        "invalid_grant",
+                        "Redirect URI does not match the one the code was issued for.",
                     ));
                 }
                 if let Some(challenge) = &code.challenge
@@ -102,12 +104,28 @@ impl TikTokState {
         }))
     }
 
+    /// Revoke "disconnects your app from the user's TikTok account": every access and refresh
+    /// token of that user stops working, and a publish still processing fails with
+    /// `auth_removed` ("the user removed the developer's access").
     pub(crate) fn revoke(&self, form: &HashMap<String, String>) -> Result<Value, OAuthError> {
         self.check_client(form)?;
         let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+        let processing = self.config().processing_time;
         let mut inner = self.lock();
-        if let Some(a) = inner.access.get_mut(field("token")) {
+        let Some(open_id) = inner.access.get(field("token")).map(|a| a.open_id.clone()) else {
+            return Ok(json!({}));
+        };
+        for a in inner.access.values_mut().filter(|a| a.open_id == open_id) {
             a.revoked = true;
+        }
+        for r in inner.refresh.values_mut().filter(|r| r.open_id == open_id) {
+            r.replaced = true;
+        }
+        let now = Instant::now();
+        for r in inner.publishes.iter_mut().filter(|r| r.open_id == open_id) {
+            if status_of(r, processing, now).0.starts_with("PROCESSING") {
+                r.auth_removed = true;
+            }
         }
         Ok(json!({}))
     }
