@@ -26,9 +26,12 @@
 //!   publish: a Page's `published_posts` and an account's `media`, newest first with `fields`,
 //!   `since`/`until` and cursor paging, and a video's or Reel's `status` phases;
 //!   `fb_exchange_token`, `/me/accounts`,
-//!   `debug_token`, `ig_refresh_token` (tokens at least 24 h old); expired Graph versions refused;
-//!   the error envelope with `fbtrace_id`; `X-App-Usage` and `X-Business-Use-Case-Usage` on every
-//!   answer.
+//!   `debug_token`, `ig_refresh_token` (tokens at least 24 h old); reads, edits and deletes of
+//!   created objects by id with `fields`; bodies as form, multipart or JSON (what Meta's SDKs
+//!   send) and list parameters in every documented form; expired Graph versions served as the
+//!   oldest available one, unknown ones refused; the error envelope with `fbtrace_id`,
+//!   `is_transient` on Instagram errors and `WWW-Authenticate`; `X-App-Usage` and
+//!   `X-Business-Use-Case-Usage` on every answer.
 //! - **Bluesky** ([`BlueskySandbox`]): a PDS over XRPC. `createSession` with app passwords (the
 //!   main password of an email-2FA account gets `AuthFactorTokenRequired`), JWTs with `exp`
 //!   (access 120 minutes, refresh 90 days), `refreshSession` rotation where a used refresh token
@@ -102,11 +105,15 @@
 //! ```
 //!
 //! Run it as a program with `cargo run -p cmis-sandbox`: it prints its URLs and a seeded
-//! account's tokens as one JSON line and serves until interrupted.
+//! account's tokens as one JSON line and serves until interrupted. Tests in any language drive
+//! it through its [control API](control) over HTTP: faults, what was published (with the
+//! requests behind it), accounts, the clock and reset (`--port`, `--seed`, `--state FILE`: see
+//! the program's `--help`).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 mod bluesky;
 mod clock;
+pub mod control;
 mod fault;
 mod http;
 mod linkedin;
@@ -117,7 +124,7 @@ mod tiktok;
 mod youtube;
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use cmis_core::{Error, Result};
@@ -185,6 +192,8 @@ pub struct Sandbox {
     linkedin_addr: SocketAddr,
     youtube: YouTubeSandbox,
     youtube_addr: SocketAddr,
+    control: control::Wiring,
+    control_addr: Option<SocketAddr>,
     _shutdown: Vec<oneshot::Sender<()>>,
 }
 
@@ -198,6 +207,7 @@ impl fmt::Debug for Sandbox {
             .field("threads", &self.threads_addr)
             .field("linkedin", &self.linkedin_addr)
             .field("youtube", &self.youtube_addr)
+            .field("control", &self.control_addr)
             .finish_non_exhaustive()
     }
 }
@@ -212,9 +222,45 @@ pub struct SandboxBuilder {
     threads: ThreadsConfig,
     linkedin: LinkedInConfig,
     youtube: YouTubeConfig,
+    control: bool,
+    listen: Option<IpAddr>,
+    allow_remote: bool,
+    first_port: Option<u16>,
 }
 
 impl SandboxBuilder {
+    /// Also starts the [control API](control), whose address is [`Sandbox::control_url`].
+    #[must_use]
+    pub fn control_api(mut self, on: bool) -> Self {
+        self.control = on;
+        self
+    }
+
+    /// Listens on `ip` instead of `127.0.0.1` (every fake and the control API). Starting fails
+    /// for an address that is not a loopback one unless [`SandboxBuilder::allow_remote`] is set.
+    #[must_use]
+    pub fn listen(mut self, ip: IpAddr) -> Self {
+        self.listen = Some(ip);
+        self
+    }
+
+    /// Allows [`SandboxBuilder::listen`] to name a non-loopback address: whoever reaches it can
+    /// publish, read every token and drive the control API.
+    #[must_use]
+    pub fn allow_remote(mut self, allow: bool) -> Self {
+        self.allow_remote = allow;
+        self
+    }
+
+    /// Fixed ports instead of random ones: the control API on `first` (even when it is off), then
+    /// TikTok, Meta, Bluesky, Bluesky video, Threads, LinkedIn and YouTube on `first + 1` to
+    /// `first + 7`.
+    #[must_use]
+    pub fn ports(mut self, first: u16) -> Self {
+        self.first_port = Some(first);
+        self
+    }
+
     /// Sets how the fake TikTok behaves.
     #[must_use]
     pub fn tiktok(mut self, config: TikTokConfig) -> Self {
@@ -264,41 +310,68 @@ impl SandboxBuilder {
         self
     }
 
-    /// Starts the servers on `127.0.0.1` with random ports.
+    /// Starts the servers on `127.0.0.1` with random ports (unless [`SandboxBuilder::listen`]
+    /// or [`SandboxBuilder::ports`] say otherwise).
     pub async fn start(self) -> Result<Sandbox> {
+        use control::Platform as P;
+        let net = control::Net::new(self.listen, self.allow_remote, self.first_port)?;
+        let wiring = control::Wiring::new(self.control);
+        let wrap = |p, router| wiring.wrap(p, router);
         let mut shutdown = Vec::new();
         let state = Arc::new(tiktok::TikTokState::new(self.tiktok));
-        let (addr, stop) = serve(tiktok::router(state.clone())).await?;
+        let (addr, stop) =
+            serve(wrap(P::TikTok, tiktok::router(state.clone())), net.addr(1)).await?;
         state.set_base_url(format!("http://{addr}"));
         shutdown.push(stop);
         let meta_state = Arc::new(meta::MetaState::new(self.meta));
-        let (meta_addr, stop) = serve(meta::router(meta_state.clone())).await?;
+        let (meta_addr, stop) =
+            serve(wrap(P::Meta, meta::router(meta_state.clone())), net.addr(2)).await?;
         meta_state.set_base_url(format!("http://{meta_addr}"));
         shutdown.push(stop);
         let bluesky_state = Arc::new(bluesky::BlueskyState::new(self.bluesky));
-        let (bluesky_addr, stop) = serve(bluesky::router(bluesky_state.clone())).await?;
+        let (bluesky_addr, stop) = serve(
+            wrap(P::Bluesky, bluesky::router(bluesky_state.clone())),
+            net.addr(3),
+        )
+        .await?;
         bluesky_state.set_base_url(format!("http://{bluesky_addr}"));
         shutdown.push(stop);
         let video_state = Arc::new(bluesky::VideoState::new(
             self.bluesky_video,
             bluesky_state.clone(),
         ));
-        let (bluesky_video_addr, stop) = serve(bluesky::video_router(video_state.clone())).await?;
+        let (bluesky_video_addr, stop) = serve(
+            wrap(P::BlueskyVideo, bluesky::video_router(video_state.clone())),
+            net.addr(4),
+        )
+        .await?;
         video_state.set_base_url(format!("http://{bluesky_video_addr}"));
         shutdown.push(stop);
         let threads_state = Arc::new(threads::ThreadsState::new(self.threads));
-        let (threads_addr, stop) = serve(threads::router(threads_state.clone())).await?;
+        let (threads_addr, stop) = serve(
+            wrap(P::Threads, threads::router(threads_state.clone())),
+            net.addr(5),
+        )
+        .await?;
         threads_state.set_base_url(format!("http://{threads_addr}"));
         shutdown.push(stop);
         let linkedin_state = Arc::new(linkedin::LinkedInState::new(self.linkedin));
-        let (linkedin_addr, stop) = serve(linkedin::router(linkedin_state.clone())).await?;
+        let (linkedin_addr, stop) = serve(
+            wrap(P::LinkedIn, linkedin::router(linkedin_state.clone())),
+            net.addr(6),
+        )
+        .await?;
         linkedin_state.set_base_url(format!("http://{linkedin_addr}"));
         shutdown.push(stop);
         let youtube_state = Arc::new(youtube::YouTubeState::new(self.youtube));
-        let (youtube_addr, stop) = serve(youtube::router(youtube_state.clone())).await?;
+        let (youtube_addr, stop) = serve(
+            wrap(P::YouTube, youtube::router(youtube_state.clone())),
+            net.addr(7),
+        )
+        .await?;
         youtube_state.set_base_url(format!("http://{youtube_addr}"));
         shutdown.push(stop);
-        Ok(Sandbox {
+        let mut sandbox = Sandbox {
             tiktok: TikTokSandbox { state },
             tiktok_addr: addr,
             meta: MetaSandbox { state: meta_state },
@@ -321,15 +394,25 @@ impl SandboxBuilder {
                 state: youtube_state,
             },
             youtube_addr,
+            control: wiring.clone(),
+            control_addr: None,
             _shutdown: shutdown,
-        })
+        };
+        if let Some((addr, stop)) = wiring.start(&sandbox, net.addr(0)).await? {
+            sandbox.control_addr = Some(addr);
+            sandbox._shutdown.push(stop);
+        }
+        Ok(sandbox)
     }
 }
 
-async fn serve(router: axum::Router) -> Result<(SocketAddr, oneshot::Sender<()>)> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+async fn serve(
+    router: axum::Router,
+    addr: SocketAddr,
+) -> Result<(SocketAddr, oneshot::Sender<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| Error::internal(format!("sandbox cannot listen on 127.0.0.1: {e}")))?;
+        .map_err(|e| Error::internal(format!("sandbox cannot listen on {addr}: {e}")))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::internal(format!("sandbox has no local address: {e}")))?;
@@ -390,5 +473,26 @@ impl Sandbox {
     /// The fake YouTube (Google's token endpoint and the Data API v3).
     pub fn youtube(&self) -> &YouTubeSandbox {
         &self.youtube
+    }
+
+    /// The [control API](control)'s base URL, when [`SandboxBuilder::control_api`] started it.
+    pub fn control_url(&self) -> Option<String> {
+        self.control_addr.map(|a| format!("http://{a}"))
+    }
+
+    /// Forgets everything published or in flight, every fault, clock moves and the control
+    /// API's request log; accounts and their tokens stay (the control API's `POST /reset`).
+    pub fn reset(&self) {
+        control::Fakes::of(self).reset();
+        self.control.reset();
+    }
+
+    /// Adds the accounts of a state document (the JSON of the control API's `POST /seed` and
+    /// the program's `--state FILE`, described in [`control`]) and answers their tokens as JSON
+    /// text. Nothing is added when the document is invalid.
+    pub fn seed(&self, state: &str) -> Result<String> {
+        control::seed(&control::Fakes::of(self), state.as_bytes())
+            .map(|v| v.to_string())
+            .map_err(Error::invalid_input)
     }
 }

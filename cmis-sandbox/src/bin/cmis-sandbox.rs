@@ -1,8 +1,29 @@
 //! Runs the sandbox platforms until interrupted, printing their URLs and seeded accounts' tokens
 //! as one JSON line: a TikTok creator, a Facebook Page, an Instagram account, a Bluesky account,
-//! a Threads user, a LinkedIn member who administers an organization, and a YouTube channel.
+//! a Threads user, a LinkedIn member who administers an organization, and a YouTube channel;
+//! and `control_url`, the control API's base URL (see `cmis_sandbox::control`).
+//!
+//! ```text
+//! cmis-sandbox [--port P] [--seed N] [--state FILE] [--listen IP [--allow-remote]]
+//! ```
+//!
+//! - `--port P`: the control API on port P and the fakes on P+1 to P+7, in the order TikTok,
+//!   Meta, Bluesky, Bluesky video, Threads, LinkedIn, YouTube (random ports by default). One
+//!   number is all a test needs to know before the start line arrives.
+//! - `--seed N`: the same tokens and ids from one run to the next: every random draw of the fakes
+//!   comes from one generator seeded with N, on a single thread (so the same requests in the same
+//!   order get the same answers). Times still follow the real clock, and so does whatever
+//!   embeds one: timestamps, Bluesky record keys (TIDs) and Bluesky JWTs (`iat`, `exp`).
+//! - `--state FILE`: also seeds the accounts of a JSON state document (the control API's
+//!   `POST /seed` format); their tokens are under the start line's `state` key.
+//! - `--listen IP`: the address of every server (`127.0.0.1` by default); one that is not a
+//!   loopback address is refused unless `--allow-remote` is given too.
 
 #![allow(clippy::print_stdout)]
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use cmis_core::ExposeSecret;
 use cmis_sandbox::{BlueskyAccount, Creator, InstagramLogin, Sandbox, TikTokConfig};
@@ -26,11 +47,93 @@ const YOUTUBE_CHANNEL_ID: &str = "UCcmisTestChannel0000001";
 /// The URL prefix the demo TikTok app has "verified" for `PULL_FROM_URL`.
 const VERIFIED_PREFIX: &str = "https://cdn.example.com/";
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+const USAGE: &str = "usage: cmis-sandbox [--port P] [--seed N] [--state FILE] \
+                     [--listen IP [--allow-remote]]";
+
+/// The command line.
+#[derive(Debug, Default)]
+struct Args {
+    port: Option<u16>,
+    seed: Option<u64>,
+    state: Option<PathBuf>,
+    listen: Option<IpAddr>,
+    allow_remote: bool,
+}
+
+fn parse_args() -> Result<Option<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut args = Args::default();
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("port") => args.port = Some(parser.value()?.parse()?),
+            Long("seed") => args.seed = Some(parser.value()?.parse()?),
+            Long("state") => args.state = Some(parser.value()?.into()),
+            Long("listen") => args.listen = Some(parser.value()?.parse()?),
+            Long("allow-remote") => args.allow_remote = true,
+            Short('h') | Long("help") => return Ok(None),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Some(args))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cmis-sandbox: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // With a seed, one thread draws every random value from one seeded generator.
+    let runtime = match args.seed {
+        Some(_) => tokio::runtime::Builder::new_current_thread(),
+        None => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(run(args)),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cmis-sandbox: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let state = match &args.state {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the state file {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    if let Some(seed) = args.seed {
+        fastrand::seed(seed);
+    }
     let mut tiktok_config = TikTokConfig::default();
     tiktok_config.verified_url_prefixes = vec![VERIFIED_PREFIX.to_owned()];
-    let sandbox = Sandbox::builder().tiktok(tiktok_config).start().await?;
+    let mut builder = Sandbox::builder()
+        .tiktok(tiktok_config)
+        .control_api(true)
+        .allow_remote(args.allow_remote);
+    if let Some(ip) = args.listen {
+        builder = builder.listen(ip);
+    }
+    if let Some(port) = args.port {
+        builder = builder.ports(port);
+    }
+    let sandbox = builder.start().await?;
     let tiktok = sandbox.tiktok();
     tiktok.add_creator(Creator::public("sandbox-creator"));
     let tokens = tiktok.issue_tokens(
@@ -61,9 +164,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     linkedin.add_organization(LINKEDIN_ORGANIZATION_ID, LINKEDIN_PERSON_ID);
     let youtube = sandbox.youtube();
     let youtube_tokens = youtube.add_channel(YOUTUBE_CHANNEL_ID, "Sandbox Channel");
-    println!(
-        "{}",
-        serde_json::json!({
+    let seeded = match &state {
+        Some(text) => {
+            let answer = sandbox
+                .seed(text)
+                .map_err(|e| format!("the state file: {e}"))?;
+            Some(serde_json::from_str::<serde_json::Value>(&answer)?)
+        }
+        None => None,
+    };
+    let mut line = serde_json::json!({
             "tiktok_url": tiktok.url(),
             "tiktok_verified_url_prefix": VERIFIED_PREFIX,
             "tiktok_client_key": tiktok.client_key(),
@@ -104,8 +214,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "youtube_channel_id": YOUTUBE_CHANNEL_ID,
             "youtube_access_token": youtube_tokens.access_token.expose_secret(),
             "youtube_refresh_token": youtube_tokens.refresh_token.expose_secret(),
-        })
-    );
+            "control_url": sandbox.control_url(),
+    });
+    if let (Some(seeded), Some(map)) = (seeded, line.as_object_mut()) {
+        map.insert("state".to_owned(), seeded);
+    }
+    println!("{line}");
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -6,17 +6,16 @@ mod repo;
 mod service_auth;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use cmis_core::SecretString;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use super::ids::{jwt, refresh_token_id};
 use super::limits::{Limiter, RateStatus, Rule};
 use super::{BlueskyAccount, BlueskyConfig, BlueskyEndpoint, BlueskySession};
+use crate::clock::Clock;
 use crate::fault::Faults;
 
 pub(crate) use repo::BlobUpload;
@@ -138,11 +137,8 @@ pub(crate) struct BlueskyState {
     base_url: OnceLock<String>,
     inner: Mutex<Inner>,
     pub(crate) faults: Faults<BlueskyEndpoint>,
-    /// One of tokio's instants and the Unix time in milliseconds then: the clock follows tokio's
-    /// (pausable) clock from there.
-    epoch: (Instant, i64),
-    /// How far [`BlueskyState::advance_clock`] moved the clock, in milliseconds.
-    offset_ms: AtomicI64,
+    /// tokio's (pausable) clock as Unix time, plus how far [`BlueskyState::advance_clock`] moved it.
+    clock: Clock,
     /// The TID clock id of this PDS.
     clock_id: u16,
 }
@@ -157,16 +153,12 @@ fn millis(d: Duration) -> i64 {
 
 impl BlueskyState {
     pub(crate) fn new(config: BlueskyConfig) -> Self {
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, millis);
         Self {
             config,
             base_url: OnceLock::new(),
             inner: Mutex::new(Inner::default()),
             faults: Faults::new(),
-            epoch: (Instant::now(), unix_ms),
-            offset_ms: AtomicI64::new(0),
+            clock: Clock::new(),
             clock_id: fastrand::u16(..1024),
         }
     }
@@ -189,14 +181,16 @@ impl BlueskyState {
 
     /// Now, in Unix milliseconds, on the fake's clock.
     pub(crate) fn now_ms(&self) -> i64 {
-        let (epoch, epoch_ms) = self.epoch;
-        epoch_ms
-            .saturating_add(millis(Instant::now().saturating_duration_since(epoch)))
-            .saturating_add(self.offset_ms.load(Ordering::Relaxed))
+        self.clock.now_ms()
     }
 
     pub(crate) fn advance_clock(&self, by: Duration) {
-        self.offset_ms.fetch_add(millis(by), Ordering::Relaxed);
+        self.clock.advance(by);
+    }
+
+    /// The fake's clock, for the control API (freeze, reset).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// A fresh TID, later than every earlier one of this PDS.
@@ -520,4 +514,32 @@ fn sign_in_code() -> String {
 
 fn auth_missing() -> XrpcError {
     xrpc(401, "AuthMissing", "Authentication Required")
+}
+
+/// The control API's hooks.
+impl BlueskyState {
+    /// Forgets records, blobs, rate-limit windows, counters, faults and clock moves; keeps
+    /// accounts and their tokens.
+    pub(crate) fn reset(&self) {
+        let mut inner = self.lock();
+        let old = std::mem::take(&mut *inner);
+        *inner = Inner {
+            accounts: old.accounts,
+            access: old.access,
+            refresh_jwts: old.refresh_jwts,
+            refresh_rows: old.refresh_rows,
+            sign_in_codes: old.sign_in_codes,
+            service_tokens: old.service_tokens,
+            last_tid_micros: old.last_tid_micros,
+            ..Inner::default()
+        };
+        drop(inner);
+        self.faults.clear();
+        self.clock.reset();
+    }
+
+    /// The DIDs of every account, in the order they were added.
+    pub(crate) fn dids(&self) -> Vec<String> {
+        self.lock().accounts.iter().map(|a| a.did.clone()).collect()
+    }
 }

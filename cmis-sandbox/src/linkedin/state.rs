@@ -483,3 +483,28 @@ impl LinkedInState {
         author == person || inner.orgs.get(author).is_some_and(|a| a.contains(person))
     }
 }
+
+/// The control API's hooks.
+impl LinkedInState {
+    /// Forgets posts, media, uploads, counters, faults and clock moves; keeps tokens,
+    /// organizations and the post counter.
+    pub(crate) fn reset(&self) {
+        let mut inner = self.lock();
+        let old = std::mem::take(&mut *inner);
+        *inner = Inner {
+            tokens: old.tokens,
+            codes: old.codes,
+            orgs: old.orgs,
+            next_post: old.next_post,
+            ..Inner::default()
+        };
+        drop(inner);
+        self.faults.clear();
+        self.clock.reset();
+    }
+
+    /// The fake's clock, for the control API (freeze, reset).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}

@@ -14,6 +14,7 @@ use crate::http::token;
 mod facebook;
 mod instagram;
 mod listing;
+mod reset;
 mod tokens;
 mod video;
 

@@ -8,13 +8,11 @@ mod publish;
 mod reads;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use tokio::time::Instant;
+use std::time::Duration;
 
 use super::{ThreadsConfig, ThreadsContainer, ThreadsEndpoint, ThreadsPost};
+use crate::clock::Clock;
 use crate::fault::Faults;
 use crate::http::token;
 use crate::meta::graph_time;
@@ -192,11 +190,8 @@ pub(crate) struct ThreadsState {
     base_url: OnceLock<String>,
     inner: Mutex<Inner>,
     pub(crate) faults: Faults<ThreadsEndpoint>,
-    /// One of tokio's instants and the Unix time in milliseconds then: the clock follows tokio's
-    /// (pausable) clock from there.
-    epoch: (Instant, i64),
-    /// How far [`ThreadsState::advance_clock`] moved the clock, in milliseconds.
-    offset_ms: AtomicI64,
+    /// tokio's (pausable) clock as Unix time, plus how far [`ThreadsState::advance_clock`] moved it.
+    clock: Clock,
 }
 
 pub(crate) fn millis(d: Duration) -> i64 {
@@ -205,9 +200,6 @@ pub(crate) fn millis(d: Duration) -> i64 {
 
 impl ThreadsState {
     pub(crate) fn new(config: ThreadsConfig) -> Self {
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, millis);
         let failing_media_urls = config.failing_media_urls.clone();
         Self {
             config,
@@ -217,8 +209,7 @@ impl ThreadsState {
                 ..Inner::default()
             }),
             faults: Faults::new(),
-            epoch: (Instant::now(), unix_ms),
-            offset_ms: AtomicI64::new(0),
+            clock: Clock::new(),
         }
     }
 
@@ -240,14 +231,16 @@ impl ThreadsState {
 
     /// Now, in Unix milliseconds, on the fake's clock.
     pub(crate) fn now_ms(&self) -> i64 {
-        let (epoch, epoch_ms) = self.epoch;
-        epoch_ms
-            .saturating_add(millis(Instant::now().saturating_duration_since(epoch)))
-            .saturating_add(self.offset_ms.load(Ordering::Relaxed))
+        self.clock.now_ms()
     }
 
     pub(crate) fn advance_clock(&self, by: Duration) {
-        self.offset_ms.fetch_add(millis(by), Ordering::Relaxed);
+        self.clock.advance(by);
+    }
+
+    /// The fake's clock, for the control API (freeze, reset).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     fn next_container_id(inner: &mut Inner) -> String {
@@ -461,6 +454,28 @@ fn shortcode(mut id: u64) -> String {
     }
     out.reverse();
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// The control API's hooks.
+impl ThreadsState {
+    /// Forgets containers, posts, quotas, faults and clock moves; keeps users, tokens, failing
+    /// media URLs and the id counters.
+    pub(crate) fn reset(&self) {
+        let mut inner = self.lock();
+        let old = std::mem::take(&mut *inner);
+        *inner = Inner {
+            users: old.users,
+            tokens: old.tokens,
+            codes: old.codes,
+            failing_media_urls: old.failing_media_urls,
+            next_container: old.next_container,
+            next_media: old.next_media,
+            ..Inner::default()
+        };
+        drop(inner);
+        self.faults.clear();
+        self.clock.reset();
+    }
 }
 
 #[cfg(test)]

@@ -495,6 +495,26 @@ fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
     (first <= last && last < total).then_some((first, last, total))
 }
 
+/// The control API's hooks.
+impl TikTokState {
+    /// Forgets publishes, uploads, rate-limit windows and faults; keeps creators, tokens and
+    /// the id counter.
+    pub(crate) fn reset(&self) {
+        let mut inner = self.lock();
+        let old = std::mem::take(&mut *inner);
+        *inner = Inner {
+            creators: old.creators,
+            access: old.access,
+            refresh: old.refresh,
+            codes: old.codes,
+            next_id: old.next_id,
+            ..Inner::default()
+        };
+        drop(inner);
+        self.faults.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -476,3 +476,27 @@ impl YouTubeState {
         inner.pending_slow_reads = inner.pending_slow_reads.saturating_add(reads);
     }
 }
+
+/// The control API's hooks.
+impl YouTubeState {
+    /// Forgets sessions, videos, the day's budget, counters, faults and clock moves; keeps
+    /// channels and tokens.
+    pub(crate) fn reset(&self) {
+        let mut inner = self.lock();
+        let old = std::mem::take(&mut *inner);
+        *inner = Inner {
+            channels: old.channels,
+            tokens: old.tokens,
+            codes: old.codes,
+            ..Inner::default()
+        };
+        drop(inner);
+        self.faults.clear();
+        self.clock.reset();
+    }
+
+    /// The fake's clock, for the control API (freeze, reset).
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}

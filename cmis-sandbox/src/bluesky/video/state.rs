@@ -375,6 +375,15 @@ impl VideoState {
     }
 }
 
+/// The control API's hooks.
+impl VideoState {
+    /// Forgets jobs, queued failures and faults (the PDS resets its own clock).
+    pub(crate) fn reset(&self) {
+        *self.lock() = Inner::default();
+        self.faults.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
