@@ -469,14 +469,30 @@ async fn published_posts_needs_this_pages_token() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err(&body), (190, Some(467)));
     let page = m.add_page("3333", "Deli");
-    let (status, _, body) = send(
+    let (status, headers, body) = send(
         http()
             .get(format!("{}/v20.0/3333/published_posts", m.url()))
             .bearer_auth(page.expose_secret()),
     )
     .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "expired versions are served as the oldest: {body}"
+    );
+    assert_eq!(headers["facebook-api-version"], "v21.0");
+    let (status, _, body) = send(
+        http()
+            .get(format!("{}/v99.0/3333/published_posts", m.url()))
+            .bearer_auth(page.expose_secret()),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(err(&body).0, 2635, "expired Graph versions are refused");
+    assert_eq!(
+        err(&body).0,
+        2500,
+        "a version Graph never had is an unknown path"
+    );
 }
 
 /// Creates and publishes one container, returning the media id.

@@ -1,15 +1,19 @@
 //! A fake of the Meta Graph API for Facebook Pages and Instagram professional accounts: Page feed,
 //! photo, multi-photo, resumable video upload, reels, native scheduling; Instagram containers
 //! that process before they can be published, carousels, the publishing quota and permalinks;
-//! the reads of what was published (`published_posts`, IG `media`, a video's `status`); token
-//! exchange, Page tokens, `debug_token` and Instagram-Login refresh; the error envelope and
-//! the usage headers.
+//! the reads of what was published (`published_posts`, IG `media`, a video's `status`) and of
+//! any created object by id with `fields`, edits and deletes of Page posts; token exchange, Page
+//! tokens, `debug_token` and Instagram-Login refresh; the version policy; the error envelope and
+//! the usage headers. Parameters come in the query string, or a form, multipart or JSON body,
+//! with list parameters in any documented form.
 //!
 //! Written from Meta's documentation (see the project's `docs/meta-graph-api.md` notes), not from
 //! any connector.
 
+mod envelope;
 mod routes;
 mod state;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +59,8 @@ pub enum MetaEndpoint {
     VideoStatus,
     /// Token calls: `oauth/access_token`, `refresh_access_token`, `debug_token`, `me/accounts`.
     Tokens,
+    /// `GET`, `POST` (edit) and `DELETE /{id}` of a Page post or photo.
+    Object,
 }
 
 /// How the fake Meta behaves.
@@ -66,8 +72,13 @@ pub struct MetaConfig {
     /// The app secret.
     pub app_secret: String,
     /// The oldest Graph version still served, as a number (versions before it have expired:
-    /// v20.0 expired on 24 September 2026).
+    /// v20.0 expired on 24 September 2026). Calls to an expired version are served by this one,
+    /// as Graph serves them, and say so in their `facebook-api-version` header.
     pub oldest_version: u32,
+    /// The newest Graph version released, as a number (v27.0 came out on 4 November 2026): a
+    /// version after it does not exist, and a call to it is refused as an unknown path (code
+    /// 2500).
+    pub latest_version: u32,
     /// How long an Instagram container stays `IN_PROGRESS`.
     pub container_processing_time: Duration,
     /// Instagram's publishing quota per 24 hours (`quota_total`).
@@ -104,6 +115,7 @@ impl Default for MetaConfig {
             app_id: "1234567890123456".into(),
             app_secret: "sandbox-app-secret".into(),
             oldest_version: 21,
+            latest_version: 27,
             container_processing_time: Duration::from_millis(300),
             publishing_quota: 50,
             long_lived_lifetime: Duration::from_secs(5_183_944),
@@ -220,6 +232,15 @@ impl MetaSandbox {
         endpoints: Vec<MetaEndpoint>,
     ) {
         self.state.faults.set_random(rate, seed, faults, endpoints);
+    }
+
+    /// Makes the next Instagram container created fail processing: once its processing time
+    /// has passed, its `status_code` is `ERROR` and its `status` "Error: Media upload has
+    /// failed with error code {subcode}" (IG Container reference), and `media_publish` of it
+    /// answers that subcode's error (for instance 2207026, an unsupported video format, code
+    /// 352; 2207052, a URL Meta could not fetch, code 9004).
+    pub fn fail_next_container(&self, subcode: u32) {
+        self.state.fail_next_container(i64::from(subcode));
     }
 
     /// Removes every queued and random fault.

@@ -1,202 +1,51 @@
 //! HTTP routes of the fake Meta.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::body::{Bytes, to_bytes};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde_json::{Value, json};
 
-use super::state::{Edge, GraphError, MetaState, Params, RuploadBody, graph_error};
-use super::{MetaEndpoint, MetaThrottle};
-use crate::fault::Fault;
-use crate::http::{bearer, dropped, json as json_response, parse_form, pause, trace_id};
+use super::MetaEndpoint;
+use super::envelope::{Call, error_response, faulted};
+use super::state::{Edge, MetaState, ObjectKind, Params, RuploadBody, graph_error, unsupported};
+use super::wire::{self, Incoming};
+use crate::http::bearer;
 
 type Shared = State<Arc<MetaState>>;
+
+/// The largest body taken (a video or Reel upload).
+const BODY_LIMIT: usize = 512 * 1024 * 1024;
 
 /// The fake Meta's routes: graph, graph-video, rupload and graph.instagram.com on one server.
 pub(crate) fn router(state: Arc<MetaState>) -> Router {
     Router::new()
         .route("/refresh_access_token", get(ig_refresh))
-        .route("/{ver}/{id}", get(get_object).post(post_object))
+        .route(
+            "/{ver}/{id}",
+            get(get_object).post(post_object).delete(delete_object),
+        )
         .route("/{ver}/{id}/{edge}", get(get_edge).post(post_edge))
         .route("/video-upload/{ver}/{id}", post(rupload_reel))
         .route("/ig-api-upload/{ver}/{id}", post(rupload_ig))
-        .layer(DefaultBodyLimit::max(512 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
-}
-
-fn error_response(e: &GraphError) -> Response {
-    let mut body = json!({
-        "message": e.message,
-        "type": "OAuthException",
-        "code": e.code,
-        "fbtrace_id": trace_id(),
-    });
-    if let Some(sub) = e.subcode {
-        body["error_subcode"] = json!(sub);
-    }
-    if let Some(msg) = &e.user_msg {
-        body["error_user_title"] = json!("Error");
-        body["error_user_msg"] = json!(msg);
-    }
-    if let Some(t) = e.is_transient {
-        body["is_transient"] = json!(t);
-    }
-    json_response(
-        StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-        json!({ "error": body }),
-    )
-}
-
-fn with_usage(
-    mut response: Response,
-    owner: Option<&str>,
-    app_percent: u32,
-    account_percent: u32,
-    regain_minutes: u32,
-) -> Response {
-    let usage = json!({"call_count": app_percent, "total_time": app_percent / 2, "total_cputime": app_percent / 2})
-        .to_string();
-    if let Ok(v) = HeaderValue::from_str(&usage) {
-        response.headers_mut().insert("x-app-usage", v);
-    }
-    if let Some(owner) = owner {
-        let buc = json!({ owner: [{
-            "type": "pages", "call_count": account_percent, "total_cputime": account_percent / 2,
-            "total_time": account_percent / 2,
-            "estimated_time_to_regain_access": regain_minutes,
-        }]})
-        .to_string();
-        if let Ok(v) = HeaderValue::from_str(&buc) {
-            response
-                .headers_mut()
-                .insert("x-business-use-case-usage", v);
-        }
-    }
-    response
-}
-
-/// The answer to an injected rate limit, as configured by [`MetaConfig::throttle`].
-///
-/// [`MetaConfig::throttle`]: super::MetaConfig::throttle
-fn throttled(state: &MetaState, token: Option<&str>, owner: Option<&str>) -> Response {
-    match state.config().throttle {
-        MetaThrottle::Account { regain_minutes } => {
-            let target = state.throttle_target(owner, token);
-            let code = target.as_ref().map_or(4, |(_, code)| *code);
-            let message = match code {
-                80_001 => {
-                    "(#80001) There have been too many calls to this Page account. Wait a bit and try again."
-                }
-                80_002 => {
-                    "(#80002) There have been too many calls to this Instagram account. Wait a bit and try again."
-                }
-                17 => "(#17) User request limit reached",
-                _ => "(#4) Application request limit reached",
-            };
-            let e = graph_error(403, code, None, message);
-            let id = target.map(|(id, _)| id);
-            with_usage(error_response(&e), id.as_deref(), 12, 100, regain_minutes)
-        }
-        MetaThrottle::App => {
-            let e = graph_error(403, 4, None, "(#4) Application request limit reached");
-            with_usage(error_response(&e), owner, 100, 100, 5)
-        }
-    }
-}
-
-/// Runs `action` under the fault injected for `endpoint`, and adds the usage headers.
-async fn faulted(
-    state: &MetaState,
-    endpoint: MetaEndpoint,
-    token: Option<&str>,
-    owner: Option<&str>,
-    action: impl FnOnce() -> Result<Value, GraphError>,
-) -> Response {
-    let fault = state.faults.take(endpoint);
-    match fault {
-        Some(Fault::ServerError) => {
-            let mut e = graph_error(
-                500,
-                2,
-                None,
-                "An unexpected error has occurred. Please retry your request later.",
-            );
-            e.is_transient = Some(true);
-            return with_usage(error_response(&e), owner, 10, 10, 0);
-        }
-        Some(Fault::RateLimited) => return throttled(state, token, owner),
-        Some(Fault::ExpiredToken) => {
-            if let Some(t) = token {
-                state.expire_token(t);
-            }
-        }
-        Some(Fault::DropConnection) => return dropped(),
-        Some(Fault::Delay(d)) => pause(d).await,
-        Some(Fault::SlowProcessing(d)) => state.slow_next_container(d),
-        _ => {}
-    }
-    let result = action();
-    let response = match &result {
-        Ok(v) => json_response(StatusCode::OK, v.clone()),
-        Err(e) => error_response(e),
-    };
-    let response = match fault {
-        Some(Fault::ServerErrorAfterAccept) if result.is_ok() => {
-            let mut e = graph_error(500, 1, None, "An unknown error has occurred.");
-            e.is_transient = Some(true);
-            error_response(&e)
-        }
-        Some(Fault::DropAfterAccept) if result.is_ok() => return dropped(),
-        Some(Fault::DelayAfterAccept(d)) => {
-            pause(d).await;
-            response
-        }
-        _ => response,
-    };
-    with_usage(response, owner, 12, 12, 0)
 }
 
 fn token_of(headers: &HeaderMap, params: &Params) -> Option<String> {
     bearer(headers).or_else(|| params.get("access_token").cloned())
 }
 
-/// Query parameters merged with a form or multipart body. Returns the size of a multipart
-/// `source` file field, if any.
-async fn params(
-    query: HashMap<String, String>,
-    request: Request,
-) -> (HeaderMap, Params, Option<usize>) {
-    let headers = request.headers().clone();
-    let mut params = query;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let mut source = None;
-    if content_type.starts_with("multipart/form-data") {
-        if let Ok(mut multipart) = Multipart::from_request(request, &()).await {
-            while let Ok(Some(field)) = multipart.next_field().await {
-                let name = field.name().unwrap_or("").to_owned();
-                let is_file = field.file_name().is_some();
-                let Ok(data) = field.bytes().await else { break };
-                if name == "source" && is_file {
-                    source = Some(data.len());
-                } else if let Ok(text) = String::from_utf8(data.to_vec()) {
-                    params.insert(name, text);
-                }
-            }
-        }
-    } else if let Ok(body) = Bytes::from_request(request, &()).await {
-        params.extend(parse_form(&body).unwrap_or_default());
-    }
-    (headers, params, source)
+/// The request's path and parameters, or the error envelope for a body Graph would refuse.
+async fn incoming(request: Request) -> Result<(String, Incoming), Response> {
+    let path = request.uri().path().to_owned();
+    wire::read(request)
+        .await
+        .map(|i| (path, i))
+        .map_err(|e| error_response(&e, false))
 }
 
 fn endpoint_for(edge: &str) -> MetaEndpoint {
@@ -216,16 +65,30 @@ fn endpoint_for(edge: &str) -> MetaEndpoint {
 async fn post_edge(
     State(state): Shared,
     Path((ver, id, edge)): Path<(String, String, String)>,
-    Query(query): Query<HashMap<String, String>>,
     request: Request,
 ) -> Response {
-    let (headers, mut p, source) = params(query, request).await;
+    let (
+        path,
+        Incoming {
+            headers,
+            params: mut p,
+            source,
+        },
+    ) = match incoming(request).await {
+        Ok(i) => i,
+        Err(response) => return response,
+    };
     let token = token_of(&headers, &p);
     p.insert("__version".into(), ver.clone());
-    let endpoint = endpoint_for(&edge);
+    let call = Call {
+        endpoint: endpoint_for(&edge),
+        token: token.as_deref(),
+        owner: Some(id.as_str()),
+        version: Some((ver.as_str(), path.as_str())),
+        instagram: matches!(edge.as_str(), "media" | "media_publish") || state.is_instagram(&id),
+    };
     let s = state.clone();
-    faulted(&state, endpoint, token.as_deref(), Some(&id), || {
-        s.check_version(&ver)?;
+    faulted(&state, call, || {
         let t = token.as_deref();
         match edge.as_str() {
             "feed" => s.feed(t, &id, &p),
@@ -249,24 +112,40 @@ async fn post_edge(
 async fn get_edge(
     State(state): Shared,
     Path((ver, id, edge)): Path<(String, String, String)>,
-    Query(p): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
+    let (
+        path,
+        Incoming {
+            headers, params: p, ..
+        },
+    ) = match incoming(request).await {
+        Ok(i) => i,
+        Err(response) => return response,
+    };
     let token = token_of(&headers, &p);
-    // A GET on `media` lists published media; the POST creates containers.
+    // A GET on `media` lists published media; the POST creates containers. A Page's `feed`
+    // and `posts` are read as its `published_posts` (every post here is the Page's own).
     let endpoint = match edge.as_str() {
-        "published_posts" => MetaEndpoint::PublishedPosts,
+        "published_posts" | "feed" | "posts" => MetaEndpoint::PublishedPosts,
         "media" => MetaEndpoint::MediaList,
         other => endpoint_for(other),
     };
-    let s = state.clone();
     let owner = matches!(
         edge.as_str(),
-        "content_publishing_limit" | "published_posts" | "media"
+        "content_publishing_limit" | "published_posts" | "feed" | "posts" | "media"
     )
     .then_some(id.as_str());
-    faulted(&state, endpoint, token.as_deref(), owner, || {
-        s.check_version(&ver)?;
+    let call = Call {
+        endpoint,
+        token: token.as_deref(),
+        owner,
+        version: Some((ver.as_str(), path.as_str())),
+        instagram: matches!(edge.as_str(), "content_publishing_limit" | "media")
+            || state.is_instagram(&id),
+    };
+    let s = state.clone();
+    faulted(&state, call, || {
         let at = Edge {
             version: &ver,
             node: &id,
@@ -276,7 +155,9 @@ async fn get_edge(
             ("me", "accounts") => s.me_accounts(token.as_deref()),
             ("oauth", "access_token") => s.exchange(&p),
             (_, "content_publishing_limit") => s.publishing_limit(token.as_deref(), &id),
-            (_, "published_posts") => s.published_posts(token.as_deref(), &at, &p),
+            (_, "published_posts" | "feed" | "posts") => {
+                s.published_posts(token.as_deref(), &at, &p)
+            }
             (_, "media") => s.ig_media(token.as_deref(), &at, &p),
             _ => Err(graph_error(
                 400,
@@ -289,79 +170,173 @@ async fn get_edge(
     .await
 }
 
+/// The fault-injection endpoint and whether it is Instagram's, for a call on object `id`.
+fn object_endpoint(state: &MetaState, id: &str, p: &Params) -> (MetaEndpoint, bool) {
+    if id == "debug_token" {
+        return (MetaEndpoint::Tokens, false);
+    }
+    match state.object_kind(id) {
+        ObjectKind::Upload => (MetaEndpoint::Uploads, false),
+        ObjectKind::Video => (MetaEndpoint::VideoStatus, false),
+        ObjectKind::Media => (MetaEndpoint::Permalink, true),
+        ObjectKind::Container => (MetaEndpoint::ContainerStatus, true),
+        ObjectKind::PagePost | ObjectKind::Photo => (MetaEndpoint::Object, false),
+        ObjectKind::Unknown => {
+            let permalink = p.get("fields").is_some_and(|f| f.contains("permalink"));
+            let endpoint = if permalink {
+                MetaEndpoint::Permalink
+            } else {
+                MetaEndpoint::ContainerStatus
+            };
+            (endpoint, false)
+        }
+    }
+}
+
 async fn get_object(
     State(state): Shared,
     Path((ver, id)): Path<(String, String)>,
-    Query(p): Query<HashMap<String, String>>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
+    let (
+        path,
+        Incoming {
+            headers, params: p, ..
+        },
+    ) = match incoming(request).await {
+        Ok(i) => i,
+        Err(response) => return response,
+    };
     let token = token_of(&headers, &p);
-    let fields = p.get("fields").cloned().unwrap_or_default();
-    let endpoint = if id == "debug_token" {
-        MetaEndpoint::Tokens
-    } else if state.is_video(&id) {
-        MetaEndpoint::VideoStatus
-    } else if fields.contains("permalink") {
-        MetaEndpoint::Permalink
-    } else if id.starts_with("upload:") {
-        MetaEndpoint::Uploads
-    } else {
-        MetaEndpoint::ContainerStatus
+    let (endpoint, instagram) = object_endpoint(&state, &id, &p);
+    let call = Call {
+        endpoint,
+        token: token.as_deref(),
+        owner: None,
+        version: Some((ver.as_str(), path.as_str())),
+        instagram,
     };
     let s = state.clone();
-    faulted(&state, endpoint, token.as_deref(), None, || {
-        s.check_version(&ver)?;
+    faulted(&state, call, || {
         if id == "debug_token" {
-            s.debug_token(&p)
-        } else if id.starts_with("upload:") {
-            s.upload_status(token.as_deref(), &id)
+            s.debug_token(token.as_deref(), &p)
         } else {
-            s.get_object(token.as_deref(), &id, &fields)
+            s.get_object(token.as_deref(), &id, &p)
         }
     })
     .await
 }
 
+async fn delete_object(
+    State(state): Shared,
+    Path((ver, id)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let (
+        path,
+        Incoming {
+            headers, params: p, ..
+        },
+    ) = match incoming(request).await {
+        Ok(i) => i,
+        Err(response) => return response,
+    };
+    let token = token_of(&headers, &p);
+    let (endpoint, instagram) = object_endpoint(&state, &id, &p);
+    let call = Call {
+        endpoint,
+        token: token.as_deref(),
+        owner: None,
+        version: Some((ver.as_str(), path.as_str())),
+        instagram,
+    };
+    let s = state.clone();
+    faulted(&state, call, || {
+        if instagram || endpoint != MetaEndpoint::Object {
+            return Err(unsupported("delete", &id));
+        }
+        s.delete_object(token.as_deref(), &id)
+    })
+    .await
+}
+
+/// `POST /{id}`: bytes for an upload session, or an edit of a Page post.
 async fn post_object(
     State(state): Shared,
     Path((ver, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Response {
-    let token = bearer(&headers);
-    let offset = header_u64(&headers, "file_offset");
-    let s = state.clone();
-    faulted(
-        &state,
-        MetaEndpoint::Uploads,
-        token.as_deref(),
-        None,
-        || {
-            s.check_version(&ver)?;
-            if !id.starts_with("upload:") {
-                return Err(graph_error(
-                    400,
-                    100,
-                    None,
-                    "(#100) Unsupported post request",
-                ));
-            }
-            if !oauth_scheme(&headers) {
-                return Err(graph_error(
-                    400,
-                    190,
-                    None,
-                    "Upload calls need 'Authorization: OAuth <token>'",
-                ));
-            }
-            s.upload_bytes(
-                token.as_deref(),
-                &id,
-                offset,
-                u64::try_from(body.len()).unwrap_or(u64::MAX),
-            )
+    if id.starts_with("upload:") {
+        let path = request.uri().path().to_owned();
+        let headers = request.headers().clone();
+        let Ok(body) = to_bytes(request.into_body(), BODY_LIMIT).await else {
+            let e = graph_error(400, 100, None, "(#100) The request body could not be read");
+            return error_response(&e, false);
+        };
+        return upload_bytes(&state, &ver, &path, &id, &headers, &body).await;
+    }
+    let (
+        path,
+        Incoming {
+            headers, params: p, ..
         },
-    )
+    ) = match incoming(request).await {
+        Ok(i) => i,
+        Err(response) => return response,
+    };
+    let token = token_of(&headers, &p);
+    let (endpoint, instagram) = object_endpoint(&state, &id, &p);
+    let call = Call {
+        endpoint,
+        token: token.as_deref(),
+        owner: None,
+        version: Some((ver.as_str(), path.as_str())),
+        instagram,
+    };
+    let s = state.clone();
+    faulted(&state, call, || {
+        if instagram || endpoint != MetaEndpoint::Object {
+            return Err(unsupported("post", &id));
+        }
+        s.edit_object(token.as_deref(), &id, &p)
+    })
+    .await
+}
+
+/// `POST /upload:<session>` with `Authorization: OAuth` and `file_offset`: the upload's bytes.
+async fn upload_bytes(
+    state: &Arc<MetaState>,
+    ver: &str,
+    path: &str,
+    id: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let token = bearer(headers);
+    let offset = header_u64(headers, "file_offset");
+    let call = Call {
+        endpoint: MetaEndpoint::Uploads,
+        token: token.as_deref(),
+        owner: None,
+        version: Some((ver, path)),
+        instagram: false,
+    };
+    faulted(state, call, || {
+        if !oauth_scheme(headers) {
+            return Err(graph_error(
+                400,
+                190,
+                None,
+                "Upload calls need 'Authorization: OAuth <token>'",
+            ));
+        }
+        state.upload_bytes(
+            token.as_deref(),
+            id,
+            offset,
+            u64::try_from(body.len()).unwrap_or(u64::MAX),
+        )
+    })
     .await
 }
 
@@ -379,8 +354,8 @@ fn oauth_scheme(headers: &HeaderMap) -> bool {
 async fn rupload(
     state: Arc<MetaState>,
     kind: &'static str,
-    ver: String,
-    id: String,
+    (ver, id): (String, String),
+    path: String,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -390,9 +365,15 @@ async fn rupload(
     } else {
         MetaEndpoint::Media
     };
+    let call = Call {
+        endpoint,
+        token: token.as_deref(),
+        owner: None,
+        version: Some((ver.as_str(), path.as_str())),
+        instagram: kind != "video-upload",
+    };
     let s = state.clone();
-    faulted(&state, endpoint, token.as_deref(), None, || {
-        s.check_version(&ver)?;
+    faulted(&state, call, || {
         if !oauth_scheme(&headers) {
             return Err(graph_error(
                 400,
@@ -415,30 +396,42 @@ async fn rupload(
 
 async fn rupload_reel(
     State(state): Shared,
-    Path((ver, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Path(at): Path<(String, String)>,
+    request: Request,
 ) -> Response {
-    rupload(state, "video-upload", ver, id, headers, body).await
+    let path = request.uri().path().to_owned();
+    let headers = request.headers().clone();
+    let body = to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    rupload(state, "video-upload", at, path, headers, body).await
 }
 
 async fn rupload_ig(
     State(state): Shared,
-    Path((ver, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    Path(at): Path<(String, String)>,
+    request: Request,
 ) -> Response {
-    rupload(state, "ig-api-upload", ver, id, headers, body).await
+    let path = request.uri().path().to_owned();
+    let headers = request.headers().clone();
+    let body = to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    rupload(state, "ig-api-upload", at, path, headers, body).await
 }
 
-async fn ig_refresh(State(state): Shared, Query(p): Query<HashMap<String, String>>) -> Response {
+async fn ig_refresh(State(state): Shared, request: Request) -> Response {
+    let (_, Incoming { params: p, .. }) = match incoming(request).await {
+        Ok(i) => i,
+        Err(response) => return response,
+    };
+    let call = Call {
+        endpoint: MetaEndpoint::Tokens,
+        token: p.get("access_token").map(String::as_str),
+        owner: None,
+        version: None,
+        instagram: true,
+    };
     let s = state.clone();
-    faulted(
-        &state,
-        MetaEndpoint::Tokens,
-        p.get("access_token").map(String::as_str),
-        None,
-        || s.ig_refresh(&p),
-    )
-    .await
+    faulted(&state, call, || s.ig_refresh(&p)).await
 }

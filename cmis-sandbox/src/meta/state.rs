@@ -12,13 +12,19 @@ use crate::fault::Faults;
 use crate::http::token;
 
 mod facebook;
+mod graph;
 mod instagram;
 mod listing;
+mod nodes;
+mod objects;
+mod params;
 mod reset;
 mod tokens;
 mod video;
 
-pub(crate) use listing::{Edge, Field, graph_time, parse_fields, parse_time, project};
+pub(crate) use graph::{Field, graph_time, parse_fields, parse_time, project};
+pub(crate) use listing::Edge;
+pub(crate) use objects::ObjectKind;
 
 const CAPTION_MAX_CHARS: usize = 2200;
 const CONTAINER_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -29,9 +35,13 @@ const SCHEDULE_MAX: i64 = 30 * 86_400;
 #[derive(Debug, Clone)]
 pub(crate) struct GraphError {
     pub(crate) status: u16,
+    /// The envelope's `type`: `OAuthException`, or `GraphMethodException` for a request on an
+    /// object that does not exist or does not support it.
+    pub(crate) kind: &'static str,
     pub(crate) code: i64,
     pub(crate) subcode: Option<i64>,
     pub(crate) message: String,
+    pub(crate) user_title: Option<String>,
     pub(crate) user_msg: Option<String>,
     pub(crate) is_transient: Option<bool>,
 }
@@ -44,12 +54,30 @@ pub(crate) fn graph_error(
 ) -> GraphError {
     GraphError {
         status,
+        kind: "OAuthException",
         code,
         subcode,
         message: message.into(),
+        user_title: None,
         user_msg: None,
         is_transient: None,
     }
+}
+
+/// Graph's answer to a request on an id that is not there, or that does not take this
+/// method: code 100, subcode 33, type `GraphMethodException` (the Graph API's error-handling
+/// guide; the message as Graph writes it).
+pub(crate) fn unsupported(method: &str, id: &str) -> GraphError {
+    let mut e = graph_error(
+        400,
+        100,
+        Some(33),
+        format!(
+            "Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
+        ),
+    );
+    e.kind = "GraphMethodException";
+    e
 }
 
 fn invalid_param(message: impl Into<String>) -> GraphError {
@@ -110,6 +138,8 @@ struct Container {
     ready_at: Instant,
     awaiting_upload: bool,
     published_as: Option<String>,
+    /// The Instagram subcode it fails with once processed (`status_code` `ERROR`).
+    error: Option<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -118,6 +148,8 @@ struct Inner {
     pages: HashMap<String, String>,
     instagram: HashMap<String, InstagramLogin>,
     posts: Vec<MetaPost>,
+    /// When a post or photo was last edited (`POST /{id}`), in Unix seconds.
+    edited: HashMap<String, i64>,
     uploads: HashMap<String, Upload>,
     handles: BTreeSet<String>,
     reels: HashMap<String, Reel>,
@@ -128,6 +160,8 @@ struct Inner {
     next_id: u64,
     /// Extra processing time for the next container (fault injection).
     pending_slowdown: Duration,
+    /// The subcode the next container fails processing with.
+    pending_error: Option<i64>,
 }
 
 /// The fake Meta's state.
@@ -305,6 +339,21 @@ impl MetaState {
         })
     }
 
+    /// The business use case type of `owner` in `X-Business-Use-Case-Usage`: `instagram` for an
+    /// Instagram account, `pages` otherwise.
+    pub(crate) fn usage_type(&self, owner: &str) -> &'static str {
+        if self.lock().instagram.contains_key(owner) {
+            "instagram"
+        } else {
+            "pages"
+        }
+    }
+
+    /// Whether `id` is an Instagram account.
+    pub(crate) fn is_instagram(&self, id: &str) -> bool {
+        self.lock().instagram.contains_key(id)
+    }
+
     pub(crate) fn slow_next_container(&self, extra: Duration) {
         self.lock().pending_slowdown += extra;
     }
@@ -402,21 +451,40 @@ impl MetaState {
         }
     }
 
-    /// Checks a version path segment such as `v25.0`.
-    pub(crate) fn check_version(&self, version: &str) -> Result<(), GraphError> {
-        let major = version
+    /// The Graph version that serves a request made to `version` (a path segment such as
+    /// `v25.0`), as Meta's Platform Versioning guide describes it: a version still available
+    /// serves itself; an expired one is served by the oldest available version ("once a version
+    /// is no longer usable, any calls made to it will be defaulted to the next oldest usable
+    /// version"). A version Graph never had (`v99.0`, `v25.1`, `25.0`) is not a version but an
+    /// unknown path, refused with code 2500 as Graph refuses it ("Unknown path components").
+    pub(crate) fn served_version(&self, version: &str, path: &str) -> Result<String, GraphError> {
+        let (oldest, latest) = (self.config.oldest_version, self.config.latest_version);
+        let known = version
             .strip_prefix('v')
-            .and_then(|v| v.split('.').next())
-            .and_then(|v| v.parse::<u32>().ok());
-        match major {
-            Some(m) if m >= self.config.oldest_version => Ok(()),
-            Some(_) => Err(graph_error(
+            .and_then(|v| v.split_once('.'))
+            .and_then(|(major, minor)| {
+                Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
+            })
+            .filter(|&(major, minor)| {
+                version == format!("v{major}.{minor}")
+                    && match major {
+                        // v1.0, v2.0 to v2.12 and v3.0 to v3.3 came before the one-number
+                        // versions.
+                        1 => minor == 0,
+                        2 => minor <= 12,
+                        3 => minor <= 3,
+                        m => (4..=latest.max(oldest)).contains(&m) && minor == 0,
+                    }
+            });
+        match known {
+            Some((major, _)) if major >= oldest => Ok(version.to_owned()),
+            Some(_) => Ok(format!("v{oldest}.0")),
+            None => Err(graph_error(
                 400,
-                2635,
+                2500,
                 None,
-                format!("Graph API {version} has expired and is no longer available."),
+                format!("Unknown path components: {path}"),
             )),
-            None => Err(graph_error(400, 2500, None, "Unknown path components")),
         }
     }
 

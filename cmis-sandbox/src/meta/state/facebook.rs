@@ -1,5 +1,6 @@
 //! Facebook Page publishing: feed, photos, resumable uploads, videos and reels.
 
+use super::params::{id_of, list_param, schedule_time};
 use super::*;
 
 impl MetaState {
@@ -13,23 +14,14 @@ impl MetaState {
         self.page_token(&inner, t, page_id)?;
         let message = p.get("message").cloned();
         let link = p.get("link").cloned();
-        let attached: Vec<String> = match p.get("attached_media") {
-            Some(raw) => {
-                let v: Value = serde_json::from_str(raw)
-                    .map_err(|_| invalid_param("attached_media must be a JSON array"))?;
-                v.as_array()
-                    .ok_or_else(|| invalid_param("attached_media must be a JSON array"))?
-                    .iter()
-                    .map(|m| {
-                        m.get("media_fbid")
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| invalid_param("attached_media items need media_fbid"))?
-            }
-            None => Vec::new(),
-        };
+        // `attached_media=[{"media_fbid":"1"}]`, `attached_media[0]={"media_fbid":"1"}`, or
+        // one object; each item names an unpublished photo by `media_fbid`.
+        let attached: Vec<String> = list_param(p, "attached_media")?
+            .unwrap_or_default()
+            .iter()
+            .map(|m| m.get("media_fbid").and_then(id_of))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid_param("attached_media items need media_fbid"))?;
         for id in &attached {
             let owned = inner
                 .posts
@@ -49,9 +41,7 @@ impl MetaState {
         let published = p.get("published").is_none_or(|v| v != "false");
         let scheduled = match p.get("scheduled_publish_time") {
             Some(raw) => {
-                let at: i64 = raw
-                    .parse()
-                    .map_err(|_| invalid_param("scheduled_publish_time must be a Unix time"))?;
+                let at = schedule_time(raw)?;
                 let delta = at - unix_now();
                 if published || !(SCHEDULE_MIN..=SCHEDULE_MAX).contains(&delta) {
                     return Err(invalid_param(
@@ -156,20 +146,6 @@ impl MetaState {
             },
         );
         Ok(json!({ "id": id }))
-    }
-
-    pub(crate) fn upload_status(
-        &self,
-        t: Option<&str>,
-        session: &str,
-    ) -> Result<Value, GraphError> {
-        let inner = self.lock();
-        self.subject(&inner, t)?;
-        let up = inner
-            .uploads
-            .get(session)
-            .ok_or_else(|| invalid_param("Unknown upload session"))?;
-        Ok(json!({ "id": session, "file_offset": up.offset }))
     }
 
     pub(crate) fn upload_bytes(

@@ -1,6 +1,33 @@
 //! Instagram containers, their status, the publishing limit and media_publish.
 
+use super::params::id_list;
 use super::*;
+
+/// What a container that failed processing answers when published: the Instagram error of
+/// its subcode (the error-codes reference's table: code and message per subcode).
+pub(super) fn processing_error(subcode: i64) -> GraphError {
+    let (code, message, transient) = match subcode {
+        2_207_001 => (-1, "An unknown error occurred.", true),
+        2_207_003 => (-2, "It takes too long to download the media.", true),
+        2_207_004 => (36_000, "The image is too large to download.", false),
+        2_207_005 => (36_001, "The image format is not supported.", false),
+        2_207_009 => (
+            36_003,
+            "The submitted image with aspect ratio cannot be published.",
+            false,
+        ),
+        2_207_026 => (352, "The video format is not supported.", false),
+        2_207_032 => (-1, "Create media has failed.", true),
+        2_207_052 => (9004, "The media could not be fetched from this URI.", false),
+        2_207_053 => (-1, "An unknown upload error occurred.", false),
+        _ => (-1, "Media upload has failed.", false),
+    };
+    let mut e = graph_error(400, code, Some(subcode), message);
+    e.user_title = Some("Media upload has failed".into());
+    e.user_msg = Some(format!("Media upload has failed with error code {subcode}"));
+    e.is_transient = Some(transient);
+    e
+}
 
 impl MetaState {
     pub(crate) fn create_container(
@@ -17,6 +44,7 @@ impl MetaState {
             .is_some_and(|c| c.chars().count() > CAPTION_MAX_CHARS)
         {
             let mut e = graph_error(400, 36004, Some(2_207_010), "The caption is too long.");
+            e.user_title = Some("Caption too long".into());
             e.user_msg = Some("The caption is longer than 2,200 characters.".into());
             return Err(e);
         }
@@ -24,15 +52,7 @@ impl MetaState {
         let resumable = p.get("upload_type").is_some_and(|u| u == "resumable");
         let (kind, media) = match media_type {
             "CAROUSEL" => {
-                let children: Vec<String> = p
-                    .get("children")
-                    .map(|c| {
-                        c.split(',')
-                            .map(|s| s.trim().to_owned())
-                            .filter(|s| !s.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let children = id_list(p, "children")?;
                 if !(2..=10).contains(&children.len()) {
                     return Err(graph_error(
                         400,
@@ -85,6 +105,7 @@ impl MetaState {
         let id = Self::next_id(&mut inner, 17_889_000_000_000_000);
         let now = Instant::now();
         let slowdown = std::mem::take(&mut inner.pending_slowdown);
+        let error = inner.pending_error.take();
         inner.containers.insert(
             id.clone(),
             Container {
@@ -96,6 +117,7 @@ impl MetaState {
                 ready_at: now + self.config.container_processing_time + slowdown,
                 awaiting_upload: resumable,
                 published_as: None,
+                error,
             },
         );
         Ok(json!({ "id": id }))
@@ -108,40 +130,11 @@ impl MetaState {
             "EXPIRED"
         } else if c.awaiting_upload || now < c.ready_at {
             "IN_PROGRESS"
+        } else if c.error.is_some() {
+            "ERROR"
         } else {
             "FINISHED"
         }
-    }
-
-    /// `GET /{id}`: a container's status, a video's status, an upload session or a permalink.
-    pub(crate) fn get_object(
-        &self,
-        t: Option<&str>,
-        id: &str,
-        fields: &str,
-    ) -> Result<Value, GraphError> {
-        let inner = self.lock();
-        self.subject(&inner, t)?;
-        if let Some(c) = inner.containers.get(id) {
-            let status = self.container_status(c, Instant::now());
-            return Ok(json!({ "id": id, "status_code": status, "status": status }));
-        }
-        if let Some(link) = inner.permalinks.get(id) {
-            let _ = fields;
-            return Ok(json!({ "id": id, "permalink": link }));
-        }
-        if let Some(v) = self.video_status(&inner, id) {
-            return Ok(v);
-        }
-        if let Some(up) = inner.uploads.get(id) {
-            return Ok(json!({ "id": id, "file_offset": up.offset }));
-        }
-        Err(graph_error(
-            400,
-            100,
-            Some(33),
-            format!("Unsupported get request. Object with ID '{id}' does not exist"),
-        ))
     }
 
     pub(crate) fn publishing_limit(
@@ -194,6 +187,7 @@ impl MetaState {
                 inner.duplicates += 1;
                 return Err(invalid_param("The media has already been published"));
             }
+            "ERROR" => return Err(processing_error(c.error.unwrap_or_default())),
             "EXPIRED" => {
                 return Err(graph_error(
                     400,
@@ -204,6 +198,7 @@ impl MetaState {
             }
             _ => {
                 let mut e = graph_error(400, 9007, Some(2_207_027), "Media ID is not available");
+                e.user_title = Some("Media not ready".into());
                 e.user_msg =
                     Some("The media is not ready for publishing, please wait for a moment".into());
                 return Err(e);

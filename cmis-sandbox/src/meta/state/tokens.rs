@@ -3,16 +3,22 @@
 use super::*;
 
 impl MetaState {
+    /// `GET /oauth/access_token?grant_type=fb_exchange_token`. An unknown `client_id` is code
+    /// 101 ("Error validating application"); the right app with a wrong `client_secret` is
+    /// code 1, "Error validating client secret." (Graph's answers; code 1 is not transient here).
     pub(crate) fn exchange(&self, p: &Params) -> Result<Value, GraphError> {
-        if p.get("client_id") != Some(&self.config.app_id)
-            || p.get("client_secret") != Some(&self.config.app_secret)
-        {
+        if p.get("client_id") != Some(&self.config.app_id) {
             return Err(graph_error(
                 400,
                 101,
                 None,
-                "Error validating application. Invalid application ID or secret.",
+                "Error validating application. Invalid application ID.",
             ));
+        }
+        if p.get("client_secret") != Some(&self.config.app_secret) {
+            let mut e = graph_error(400, 1, None, "Error validating client secret.");
+            e.is_transient = Some(false);
+            return Err(e);
         }
         if p.get("grant_type").map(String::as_str) != Some("fb_exchange_token") {
             return Err(invalid_param("grant_type must be fb_exchange_token"));
@@ -63,22 +69,37 @@ impl MetaState {
         Ok(json!({ "data": data }))
     }
 
-    pub(crate) fn debug_token(&self, p: &Params) -> Result<Value, GraphError> {
+    /// `GET /debug_token?input_token=`: the `access_token` is "an app access token, or a user
+    /// access token of a developer of the app" (debug_token reference); here the app token or
+    /// any valid token the sandbox's one app issued (a Page or Instagram token inspecting itself
+    /// works, as Meta's SDKs do it to find their app id). `fields` selects within `data`.
+    pub(crate) fn debug_token(&self, t: Option<&str>, p: &Params) -> Result<Value, GraphError> {
         let app_token = format!("{}|{}", self.config.app_id, self.config.app_secret);
-        if p.get("access_token") != Some(&app_token) {
-            return Err(graph_error(
-                400,
-                190,
-                None,
-                "Invalid OAuth access token - the app access token is wrong",
-            ));
+        if t != Some(app_token.as_str()) {
+            let inner = self.lock();
+            if t.is_some_and(|t| t.starts_with(&format!("{}|", self.config.app_id))) {
+                return Err(graph_error(
+                    400,
+                    190,
+                    None,
+                    "Invalid OAuth access token signature.",
+                ));
+            }
+            self.subject(&inner, t)?;
         }
+        let fields = p.get("fields").map(|raw| parse_fields(raw)).transpose()?;
+        let data = self.token_data(p);
+        Ok(match fields {
+            Some(fields) => json!({ "data": project(&data, &fields) }),
+            None => json!({ "data": data }),
+        })
+    }
+
+    fn token_data(&self, p: &Params) -> Value {
         let inner = self.lock();
         let input = p.get("input_token").cloned().unwrap_or_default();
         let Some(tok) = inner.tokens.get(&input) else {
-            return Ok(
-                json!({ "data": { "is_valid": false, "error": { "code": 190, "message": "Invalid OAuth access token." } } }),
-            );
+            return json!({ "is_valid": false, "error": { "code": 190, "message": "Invalid OAuth access token." } });
         };
         let now = Instant::now();
         let (kind, user_id) = match &tok.subject {
@@ -86,7 +107,7 @@ impl MetaState {
             Subject::Page(p) => ("PAGE", p.clone()),
             Subject::Instagram(i, _) => ("USER", i.clone()),
         };
-        Ok(json!({ "data": {
+        json!({
             "app_id": self.config.app_id,
             "type": kind,
             "application": "cmis sandbox",
@@ -96,7 +117,7 @@ impl MetaState {
             "issued_at": to_unix(tok.issued_at),
             "scopes": tok.scopes,
             "user_id": user_id,
-        } }))
+        })
     }
 
     pub(crate) fn ig_refresh(&self, p: &Params) -> Result<Value, GraphError> {

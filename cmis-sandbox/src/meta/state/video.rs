@@ -19,16 +19,6 @@ fn phase(status: &str) -> Value {
 }
 
 impl MetaState {
-    /// Whether `id` is a Page video or a Reel (started, uploaded or finished).
-    pub(crate) fn is_video(&self, id: &str) -> bool {
-        let inner = self.lock();
-        inner.reels.contains_key(id)
-            || inner
-                .posts
-                .iter()
-                .any(|p| p.id == id && (p.kind == "video" || p.kind == "reel"))
-    }
-
     /// The status object of a Page video or Reel, `None` for any other id.
     pub(super) fn video_status(&self, inner: &Inner, id: &str) -> Option<Value> {
         let post = inner
