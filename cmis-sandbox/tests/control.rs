@@ -361,3 +361,32 @@ async fn only_loopback_unless_asked() {
     assert!(sandbox.control_url().is_none());
     assert!(sandbox.meta().url().starts_with("http://127.0.0.1:"));
 }
+
+#[tokio::test]
+async fn fail_next_sets_a_platform_failure_and_refuses_what_it_cannot() {
+    let (_sandbox, c) = sandbox().await;
+    let (status, body) = post_json(
+        format!("{c}/fail-next"),
+        json!({"platform": "meta", "subcode": 2_207_026}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["next_container"], "ERROR");
+    let (status, body) = post_json(
+        format!("{c}/fail-next"),
+        json!({"platform": "tiktok", "reason": "duration_check_failed"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["fail_reason"], "duration_check_failed");
+    for bad in [
+        json!({"platform": "meta", "reason": "x"}),
+        json!({"platform": "tiktok"}),
+        json!({"platform": "youtube", "reason": "x"}),
+        json!({"platform": "nowhere", "subcode": 1}),
+    ] {
+        let (status, body) = post_json(format!("{c}/fail-next"), bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} -> {body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+}

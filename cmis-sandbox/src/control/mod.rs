@@ -26,6 +26,7 @@
 //! | `GET /requests?platform=P` | | the requests the fakes received (the last 10 000) |
 //! | `POST /seed` | a state document (below) | the seeded accounts' tokens |
 //! | `POST /tokens/expire` | `{"platform", "token"}` | `{"expired": true}` |
+//! | `POST /fail-next` | `{"platform":"meta","subcode"}` or `{"platform":"tiktok","reason"}` | what the next Instagram container or TikTok publish will fail with |
 //! | `GET /clock` | | each clock's Unix time and whether it is frozen |
 //! | `POST /clock/advance` | `{"seconds", "platform"?}` | the clocks |
 //! | `POST /clock/freeze`, `POST /clock/unfreeze` | `{"platform"?}` or nothing | the clocks |
@@ -87,6 +88,7 @@
 //! ```sh
 //! curl -s -X POST "$control_url/seed" -d '{"facebook_pages":[{"id":"100000000000002","name":"Two"}]}'
 //! curl -s -X POST "$control_url/tokens/expire" -d '{"platform":"threads","token":"THAA…"}'
+//! curl -s -X POST "$control_url/fail-next" -d '{"platform":"meta","subcode":2207026}'
 //! ```
 //!
 //! **Clock.** Bluesky (with its video service), Threads, LinkedIn and YouTube run on a clock

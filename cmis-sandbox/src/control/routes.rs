@@ -57,6 +57,7 @@ const ROUTES: &[&str] = &[
     "GET /requests?platform=P",
     "POST /seed",
     "POST /tokens/expire",
+    "POST /fail-next",
     "GET /clock",
     "POST /clock/advance",
     "POST /clock/freeze",
@@ -82,6 +83,7 @@ pub(crate) fn router(fakes: Fakes, shared: Arc<Shared>) -> Router {
         .route("/requests", get(requests))
         .route("/seed", post(seed_accounts))
         .route("/tokens/expire", post(expire_token))
+        .route("/fail-next", post(fail_next))
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
         .route("/clock/freeze", post(freeze))
@@ -213,6 +215,51 @@ async fn expire_token(State(ctl): State<Ctl>, bytes: Bytes) -> Response {
             }
         }
         Ok(json!({"expired": true}))
+    })
+}
+
+/// What `POST /fail-next` takes: the platform's own failure for its next object.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailNext {
+    platform: String,
+    /// Meta: the subcode the next Instagram container ends in `ERROR` with (e.g. 2207026).
+    #[serde(default)]
+    subcode: Option<u32>,
+    /// TikTok: the `fail_reason` the next publish ends `FAILED` with (e.g.
+    /// `duration_check_failed`).
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Makes the next object fail the way the platform says media fail after it accepted them:
+/// the fakes never decode media, so this is how a test reaches those outcomes.
+async fn fail_next(State(ctl): State<Ctl>, bytes: Bytes) -> Response {
+    run(|| {
+        let req: FailNext = body(&bytes, false)?;
+        match (platform(&req.platform)?, req.subcode, req.reason) {
+            (Platform::Meta, Some(subcode), None) => {
+                ctl.fakes.meta.fail_next_container(subcode);
+                Ok(json!({"platform": "meta", "next_container": "ERROR", "subcode": subcode}))
+            }
+            (Platform::TikTok, None, Some(reason)) if !reason.trim().is_empty() => {
+                ctl.fakes.tiktok.fail_next_publish(&reason);
+                Ok(json!({"platform": "tiktok", "next_publish": "FAILED", "fail_reason": reason}))
+            }
+            (Platform::Meta, ..) => Err("meta takes {\"subcode\": N} (the next container's \
+                                         ERROR subcode)"
+                .to_owned()
+                .into()),
+            (Platform::TikTok, ..) => Err("tiktok takes {\"reason\": \"...\"} (the next \
+                                           publish's fail_reason)"
+                .to_owned()
+                .into()),
+            (other, ..) => Err(format!(
+                "{} has no next-failure hook: inject a fault with POST /faults",
+                other.name()
+            )
+            .into()),
+        }
     })
 }
 
