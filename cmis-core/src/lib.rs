@@ -55,6 +55,7 @@ mod clock;
 mod error;
 mod memory;
 mod model;
+pub mod pkce;
 mod poll;
 mod ratelimit;
 pub mod reconcile;

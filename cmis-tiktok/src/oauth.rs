@@ -49,41 +49,16 @@ impl fmt::Debug for Pkce {
     }
 }
 
-const UNRESERVED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-
 impl Pkce {
     /// A fresh random verifier of 64 unreserved characters from the operating system's RNG.
     pub fn generate() -> Result<Self> {
-        // Rejection sampling keeps the 66 characters equally likely.
-        let limit = UNRESERVED.len() * (256 / UNRESERVED.len());
-        let mut verifier = String::with_capacity(64);
-        while verifier.len() < 64 {
-            let mut raw = [0u8; 64];
-            getrandom::fill(&mut raw).map_err(|e| {
-                Error::internal(format!("no randomness for the PKCE verifier: {e}"))
-            })?;
-            for b in raw.map(usize::from) {
-                if b < limit
-                    && verifier.len() < 64
-                    && let Some(&c) = UNRESERVED.get(b % UNRESERVED.len())
-                {
-                    verifier.push(char::from(c));
-                }
-            }
-        }
-        Self::from_verifier(verifier)
+        Self::from_verifier(cmis_core::pkce::random_verifier()?.expose_secret())
     }
 
     /// A pair from an existing verifier: 43 to 128 characters of `A-Z a-z 0-9 - . _ ~`.
     pub fn from_verifier(verifier: impl Into<String>) -> Result<Self> {
         let verifier = verifier.into();
-        if !(43..=128).contains(&verifier.len())
-            || !verifier.bytes().all(|b| UNRESERVED.contains(&b))
-        {
-            return Err(Error::invalid_input(
-                "a PKCE code_verifier is 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
-            ));
-        }
+        cmis_core::pkce::check_verifier(&verifier)?;
         let challenge = hex::encode(Sha256::digest(verifier.as_bytes()));
         Ok(Self {
             verifier: SecretString::from(verifier),
