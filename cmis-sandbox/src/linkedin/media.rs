@@ -359,6 +359,15 @@ impl LinkedInState {
             "AVAILABLE" => {
                 v["downloadUrl"] = json!(format!("{base}/dms/{}/{}", kind.name(), media.urn));
                 v["downloadUrlExpiresAt"] = json!(now + UPLOAD_URL_LIFETIME_MS);
+                if kind == Kind::Video {
+                    // Fixture `video_status_available.json`: the fake does not decode video,
+                    // so duration and aspect ratio are the fixture's chosen values.
+                    v["duration"] = json!(12.5);
+                    v["thumbnail"] =
+                        json!(format!("{base}/dms/image/{}/videocover-high", media.urn));
+                    v["aspectRatioWidth"] = json!(16.0);
+                    v["aspectRatioHeight"] = json!(9.0);
+                }
             }
             "PROCESSING_FAILED" => {
                 v["processingFailureReason"] = json!(media.failure);

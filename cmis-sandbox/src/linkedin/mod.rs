@@ -1,10 +1,11 @@
 //! A fake of LinkedIn's OAuth token endpoint and its versioned REST API (`/rest/...`): posts
 //! with little-text commentary (silently cut at the first unescaped reserved character, as
 //! LinkedIn does), duplicate detection (422 `DUPLICATE_POST` naming the first post), the
-//! author finder, delete; images and documents (initialize, one `PUT`, status); videos in
+//! author finder, batch get (`ids=List(…)`), partial update, delete; images and documents (initialize, one `PUT`, status); videos in
 //! 4 MiB parts with ETags, finalize with the part ids in order, and processing; the
 //! `LinkedIn-Version` gate (400 `VERSION_MISSING`, 426 `NONEXISTENT_VERSION`); the 401 bodies of
-//! expired, revoked and invalid tokens; 429s without `Retry-After`.
+//! expired, revoked and invalid tokens; 429s without `Retry-After`; OpenID `/v2/userinfo` and
+//! token revocation.
 //!
 //! Written from the project's `docs/linkedin-api.md` brief (cited as "brief §n") and the
 //! fixtures in `cmis-linkedin/tests/fixtures/` (cited by file or by `errors.json` case name),
@@ -13,6 +14,7 @@
 //! The fake's clock is tokio's (pausable in tests) plus an offset that
 //! [`LinkedInSandbox::advance_clock`] moves forward, for token lifetimes.
 
+mod edits;
 mod little_text;
 mod media;
 mod posts;
@@ -100,6 +102,11 @@ pub struct LinkedInConfig {
     /// Whether a deleted post still counts for duplicate detection, as LinkedIn kept answering
     /// `DUPLICATE_POST` with the deleted ("ghost") URN for 24–48 h (brief §7). Off by default.
     pub duplicate_ghosts: bool,
+    /// How many posts the app may create per UTC day before creates get 429
+    /// `TOO_MANY_REQUESTS` ("APPLICATION DAY limit", `errors.json` →
+    /// `throttled_application_day`). LinkedIn publishes no number (brief §5): `None`, the
+    /// default, sets no limit.
+    pub daily_post_limit: Option<u32>,
 }
 
 impl Default for LinkedInConfig {
@@ -117,6 +124,7 @@ impl Default for LinkedInConfig {
             video_processing_reads: 2,
             video_part_size: 4_194_304,
             duplicate_ghosts: false,
+            daily_post_limit: None,
         }
     }
 }

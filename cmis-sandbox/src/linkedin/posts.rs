@@ -10,6 +10,9 @@ use super::state::{
     Caller, LiError, LinkedInState, access_denied, input_error, invalid, not_found,
 };
 
+/// A day in milliseconds: LinkedIn's daily limits reset at midnight UTC (brief §5).
+const DAY_MS: i64 = 86_400_000;
+
 /// The first post URN's number: 19 digits, like `urn:li:share:6844785523593134080`.
 const FIRST_SHARE: u64 = 7_400_000_000_000_000_000;
 
@@ -20,6 +23,10 @@ pub(crate) struct Stored {
     distribution: Value,
     content: Option<Value>,
     reshare_disabled: bool,
+    /// `reshareContext`, as sent (a reshare, brief §2).
+    reshare: Option<Value>,
+    /// When the author last edited it (`PARTIAL_UPDATE`, `edits.rs`), in epoch milliseconds.
+    pub(crate) edited_at: Option<i64>,
 }
 
 fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
@@ -138,13 +145,28 @@ impl LinkedInState {
             // `errors.json` → `duplicate_post`: `input` is empty there.
             return Err(input_error(422, &message, None, "DUPLICATE_POST").with_empty_input());
         }
+        let now = self.now_ms();
+        if let Some(limit) = self.config().daily_post_limit {
+            let day = now.div_euclid(DAY_MS);
+            let today = inner
+                .posts
+                .iter()
+                .filter(|s| s.post.created_at.div_euclid(DAY_MS) == day)
+                .count();
+            if today >= usize::try_from(limit).unwrap_or(usize::MAX) {
+                // `errors.json` → `throttled_application_day`: no `Retry-After`.
+                return Err(super::state::rest(
+                    429,
+                    json!({"status":429,"serviceErrorCode":101,"code":"TOO_MANY_REQUESTS","message":"Resource level throttle APPLICATION DAY limit for calls to this resource is reached."}),
+                ));
+            }
+        }
         let n = inner.next_post;
         inner.next_post += 1;
         let urn = format!(
             "urn:li:share:{}",
             FIRST_SHARE + n * 4096 + fastrand::u64(..4096)
         );
-        let now = self.now_ms();
         inner.posts.push(Stored {
             post: LinkedInPost {
                 urn: urn.clone(),
@@ -165,6 +187,8 @@ impl LinkedInState {
                 .get("isReshareDisabledByAuthor")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            reshare: body.get("reshareContext").filter(|r| !r.is_null()).cloned(),
+            edited_at: None,
         });
         Ok(urn)
     }
@@ -264,11 +288,12 @@ impl LinkedInState {
     }
 
     /// A post as `GET /rest/posts/{urn}` answers it (fixture `post_get_response.json`).
-    fn post_json(s: &Stored) -> Value {
+    pub(crate) fn post_json(s: &Stored) -> Value {
         let p = &s.post;
+        let modified = s.edited_at.unwrap_or(p.created_at + 31);
         let mut v = json!({
             "lifecycleState": "PUBLISHED",
-            "lastModifiedAt": p.created_at + 31,
+            "lastModifiedAt": modified,
             "visibility": p.visibility,
             "publishedAt": p.created_at + 31,
             "author": p.author,
@@ -276,7 +301,7 @@ impl LinkedInState {
                 "feedDistribution": s.distribution.get("feedDistribution").cloned().unwrap_or(json!("MAIN_FEED")),
                 "thirdPartyDistributionChannels": s.distribution.get("thirdPartyDistributionChannels").cloned().unwrap_or(json!([])),
             },
-            "lifecycleStateInfo": {"isEditedByAuthor": false},
+            "lifecycleStateInfo": {"isEditedByAuthor": s.edited_at.is_some()},
             "isReshareDisabledByAuthor": s.reshare_disabled,
             "createdAt": p.created_at,
             "id": p.urn,
@@ -285,12 +310,15 @@ impl LinkedInState {
         if let Some(c) = &s.content {
             v["content"] = c.clone();
         }
+        if let Some(r) = &s.reshare {
+            v["reshareContext"] = r.clone();
+        }
         v
     }
 
     /// Whether the caller may read `author`'s posts: organization posts need
     /// `r_organization_social`, member posts the restricted `r_member_social` (brief §7).
-    fn may_read(caller: &Caller, author: &str) -> bool {
+    pub(crate) fn may_read(caller: &Caller, author: &str) -> bool {
         if author.starts_with("urn:li:organization:") {
             caller.has("r_organization_social")
         } else {

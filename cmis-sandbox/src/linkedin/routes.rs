@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
 use super::LinkedInEndpoint;
+use super::edits::batch_ids;
 use super::media::{Kind, Uploaded};
 use super::state::{Caller, LiError, LinkedInState, invalid, not_found, token_expired};
 use crate::fault::Fault;
@@ -25,9 +26,14 @@ type QueryMap = Query<HashMap<String, String>>;
 pub(crate) fn router(state: Arc<LinkedInState>) -> Router {
     Router::new()
         .route("/oauth/v2/accessToken", post(token))
+        .route("/oauth/v2/revoke", post(revoke))
+        .route("/v2/userinfo", get(userinfo))
         .route("/rest/posts", post(create_post).get(list_posts))
-        .route("/rest/posts/{urn}", get(get_post).delete(delete_post))
-        .route("/rest/{resource}", post(media_action))
+        .route(
+            "/rest/posts/{urn}",
+            get(get_post).delete(delete_post).post(update_post),
+        )
+        .route("/rest/{resource}", post(media_action).get(media_batch))
         .route("/rest/{resource}/{urn}", get(media_status))
         .route(
             "/dms-uploads/{*rest}",
@@ -176,10 +182,99 @@ async fn create_post(State(state): Shared, headers: HeaderMap, body: Bytes) -> R
     .await
 }
 
-async fn list_posts(State(state): Shared, Query(q): QueryMap, headers: HeaderMap) -> Response {
-    rest_call(state, LinkedInEndpoint::ListPosts, headers, move |s, c| {
-        s.list_posts(c, &q).map(json_ok)
+/// The author finder (`q=author`), or a `BATCH_GET` (`ids=List(…)`, `edits.rs`).
+async fn list_posts(
+    State(state): Shared,
+    Query(q): QueryMap,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let Some(ids) = batch_ids(raw.as_deref()) else {
+        return rest_call(state, LinkedInEndpoint::ListPosts, headers, move |s, c| {
+            s.list_posts(c, &q).map(json_ok)
+        })
+        .await;
+    };
+    rest_call(state, LinkedInEndpoint::GetPost, headers, move |s, c| {
+        Ok(json_ok(s.batch_get_posts(c, ids?)))
     })
+    .await
+}
+
+/// `PARTIAL_UPDATE` (`edits.rs`): 204. Faults for it are injected as `DeletePost`'s, the
+/// other write on `/rest/posts/{urn}`.
+async fn update_post(
+    State(state): Shared,
+    Path(urn): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let method = headers
+        .get("x-restli-method")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    rest_call(state, LinkedInEndpoint::DeletePost, headers, move |s, c| {
+        s.update_post(c, &urn, method.as_deref(), &json_body(&body)?)?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
+
+/// `GET /rest/{images|documents|videos}?ids=List(…)` (`edits.rs`).
+async fn media_batch(
+    State(state): Shared,
+    Path(resource): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    rest_call(
+        state,
+        LinkedInEndpoint::MediaStatus,
+        headers,
+        move |s, c| {
+            let kind = Kind::from_path(&resource).ok_or_else(not_found)?;
+            let ids = batch_ids(raw.as_deref())
+                .unwrap_or_else(|| Err(invalid("ids", "Batch get needs ids=List(…)")))?;
+            Ok(json_ok(s.batch_get_media(c, kind, ids)))
+        },
+    )
+    .await
+}
+
+/// `POST /oauth/v2/revoke` (`edits.rs`): 200, empty body. Faults as `Token`'s.
+async fn revoke(State(state): Shared, body: Bytes) -> Response {
+    let s = state.clone();
+    faulted(&state, LinkedInEndpoint::Token, None, move || {
+        let Some(form) = parse_form(&body) else {
+            return error_response(super::state::oauth(
+                400,
+                "invalid_request",
+                "The form body is malformed",
+            ));
+        };
+        match s.revoke(&form) {
+            Ok(()) => StatusCode::OK.into_response(),
+            Err(e) => error_response(e),
+        }
+    })
+    .await
+}
+
+/// `GET /v2/userinfo` (`edits.rs`): no `LinkedIn-Version` (it is not under `/rest/`). Faults
+/// as `Token`'s.
+async fn userinfo(State(state): Shared, headers: HeaderMap) -> Response {
+    let token = bearer(&headers);
+    let presented = token.clone();
+    let s = state.clone();
+    faulted(
+        &state,
+        LinkedInEndpoint::Token,
+        presented.as_deref(),
+        move || {
+            s.userinfo(token.as_deref())
+                .map_or_else(error_response, json_ok)
+        },
+    )
     .await
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn rest(status: u16, body: Value) -> LiError {
     }
 }
 
-fn oauth(status: u16, error: &str, description: &str) -> LiError {
+pub(crate) fn oauth(status: u16, error: &str, description: &str) -> LiError {
     LiError {
         oauth: true,
         ..rest(
@@ -405,6 +405,12 @@ impl LinkedInState {
                 json!({"status":400,"code":"PROTOCOL_VERSION_MISSING","message":"The X-Restli-Protocol-Version header must be 2.0.0"}),
             ));
         }
+        self.caller(bearer, version)
+    }
+
+    /// The member a bearer token acts for (`/rest/` calls after the version checks, and
+    /// `/v2/userinfo`): `token_empty`, `token_invalid`, `token_revoked` or `token_expired`.
+    pub(crate) fn caller(&self, bearer: Option<&str>, version: u32) -> Result<Caller, LiError> {
         let Some(t) = bearer else {
             // `errors.json` → `token_empty` (error-handling, verbatim).
             return Err(rest(

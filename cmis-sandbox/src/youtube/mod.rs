@@ -4,12 +4,17 @@
 //! with `bytes */N`, the `201` video resource when the last byte arrives and again to later
 //! probes, 404 for unknown or expired sessions); `videos.list` with processing,
 //! `channels.list` (`mine=true`), `playlistItems.list` on the uploads playlist (newest first),
-//! `thumbnails.set` (403 on an unverified channel); Google's error envelope.
+//! `thumbnails.set` (403 on an unverified channel); `videos.update` and `videos.delete`; multipart `videos.insert`; the `fields`
+//! partial response; the daily 10 000-unit quota; Google's error envelope.
 //!
 //! Written from the project's `docs/youtube-api.md` brief (cited as "brief §n") and the
 //! fixtures in `cmis-youtube/tests/fixtures/` (cited by file or by `errors.json` case name),
 //! not from any connector. Bodies that no source shows are marked constructed.
 
+mod edits;
+mod fields;
+mod multipart;
+mod quota;
 mod reads;
 mod routes;
 mod state;
@@ -90,6 +95,10 @@ pub struct YouTubeConfig {
     pub audited_project: bool,
     /// The largest thumbnail (2 MB, brief §4).
     pub max_thumbnail_bytes: usize,
+    /// The project's daily units for every call but `videos.insert` (10 000, brief §0):
+    /// `videos.list`, `channels.list` and `playlistItems.list` cost 1, `thumbnails.set` 50;
+    /// beyond it, 403 `quotaExceeded`.
+    pub units_per_day: u32,
 }
 
 impl Default for YouTubeConfig {
@@ -105,6 +114,7 @@ impl Default for YouTubeConfig {
             session_lifetime: Duration::from_secs(7 * 86_400),
             audited_project: true,
             max_thumbnail_bytes: 2 * 1024 * 1024,
+            units_per_day: 10_000,
         }
     }
 }
@@ -292,6 +302,17 @@ impl YouTubeSandbox {
     /// Sets how many `videos.insert` calls were made today, as if `n` were made just now.
     pub fn set_uploads_used_today(&self, n: u32) {
         self.state.set_uploads_used_today(n);
+    }
+
+    /// The units charged today to the project's 10 000-unit bucket (every call but
+    /// `videos.insert`; see [`YouTubeConfig::units_per_day`]).
+    pub fn units_used_today(&self) -> u32 {
+        self.state.units_used_today()
+    }
+
+    /// Sets today's charged units, for example to the limit to see `quotaExceeded`.
+    pub fn set_units_used_today(&self, n: u32) {
+        self.state.set_units_used_today(n);
     }
 
     /// Whether `channel_id` may set custom thumbnails (a phone-verified channel). Off,

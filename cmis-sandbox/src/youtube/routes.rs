@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::YouTubeEndpoint;
+use super::fields::select;
 use super::state::{READONLY_SCOPE, UPLOAD_SCOPE, YouTubeState, YtBody, YtError, bad_request};
 use super::upload::{ChunkReply, not_resumable};
 use crate::fault::Fault;
@@ -25,6 +26,7 @@ type QueryMap = Query<HashMap<String, String>>;
 pub(crate) fn router(state: Arc<YouTubeState>) -> Router {
     Router::new()
         .route("/token", post(token))
+        .route("/revoke", post(revoke))
         .route(
             "/upload/youtube/v3/videos",
             post(start_upload)
@@ -35,7 +37,10 @@ pub(crate) fn router(state: Arc<YouTubeState>) -> Router {
             "/upload/youtube/v3/thumbnails/set",
             post(set_thumbnail).layer(DefaultBodyLimit::max(64 * 1024 * 1024)),
         )
-        .route("/youtube/v3/videos", get(list_videos))
+        .route(
+            "/youtube/v3/videos",
+            get(list_videos).put(update_video).delete(delete_video),
+        )
         .route("/youtube/v3/channels", get(list_channels))
         .route("/youtube/v3/playlistItems", get(list_playlist_items))
         .fallback(|| async {
@@ -152,14 +157,22 @@ async fn api_call(
     headers: &HeaderMap,
     scopes: &'static [&'static str],
     method: &'static str,
+    cost: u32,
     action: impl FnOnce(&YouTubeState, &str) -> Result<Response, YtError>,
 ) -> Response {
     let token = bearer(headers);
     let presented = token.clone();
     let s = state.clone();
     faulted(&state, endpoint, presented.as_deref(), move || {
+        // Every authorized call costs its units, refused ones too (`quota.rs`).
         let result = s
             .authorize(token.as_deref(), scopes, method)
+            .and_then(|channel| {
+                if cost > 0 {
+                    s.charge_units(cost)?;
+                }
+                Ok(channel)
+            })
             .and_then(|channel| action(&s, &channel));
         result.unwrap_or_else(error_response)
     })
@@ -168,6 +181,9 @@ async fn api_call(
 
 const READ: &[&str] = &[READONLY_SCOPE];
 const WRITE: &[&str] = &[UPLOAD_SCOPE];
+/// Only the full scopes (`youtube`, `youtube.force-ssl`, `youtubepartner`), which
+/// `YouTubeState::authorize` always allows.
+const FULL: &[&str] = &[];
 
 async fn token(State(state): Shared, body: Bytes) -> Response {
     let s = state.clone();
@@ -183,8 +199,33 @@ async fn token(State(state): Shared, body: Bytes) -> Response {
     .await
 }
 
+/// `POST /revoke` with `token` in the form body or the query: 200 with an empty body; a token
+/// that is unknown, expired or already revoked gets 400 `invalid_token` "Token expired or
+/// revoked" (Google's revoke answer). Faults as `Token`'s.
+async fn revoke(State(state): Shared, Query(q): QueryMap, body: Bytes) -> Response {
+    let s = state.clone();
+    faulted(&state, YouTubeEndpoint::Token, None, move || {
+        let form = parse_form(&body).unwrap_or_default();
+        let token = form
+            .get("token")
+            .or_else(|| q.get("token"))
+            .map_or("", String::as_str);
+        if s.revoke_grant(token) {
+            StatusCode::OK.into_response()
+        } else {
+            error_response(super::state::oauth(
+                400,
+                "invalid_token",
+                "Token expired or revoked",
+            ))
+        }
+    })
+    .await
+}
+
 /// Step 1 (brief §3): 200, empty body, `Location` (the session URI) and
-/// `X-GUploader-UploadID` (fixture `upload_init_response.json`).
+/// `X-GUploader-UploadID` (fixture `upload_init_response.json`). `part` is required
+/// (videos.insert reference). `uploadType=multipart` uploads in one request (`multipart.rs`).
 async fn start_upload(
     State(state): Shared,
     Query(q): QueryMap,
@@ -195,6 +236,11 @@ async fn start_upload(
         .get("x-upload-content-length")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().parse::<u64>());
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let method = "youtube.api.v3.V3DataVideoService.Insert";
     api_call(
         state,
@@ -202,14 +248,32 @@ async fn start_upload(
         &headers,
         WRITE,
         method,
+        0,
         move |s, channel| {
-            if q.get("uploadType").map(String::as_str) != Some("resumable") {
-                return Err(not_resumable());
+            let part = q
+                .get("part")
+                .map(String::as_str)
+                .filter(|p| !p.trim().is_empty())
+                .ok_or_else(|| {
+                    super::state::google(
+                        400,
+                        "global",
+                        "required",
+                        "Required parameter: part",
+                        Some(("part", "parameter")),
+                    )
+                })?;
+            match q.get("uploadType").map(String::as_str) {
+                Some("resumable") => {}
+                Some("multipart") => {
+                    let v = s.multipart_insert(channel, part, &ctype, &body)?;
+                    return Ok(json_with(StatusCode::OK, select(&q, v)?));
+                }
+                _ => return Err(not_resumable()),
             }
             let declared = declared
                 .transpose()
                 .map_err(|_| bad_request("X-Upload-Content-Length must be a number."))?;
-            let part = q.get("part").map_or("snippet,status", String::as_str);
             let id = s.start_session(channel, part, declared, &body)?;
             let location = format!(
                 "{}/upload/youtube/v3/videos?uploadType=resumable&upload_id={id}&part={part}",
@@ -273,7 +337,52 @@ async fn list_videos(State(state): Shared, Query(q): QueryMap, headers: HeaderMa
         &headers,
         READ,
         method,
-        move |s, c| s.list_videos(c, &q).map(|v| json_with(StatusCode::OK, v)),
+        1,
+        move |s, c| {
+            let v = select(&q, s.list_videos(c, &q)?)?;
+            Ok(json_with(StatusCode::OK, v))
+        },
+    )
+    .await
+}
+
+/// `videos.update` and `videos.delete` (`edits.rs`): 50 units each, a full YouTube scope.
+/// Faults as `ListVideos`'s.
+async fn update_video(
+    State(state): Shared,
+    Query(q): QueryMap,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let method = "youtube.api.v3.V3DataVideoService.Update";
+    api_call(
+        state,
+        YouTubeEndpoint::ListVideos,
+        &headers,
+        FULL,
+        method,
+        50,
+        move |s, c| {
+            let v = select(&q, s.update_video(c, &q, &body)?)?;
+            Ok(json_with(StatusCode::OK, v))
+        },
+    )
+    .await
+}
+
+async fn delete_video(State(state): Shared, Query(q): QueryMap, headers: HeaderMap) -> Response {
+    let method = "youtube.api.v3.V3DataVideoService.Delete";
+    api_call(
+        state,
+        YouTubeEndpoint::ListVideos,
+        &headers,
+        FULL,
+        method,
+        50,
+        move |s, c| {
+            s.delete_video(c, &q)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        },
     )
     .await
 }
@@ -286,7 +395,11 @@ async fn list_channels(State(state): Shared, Query(q): QueryMap, headers: Header
         &headers,
         READ,
         method,
-        move |s, c| s.list_channels(c, &q).map(|v| json_with(StatusCode::OK, v)),
+        1,
+        move |s, c| {
+            let v = select(&q, s.list_channels(c, &q)?)?;
+            Ok(json_with(StatusCode::OK, v))
+        },
     )
     .await
 }
@@ -303,9 +416,10 @@ async fn list_playlist_items(
         &headers,
         READ,
         method,
+        1,
         move |s, c| {
-            s.list_playlist_items(c, &q)
-                .map(|v| json_with(StatusCode::OK, v))
+            let v = select(&q, s.list_playlist_items(c, &q)?)?;
+            Ok(json_with(StatusCode::OK, v))
         },
     )
     .await
@@ -324,10 +438,11 @@ async fn set_thumbnail(
         &headers,
         WRITE,
         method,
+        50,
         move |s, c| {
             let id = q.get("videoId").map_or("", String::as_str);
-            s.set_thumbnail(c, id, body.len())
-                .map(|v| json_with(StatusCode::OK, v))
+            let v = select(&q, s.set_thumbnail(c, id, body.len())?)?;
+            Ok(json_with(StatusCode::OK, v))
         },
     )
     .await

@@ -84,7 +84,7 @@ pub(crate) fn text(status: u16, message: impl Into<String>) -> YtError {
     }
 }
 
-fn oauth(status: u16, error: &str, description: &str) -> YtError {
+pub(crate) fn oauth(status: u16, error: &str, description: &str) -> YtError {
     YtError {
         status,
         body: YtBody::Json(json!({"error": error, "error_description": description})),
@@ -165,6 +165,8 @@ pub(crate) struct Inner {
     pub(crate) videos: Vec<Video>,
     /// The times of today's and earlier `videos.insert` calls (Unix ms).
     pub(crate) insert_calls: Vec<i64>,
+    /// Units charged per quota day (`quota.rs`).
+    pub(crate) units: HashMap<i64, u32>,
     refreshes: u64,
     pub(crate) pending_slow_reads: u32,
 }
@@ -464,6 +466,26 @@ impl YouTubeState {
             return Err(insufficient(method));
         }
         Ok(tok.channel.clone())
+    }
+
+    /// `POST /revoke` (brief §1; Google's web-server guide, "Revoking a token": revoking an
+    /// access token revokes its refresh token too). The grant ends: every token of the channel
+    /// stops working. Answers whether `t` was a live token.
+    pub(crate) fn revoke_grant(&self, t: &str) -> bool {
+        let now = self.now_ms();
+        let mut inner = self.lock();
+        let channel = inner
+            .tokens
+            .get(t)
+            .filter(|k| !k.revoked && k.expires_ms.is_none_or(|e| e > now))
+            .map(|k| k.channel.clone());
+        let Some(channel) = channel else {
+            return false;
+        };
+        for k in inner.tokens.values_mut().filter(|k| k.channel == channel) {
+            k.revoked = true;
+        }
+        true
     }
 
     pub(crate) fn expire_token_now(&self, t: &str) -> YtError {

@@ -80,7 +80,7 @@ fn invalid_title() -> YtError {
 
 /// Checks the metadata (brief §4; `errors.json` → `invalid_title`, `invalid_description`,
 /// `invalid_publish_at`, `invalid_video_metadata`; `invalidTags` is constructed).
-fn validate(meta: &Value) -> Result<(), YtError> {
+pub(crate) fn validate(meta: &Value) -> Result<(), YtError> {
     let snippet = meta.get("snippet").unwrap_or(&Value::Null);
     let title = snippet.get("title").and_then(Value::as_str).unwrap_or("");
     if title.trim().is_empty() || title.chars().count() > 100 || title.contains(['<', '>']) {
@@ -525,7 +525,8 @@ impl YouTubeState {
     }
 }
 
-/// A missing or wrong `uploadType` (constructed: the fake serves resumable uploads only).
+/// A missing or other `uploadType` (constructed: the fake serves resumable and multipart
+/// uploads; `media`, which sends no metadata, is not served).
 pub(crate) fn not_resumable() -> YtError {
-    bad_request("The fake serves uploadType=resumable only.")
+    bad_request("The fake serves uploadType=resumable and uploadType=multipart only.")
 }
