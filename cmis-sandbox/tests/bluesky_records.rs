@@ -521,9 +521,21 @@ async fn validation_modes_and_record_types() {
     assert_eq!(a.body["validationStatus"], "unknown");
     assert_eq!(s.bluesky().records(DID).len(), 3);
     assert_eq!(s.bluesky().posts(DID).len(), 2);
+    // putRecord is served (tests/bluesky_review.rs); a method the fake lacks is 501.
     let a = procedure(
         &s,
         "com.atproto.repo.putRecord",
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.error().0),
+        (StatusCode::BAD_REQUEST, "InvalidRequest")
+    );
+    let a = procedure(
+        &s,
+        "com.atproto.repo.applyWrites",
         Some(&token),
         Some(json!({})),
     )

@@ -4,9 +4,11 @@
 //! (300 graphemes and 3 000 bytes, facets, up to 4 images whose blobs this account uploaded,
 //! replies, link cards, quotes, quotes with media, videos; strong refs to records of this PDS
 //! must match them and a reply's root must be the thread's), client-chosen TID record keys and the generic 500 on a key that exists, `getRecord`,
+//! `deleteRecord`, `putRecord` (a no-op for an identical record), `listRecords`,
 //! `uploadBlob` with content-addressed CIDs, `resolveHandle`, `describeServer`, `getServiceAuth`
-//! (service tokens bound to an audience and a method), the per-account rate limits with their
-//! `RateLimit-*` headers, and the `{"error","message"}` envelope. Bluesky's video service, which
+//! (service tokens bound to an audience and a method), the per-account and global per-IP rate
+//! limits with their `RateLimit-*` headers, and the `{"error","message"}` envelope (also for a
+//! method called with the wrong HTTP verb). Bluesky's video service, which
 //! writes processed videos into the accounts' repositories here, is in `video/`.
 //!
 //! Written from the AT Protocol lexicons, the reference PDS and Bluesky's documentation (see the

@@ -1,6 +1,7 @@
 //! HTTP routes of the fake PDS: XRPC under `/xrpc/<nsid>`, the `{"error","message"}` envelope and
 //! the `RateLimit-*` headers.
 
+mod records;
 mod service_auth;
 
 use std::collections::HashMap;
@@ -38,6 +39,18 @@ pub(crate) fn router(state: Arc<BlueskyState>) -> Router {
         .route("/xrpc/com.atproto.repo.createRecord", post(create_record))
         .route("/xrpc/com.atproto.repo.getRecord", get(get_record))
         .route(
+            "/xrpc/com.atproto.repo.deleteRecord",
+            post(records::delete_record),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.putRecord",
+            post(records::put_record),
+        )
+        .route(
+            "/xrpc/com.atproto.repo.listRecords",
+            get(records::list_records),
+        )
+        .route(
             "/xrpc/com.atproto.repo.uploadBlob",
             post(upload_blob).layer(DefaultBodyLimit::disable()),
         )
@@ -54,6 +67,7 @@ pub(crate) fn router(state: Arc<BlueskyState>) -> Router {
             get(service_auth::get_service_auth),
         )
         .fallback(not_implemented)
+        .method_not_allowed_fallback(records::wrong_method)
         .with_state(state)
 }
 
@@ -112,9 +126,37 @@ async fn not_implemented(uri: Uri) -> Response {
     }
 }
 
-/// Runs `action` under the fault injected for `endpoint`, if any. `token` is the JWT the call
-/// presented, which an injected `ExpiredToken` expires; calls without one go through.
+/// Runs `action` under the PDS's global per-IP limit and the fault injected for `endpoint`, if
+/// any. `token` is the JWT the call presented, which an injected `ExpiredToken` expires; calls
+/// without one go through.
+///
+/// The global limiter runs before every method (as `xrpc-server`'s does) and its `RateLimit-*`
+/// headers go on every answer that has none of its own method's (a method's own limiter sets them
+/// later, so they win): real 4xx answers carry them too (fixture README, MarshalX/atproto#158).
 async fn faulted(
+    state: &BlueskyState,
+    endpoint: BlueskyEndpoint,
+    token: Option<&str>,
+    action: impl Future<Output = Response>,
+) -> Response {
+    let global = match state.consume_global() {
+        Ok(status) => status,
+        Err(status) => {
+            return error(XrpcError {
+                rate: Some(status),
+                ..xrpc(429, "RateLimitExceeded", "Rate Limit Exceeded")
+            });
+        }
+    };
+    let response = faulted_method(state, endpoint, token, action).await;
+    if response.headers().contains_key("ratelimit-limit") {
+        response
+    } else {
+        with_rate(response, Some(global))
+    }
+}
+
+async fn faulted_method(
     state: &BlueskyState,
     endpoint: BlueskyEndpoint,
     token: Option<&str>,

@@ -20,6 +20,14 @@ use crate::fault::Faults;
 
 pub(crate) use repo::BlobUpload;
 
+/// The PDS's global limit: 3 000 requests per IP per 5 minutes across every method (rate-limits
+/// doc, brief §6).
+const GLOBAL_RULE: Rule = Rule {
+    name: "global-ip",
+    points: 3000,
+    window_secs: 300,
+};
+
 /// An XRPC error: HTTP status, `error`, `message`, and the rate-limit status to report in the
 /// `RateLimit-*` headers (the PDS sets them on every answer of a rate-limited method).
 #[derive(Debug)]
@@ -255,12 +263,17 @@ impl BlueskyState {
                 points: 1000,
                 window_secs: 86_400,
             }],
-            _ => vec![Rule {
-                name: "global-ip",
-                points: 3000,
-                window_secs: 300,
-            }],
+            _ => vec![GLOBAL_RULE],
         }
+    }
+
+    /// Counts a request against the PDS's global per-IP limit. Every caller of the fake is
+    /// 127.0.0.1, so there is one key.
+    pub(crate) fn consume_global(&self) -> Result<RateStatus, RateStatus> {
+        let now = self.now_ms();
+        self.lock()
+            .limiter
+            .consume(now, "127.0.0.1", &[GLOBAL_RULE], 1)
     }
 
     /// Signs a session for `did`: an access JWT and a refresh JWT with id `jti` (fresh if

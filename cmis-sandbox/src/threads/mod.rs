@@ -4,8 +4,8 @@
 //! bytes, at most 5 links, topic tags, reply controls, 2–20 carousel items); container status
 //! (`IN_PROGRESS`, `FINISHED`, `PUBLISHED`, `ERROR`, `EXPIRED`); `threads_publish` with the
 //! "Media Not Found" error of an early publish and the 250-posts-per-24-hours quota; the
-//! publishing limit; the user's threads listing and media reads with `fields` and cursors; the
-//! Graph error envelope with `fbtrace_id`.
+//! publishing limit; the user's threads listing and media reads with `fields` and cursors;
+//! deletes (100 per day) and `debug_token`; the Graph error envelope with `fbtrace_id`.
 //!
 //! Written from the project's `docs/threads-api.md` brief (cited below as "brief §n") and the
 //! recorded fixtures in `cmis-meta/tests/fixtures/threads/`, not from any connector. Where a body
@@ -48,7 +48,8 @@ pub enum ThreadsEndpoint {
     PublishingLimit,
     /// `GET /v1.0/{user-id}/threads`: the user's published threads.
     ListThreads,
-    /// `GET /v1.0/{media-id}` (and other object reads that are not containers, such as `me`).
+    /// `GET /v1.0/{media-id}` (and other object reads that are not containers, such as `me` and
+    /// `debug_token`), and `DELETE /v1.0/{media-id}`.
     GetMedia,
 }
 

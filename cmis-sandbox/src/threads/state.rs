@@ -1,8 +1,10 @@
 //! The fake Threads API's state and rules, apart from HTTP: the clock, users, tokens and the
 //! error envelope. Containers are in `state/containers.rs`, publishing and the quota in
-//! `state/publish.rs`, reads in `state/reads.rs`, the token endpoints in `state/oauth.rs`.
+//! `state/publish.rs`, reads in `state/reads.rs`, deletes in `state/delete.rs`, the token
+//! endpoints in `state/oauth.rs`.
 
 mod containers;
+mod delete;
 mod oauth;
 mod publish;
 mod reads;
@@ -165,6 +167,8 @@ struct Inner {
     posts: Vec<Published>,
     /// Each user's publishes: Unix milliseconds, and whether it was a reply.
     publishes: HashMap<String, Vec<(i64, bool)>>,
+    /// Each user's deletes, in Unix milliseconds (100 per day, `state/delete.rs`).
+    deletes: HashMap<String, Vec<i64>>,
     failing_media_urls: Vec<(String, String)>,
     next_container: u64,
     next_media: u64,

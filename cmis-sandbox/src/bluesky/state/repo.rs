@@ -1,8 +1,10 @@
 //! Repositories: `createRecord` (in the reference PDS's order: write points, the account, `$type`
 //! and record key, lexicon validation, `swapCommit`, the key's uniqueness, then the blobs),
-//! `getRecord`, `uploadBlob`, `resolveHandle`, and what tests inspect. Strong refs to records of
+//! `getRecord`, `uploadBlob`, `resolveHandle`, and what tests inspect; `deleteRecord`,
+//! `putRecord` and `listRecords` are in `repo/manage.rs`. Strong refs to records of
 //! this PDS are checked in `repo/refs.rs`.
 
+mod manage;
 mod refs;
 mod video;
 

@@ -1,6 +1,6 @@
 //! The post's `embed` union: `app.bsky.embed.images`, `external` (link cards), `record` (quotes),
-//! `recordWithMedia` and `video`, with the size limit each puts on its blobs. `gallery` and
-//! unknown members pass with their `$type`, as an open union lets them.
+//! `recordWithMedia`, `video` and `gallery`, with the size limit each puts on its blobs. Unknown
+//! members pass with their `$type`, as an open union lets them.
 
 use serde_json::{Map, Value};
 
@@ -12,6 +12,11 @@ const EXTERNAL: &str = "app.bsky.embed.external";
 const RECORD: &str = "app.bsky.embed.record";
 const RECORD_WITH_MEDIA: &str = "app.bsky.embed.recordWithMedia";
 const VIDEO: &str = "app.bsky.embed.video";
+const GALLERY: &str = "app.bsky.embed.gallery";
+/// `gallery.items`' `maxLength` (brief §5.2: "`items` ≤ 20 in schema"; clients keep to 10).
+const MAX_GALLERY_ITEMS: usize = 20;
+/// A gallery image's `maxSize` (brief §5.2: "each item `{image ≤ 2 MB, alt, aspectRatio}`").
+const GALLERY_IMAGE_MAX_BYTES: u64 = 2_000_000;
 const MAX_IMAGES: usize = 4;
 /// `external.thumb`'s `maxSize` (`embed/external.json`).
 const THUMB_MAX_BYTES: u64 = 1_000_000;
@@ -38,6 +43,7 @@ fn member(kind: &str, e: &Map<String, Value>, path: &str, out: &mut Checked) -> 
         IMAGES => images(e, path, out),
         EXTERNAL => external(e, path, out),
         VIDEO => video(e, path, out),
+        GALLERY => gallery(e, path, out),
         RECORD => {
             let quoted = strong_ref(
                 required(e, "record", path)?,
@@ -102,6 +108,35 @@ fn images(e: &Map<String, Value>, path: &str, out: &mut Checked) -> Result<(), I
         out.blob_limits.push((cid, BlobLimit::Image));
         string(required(image, "alt", &path)?, &format!("{path}.alt"))?;
         aspect_ratio(image, &path)?;
+    }
+    Ok(())
+}
+
+/// `app.bsky.embed.gallery` (2026, brief §5.2; the lexicon file was not in the stored copies, so
+/// this follows the brief): `items`, at most 20, each an `image` blob of at most 2 000 000 bytes
+/// with a **required** `aspectRatio`, and `alt` (a string when given).
+fn gallery(e: &Map<String, Value>, path: &str, out: &mut Checked) -> Result<(), Issue> {
+    let items_path = format!("{path}.items");
+    let items = array(
+        required(e, "items", path)?,
+        &items_path,
+        Some(MAX_GALLERY_ITEMS),
+    )?;
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{items_path}[{i}]");
+        let item = object(item, &path)?;
+        let cid = blob(
+            required(item, "image", &path)?,
+            &format!("{path}.image"),
+            "image/*",
+        )?;
+        out.blob_limits
+            .push((cid, BlobLimit::Bytes(GALLERY_IMAGE_MAX_BYTES)));
+        if let Some(alt) = item.get("alt") {
+            string(alt, &format!("{path}.alt"))?;
+        }
+        required(item, "aspectRatio", &path)?;
+        aspect_ratio(item, &path)?;
     }
     Ok(())
 }

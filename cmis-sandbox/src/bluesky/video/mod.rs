@@ -58,8 +58,9 @@ pub struct BlueskyVideoConfig {
     pub service_did: String,
     /// How long a job takes from upload to `JOB_STATE_COMPLETED` on the fake's clock (2 s).
     pub processing_time: Duration,
-    /// The largest upload accepted (100 000 000 bytes, the limit the video lexicon calls
-    /// "formerly limited to 100mb"); a larger one is refused with `VideoTooLarge`.
+    /// The largest upload accepted (300 000 000 bytes: the video lexicon's "May be up to 300mb,
+    /// formerly limited to 100mb", and Bluesky's 10-minute / 300 MB announcement, brief §5.3); a
+    /// larger one is refused with `VideoTooLarge`.
     pub max_video_bytes: u64,
     /// Videos per account per rolling 24 hours (25: Bluesky documents a daily cap but no number).
     pub daily_videos: u32,
@@ -72,7 +73,7 @@ impl Default for BlueskyVideoConfig {
         Self {
             service_did: "did:web:video.sandbox.bsky.test".into(),
             processing_time: Duration::from_secs(2),
-            max_video_bytes: 100_000_000,
+            max_video_bytes: 300_000_000,
             daily_videos: 25,
             daily_bytes: 10_000_000_000,
         }

@@ -182,6 +182,53 @@ impl ThreadsState {
     }
 }
 
+/// The scopes a token of the fake holds: every Threads permission (scopes are not modelled, so
+/// every token may do everything).
+const SCOPES: [&str; 6] = [
+    "threads_basic",
+    "threads_content_publish",
+    "threads_manage_replies",
+    "threads_manage_insights",
+    "threads_read_replies",
+    "threads_delete",
+];
+/// How long the app's access to the user's data lasts: 90 days, the gap between `issued_at` and
+/// `data_access_expires_at` in the debug-access-token page's example.
+const DATA_ACCESS_SECS: i64 = 90 * 86_400;
+
+impl ThreadsState {
+    /// `GET /v1.0/debug_token?input_token=…` (debug-access-token page; the caller's token is the
+    /// `access_token`): `{"data": {type, application, data_access_expires_at, expires_at,
+    /// is_valid, issued_at, scopes, user_id}}`. An expired input token reads `is_valid: false`.
+    /// An unknown one answers `{"data": {"is_valid": false, "scopes": [], "error": {code 190}}}`
+    /// (constructed in Graph's style: the page shows only a valid token).
+    pub(crate) fn debug_token(&self, t: Option<&str>, p: &Params) -> Result<Value, ThreadsError> {
+        let inner = self.lock();
+        self.user_of(&inner, t)?;
+        let Some(input) = p.get("input_token").filter(|v| !v.is_empty()) else {
+            return Err(token_param("The parameter input_token is required."));
+        };
+        let Some(tok) = inner.tokens.get(input.as_str()) else {
+            return Ok(json!({ "data": {
+                "is_valid": false,
+                "scopes": [],
+                "error": { "code": 190, "message": "Invalid OAuth access token." },
+            }}));
+        };
+        let issued_at = tok.issued_ms / 1000;
+        Ok(json!({ "data": {
+            "type": "USER",
+            "application": "Threads API Test App",
+            "data_access_expires_at": issued_at + DATA_ACCESS_SECS,
+            "expires_at": tok.expires_ms / 1000,
+            "is_valid": self.now_ms() < tok.expires_ms,
+            "issued_at": issued_at,
+            "scopes": SCOPES,
+            "user_id": tok.user_id,
+        }}))
+    }
+}
+
 fn expose(s: &cmis_core::SecretString) -> &str {
     use cmis_core::ExposeSecret;
     s.expose_secret()

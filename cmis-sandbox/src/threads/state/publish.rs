@@ -8,9 +8,9 @@ use crate::meta::graph_time;
 use crate::threads::ThreadsPost;
 
 /// The quota window: "per rolling 24 h" (`quota_duration` 86400, fixture `publishing_limit.json`).
-const QUOTA_WINDOW_SECS: i64 = 86_400;
-/// Deletes allowed per day (brief §2.4); the fake does not serve deletes, so usage stays 0.
-const DELETE_QUOTA: u32 = 100;
+pub(super) const QUOTA_WINDOW_SECS: i64 = 86_400;
+/// Deletes allowed per account per day (delete-posts page: "100 deletes per day per account").
+pub(super) const DELETE_QUOTA: u32 = 100;
 
 /// The `threads_publishing_limit` fields served (brief §3; the `delete_*` pair from the
 /// troubleshooting example that the fixture README mentions).
@@ -202,7 +202,7 @@ impl ThreadsState {
                 "config" => config(self.config.publish_quota),
                 "reply_quota_usage" => json!(self.quota_usage(&inner, &user, true)),
                 "reply_config" => config(self.config.reply_quota),
-                "delete_quota_usage" => json!(0),
+                "delete_quota_usage" => json!(self.delete_usage(&inner, &user)),
                 _ => config(DELETE_QUOTA),
             };
             item.insert(f, v);
