@@ -77,6 +77,7 @@
 //! - `ai`: [`SqliteStore`] and `PgStore` implement `cmis::ai::CacheStore`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+pub mod admin;
 #[cfg(feature = "ai")]
 mod ai_cache;
 mod audit_chain;

@@ -118,6 +118,21 @@ impl MemoryScheduleStore {
         self.wake.notify_waiters();
         self.wake.notify_one();
     }
+
+    /// Reads the jobs and the audit trail at once (the admin queries).
+    pub(crate) fn admin_view<R>(
+        &self,
+        f: impl FnOnce(&BTreeMap<JobId, Job>, &[AuditRecord]) -> R,
+    ) -> R {
+        let st = self.lock();
+        f(&st.jobs, &st.audit)
+    }
+
+    /// Appends an operator's record to the audit trail, on the store's clock.
+    pub(crate) fn admin_record(&self, record: &AuditRecord) {
+        let record = record.clone().at(self.clock.now());
+        self.lock().audit.push(record);
+    }
 }
 
 fn audit(job: &Job, at: OffsetDateTime, action: &str) -> AuditRecord {

@@ -22,6 +22,8 @@ impl Dialect for PgStore {
         lock_active: super::jobs::LOCK_ACTIVE,
         list_jobs: super::jobs::LIST_JOBS,
         user_write: super::jobs::USER_WRITE,
+        job_columns: super::jobs::PG_JOB_COLUMNS,
+        lease_keeps_state: true,
     };
 
     fn key_slot(&self) -> Option<&TokenKey> {
@@ -65,3 +67,4 @@ impl Dialect for PgStore {
 }
 
 crate::sql::credential_store!(PgStore);
+crate::admin::sql::admin_store!(PgStore);

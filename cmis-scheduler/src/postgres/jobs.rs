@@ -45,6 +45,9 @@ macro_rules! pg_job_columns {
     };
 }
 
+/// [`pg_job_columns!`], for the statements built at run time.
+pub(super) const PG_JOB_COLUMNS: &str = pg_job_columns!();
+
 pub(super) const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (tenant, post_id, platform, account, surface, post, state, scheduled_for, \
      run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $7, $8, $8) \

@@ -104,6 +104,14 @@ pub(crate) trait Engine: Database {
         args: Vec<Arg<'e>>,
     ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send + 'e;
 
+    /// Runs a statement built at run time (the admin queries' filters) and returns every row.
+    /// Every value in it must be a bound argument, never spliced into the text.
+    fn fetch_all_built<'e>(
+        conn: &'e mut Self::Connection,
+        sql: String,
+        args: Vec<Arg<'e>>,
+    ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send + 'e;
+
     /// Runs `sql` and returns how many rows it changed.
     fn execute<'e>(
         conn: &'e mut Self::Connection,
@@ -114,6 +122,7 @@ pub(crate) trait Engine: Database {
     fn int(row: &Self::Row, col: &'static str) -> Result<i64>;
     fn opt_int(row: &Self::Row, col: &'static str) -> Result<Option<i64>>;
     fn text(row: &Self::Row, col: &'static str) -> Result<String>;
+    fn opt_text(row: &Self::Row, col: &'static str) -> Result<Option<String>>;
     fn bytes(row: &Self::Row, col: &'static str) -> Result<Vec<u8>>;
 
     /// A row listing the store's job columns, as a job.
@@ -196,6 +205,17 @@ where
         async move { q.fetch_all(&mut *conn).await.map_err(db_err) }
     }
 
+    fn fetch_all_built<'e>(
+        conn: &'e mut DB::Connection,
+        sql: String,
+        args: Vec<Arg<'e>>,
+    ) -> impl Future<Output = Result<Vec<DB::Row>>> + Send + 'e {
+        let q = args
+            .into_iter()
+            .fold(sqlx::query::<DB>(sqlx::AssertSqlSafe(sql)), bind);
+        async move { q.fetch_all(&mut *conn).await.map_err(db_err) }
+    }
+
     fn execute<'e>(
         conn: &'e mut DB::Connection,
         sql: &'static str,
@@ -221,6 +241,10 @@ where
     }
 
     fn bytes(row: &DB::Row, col: &'static str) -> Result<Vec<u8>> {
+        column(row, col)
+    }
+
+    fn opt_text(row: &DB::Row, col: &'static str) -> Result<Option<String>> {
         column(row, col)
     }
 
@@ -284,6 +308,11 @@ pub(crate) struct Statements {
     /// A user's change to a job: `$1` id, `$2` state, `$3` scheduled for, `$4` run at, `$5`
     /// reset attempts, `$6` now; returns the job's columns.
     pub user_write: &'static str,
+    /// The job columns as the model reads them (the admin queries select them).
+    pub job_columns: &'static str,
+    /// Whether a job holding a lease keeps its stored state (PostgreSQL: it is `publishing`
+    /// while `lease_owner` is set) rather than storing `publishing` (SQLite).
+    pub lease_keeps_state: bool,
 }
 
 /// What differs between the SQLite and PostgreSQL stores under the shared flows.

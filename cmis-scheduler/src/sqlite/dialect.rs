@@ -22,6 +22,8 @@ impl Dialect for SqliteStore {
         lock_active: super::jobs::GET_ACTIVE,
         list_jobs: super::jobs::LIST_JOBS,
         user_write: super::jobs::USER_WRITE,
+        job_columns: crate::rows::job_columns!(),
+        lease_keeps_state: false,
     };
 
     fn key_slot(&self) -> Option<&TokenKey> {
@@ -69,3 +71,4 @@ impl Dialect for SqliteStore {
 }
 
 crate::sql::credential_store!(SqliteStore);
+crate::admin::sql::admin_store!(SqliteStore);

@@ -3,6 +3,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod admin;
+pub use admin::*;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,7 +49,7 @@ impl<T: ScheduleStore + CredentialStore + AuditSink + 'static> Store for T {}
 
 /// How a backend makes stores for the suite's job cases.
 pub trait Harness {
-    type S: ScheduleStore + 'static;
+    type S: cmis_scheduler::admin::AdminStore + 'static;
     /// A store on a new, empty database (or schema), with `clock`.
     fn fresh(&self, clock: Arc<ManualClock>) -> impl Future<Output = Arc<Self::S>>;
     /// Another store on the same database as the last `fresh` one (migrations run again).
@@ -2195,7 +2198,9 @@ macro_rules! conformance_tests {
             an_unknown_outcome_stores_the_unsaved_checkpoint,
             claims_by_platform_and_release_of_a_lost_claim, unstorable_error_text_is_sanitised,
             outbox_delivers_at_least_once, a_large_completion_batch_is_delivered_whole,
-            lists_come_in_pages, audit_trail_comes_in_pages);
+            lists_come_in_pages, audit_trail_comes_in_pages,
+            admin_filters_follow_the_querys_rules, admin_pages_stay_stable_while_jobs_are_added,
+            admin_counts_and_account_activity, admin_bulk_changes_are_capped_scoped_and_audited);
     };
     (@each $harness:expr; $($name:ident),*) => {
         $(

@@ -1,0 +1,675 @@
+//! The admin API: what an operator's dashboard reads and changes (issue 17).
+//!
+//! Every call takes a [`Scope`]: one tenant, or an explicit all-tenants scope that only an
+//! operator's own tools should hold. A job of another tenant is reported exactly as a job that
+//! does not exist.
+//!
+//! - [`AdminStore`]: the queries a store answers itself ([`find_jobs`](AdminStore::find_jobs)
+//!   with filters and keyset paging, [`count_jobs`](AdminStore::count_jobs), one job by id,
+//!   per-account activity). Implemented by [`SqliteStore`](crate::SqliteStore), `PgStore` and
+//!   [`MemoryScheduleStore`](crate::MemoryScheduleStore).
+//! - [`Admin`]: the operator's view on top of a store and its credentials: a job's
+//!   [`Timeline`], [`AccountHealth`] (token expiry, refreshes, holds, failures), and bulk
+//!   retry, cancel and reschedule by filter, capped and audited.
+//!
+//! ```
+//! # mod cmis { pub use cmis_core::*; pub mod scheduler { pub use cmis_scheduler::*; } }
+//! use cmis::scheduler::admin::{Admin, JobQuery, Scope};
+//! use cmis::scheduler::{JobState, MemoryScheduleStore};
+//! use cmis::TenantId;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> cmis::Result<()> {
+//! let admin = Admin::new(std::sync::Arc::new(MemoryScheduleStore::new()));
+//! let scope = Scope::tenant(TenantId::new("acme"));
+//! let failed = admin.jobs(&scope, &JobQuery::new().state(JobState::Failed)).await?;
+//! for job in &failed.jobs {
+//!     println!("{} {}", job.id, job.last_error.as_ref().map_or("", |e| e.message.as_str()));
+//! }
+//! let counts = admin.counts(&scope).await?;
+//! println!("{} jobs, {} failed", counts.total(), counts.state(JobState::Failed));
+//! # Ok(()) }
+//! ```
+
+mod health;
+mod memory;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cmis_core::{
+    AccountRef, AuditRecord, CredentialStore, Error, ErrorKind, Platform, PostKey, Result, TenantId,
+};
+use time::OffsetDateTime;
+
+use crate::job::{Change, Job, JobId, JobState};
+use crate::store::ScheduleStore;
+
+pub use health::{AccountHealth, Hold, RefreshRecord, TokenHealth, advice};
+
+/// Whose jobs an admin call may read and change.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scope {
+    /// One tenant's jobs and accounts only.
+    Tenant(TenantId),
+    /// Every tenant's: an explicit grant for the operator's own staff, never a default.
+    AllTenants,
+}
+
+impl Scope {
+    /// One tenant's scope.
+    pub fn tenant(tenant: impl Into<TenantId>) -> Self {
+        Self::Tenant(tenant.into())
+    }
+
+    /// The all-tenants scope.
+    pub fn all_tenants() -> Self {
+        Self::AllTenants
+    }
+
+    /// Whether a job or account of `tenant` is visible in this scope.
+    pub fn allows(&self, tenant: &TenantId) -> bool {
+        match self {
+            Self::Tenant(t) => t == tenant,
+            Self::AllTenants => true,
+        }
+    }
+
+    /// The tenant, for a one-tenant scope.
+    pub fn tenant_id(&self) -> Option<&TenantId> {
+        match self {
+            Self::Tenant(t) => Some(t),
+            Self::AllTenants => None,
+        }
+    }
+}
+
+/// A range of instants: from `from` (included) to `to` (excluded); either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TimeRange {
+    /// The first instant in the range, if bounded.
+    pub from: Option<OffsetDateTime>,
+    /// The first instant after the range, if bounded.
+    pub to: Option<OffsetDateTime>,
+}
+
+impl TimeRange {
+    /// From `from` (included) to `to` (excluded).
+    pub fn between(from: OffsetDateTime, to: OffsetDateTime) -> Self {
+        Self {
+            from: Some(from),
+            to: Some(to),
+        }
+    }
+
+    /// From `from` on.
+    pub fn since(from: OffsetDateTime) -> Self {
+        Self {
+            from: Some(from),
+            to: None,
+        }
+    }
+
+    /// Before `to`.
+    pub fn until(to: OffsetDateTime) -> Self {
+        Self {
+            from: None,
+            to: Some(to),
+        }
+    }
+
+    /// Whether no end is set (every instant matches).
+    pub fn is_open(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+
+    /// Whether `t` is in the range.
+    pub fn contains(&self, t: OffsetDateTime) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t < e)
+    }
+}
+
+/// Which jobs [`AdminStore::find_jobs`] returns: every condition set must hold. Newest first
+/// (by id), in pages of [`limit`](Self::limit) after the cursor [`before`](Self::before).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobQuery {
+    /// Only jobs in one of these states (every state when empty).
+    pub states: Vec<JobState>,
+    /// Only jobs to one of these platforms (every platform when empty).
+    pub platforms: Vec<Platform>,
+    /// Only jobs to one of these accounts, by the platform's account id (every account when
+    /// empty).
+    pub accounts: Vec<String>,
+    /// Only jobs of this post.
+    pub post_key: Option<PostKey>,
+    /// Only jobs scheduled (the time the user asked for) in this range.
+    pub scheduled: TimeRange,
+    /// Only jobs created in this range.
+    pub created: TimeRange,
+    /// Only finished jobs (published, failed, missed, cancelled) that finished in this range.
+    pub finished: TimeRange,
+    /// Only jobs whose last error is of this kind.
+    pub error_kind: Option<ErrorKind>,
+    /// Only jobs whose last error's message contains this text (ASCII letters in any case).
+    pub error_text: Option<String>,
+    /// At most this many ([`JobQuery::DEFAULT_LIMIT`] when `None`, never more than
+    /// [`JobQuery::MAX_LIMIT`]).
+    pub limit: Option<u32>,
+    /// Only jobs older than this one (the cursor of the next page: [`JobPage::next`]). Pages
+    /// stay stable while jobs are added.
+    pub before: Option<JobId>,
+}
+
+impl JobQuery {
+    /// The page size when none is given.
+    pub const DEFAULT_LIMIT: u32 = 50;
+    /// The most jobs one page holds.
+    pub const MAX_LIMIT: u32 = 500;
+    /// The longest error text searched for.
+    pub const MAX_TEXT: usize = 200;
+
+    /// Every job.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `state` to the states matched.
+    #[must_use]
+    pub fn state(mut self, state: JobState) -> Self {
+        self.states.push(state);
+        self
+    }
+
+    /// Adds `platform` to the platforms matched.
+    #[must_use]
+    pub fn platform(mut self, platform: Platform) -> Self {
+        self.platforms.push(platform);
+        self
+    }
+
+    /// Adds `account` (the platform's account id) to the accounts matched.
+    #[must_use]
+    pub fn account(mut self, account: impl Into<String>) -> Self {
+        self.accounts.push(account.into());
+        self
+    }
+
+    /// Only jobs of `post_key`.
+    #[must_use]
+    pub fn post(mut self, post_key: PostKey) -> Self {
+        self.post_key = Some(post_key);
+        self
+    }
+
+    /// Only jobs scheduled in `range`.
+    #[must_use]
+    pub fn scheduled(mut self, range: TimeRange) -> Self {
+        self.scheduled = range;
+        self
+    }
+
+    /// Only jobs created in `range`.
+    #[must_use]
+    pub fn created(mut self, range: TimeRange) -> Self {
+        self.created = range;
+        self
+    }
+
+    /// Only jobs finished in `range`.
+    #[must_use]
+    pub fn finished(mut self, range: TimeRange) -> Self {
+        self.finished = range;
+        self
+    }
+
+    /// Only jobs whose last error is of `kind`.
+    #[must_use]
+    pub fn error_kind(mut self, kind: ErrorKind) -> Self {
+        self.error_kind = Some(kind);
+        self
+    }
+
+    /// Only jobs whose last error's message contains `text`.
+    #[must_use]
+    pub fn error_text(mut self, text: impl Into<String>) -> Self {
+        self.error_text = Some(text.into());
+        self
+    }
+
+    /// At most `limit` jobs per page.
+    #[must_use]
+    pub fn with_limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// The page after the one that ended with `cursor` ([`JobPage::next`]).
+    #[must_use]
+    pub fn before(mut self, cursor: JobId) -> Self {
+        self.before = Some(cursor);
+        self
+    }
+
+    /// The page size to use.
+    pub fn page_size(&self) -> u32 {
+        self.limit
+            .unwrap_or(Self::DEFAULT_LIMIT)
+            .clamp(1, Self::MAX_LIMIT)
+    }
+
+    /// Checks the query before it reaches a store: an error text longer than
+    /// [`JobQuery::MAX_TEXT`] or holding a control character is refused
+    /// ([`ErrorKind::InvalidInput`]).
+    pub fn check(&self) -> Result<()> {
+        if let Some(text) = &self.error_text {
+            if text.chars().count() > Self::MAX_TEXT {
+                return Err(Error::invalid_input(format!(
+                    "the error text searched for is longer than {} characters",
+                    Self::MAX_TEXT
+                )));
+            }
+            if text.chars().any(char::is_control) {
+                return Err(Error::invalid_input(
+                    "the error text searched for holds a control character",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `job` matches every condition (paging aside). The stores' SQL follows the same
+    /// rules; the conformance tests compare them.
+    pub fn matches(&self, job: &Job) -> bool {
+        let error = job.last_error.as_ref();
+        (self.states.is_empty() || self.states.contains(&job.state))
+            && (self.platforms.is_empty() || self.platforms.contains(&job.target.account.platform))
+            && (self.accounts.is_empty()
+                || self
+                    .accounts
+                    .iter()
+                    .any(|a| a == job.target.account.account.as_str()))
+            && self.post_key.as_ref().is_none_or(|p| p == &job.post_key)
+            && self.scheduled.contains(job.scheduled_for)
+            && self.created.contains(job.created_at)
+            && (self.finished.is_open()
+                || (job.state.is_finished() && self.finished.contains(job.updated_at)))
+            && self
+                .error_kind
+                .is_none_or(|k| error.is_some_and(|e| e.kind == k))
+            && self.error_text.as_ref().is_none_or(|t| {
+                error.is_some_and(|e| {
+                    e.message
+                        .to_ascii_lowercase()
+                        .contains(&t.to_ascii_lowercase())
+                })
+            })
+    }
+}
+
+/// One page of [`AdminStore::find_jobs`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct JobPage {
+    /// The jobs, newest first.
+    pub jobs: Vec<Job>,
+    /// The cursor of the next page ([`JobQuery::before`]), or `None` when this page is the last.
+    pub next: Option<JobId>,
+}
+
+impl JobPage {
+    /// A page of `jobs` (up to `size` of them kept; one more says there is a next page).
+    pub(crate) fn cut(mut jobs: Vec<Job>, size: u32) -> Self {
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
+        let more = jobs.len() > size;
+        jobs.truncate(size);
+        let next = if more {
+            jobs.last().map(|j| j.id)
+        } else {
+            None
+        };
+        Self { jobs, next }
+    }
+}
+
+/// How many jobs are in each state, on each platform ([`AdminStore::count_jobs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobCounts {
+    /// `(platform, state, count)`, one entry per pair with at least one job.
+    pub by_platform_state: Vec<(Platform, JobState, u64)>,
+}
+
+impl JobCounts {
+    /// Adds `n` jobs of `platform` in `state`.
+    pub(crate) fn add(&mut self, platform: Platform, state: JobState, n: u64) {
+        match self
+            .by_platform_state
+            .iter_mut()
+            .find(|(p, s, _)| *p == platform && *s == state)
+        {
+            Some(e) => e.2 += n,
+            None => self.by_platform_state.push((platform, state, n)),
+        }
+    }
+
+    /// Every job counted.
+    pub fn total(&self) -> u64 {
+        self.by_platform_state.iter().map(|e| e.2).sum()
+    }
+
+    /// The jobs in `state`.
+    pub fn state(&self, state: JobState) -> u64 {
+        self.by_platform_state
+            .iter()
+            .filter(|e| e.1 == state)
+            .map(|e| e.2)
+            .sum()
+    }
+
+    /// The jobs of `platform`.
+    pub fn platform(&self, platform: Platform) -> u64 {
+        self.by_platform_state
+            .iter()
+            .filter(|e| e.0 == platform)
+            .map(|e| e.2)
+            .sum()
+    }
+
+    /// The platforms counted, in order.
+    pub fn platforms(&self) -> Vec<Platform> {
+        let mut p: Vec<Platform> = self.by_platform_state.iter().map(|e| e.0).collect();
+        p.sort();
+        p.dedup();
+        p
+    }
+}
+
+/// What the jobs of one account did ([`AdminStore::account_activity`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AccountActivity {
+    /// The account.
+    pub account: AccountRef,
+    /// When a job to it last published, if one did.
+    pub last_published_at: Option<OffsetDateTime>,
+    /// Jobs published since the activity's start.
+    pub published: u64,
+    /// Jobs failed or missed since the activity's start.
+    pub failed: u64,
+    /// Jobs waiting for the account to be re-authorised.
+    pub awaiting_reauth: u64,
+    /// The latest hold a platform put on the account (a rate limit or a quota) that a waiting
+    /// job still serves.
+    pub hold: Option<Hold>,
+    /// The latest token refresh recorded for it.
+    pub last_refresh: Option<RefreshRecord>,
+}
+
+impl AccountActivity {
+    /// An account with no activity.
+    pub(crate) fn none(account: AccountRef) -> Self {
+        Self {
+            account,
+            last_published_at: None,
+            published: 0,
+            failed: 0,
+            awaiting_reauth: 0,
+            hold: None,
+            last_refresh: None,
+        }
+    }
+}
+
+/// The queries of the admin API a store answers itself.
+#[async_trait]
+pub trait AdminStore: ScheduleStore {
+    /// The jobs in `scope` that match `query`, newest first, one page at a time (active and
+    /// finished jobs alike, those moved to history included).
+    async fn find_jobs(&self, scope: &Scope, query: &JobQuery) -> Result<JobPage>;
+
+    /// The job `id` if it is in `scope`.
+    async fn find_job(&self, scope: &Scope, id: JobId) -> Result<Option<Job>>;
+
+    /// How many jobs of `scope` are in each state, on each platform.
+    async fn count_jobs(&self, scope: &Scope) -> Result<JobCounts>;
+
+    /// What each account of `scope` with jobs or a token refresh did: publishes and failures
+    /// since `since`, jobs waiting for re-authorisation, holds still served at `now`, the last
+    /// token refresh.
+    async fn account_activity(
+        &self,
+        scope: &Scope,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Vec<AccountActivity>>;
+
+    /// The tenants with jobs or credentials in the store (for an all-tenants scope).
+    async fn tenants(&self) -> Result<Vec<TenantId>>;
+
+    /// Appends an operator's action to the audit trail (a bulk change's `job.admin` record).
+    async fn record_admin(&self, record: &AuditRecord) -> Result<()>;
+}
+
+/// A job with everything known about it ([`Admin::timeline`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Timeline {
+    /// The job as it is now (its receipt, once published; its last error).
+    pub job: Job,
+    /// Every audit record of the job, oldest first: scheduled, each claim and attempt with its
+    /// worker and fencing token, each outcome with its error kind, each user change.
+    pub records: Vec<AuditRecord>,
+    /// What to do about the job's last error, if it needs a person.
+    pub advice: Option<&'static str>,
+}
+
+impl Timeline {
+    /// The platform calls made for the job: records of an outcome (published, retrying,
+    /// pending, unknown, failed, ...), oldest first.
+    pub fn attempts(&self) -> impl Iterator<Item = &AuditRecord> {
+        self.records.iter().filter(|r| {
+            r.action.starts_with("job.")
+                && !matches!(
+                    r.action.as_str(),
+                    "job.scheduled"
+                        | "job.claimed"
+                        | "job.checkpoint"
+                        | "job.rescheduled"
+                        | "job.cancelled"
+                        | "job.retry_now"
+                        | "job.reconcile_now"
+                        | "job.admin"
+                )
+        })
+    }
+}
+
+/// A change applied to every job a filter selects ([`Admin::bulk`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BulkAction {
+    /// [`retry_now`](ScheduleStore::retry_now) each job.
+    Retry,
+    /// [`cancel`](ScheduleStore::cancel) each job.
+    Cancel,
+    /// [`reschedule`](ScheduleStore::reschedule) each job to this instant.
+    Reschedule(OffsetDateTime),
+}
+
+impl BulkAction {
+    /// The action's stable name, as audited.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Retry => "retry",
+            Self::Cancel => "cancel",
+            Self::Reschedule(_) => "reschedule",
+        }
+    }
+}
+
+/// What a bulk change did.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct BulkOutcome {
+    /// The jobs changed.
+    pub applied: Vec<JobId>,
+    /// The jobs whose state refused the change (for example a job whose publish call is in
+    /// flight cannot be cancelled), and those that no longer existed.
+    pub refused: Vec<JobId>,
+    /// Whether more jobs matched than the cap allowed: run it again for the rest.
+    pub more: bool,
+}
+
+/// The operator's view: a store's admin queries, its credentials and bulk changes.
+#[derive(Clone)]
+pub struct Admin {
+    store: Arc<dyn AdminStore>,
+    credentials: Option<Arc<dyn CredentialStore>>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin")
+            .field("store", &self.store)
+            .field("credentials", &self.credentials.is_some())
+            .finish()
+    }
+}
+
+impl Admin {
+    /// The most jobs one bulk change touches.
+    pub const MAX_BULK: u32 = 1_000;
+    /// How far back [`accounts`](Self::accounts) counts publishes and failures.
+    pub const FAILURE_WINDOW: time::Duration = time::Duration::days(7);
+
+    /// The admin view of `store`, without token health (see
+    /// [`with_credentials`](Self::with_credentials)).
+    pub fn new(store: Arc<dyn AdminStore>) -> Self {
+        Self {
+            store,
+            credentials: None,
+        }
+    }
+
+    /// Reads token health from `credentials` (usually the same database store).
+    #[must_use]
+    pub fn with_credentials(mut self, credentials: Arc<dyn CredentialStore>) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn AdminStore> {
+        &self.store
+    }
+
+    /// The jobs of `scope` matching `query`, newest first, one page.
+    pub async fn jobs(&self, scope: &Scope, query: &JobQuery) -> Result<JobPage> {
+        query.check()?;
+        self.store.find_jobs(scope, query).await
+    }
+
+    /// How many jobs of `scope` are in each state, on each platform.
+    pub async fn counts(&self, scope: &Scope) -> Result<JobCounts> {
+        self.store.count_jobs(scope).await
+    }
+
+    /// The job `id` with its audit records and what to do about its error; `None` when it does
+    /// not exist in `scope`.
+    pub async fn timeline(&self, scope: &Scope, id: JobId) -> Result<Option<Timeline>> {
+        let Some(job) = self.store.find_job(scope, id).await? else {
+            return Ok(None);
+        };
+        let records = self.store.audit_trail(&job.tenant, Some(job.id)).await?;
+        let advice = job
+            .last_error
+            .as_ref()
+            .filter(|_| !matches!(job.state, JobState::Published | JobState::Cancelled))
+            .map(|e| advice(e.kind, job.state));
+        Ok(Some(Timeline {
+            job,
+            records,
+            advice,
+        }))
+    }
+
+    /// The health of every account of `scope` with a credential or a job, those that need a
+    /// person first, at `now`.
+    pub async fn accounts(&self, scope: &Scope, now: OffsetDateTime) -> Result<Vec<AccountHealth>> {
+        health::accounts(self, scope, now).await
+    }
+
+    /// Applies `action` to the jobs of `scope` that match `query`, newest first, at most `cap`
+    /// of them (at most [`Admin::MAX_BULK`]). Each change goes through the store's own
+    /// operation (audited per job, refused where the job's state does not allow it), and one
+    /// `job.admin` record per job names `actor` and the bulk action.
+    pub async fn bulk(
+        &self,
+        scope: &Scope,
+        query: &JobQuery,
+        action: BulkAction,
+        cap: u32,
+        actor: &str,
+    ) -> Result<BulkOutcome> {
+        query.check()?;
+        let cap = cap.clamp(1, Self::MAX_BULK);
+        let mut out = BulkOutcome::default();
+        let mut q = query.clone();
+        q.limit = Some(cap.min(JobQuery::MAX_LIMIT));
+        let mut seen = 0u32;
+        loop {
+            let page = self.store.find_jobs(scope, &q).await?;
+            for job in &page.jobs {
+                if seen == cap {
+                    out.more = true;
+                    return Ok(out);
+                }
+                seen += 1;
+                if self.change(job, action, actor).await? {
+                    out.applied.push(job.id);
+                } else {
+                    out.refused.push(job.id);
+                }
+            }
+            match page.next {
+                Some(next) => q.before = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Applies `action` to `job` (found in the caller's scope) through the store's own
+    /// operation, and audits it as `actor`'s with a `job.admin` record. `true` when applied;
+    /// `false` when the job's state refused it or the job no longer exists.
+    pub async fn change(&self, job: &Job, action: BulkAction, actor: &str) -> Result<bool> {
+        let store = &self.store;
+        let change = match action {
+            BulkAction::Retry => store.retry_now(&job.tenant, job.id).await,
+            BulkAction::Cancel => store.cancel(&job.tenant, job.id).await,
+            BulkAction::Reschedule(at) => store.reschedule(&job.tenant, job.id, at).await,
+        };
+        let change = match change {
+            Ok(c) => c,
+            Err(e) if e.kind() == ErrorKind::InvalidInput => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let applied = matches!(change, Change::Applied(_));
+        if applied {
+            let record = AuditRecord::for_account(&job.target.account, "job.admin")
+                .with_subject(job.id.to_string())
+                .with_detail("action", action.as_str())
+                .with_detail("actor", actor);
+            let record = match action {
+                BulkAction::Reschedule(at) => record.with_detail("at", at.to_string()),
+                _ => record,
+            };
+            self.store.record_admin(&record).await?;
+        }
+        Ok(applied)
+    }
+}
