@@ -77,6 +77,12 @@
 //! - `ai`: [`SqliteStore`] and `PgStore` implement `cmis::ai::CacheStore`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Without a database backend (the memory store only, as cmis-admin depends on it), the code the
+// SQL stores share is unused.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, unused_imports, unused_macros)
+)]
 pub mod admin;
 #[cfg(feature = "ai")]
 mod ai_cache;
