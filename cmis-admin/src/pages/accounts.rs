@@ -142,7 +142,7 @@ pub(crate) async fn page(v: Viewer) -> Response {
         let _ = write!(
             rows,
             "<tr class=\"{class}\">{tenant}<td>{} {}</td><td class=\"verdict\">{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{} of {} ({})</td></tr>",
             esc(a.platform.as_str()),
             esc(a.account.as_str()),
             esc(&text),
@@ -150,15 +150,16 @@ pub(crate) async fn page(v: Viewer) -> Response {
             esc(&refresh),
             esc(&hold),
             esc(&last),
-            esc(&rate),
             h.activity.failed,
+            h.activity.failed + h.activity.published,
+            esc(&rate),
         );
     }
     let tenant_head = if all { "<th>Tenant</th>" } else { "" };
     let body = format!(
         "<div class=\"scroll\"><table class=\"accounts\"><thead><tr>{tenant_head}<th>Account</th>\
          <th>Needs</th><th>Token</th><th>Last refresh</th><th>Hold</th><th>Last publish</th>\
-         <th>Failures 7 d</th></tr></thead><tbody>{rows}</tbody></table></div>"
+         <th>Failed, 7 days</th></tr></thead><tbody>{rows}</tbody></table></div>"
     );
     layout(&v, "Accounts", "Accounts", &body)
 }

@@ -109,7 +109,7 @@ pub(crate) async fn page(v: Viewer) -> Response {
     let lateness = match (pct(50), pct(95), late.last()) {
         (Some(p50), Some(p95), Some(max)) => format!(
             "<p class=\"lateness\">Lateness over the last day: median {}, p95 {}, worst {} \
-             ({} publishes{})</p>",
+             (publishes: {}{})</p>",
             esc(&span(p50)),
             esc(&span(p95)),
             esc(&span(*max)),

@@ -107,6 +107,35 @@ pub async fn seeded() -> Seeded {
     let fb = Platform::Facebook;
     let ig = Platform::Instagram;
     let tt = Platform::TikTok;
+    // Tokens first: storing a credential counts as re-authorising the account, which releases
+    // its jobs waiting for one. Facebook healthy, TikTok refused on its last refresh, Instagram's data access
+    // ends in 3 days.
+    let mut fb_cred = Credential::new(
+        AccountRef::new(TenantId::new("acme"), fb, "1001"),
+        SecretString::from(ACCESS_SECRET),
+    );
+    fb_cred.refresh_token = Some(SecretString::from(REFRESH_SECRET));
+    fb_cred.access_expires_at = Some(now + time::Duration::days(50));
+    fb_cred.refresh_expires_at = Some(now + time::Duration::days(300));
+    s.put_credential(fb_cred).await.unwrap();
+    let mut ig_cred = Credential::new(
+        AccountRef::new(TenantId::new("acme"), ig, "17841400001"),
+        SecretString::from(ACCESS_SECRET),
+    );
+    ig_cred.data_access_expires_at = Some(now + time::Duration::days(3) + time::Duration::hours(1));
+    s.put_credential(ig_cred).await.unwrap();
+    let tt_account = AccountRef::new(TenantId::new("acme"), tt, "tt-acme");
+    let mut tt_cred = Credential::new(tt_account.clone(), SecretString::from(ACCESS_SECRET));
+    tt_cred.refresh_token = Some(SecretString::from(REFRESH_SECRET));
+    tt_cred.access_expires_at = Some(now - time::Duration::hours(2));
+    s.put_credential(tt_cred).await.unwrap();
+    s.record(
+        &AuditRecord::for_account(&tt_account, "token.refresh_failed")
+            .at(now - time::Duration::hours(1))
+            .with_detail("error_kind", "auth"),
+    )
+    .await
+    .unwrap();
     let receipt = Receipt::new(fb, "1001".into(), PostId::new("1001_42"))
         .with_permalink("https://www.facebook.com/1001/posts/42".parse().unwrap());
     let published = put(
@@ -206,34 +235,6 @@ pub async fn seeded() -> Seeded {
     )
     .await;
 
-    // Tokens: Facebook healthy, TikTok refused on its last refresh, Instagram's data access
-    // ends in 3 days.
-    let mut fb_cred = Credential::new(
-        AccountRef::new(TenantId::new("acme"), fb, "1001"),
-        SecretString::from(ACCESS_SECRET),
-    );
-    fb_cred.refresh_token = Some(SecretString::from(REFRESH_SECRET));
-    fb_cred.access_expires_at = Some(now + time::Duration::days(50));
-    fb_cred.refresh_expires_at = Some(now + time::Duration::days(300));
-    s.put_credential(fb_cred).await.unwrap();
-    let mut ig_cred = Credential::new(
-        AccountRef::new(TenantId::new("acme"), ig, "17841400001"),
-        SecretString::from(ACCESS_SECRET),
-    );
-    ig_cred.data_access_expires_at = Some(now + time::Duration::days(3) + time::Duration::hours(1));
-    s.put_credential(ig_cred).await.unwrap();
-    let tt_account = AccountRef::new(TenantId::new("acme"), tt, "tt-acme");
-    let mut tt_cred = Credential::new(tt_account.clone(), SecretString::from(ACCESS_SECRET));
-    tt_cred.refresh_token = Some(SecretString::from(REFRESH_SECRET));
-    tt_cred.access_expires_at = Some(now - time::Duration::hours(2));
-    s.put_credential(tt_cred).await.unwrap();
-    s.record(
-        &AuditRecord::for_account(&tt_account, "token.refresh_failed")
-            .at(now - time::Duration::hours(1))
-            .with_detail("error_kind", "auth"),
-    )
-    .await
-    .unwrap();
     Seeded {
         store,
         failed,
