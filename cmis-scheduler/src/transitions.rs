@@ -224,7 +224,8 @@ mod tests {
     use super::*;
 
     /// The SQL of both stores, the flows they share, and their schemas' partial indexes.
-    const SQL_SOURCES: [(&str, &str); 6] = [
+    const SQL_SOURCES: [(&str, &str); 7] = [
+        ("admin/sql.rs", include_str!("admin/sql.rs")),
         ("sqlite/jobs.rs", include_str!("sqlite/jobs.rs")),
         ("sqlite/schema.rs", include_str!("sqlite/schema.rs")),
         ("postgres/jobs.rs", include_str!("postgres/jobs.rs")),
@@ -283,6 +284,9 @@ mod tests {
         let claimable = states(JobState::is_claimable);
         let spends = states(JobState::claim_spends_attempt);
         let finished = states(JobState::is_finished);
+        let set = |s: &[JobState]| s.iter().map(|s| s.as_str().to_owned()).collect();
+        let attention: BTreeSet<String> = set(&crate::admin::ATTENTION);
+        let unpublished: BTreeSet<String> = set(&crate::admin::UNPUBLISHED);
         let mut seen = BTreeSet::new();
         for (file, sql) in SQL_SOURCES {
             for (column, list) in state_lists(sql) {
@@ -292,6 +296,10 @@ mod tests {
                     "spends an attempt"
                 } else if list == finished && column == "state" {
                     "finished"
+                } else if list == attention && column == "state" {
+                    "needs attention (admin)"
+                } else if list == unpublished && column == "state" {
+                    "ended unpublished (admin)"
                 } else {
                     panic!(
                         "{file}: `{column} IN {list:?}` is none of the state machine's sets \

@@ -98,12 +98,16 @@ pub(crate) async fn page(v: Viewer) -> Response {
                     || "does not expire".to_owned(),
                     |e| format!("expires {}", when(e)),
                 );
-                let refresh = if t.refreshable {
-                    "refreshable"
-                } else {
-                    "not refreshable"
+                let refresh = match (t.refreshable, t.refresh_expires_at) {
+                    (true, Some(e)) => format!("refreshable until {}", when(e)),
+                    (true, None) => "refreshable".to_owned(),
+                    (false, _) => "not refreshable".to_owned(),
                 };
-                format!("{expiry}, {refresh}")
+                let data = t
+                    .data_access_expires_at
+                    .map(|e| format!(", data access until {}", when(e)))
+                    .unwrap_or_default();
+                format!("{expiry}, {refresh}{data}")
             }
         };
         let refresh = h.activity.last_refresh.as_ref().map_or_else(

@@ -36,11 +36,12 @@ impl Filter {
     /// The store's query for this filter, or what is wrong with it.
     pub(crate) fn query(&self) -> Result<JobQuery, String> {
         let mut q = JobQuery::new();
-        if !self.state.is_empty() {
+        // One state from the form; several, comma-separated, from a link.
+        for state in self.state.split(',').filter(|s| !s.is_empty()) {
             q = q.state(
-                self.state
+                state
                     .parse::<JobState>()
-                    .map_err(|_| format!("no state {:?}", self.state))?,
+                    .map_err(|_| format!("no state {state:?}"))?,
             );
         }
         if !self.platform.is_empty() {

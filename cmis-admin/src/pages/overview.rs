@@ -33,23 +33,27 @@ pub(crate) async fn page(v: Viewer) -> Response {
         Ok(p) => p,
         Err(e) => return failure(&e),
     };
-    let accounts = match admin.accounts(scope, now).await {
+    let accounts = match admin.accounts_at_risk(scope, now).await {
         Ok(a) => a,
         Err(e) => return failure(&e),
     };
 
     let mut tiles = String::new();
+    // The queue: jobs that run by themselves (those that wait for a person have their tiles).
     let active = [
         JobState::Scheduled,
         JobState::Publishing,
         JobState::Pending,
         JobState::RetryScheduled,
-        JobState::UnknownOutcome,
-        JobState::AwaitingReauth,
     ];
     let queue: u64 = active.iter().map(|s| counts.state(*s)).sum();
     for (label, n, class, link) in [
-        ("Waiting to publish", queue, "", "/jobs?state=scheduled"),
+        (
+            "Waiting to publish",
+            queue,
+            "",
+            "/jobs?state=scheduled,publishing,pending,retry_scheduled",
+        ),
         (
             "Published",
             counts.state(JobState::Published),

@@ -152,8 +152,9 @@ pub(super) async fn accounts(
     admin: &Admin,
     scope: &Scope,
     now: OffsetDateTime,
+    counted: bool,
 ) -> Result<Vec<AccountHealth>> {
-    let since = now - Admin::FAILURE_WINDOW;
+    let since = counted.then(|| now - Admin::FAILURE_WINDOW);
     let mut by_account: BTreeMap<String, AccountActivity> = BTreeMap::new();
     for a in admin.store.account_activity(scope, since, now).await? {
         by_account.insert(key(&a.account), a);

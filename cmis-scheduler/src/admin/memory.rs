@@ -8,7 +8,8 @@ use cmis_core::{AccountRef, AuditRecord, ErrorKind, Result, TenantId};
 use time::OffsetDateTime;
 
 use super::{
-    AccountActivity, AdminStore, Hold, JobCounts, JobPage, JobQuery, RefreshRecord, Scope,
+    ATTENTION, AccountActivity, AdminStore, Hold, JobCounts, JobPage, JobQuery, RefreshRecord,
+    Scope, UNPUBLISHED,
 };
 use crate::job::{Job, JobId, JobState};
 use crate::memory::MemoryScheduleStore;
@@ -49,12 +50,18 @@ impl AdminStore for MemoryScheduleStore {
     async fn account_activity(
         &self,
         scope: &Scope,
-        since: OffsetDateTime,
+        since: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<Vec<AccountActivity>> {
         Ok(self.admin_view(|jobs, audit| {
             let mut by: BTreeMap<AccountRef, AccountActivity> = BTreeMap::new();
-            for j in jobs.values().filter(|j| scope.allows(&j.tenant)) {
+            // Without a window, only the jobs that need attention, as the SQL stores read them.
+            let read = |j: &&Job| since.is_some() || ATTENTION.contains(&j.state);
+            for j in jobs
+                .values()
+                .filter(|j| scope.allows(&j.tenant))
+                .filter(read)
+            {
                 let a = by
                     .entry(j.target.account.clone())
                     .or_insert_with(|| AccountActivity::none(j.target.account.clone()));
@@ -88,15 +95,22 @@ impl AdminStore for MemoryScheduleStore {
 }
 
 /// Adds job `j` to its account's activity.
-fn activity_of(a: &mut AccountActivity, j: &Job, since: OffsetDateTime, now: OffsetDateTime) {
+fn activity_of(
+    a: &mut AccountActivity,
+    j: &Job,
+    since: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) {
+    let counted = |at: OffsetDateTime| since.is_some_and(|s| at >= s);
     match j.state {
+        JobState::Published if since.is_none() => {}
         JobState::Published => {
             a.last_published_at = a.last_published_at.max(Some(j.updated_at));
-            if j.updated_at >= since {
+            if counted(j.updated_at) {
                 a.published += 1;
             }
         }
-        JobState::Failed | JobState::Missed if j.updated_at >= since => a.failed += 1,
+        s if UNPUBLISHED.contains(&s) && counted(j.updated_at) => a.failed += 1,
         JobState::AwaitingReauth => a.awaiting_reauth += 1,
         JobState::RetryScheduled => {
             let kind = j.last_error.as_ref().map(|e| e.kind);

@@ -49,6 +49,14 @@ use crate::store::ScheduleStore;
 pub use health::{AccountHealth, Hold, RefreshRecord, TokenHealth, advice};
 pub use query::{JobPage, JobQuery, TimeRange};
 
+/// The states of jobs waiting on a person or on a platform's hold: what an account's health
+/// reads ([`AdminStore::account_activity`] without a window), through an index of its own.
+pub(crate) const ATTENTION: [JobState; 2] = [JobState::AwaitingReauth, JobState::RetryScheduled];
+
+/// The states of jobs that ended without publishing, other than cancelled: an account's
+/// failures.
+pub(crate) const UNPUBLISHED: [JobState; 2] = [JobState::Failed, JobState::Missed];
+
 /// Whose jobs an admin call may read and change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -191,11 +199,13 @@ pub trait AdminStore: ScheduleStore {
 
     /// What each account of `scope` with jobs or a token refresh did: publishes and failures
     /// since `since`, jobs waiting for re-authorisation, holds still served at `now`, the last
-    /// token refresh.
+    /// token refresh. With `since` `None`, only what needs a person is read (jobs waiting for
+    /// re-authorisation, holds, refreshes; no publish or failure is counted), which stays cheap
+    /// however many jobs the accounts have.
     async fn account_activity(
         &self,
         scope: &Scope,
-        since: OffsetDateTime,
+        since: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<Vec<AccountActivity>>;
 
@@ -350,9 +360,19 @@ impl Admin {
     }
 
     /// The health of every account of `scope` with a credential or a job, those that need a
-    /// person first, at `now`.
+    /// person first, at `now`, with publishes and failures over [`Admin::FAILURE_WINDOW`].
     pub async fn accounts(&self, scope: &Scope, now: OffsetDateTime) -> Result<Vec<AccountHealth>> {
-        health::accounts(self, scope, now).await
+        health::accounts(self, scope, now, true).await
+    }
+
+    /// Like [`accounts`](Self::accounts) without counting publishes and failures: what an
+    /// overview needs to list the accounts at risk, cheap on a large store.
+    pub async fn accounts_at_risk(
+        &self,
+        scope: &Scope,
+        now: OffsetDateTime,
+    ) -> Result<Vec<AccountHealth>> {
+        health::accounts(self, scope, now, false).await
     }
 
     /// Applies `action` to the jobs of `scope` that match `query`, newest first, at most `cap`

@@ -181,41 +181,48 @@ pub(crate) async fn find_job<D: Dialect>(
     rows.first().map(D::Db::job).transpose()
 }
 
-/// The model's state of a row, as SQL.
-fn state_expr<D: Dialect>() -> &'static str {
-    if D::SQL.lease_keeps_state {
-        "CASE WHEN lease_owner IS NULL THEN state ELSE 'publishing' END"
-    } else {
-        "state"
-    }
-}
-
-/// [`AdminStore::count_jobs`](super::AdminStore::count_jobs).
+/// [`AdminStore::count_jobs`](super::AdminStore::count_jobs): the active table by its
+/// `(tenant, state, platform)` index alone, history from the counts the cleanup keeps. On a store
+/// whose leased rows keep their stored state, the leased rows (all due: a claim takes only due
+/// jobs and leaves `run_at` as it was) are found through the due index and counted as
+/// `publishing` instead.
 pub(crate) async fn count_jobs<D: Dialect>(store: &D, scope: &Scope) -> Result<JobCounts> {
     let mut c = Conditions::default();
     c.scope(scope);
-    let (st, cond) = (state_expr::<D>(), c.clause());
-    let sql = format!(
-        "SELECT platform, st, COUNT(*) AS n FROM (SELECT platform, {st} AS st FROM jobs \
-         WHERE {cond} UNION ALL SELECT platform, state AS st FROM jobs_history WHERE {cond}) \
-         AS u GROUP BY platform, st"
+    let cond = c.clause();
+    let mut sql = format!(
+        "SELECT platform, state AS st, COUNT(*) AS n FROM jobs WHERE {cond} GROUP BY platform, state \
+         UNION ALL SELECT platform, state AS st, CAST(SUM(n) AS BIGINT) AS n FROM jobs_history_counts WHERE {cond} \
+         GROUP BY platform, state"
     );
+    if D::SQL.lease_keeps_state {
+        let now = c.bind(micros(store.now()));
+        sql.push_str(&format!(
+            " UNION ALL SELECT platform, state AS st, -COUNT(*) AS n FROM jobs WHERE {cond} \
+             AND state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+             AND run_at <= {now} AND lease_owner IS NOT NULL GROUP BY platform, state \
+             UNION ALL SELECT platform, 'publishing' AS st, COUNT(*) AS n FROM jobs WHERE {cond} \
+             AND state IN ('scheduled', 'retry_scheduled', 'pending', 'unknown_outcome') \
+             AND run_at <= {now} AND lease_owner IS NOT NULL GROUP BY platform"
+        ));
+    }
     let mut conn = store.read().await?;
     let rows = D::Db::fetch_all_built(&mut conn, sql, c.args).await?;
-    let mut counts = JobCounts::default();
+    let mut totals: BTreeMap<(String, String), i64> = BTreeMap::new();
     for r in &rows {
-        let platform = D::Db::text(r, "platform")?
-            .parse()
-            .unwrap_or(Platform::Unknown);
+        let key = (D::Db::text(r, "platform")?, D::Db::text(r, "st")?);
+        *totals.entry(key).or_default() += D::Db::int(r, "n")?;
+    }
+    let mut counts = JobCounts::default();
+    for ((platform, state), n) in totals {
         // A state a newer version wrote is left out of the counts, as its jobs are of lists.
-        let Ok(state) = D::Db::text(r, "st")?.parse::<JobState>() else {
+        let Ok(state) = state.parse::<JobState>() else {
             continue;
         };
-        counts.add(
-            platform,
-            state,
-            u64::try_from(D::Db::int(r, "n")?).unwrap_or(0),
-        );
+        let n = u64::try_from(n).unwrap_or(0);
+        if n > 0 {
+            counts.add(platform.parse().unwrap_or(Platform::Unknown), state, n);
+        }
     }
     Ok(counts)
 }
@@ -224,31 +231,49 @@ pub(crate) async fn count_jobs<D: Dialect>(store: &D, scope: &Scope) -> Result<J
 pub(crate) async fn account_activity<D: Dialect>(
     store: &D,
     scope: &Scope,
-    since: OffsetDateTime,
+    since: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> Result<Vec<AccountActivity>> {
     let mut c = Conditions::default();
     c.scope(scope);
+    if since.is_none() {
+        // Only what needs a person: the jobs waiting for one, and holds (through the
+        // `(tenant, state)` index, never the tenant's whole history).
+        c.sql
+            .push("state IN ('awaiting_reauth', 'retry_scheduled')".to_owned());
+    }
     let cond = c.clause();
-    let s = c.bind(micros(since));
+    let history = if since.is_some() {
+        format!(" UNION ALL SELECT {{cols}} FROM jobs_history WHERE {cond}")
+    } else {
+        String::new()
+    };
+    let s = c.bind(since.map_or(i64::MAX, micros));
     let n = c.bind(micros(now));
+    // A job held until after now is not leased (a claim takes due jobs only, and leaves run_at).
     let held = format!(
-        "state = 'retry_scheduled' AND lease_owner IS NULL AND \
-         last_error_kind IN ('rate_limited', 'quota') AND run_at > {n}"
+        "state = 'retry_scheduled' AND last_error_kind IN ('rate_limited', 'quota') \
+         AND run_at > {n}"
     );
-    let cols = "tenant, platform, account, state, updated_at, lease_owner, last_error_kind, run_at";
+    // Without a window the columns are those of the attention index (read by index alone).
+    let cols = if since.is_some() {
+        "tenant, platform, account, state, updated_at, last_error_kind, run_at"
+    } else {
+        "tenant, platform, account, state, CAST(NULL AS BIGINT) AS updated_at, last_error_kind, \
+         run_at"
+    };
     let sql = format!(
         "SELECT tenant, platform, account, \
          MAX(CASE WHEN state = 'published' THEN updated_at END) AS last_published, \
          SUM(CASE WHEN state = 'published' AND updated_at >= {s} THEN 1 ELSE 0 END) AS published, \
          SUM(CASE WHEN state IN ('failed', 'missed') AND updated_at >= {s} THEN 1 ELSE 0 END) \
          AS failed, \
-         SUM(CASE WHEN state = 'awaiting_reauth' AND lease_owner IS NULL THEN 1 ELSE 0 END) \
-         AS reauth, \
+         SUM(CASE WHEN state = 'awaiting_reauth' THEN 1 ELSE 0 END) AS reauth, \
          MAX(CASE WHEN {held} THEN run_at END) AS hold_until, \
          MAX(CASE WHEN {held} THEN last_error_kind END) AS hold_kind \
-         FROM (SELECT {cols} FROM jobs WHERE {cond} UNION ALL SELECT {cols} FROM jobs_history \
-         WHERE {cond}) AS u GROUP BY tenant, platform, account"
+         FROM (SELECT {cols} FROM jobs WHERE {cond}{history}) AS u \
+         GROUP BY tenant, platform, account",
+        history = history.replace("{cols}", cols),
     );
     let mut conn = store.read().await?;
     let rows = D::Db::fetch_all_built(&mut conn, sql, c.args).await?;
@@ -357,7 +382,7 @@ macro_rules! admin_store {
             async fn account_activity(
                 &self,
                 scope: &crate::admin::Scope,
-                since: time::OffsetDateTime,
+                since: Option<time::OffsetDateTime>,
                 now: time::OffsetDateTime,
             ) -> cmis_core::Result<Vec<crate::admin::AccountActivity>> {
                 crate::admin::sql::account_activity(self, scope, since, now).await

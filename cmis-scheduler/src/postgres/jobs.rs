@@ -212,7 +212,10 @@ const NEXT_DUE: &str = "SELECT MIN(run_at) FROM jobs \
 const CLEANUP: &str = concat!(
     "WITH moved AS (DELETE FROM jobs WHERE id IN (SELECT id FROM jobs \
         WHERE state IN ('published', 'failed', 'missed', 'cancelled') AND updated_at < $1 \
-        ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING *) \
+        ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING *), \
+     counted AS (INSERT INTO jobs_history_counts (tenant, platform, state, n) \
+        SELECT tenant, platform, state, COUNT(*) FROM moved GROUP BY tenant, platform, state \
+        ON CONFLICT (tenant, platform, state) DO UPDATE SET n = jobs_history_counts.n + excluded.n) \
      INSERT INTO jobs_history (",
     job_columns!(),
     ") SELECT ",

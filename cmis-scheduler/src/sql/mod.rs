@@ -174,7 +174,7 @@ where
 /// Every bound the flows need, in one place.
 impl<DB> Engine for DB
 where
-    DB: Database,
+    DB: Database + sqlx::database::HasStatementCache,
     DB::Arguments: IntoArguments<DB>,
     DB::QueryResult: RowsAffected,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -210,9 +210,13 @@ where
         sql: String,
         args: Vec<Arg<'e>>,
     ) -> impl Future<Output = Result<Vec<DB::Row>>> + Send + 'e {
+        // Not kept as a prepared statement: these statements differ by filter, and a plan made
+        // for one set of values (PostgreSQL's generic plan after five runs) can be far worse for
+        // another (a time range that holds nothing against one that holds everything).
         let q = args
             .into_iter()
-            .fold(sqlx::query::<DB>(sqlx::AssertSqlSafe(sql)), bind);
+            .fold(sqlx::query::<DB>(sqlx::AssertSqlSafe(sql)), bind)
+            .persistent(false);
         async move { q.fetch_all(&mut *conn).await.map_err(db_err) }
     }
 

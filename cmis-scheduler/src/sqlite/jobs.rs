@@ -577,6 +577,17 @@ impl ScheduleStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        // History's counts for the admin API, in the same transaction (history never changes).
+        sqlx::query(
+            "INSERT INTO jobs_history_counts (tenant, platform, state, n) \
+             SELECT tenant, platform, state, COUNT(*) FROM jobs \
+             WHERE id IN (SELECT value FROM json_each(?1)) GROUP BY tenant, platform, state \
+             ON CONFLICT (tenant, platform, state) DO UPDATE SET n = n + excluded.n",
+        )
+        .bind(ids_json.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         let moved = sqlx::query("DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1))")
             .bind(ids_json.as_str())
             .execute(&mut *tx)

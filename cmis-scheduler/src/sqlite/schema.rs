@@ -168,4 +168,26 @@ CREATE TABLE processes (
     heartbeat_at INTEGER NOT NULL
 );
 ",
+    r"
+-- The admin API (issue 17): jobs by tenant and state (counts by index alone, state filters
+-- without a scan of the tenant's jobs), and history's counts, kept by the cleanup that moves
+-- jobs there (history rows never change), so an overview never counts history row by row.
+CREATE INDEX jobs_admin ON jobs (tenant, state, platform);
+CREATE INDEX jobs_history_admin ON jobs_history (tenant, state, id);
+-- What needs a person (jobs waiting for re-authorisation, holds), per account, by index alone;
+-- only rows in these rare states are in it, so publishing pays nothing for it.
+CREATE INDEX jobs_attention ON jobs (tenant, platform, account, state, run_at, last_error_kind)
+    WHERE state IN ('awaiting_reauth', 'retry_scheduled');
+-- History finished in a time range (history holds older jobs: usually none in a recent range).
+CREATE INDEX jobs_history_finished ON jobs_history (tenant, updated_at);
+CREATE TABLE jobs_history_counts (
+    tenant TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    state TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (tenant, platform, state)
+);
+INSERT INTO jobs_history_counts (tenant, platform, state, n)
+    SELECT tenant, platform, state, COUNT(*) FROM jobs_history GROUP BY tenant, platform, state;
+",
 ];

@@ -431,7 +431,7 @@ where
     .unwrap();
     let now = T0 + Duration::from_secs(120);
     let activity = s
-        .account_activity(&a, T0 - Duration::from_secs(3600), now)
+        .account_activity(&a, Some(T0 - Duration::from_secs(3600)), now)
         .await
         .unwrap();
     let of = |p: Platform, acc: &str| {
@@ -460,9 +460,30 @@ where
         activity.iter().all(|x| x.account.tenant == tenant("a")),
         "scoped"
     );
+    // Without a window, only what needs a person is read.
+    let light = s.account_activity(&a, None, now).await.unwrap();
+    let find = |p: Platform, acc: &str| {
+        light
+            .iter()
+            .find(|x| x.account.platform == p && x.account.account.as_str() == acc)
+            .cloned()
+    };
+    let tt = find(Platform::TikTok, "tt1").expect("waiting for re-authorisation");
+    assert_eq!(tt.awaiting_reauth, 1);
+    assert!(tt.last_refresh.is_some());
+    assert!(
+        find(Platform::Instagram, "ig1")
+            .expect("held")
+            .hold
+            .is_some()
+    );
+    assert!(
+        light.iter().all(|x| x.published == 0 && x.failed == 0),
+        "nothing counted"
+    );
     // Past the hold's end, the account is free.
     let later = s
-        .account_activity(&a, T0, T0 + Duration::from_secs(7200))
+        .account_activity(&a, Some(T0), T0 + Duration::from_secs(7200))
         .await
         .unwrap();
     assert!(later.iter().all(|x| x.hold.is_none()));
