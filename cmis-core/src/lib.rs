@@ -7,7 +7,8 @@
 //! - **The model**: [`Post`], [`Media`], [`Target`] and [`AccountRef`], [`Receipt`],
 //!   [`Checkpoint`], [`Credential`], and the [`Platform`] and [`Surface`] enums.
 //! - **The traits** the crates plug into each other with: [`Publisher`] (one per platform
-//!   connector), [`TokenProvider`] and [`TokenRefresher`], [`ContentGenerator`],
+//!   connector), [`InsightsReader`] (reading how posts perform: [`PostMetrics`]),
+//!   [`TokenProvider`] and [`TokenRefresher`], [`ContentGenerator`],
 //!   [`CredentialStore`], [`AuditSink`], [`Notifier`], [`CheckpointSink`].
 //! - **The error taxonomy**: one [`Error`] with an [`ErrorKind`] that says what to do.
 //! - **Policies**: [`RetryPolicy`] (full-jitter backoff, Retry-After honoured, never retrying an

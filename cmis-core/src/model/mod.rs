@@ -3,6 +3,7 @@
 mod credential;
 mod ids;
 mod media;
+mod metrics;
 mod options;
 mod platform;
 mod post;
@@ -12,6 +13,9 @@ mod target;
 pub use credential::Credential;
 pub use ids::{AccountId, PostId, PostKey, TenantId};
 pub use media::{Media, MediaSource};
+pub use metrics::{
+    AccountSignals, MediaKind, MetricValue, OnlineDay, PostMetrics, RecentPost, RefusedMetric,
+};
 pub use options::{LinkedInOptions, LinkedInVisibility, YouTubeOptions, YouTubePrivacy};
 pub use platform::{Platform, Surface};
 pub use post::{

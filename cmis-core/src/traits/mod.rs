@@ -2,6 +2,7 @@
 
 mod audit;
 mod generate;
+mod insights;
 mod notify;
 mod publisher;
 mod store;
@@ -11,6 +12,7 @@ pub use audit::{AuditRecord, AuditSink};
 pub use generate::{
     CacheMode, ContentGenerator, GenerateRequest, Generated, GenerationTask, Provenance, Usage,
 };
+pub use insights::InsightsReader;
 pub use notify::{Notification, NotificationKind, Notifier};
 pub use publisher::{
     Capabilities, CheckpointSink, DiscardCheckpoints, Progress, ProgressSink, PublishContext,
