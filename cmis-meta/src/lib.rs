@@ -14,6 +14,10 @@
 //!   tags, on `graph.threads.net` with the Threads app's own id and secret ([`ThreadsClient`]);
 //!   `threads_publishing_limit` read first, the container re-read before every
 //!   `threads_publish`; tokens in [`threads`] (`th_exchange_token`, `th_refresh_token`).
+//! - [`MetaInsights`]: post metrics (Page posts, Reels, Instagram feed, carousels, Reels and
+//!   stories), recent posts for back-filling, Instagram `online_followers`; metric names from a
+//!   dated [registry](METRICS) that never sends a retired metric, and a metric Meta refuses
+//!   (code 100) asked for alone and reported instead of losing the others.
 //! - Every step that creates something is handed to the checkpoint sink before the next
 //!   mutating call, so `resume` continues without creating a second post; a 5xx or timeout on a
 //!   creating call is [`ErrorKind::UnknownOutcome`](cmis_core::ErrorKind::UnknownOutcome) and is
@@ -100,6 +104,7 @@ mod error;
 mod facebook;
 #[doc(hidden)]
 pub mod fuzzing;
+mod insights;
 mod instagram;
 mod media;
 mod reconcile;
@@ -113,6 +118,10 @@ pub use client::{
     DEFAULT_RUPLOAD_URL, MetaClient, MetaClientBuilder,
 };
 pub use facebook::{FacebookPagePublisher, SCHEDULE_MAX_LEAD, SCHEDULE_MIN_LEAD};
+pub use insights::MetaInsights;
+pub use insights::registry::{
+    METRIC_REGISTRY_VERSION, METRICS, MetricRule, MetricSurface, metrics_for,
+};
 pub use instagram::{InstagramLogin, InstagramPublisher};
 pub use media::MAX_UPLOAD_BYTES;
 pub use reconcile::ReconcilePolicy;
