@@ -156,6 +156,8 @@ async fn run(args: Args) -> Result<()> {
 }
 
 async fn demo(args: &Args, db: &Path, temp: Option<&Path>) -> Result<()> {
+    // Metrics from the start, so the scheduler's run below is counted (served at /metrics).
+    let registry = cmis_examples::prometheus::install();
     // 1. The sandbox, on random local ports. A rate limit it is told to answer is one account's
     // business use case limit, lifted in three hours.
     let mut meta_config = MetaConfig::default();
@@ -327,11 +329,24 @@ async fn demo(args: &Args, db: &Path, temp: Option<&Path>) -> Result<()> {
 
     // 5. The dashboard, for the demo tenant's operator, to loopback requests only.
     let admin = Admin::new(store.clone()).with_credentials(store);
-    let dashboard = AdminRouter::builder(admin)
+    let dashboard = AdminRouter::builder(admin.clone())
         .authorizer(loopback_operator)
         .title("cmis demo")
         .build()?;
-    let app = axum::Router::new().nest("/admin", dashboard);
+    // Prometheus scrapes /metrics (the listener is on 127.0.0.1 only); the gauges (jobs by
+    // state, accounts to re-authorise, the oldest due job's wait) are read at each scrape.
+    let metrics = axum::routing::get(move || {
+        let (admin, registry) = (admin.clone(), registry.clone());
+        async move {
+            if let Err(e) = admin.record_gauges(OffsetDateTime::now_utc()).await {
+                eprintln!("gauges not read: {e}");
+            }
+            registry.map(|r| r.render()).unwrap_or_default()
+        }
+    });
+    let app = axum::Router::new()
+        .nest("/admin", dashboard)
+        .route("/metrics", metrics);
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, args.port))
         .await
         .map_err(|e| Error::internal(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
@@ -339,6 +354,7 @@ async fn demo(args: &Args, db: &Path, temp: Option<&Path>) -> Result<()> {
         .local_addr()
         .map_err(|e| Error::internal(format!("no local address: {e}")))?;
     println!("admin_url=http://{addr}/admin");
+    eprintln!("metrics: http://{addr}/metrics (Prometheus text format)");
     if args.exit_after_seed {
         return Ok(());
     }

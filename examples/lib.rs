@@ -12,5 +12,6 @@
 pub mod cli;
 pub mod connectors;
 pub mod db;
+pub mod prometheus;
 pub mod publish_args;
 pub mod schedule_args;

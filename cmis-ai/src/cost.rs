@@ -146,6 +146,10 @@ impl CostLedger {
 
     /// Records a provider call.
     pub fn record_call(&self, provider: &str, model: &str, usage: &Usage, cost: Option<f64>) {
+        metrics::counter!("cmis_ai_calls_total", "provider" => provider.to_owned()).increment(1);
+        if let Some(c) = cost {
+            metrics::gauge!("cmis_ai_spend_usd", "provider" => provider.to_owned()).increment(c);
+        }
         self.with(|s| {
             s.calls += 1;
             match cost {
@@ -167,6 +171,7 @@ impl CostLedger {
 
     /// Records a cache hit that saved `saved` dollars (the original call's cost).
     pub fn record_hit(&self, saved: Option<f64>) {
+        metrics::counter!("cmis_ai_cache_hits_total").increment(1);
         self.with(|s| {
             s.cache_hits += 1;
             s.saved_usd += saved.unwrap_or(0.0);

@@ -607,6 +607,12 @@ impl RefreshingTokenProvider {
     }
 
     async fn audit_refreshed(&self, account: &AccountRef, stored: &Credential) {
+        metrics::counter!(
+            "cmis_token_refreshes_total",
+            "platform" => account.platform.as_str(),
+            "outcome" => "refreshed"
+        )
+        .increment(1);
         self.audit(
             AuditRecord::for_account(account, "token.refreshed").with_detail(
                 "expires_at",
@@ -619,6 +625,12 @@ impl RefreshingTokenProvider {
     }
 
     async fn audit_failure(&self, account: &AccountRef, err: &Error) {
+        metrics::counter!(
+            "cmis_token_refreshes_total",
+            "platform" => account.platform.as_str(),
+            "outcome" => err.kind().as_str()
+        )
+        .increment(1);
         self.audit(
             AuditRecord::for_account(account, "token.refresh_failed")
                 .with_detail("error_kind", err.kind().as_str()),

@@ -375,6 +375,32 @@ impl Admin {
         health::accounts(self, scope, now, false).await
     }
 
+    /// Sets the scheduler's gauges through the [`metrics`] facade, over every tenant:
+    /// `cmis_jobs{state}` (jobs in each state), `cmis_accounts_needing_reauth` and
+    /// `cmis_oldest_due_seconds` (how long the oldest due job has waited; 0 when none is due).
+    /// Call it every few seconds from one process (a metrics endpoint's handler, or a timer).
+    pub async fn record_gauges(&self, now: OffsetDateTime) -> Result<()> {
+        let counts = self.store.count_jobs(&Scope::AllTenants).await?;
+        for state in JobState::ALL {
+            #[allow(clippy::cast_precision_loss)]
+            metrics::gauge!("cmis_jobs", "state" => state.as_str()).set(counts.state(state) as f64);
+        }
+        let reauth = self
+            .accounts_at_risk(&Scope::AllTenants, now)
+            .await?
+            .iter()
+            .filter(|h| h.needs_reauth())
+            .count();
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("cmis_accounts_needing_reauth").set(reauth as f64);
+        let waited = match self.store.next_due().await? {
+            Some(due) if due < now => (now - due).as_seconds_f64(),
+            _ => 0.0,
+        };
+        metrics::gauge!("cmis_oldest_due_seconds").set(waited);
+        Ok(())
+    }
+
     /// Applies `action` to the jobs of `scope` that match `query`, newest first, at most `cap`
     /// of them (at most [`Admin::MAX_BULK`]). Each change goes through the store's own
     /// operation (audited per job, refused where the job's state does not allow it), and one

@@ -5,6 +5,7 @@ mod checkpoint;
 mod decide;
 mod deliver;
 mod maintenance;
+mod observe;
 mod pauses;
 mod run;
 

@@ -226,6 +226,7 @@ async fn dispatch(
         for job in batch {
             held.insert(job.lease.clone(), None);
             if let Some(d) = too_late(&job, now, &shared.rules) {
+                super::observe::record(&job, &d.completion, None);
                 let _ = done.send((job.lease, d.completion, d.notify));
             } else if let Some(wait) = over_budget(shared, &job, now) {
                 let at = cmis_core::after(now, wait);
@@ -245,10 +246,16 @@ async fn dispatch(
             shared: Arc::clone(&shared),
         };
         let lease = job.lease.clone();
-        let task = tasks.spawn(async move {
-            let d = execute(&shared, &job).await;
-            outcome.send(d.completion, d.notify);
-        });
+        let span = super::observe::attempt_span(&job);
+        let task = tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                let started = std::time::Instant::now();
+                let d = execute(&shared, &job).await;
+                super::observe::record(&job, &d.completion, Some(started.elapsed()));
+                outcome.send(d.completion, d.notify);
+            },
+            span,
+        ));
         if let Some(slot) = lock(in_flight).get_mut(&lease) {
             *slot = Some(task);
         }
