@@ -116,6 +116,7 @@ mod clock;
 pub mod control;
 mod fault;
 mod http;
+mod insights;
 mod linkedin;
 mod meta;
 mod pkce;
@@ -136,6 +137,7 @@ pub use bluesky::{
     BlueskyVideoFailure, BlueskyVideoJob, BlueskyVideoSandbox,
 };
 pub use fault::Fault;
+pub use insights::InsightsConfig;
 pub use linkedin::{
     LinkedInConfig, LinkedInEndpoint, LinkedInPost, LinkedInSandbox, LinkedInTokens,
 };

@@ -13,7 +13,9 @@
 //! - `--seed N`: the same tokens and ids from one run to the next: every random draw of the fakes
 //!   comes from one generator seeded with N, on a single thread (so the same requests in the same
 //!   order get the same answers). Times still follow the real clock, and so does whatever
-//!   embeds one: timestamps, Bluesky record keys (TIDs) and Bluesky JWTs (`iat`, `exp`).
+//!   embeds one: timestamps, Bluesky record keys (TIDs) and Bluesky JWTs (`iat`, `exp`). N
+//!   also seeds the insights' planted engagement curves and noise (Meta's and TikTok's
+//!   `InsightsConfig::seed`), which depend on nothing else.
 //! - `--state FILE`: also seeds the accounts of a JSON state document (the control API's
 //!   `POST /seed` format); their tokens are under the start line's `state` key.
 //! - `--listen IP`: the address of every server (`127.0.0.1` by default); one that is not a
@@ -26,7 +28,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cmis_core::ExposeSecret;
-use cmis_sandbox::{BlueskyAccount, Creator, InstagramLogin, Sandbox, TikTokConfig};
+use cmis_sandbox::{BlueskyAccount, Creator, InstagramLogin, MetaConfig, Sandbox, TikTokConfig};
 
 /// The seeded Bluesky account.
 const BLUESKY_HANDLE: &str = "sandbox.bsky.social";
@@ -123,8 +125,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut tiktok_config = TikTokConfig::default();
     tiktok_config.verified_url_prefixes = vec![VERIFIED_PREFIX.to_owned()];
+    let mut meta_config = MetaConfig::default();
+    // The insights' planted curves and noise follow the seed too.
+    if let Some(seed) = args.seed {
+        tiktok_config.insights.seed = seed;
+        meta_config.insights.seed = seed;
+    }
     let mut builder = Sandbox::builder()
         .tiktok(tiktok_config)
+        .meta(meta_config)
         .control_api(true)
         .allow_remote(args.allow_remote);
     if let Some(ip) = args.listen {

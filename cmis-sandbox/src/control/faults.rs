@@ -27,7 +27,7 @@ const TIKTOK: &[(&str, TikTokEndpoint)] = table!(TikTokEndpoint: Token, Revoke, 
     VideoInit, InboxInit, ContentInit, Upload, Status, Cancel, VideoList, VideoQuery);
 const META: &[(&str, MetaEndpoint)] = table!(MetaEndpoint: Feed, Photos, Uploads, Videos, Reels,
     Media, ContainerStatus, MediaPublish, Permalink, PublishingLimit, PublishedPosts, MediaList,
-    VideoStatus, Tokens, Object);
+    VideoStatus, Tokens, Object, Insights);
 const BLUESKY: &[(&str, BlueskyEndpoint)] = table!(BlueskyEndpoint: CreateSession,
     RefreshSession, CreateRecord, GetRecord, UploadBlob, ResolveHandle, GetServiceAuth,
     DescribeServer);

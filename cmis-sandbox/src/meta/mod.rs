@@ -21,6 +21,7 @@ use std::time::Duration;
 use cmis_core::SecretString;
 
 use crate::fault::Fault;
+use crate::insights::InsightsConfig;
 
 pub(crate) use routes::router;
 pub(crate) use state::MetaState;
@@ -61,6 +62,9 @@ pub enum MetaEndpoint {
     Tokens,
     /// `GET`, `POST` (edit) and `DELETE /{id}` of a Page post or photo.
     Object,
+    /// `GET /{id}/insights` (a Page post, an Instagram media or account) and
+    /// `GET /{video-id}/video_insights`.
+    Insights,
 }
 
 /// How the fake Meta behaves.
@@ -87,6 +91,9 @@ pub struct MetaConfig {
     pub long_lived_lifetime: Duration,
     /// Which limit an injected [`Fault::RateLimited`] reports.
     pub throttle: MetaThrottle,
+    /// How the Page post, video, Instagram media and account insights behave (the planted
+    /// engagement curve, the delay before data, the seed).
+    pub insights: InsightsConfig,
 }
 
 /// Which limit an injected [`Fault::RateLimited`] reports on the fake Meta (Meta's rate-limiting
@@ -120,6 +127,7 @@ impl Default for MetaConfig {
             publishing_quota: 50,
             long_lived_lifetime: Duration::from_secs(5_183_944),
             throttle: MetaThrottle::App,
+            insights: InsightsConfig::default(),
         }
     }
 }
@@ -241,6 +249,13 @@ impl MetaSandbox {
     /// 352; 2207052, a URL Meta could not fetch, code 9004).
     pub fn fail_next_container(&self, subcode: u32) {
         self.state.fail_next_container(i64::from(subcode));
+    }
+
+    /// Takes `scope` away from `token` (for instance `read_insights` or
+    /// `instagram_manage_insights`, which the tokens of [`MetaSandbox::add_page`] and
+    /// [`MetaSandbox::add_instagram_account`] hold): insights reads then fail with code 200.
+    pub fn revoke_permission(&self, token: &str, scope: &str) {
+        self.state.revoke_scope(token, scope);
     }
 
     /// Removes every queued and random fault.

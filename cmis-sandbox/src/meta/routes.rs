@@ -129,6 +129,7 @@ async fn get_edge(
     let endpoint = match edge.as_str() {
         "published_posts" | "feed" | "posts" => MetaEndpoint::PublishedPosts,
         "media" => MetaEndpoint::MediaList,
+        "insights" | "video_insights" => MetaEndpoint::Insights,
         other => endpoint_for(other),
     };
     let owner = matches!(
@@ -142,7 +143,8 @@ async fn get_edge(
         owner,
         version: Some((ver.as_str(), path.as_str())),
         instagram: matches!(edge.as_str(), "content_publishing_limit" | "media")
-            || state.is_instagram(&id),
+            || state.is_instagram(&id)
+            || (edge == "insights" && state.object_kind(&id) == ObjectKind::Media),
     };
     let s = state.clone();
     faulted(&state, call, || {
@@ -159,6 +161,8 @@ async fn get_edge(
                 s.published_posts(token.as_deref(), &at, &p)
             }
             (_, "media") => s.ig_media(token.as_deref(), &at, &p),
+            (_, "insights") => s.insights(token.as_deref(), &id, &p),
+            (_, "video_insights") => s.video_insights(token.as_deref(), &id, &p),
             _ => Err(graph_error(
                 400,
                 100,

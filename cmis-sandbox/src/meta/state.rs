@@ -13,8 +13,10 @@ use crate::http::token;
 
 mod facebook;
 mod graph;
+mod insights;
 mod instagram;
 mod listing;
+mod metrics;
 mod nodes;
 mod objects;
 mod params;
@@ -255,6 +257,7 @@ impl MetaState {
                 "pages_read_engagement",
                 "pages_manage_posts",
                 "publish_video",
+                "read_insights",
             ],
             None,
         )
@@ -268,6 +271,7 @@ impl MetaState {
                 &[
                     "instagram_basic",
                     "instagram_content_publish",
+                    "instagram_manage_insights",
                     "pages_read_engagement",
                 ],
                 None,
@@ -276,6 +280,7 @@ impl MetaState {
                 &[
                     "instagram_business_basic",
                     "instagram_business_content_publish",
+                    "instagram_business_manage_insights",
                 ],
                 Some(self.config.long_lived_lifetime),
             ),

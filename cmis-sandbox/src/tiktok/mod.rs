@@ -21,6 +21,7 @@ use std::time::Duration;
 use cmis_core::SecretString;
 
 use crate::fault::Fault;
+use crate::insights::InsightsConfig;
 
 pub(crate) use routes::router;
 pub(crate) use state::TikTokState;
@@ -123,6 +124,12 @@ pub struct TikTokConfig {
     /// set; an unaudited client ([`audited`](TikTokConfig::audited) false) never has more than
     /// TikTok's documented 5.
     pub active_creator_cap: Option<u32>,
+    /// How the Display API's counters (`view_count`, `like_count`, `comment_count`,
+    /// `share_count`) behave: zeros until `delay` after the video went live, then lifetime
+    /// counts that grow with its age, drawn from a planted curve over the creator's local hour
+    /// of the week (the creator's `open_id` is the account of
+    /// [`InsightsConfig::best_slot`]).
+    pub insights: InsightsConfig,
 }
 
 impl Default for TikTokConfig {
@@ -138,6 +145,7 @@ impl Default for TikTokConfig {
             upload_url_lifetime: Duration::from_secs(3600),
             fetch_pulled_media: false,
             pull_delay: Duration::from_millis(200),
+            insights: InsightsConfig::default(),
             daily_post_cap: None,
             active_creator_cap: None,
         }

@@ -43,7 +43,7 @@ pub(crate) enum ObjectKind {
 
 /// The index of the Page post `id` names: a feed post by its own id, or a photo, video or Reel
 /// by `{page-id}_{object-id}`.
-fn page_post(inner: &Inner, id: &str) -> Option<usize> {
+pub(super) fn page_post(inner: &Inner, id: &str) -> Option<usize> {
     inner.posts.iter().position(|x| match x.kind.as_str() {
         "feed" => x.id == id,
         "photo" | "video" | "reel" => {
@@ -63,7 +63,7 @@ fn photo(inner: &Inner, id: &str) -> Option<usize> {
         .position(|x| x.id == id && x.kind == "photo")
 }
 
-fn media(inner: &Inner, id: &str) -> Option<usize> {
+pub(super) fn media(inner: &Inner, id: &str) -> Option<usize> {
     inner
         .posts
         .iter()

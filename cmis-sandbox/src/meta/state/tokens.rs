@@ -61,6 +61,7 @@ impl MetaState {
                     "pages_show_list",
                     "pages_read_engagement",
                     "pages_manage_posts",
+                    "read_insights",
                 ],
                 None,
             );

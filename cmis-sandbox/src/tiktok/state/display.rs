@@ -25,7 +25,12 @@
 //!   cut to the documented "Max length: 150" (UTF-16 units); `cover_image_url` carries an
 //!   `x-expires` six hours ahead (the documented TTL); `share_url` and `embed_link` follow the
 //!   shapes TikTok's examples show. The sandbox does not decode media, so `duration`, `height` and
-//!   `width` are 0, and a new video's counters (`like_count`, …) are 0.
+//!   `width` are 0. The counters (`view_count`, `like_count`, `comment_count`, `share_count`)
+//!   are current lifetime counts ("no history"): 0 until [`InsightsConfig::delay`] after the
+//!   video went live, then growing with its age from the planted curve of
+//!   [`InsightsConfig`](crate::InsightsConfig); they never decrease.
+//!
+//! [`InsightsConfig::delay`]: crate::InsightsConfig::delay
 //! - **Paging**: `max_count` defaults to 10, at most 20; anything outside 1–20 is refused with
 //!   `invalid_params`. `cursor` is a UTC Unix time in **milliseconds**: only videos posted before
 //!   it are returned. A missing, `null` or `0` cursor starts from the newest video (TikTok's v1
@@ -217,12 +222,31 @@ impl TikTokState {
                      <script async src=\"https://www.tiktok.com/embed.js\"></script>"
                 )),
                 "is_aigc" => json!(is_aigc),
-                // duration, height, width and the counters.
+                "view_count" | "like_count" | "comment_count" | "share_count" => {
+                    json!(self.counter(&v.record.open_id, id, v.posted_ms, now_ms, field))
+                }
+                // duration, height and width.
                 _ => json!(0),
             };
             out.insert(field.to_owned(), value);
         }
         Value::Object(out)
+    }
+
+    /// A lifetime counter of video `id`, posted at `posted_ms`, read at `now_ms`.
+    fn counter(&self, open_id: &str, id: u64, posted_ms: i64, now_ms: i64, field: &str) -> u64 {
+        let config = self.config().insights;
+        let (posted, now) = (posted_ms.div_euclid(1000), now_ms.div_euclid(1000));
+        if !config.available(posted, now) {
+            return 0;
+        }
+        let c = config.counters(open_id, &id.to_string(), posted, now);
+        match field {
+            "view_count" => c.views,
+            "like_count" => c.likes,
+            "comment_count" => c.comments,
+            _ => c.shares,
+        }
     }
 
     /// `POST /v2/video/list/`: a page of `open_id`'s public videos, newest first.
