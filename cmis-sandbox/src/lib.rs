@@ -16,7 +16,8 @@
 //!   rate limits (init 6/min, creator info 20/min, status 30/min, Display API 600/min); and the
 //!   Display API's reads of a creator's public videos (`video/list`, newest first with `fields`
 //!   and a millisecond cursor, and `video/query`), under the same ids as the publishes'
-//!   `publicaly_available_post_id`.
+//!   `publicaly_available_post_id`, with `view_count`, `like_count`, `comment_count` and
+//!   `share_count` that grow after publishing ([`InsightsConfig`]).
 //! - **Meta Graph** ([`MetaSandbox`]): Page feed, link, photo (URL or multipart `source`),
 //!   multi-photo (`attached_media` of unpublished photos), the Resumable Upload API
 //!   (`Authorization: OAuth`, `file_offset`), Page videos, reels (start, rupload, finish), native
@@ -31,7 +32,13 @@
 //!   send) and list parameters in every documented form; expired Graph versions served as the
 //!   oldest available one, unknown ones refused; the error envelope with `fbtrace_id`,
 //!   `is_transient` on Instagram errors and `WWW-Authenticate`; `X-App-Usage` and
-//!   `X-Business-Use-Case-Usage` on every answer.
+//!   `X-Business-Use-Case-Usage` on every answer. Insights ([`InsightsConfig`]): a Page post's
+//!   `insights` (`period=lifetime`, integer or by-type values), a video's or Reel's
+//!   `video_insights`, an Instagram media's `insights` with the metric sets of its media
+//!   product type (stories for 24 hours), an account's `online_followers`; values only after a
+//!   delay, drawn from a seeded engagement curve with a planted best hour of the week; retired
+//!   metrics refused with code 100, failing the whole call, and a missing `read_insights` or
+//!   `instagram_manage_insights` with code 200.
 //! - **Bluesky** ([`BlueskySandbox`]): a PDS over XRPC. `createSession` with app passwords (the
 //!   main password of an email-2FA account gets `AuthFactorTokenRequired`), JWTs with `exp`
 //!   (access 120 minutes, refresh 90 days), `refreshSession` rotation where a used refresh token

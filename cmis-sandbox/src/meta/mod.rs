@@ -4,7 +4,7 @@
 //! the reads of what was published (`published_posts`, IG `media`, a video's `status`) and of
 //! any created object by id with `fields`, edits and deletes of Page posts; token exchange, Page
 //! tokens, `debug_token` and Instagram-Login refresh; the version policy; the error envelope and
-//! the usage headers. Parameters come in the query string, or a form, multipart or JSON body,
+//! the usage headers; post, video, media and account insights (see [`InsightsConfig`]). Parameters come in the query string, or a form, multipart or JSON body,
 //! with list parameters in any documented form.
 //!
 //! Written from Meta's documentation (see the project's `docs/meta-graph-api.md` notes), not from
