@@ -30,6 +30,8 @@ pub(crate) enum Endpoint {
     Cancel,
     /// The Display API's `video/list` with the fields reconciliation reads.
     VideoList,
+    /// The Display API's `video/query` with the counters insights read.
+    VideoQuery,
 }
 
 impl Endpoint {
@@ -44,12 +46,15 @@ impl Endpoint {
             Self::VideoList => {
                 "/v2/video/list/?fields=id,create_time,title,video_description,share_url"
             }
+            Self::VideoQuery => {
+                "/v2/video/query/?fields=id,create_time,view_count,like_count,comment_count,share_count"
+            }
         }
     }
 
     fn call(self) -> Call {
         match self {
-            Self::CreatorInfo | Self::Status | Self::VideoList => Call::Read,
+            Self::CreatorInfo | Self::Status | Self::VideoList | Self::VideoQuery => Call::Read,
             Self::VideoInit | Self::InboxVideoInit | Self::ContentInit | Self::Cancel => {
                 Call::Mutation
             }
@@ -62,7 +67,7 @@ impl Endpoint {
             Self::VideoInit | Self::InboxVideoInit | Self::ContentInit => Budget::Init,
             Self::Status => Budget::Status,
             // 600 per minute: reconciliation reads a few pages at most, rarely.
-            Self::Cancel | Self::VideoList => Budget::None,
+            Self::Cancel | Self::VideoList | Self::VideoQuery => Budget::None,
         }
     }
 }

@@ -18,6 +18,9 @@
 //!   chunked `FILE_UPLOAD` or `PULL_FROM_URL`, photo posts, status polling with backoff and a
 //!   budget ([`PollPolicy`](cmis_core::PollPolicy), [`default_poll`]), checkpoints holding the `publish_id` from right after init so that
 //!   a resume never creates a second post, and cancel.
+//! - **[`TikTokInsights`]**, a `cmis::InsightsReader`: a video's lifetime views, likes,
+//!   comments and shares (Display API `video/query`), the creator's recent public videos, and
+//!   a `publish_id` mapped to its public video id once TikTok gives one; ids kept as text.
 //! - **TikTok's error codes** read from every response body, even on HTTP 200, and mapped to
 //!   `cmis::ErrorKind`, with TikTok's `log_id` kept as the error's trace id.
 //! - **Per-token rate limits** ([`RateLimits`]: init 6, creator info 20, status 30 per minute)
@@ -105,6 +108,7 @@ mod creator_info;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod insights;
 mod limits;
 mod oauth;
 mod plan;
@@ -117,6 +121,7 @@ mod upload;
 
 pub use client::{DEFAULT_API_BASE_URL, DEFAULT_AUTHORIZE_URL, TikTokClient, TikTokClientBuilder};
 pub use creator_info::CreatorInfo;
+pub use insights::TikTokInsights;
 pub use limits::RateLimits;
 pub use oauth::{AuthorizeRequest, Pkce, TikTokRefresher, TokenGrant};
 pub use publish::TikTokPublisher;

@@ -43,11 +43,11 @@ const PAGE_SIZE: u32 = 20;
 #[derive(Debug, Deserialize)]
 pub(crate) struct VideoPage {
     #[serde(default)]
-    videos: Vec<Value>,
+    pub(crate) videos: Vec<Value>,
     #[serde(default)]
-    cursor: Option<i64>,
+    pub(crate) cursor: Option<i64>,
     #[serde(default)]
-    has_more: bool,
+    pub(crate) has_more: bool,
 }
 
 /// One listed video, reduced to what matching reads.
