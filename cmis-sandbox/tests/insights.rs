@@ -498,3 +498,45 @@ async fn tiktok_video_query_counters_wait_for_the_delay_then_grow() {
         last = views;
     }
 }
+
+#[tokio::test]
+async fn published_posts_carry_counts_with_summaries_only_when_asked() {
+    let s = sandbox(5).await;
+    let token = s.meta().add_page(PAGE, "Cafe");
+    let t = token.expose_secret();
+    let id = feed(&s, t).await;
+    s.meta().age_post(&id, 5 * DAY);
+    let fields = "id,created_time,message,permalink_url,shares,comments.limit(0).summary(true),reactions.limit(0).summary(true)";
+    let (status, body) = get(
+        &s,
+        t,
+        &format!("{PAGE}/published_posts"),
+        &[("fields", fields)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let p = &body["data"][0];
+    assert_eq!(p["id"], id.as_str());
+    assert!(p["shares"]["count"].as_u64().unwrap() > 0, "{p}");
+    assert_eq!(p["comments"]["data"], json!([]));
+    assert!(p["comments"]["summary"]["total_count"].is_u64(), "{p}");
+    // The same total as the post's insights give for likes.
+    let (_, insights_body) = insights(&s, t, &id, "post_reactions_by_type_total").await;
+    let by_type = value(&insights_body, "post_reactions_by_type_total");
+    let sum: u64 = by_type
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(p["reactions"]["summary"]["total_count"], sum, "{p}");
+    // Without `.summary(true)`, no summary.
+    let (_, body) = get(
+        &s,
+        t,
+        &format!("{PAGE}/published_posts"),
+        &[("fields", "id,reactions.limit(0)")],
+    )
+    .await;
+    assert_eq!(body["data"][0]["reactions"], json!({"data": []}), "{body}");
+}

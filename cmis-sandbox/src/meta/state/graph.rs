@@ -2,7 +2,9 @@
 //!
 //! - **Fields** (Graph API overview, field expansion): `fields=a,b{c,d}` returns those fields and
 //!   the node's `id`; a field Meta does not know is refused with code 100. Without `fields`, a
-//!   node or edge returns its default fields.
+//!   node or edge returns its default fields. A field may carry modifiers
+//!   (`comments.limit(0).summary(true)`); only `summary(true)` changes the answer here: an
+//!   edge's `summary` is served only with it.
 //! - **Times** (Paginated Results, <https://developers.facebook.com/docs/graph-api/results/>):
 //!   `since` and `until` are "a Unix timestamp or strtotime data value"; strtotime values are
 //!   taken in their ISO 8601 form only. Graph writes times as `2019-05-17T16:24:04+0000`.
@@ -16,6 +18,9 @@ use super::{GraphError, Params, graph_error, invalid_param};
 pub(crate) struct Field {
     pub(crate) name: String,
     pub(crate) sub: Option<Vec<Field>>,
+    /// Whether the field carried the `.summary(true)` modifier (field expansion's modifiers,
+    /// `comments.limit(0).summary(true)`); an edge's `summary` is served only then.
+    pub(crate) summary: bool,
 }
 
 fn syntax_error(raw: &str) -> GraphError {
@@ -47,6 +52,27 @@ fn parse_list(chars: &[char], pos: &mut usize) -> Option<Vec<Field>> {
         if name.is_empty() {
             return None;
         }
+        // Modifiers: `.limit(0)`, `.summary(true)`, … Only `summary` changes the answer here.
+        let mut summary = false;
+        while chars.get(*pos) == Some(&'.') {
+            *pos += 1;
+            let start = *pos;
+            while chars
+                .get(*pos)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_')
+            {
+                *pos += 1;
+            }
+            let modifier: String = chars[start..*pos].iter().collect();
+            if modifier.is_empty() || chars.get(*pos) != Some(&'(') {
+                return None;
+            }
+            let open = *pos + 1;
+            let close = open + chars.get(open..)?.iter().position(|c| *c == ')')?;
+            let arg: String = chars[open..close].iter().collect();
+            summary |= modifier == "summary" && arg.trim() == "true";
+            *pos = close + 1;
+        }
         let sub = if chars.get(*pos) == Some(&'{') {
             *pos += 1;
             let sub = parse_list(chars, pos)?;
@@ -58,7 +84,7 @@ fn parse_list(chars: &[char], pos: &mut usize) -> Option<Vec<Field>> {
         } else {
             None
         };
-        out.push(Field { name, sub });
+        out.push(Field { name, sub, summary });
         if chars.get(*pos) == Some(&',') {
             *pos += 1;
         } else {
@@ -80,10 +106,13 @@ pub(crate) fn project(value: &Value, selection: &[Field]) -> Value {
             let mut out = Map::new();
             for f in selection {
                 if let Some(v) = obj.get(&f.name) {
-                    let v = match &f.sub {
+                    let mut v = match &f.sub {
                         Some(sub) => project(v, sub),
                         None => v.clone(),
                     };
+                    if let Some(edge) = v.as_object_mut().filter(|_| !f.summary) {
+                        edge.remove("summary");
+                    }
                     out.insert(f.name.clone(), v);
                 }
             }
@@ -120,6 +149,7 @@ pub(crate) fn selection(
             Field {
                 name: "id".into(),
                 sub: None,
+                summary: false,
             },
         );
     }

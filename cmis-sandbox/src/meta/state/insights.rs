@@ -175,6 +175,26 @@ impl MetaState {
         config.counters(owner, post, published, now)
     }
 
+    /// Adds a Page post's counts, without insights (brightbean's `published_posts` fields):
+    /// `shares` (`{"count"}`, absent at zero, as Graph leaves it out), and the `comments` and
+    /// `reactions` edges, empty (the fake holds no comments or reactions themselves) with a
+    /// `summary` of their `total_count`, which a read keeps only with `.summary(true)`.
+    pub(super) fn add_counts(&self, v: &mut Value, post: &MetaPost, published: i64) {
+        let now = unix_now();
+        let c = self.counters_at(&post.owner, &post.id, published, now.max(published));
+        if c.shares > 0 {
+            v["shares"] = json!({ "count": c.shares });
+        }
+        v["comments"] = json!({
+            "data": [],
+            "summary": { "order": "ranked", "total_count": c.comments, "can_comment": true },
+        });
+        v["reactions"] = json!({
+            "data": [],
+            "summary": { "total_count": c.likes, "viewer_reaction": "NONE" },
+        });
+    }
+
     /// `GET /{video-id}/video_insights`: a Page video's or Reel's.
     pub(crate) fn video_insights(
         &self,

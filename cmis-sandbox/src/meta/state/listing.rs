@@ -171,7 +171,8 @@ impl MetaState {
         let items: Vec<(String, Value)> = live
             .iter()
             .map(|(time, _, x)| {
-                let v = post_value(&inner, x, *time);
+                let mut v = post_value(&inner, x, *time);
+                self.add_counts(&mut v, x, *time);
                 (
                     v["id"].as_str().unwrap_or_default().to_owned(),
                     project(&v, &fields),

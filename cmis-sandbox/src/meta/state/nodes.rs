@@ -15,6 +15,9 @@ pub(crate) const POST_FIELDS: &[&str] = &[
     "is_published",
     "from",
     "attachments",
+    "shares",
+    "comments",
+    "reactions",
 ];
 /// A Page feed edge's default fields: the Page Feed reference's sample response shows
 /// `created_time`, `message` and `id`.

@@ -159,6 +159,7 @@ impl MetaState {
                     .or(x.created_time)
                     .unwrap_or_else(unix_now);
                 let mut v = post_value(&inner, x, time);
+                self.add_counts(&mut v, x, time);
                 if live.is_none() {
                     v["is_published"] = json!(false);
                 }
@@ -175,6 +176,7 @@ impl MetaState {
                         fields.push(Field {
                             name: "id".into(),
                             sub: None,
+                            summary: false,
                         });
                         Ok(project(&v, &fields))
                     }

@@ -92,6 +92,7 @@ fn selection(p: &Params, known: &[&str], node: &str) -> Result<Vec<Field>, Threa
             Field {
                 name: "id".into(),
                 sub: None,
+                summary: false,
             },
         );
     }
