@@ -273,6 +273,28 @@ async fn an_instagram_story_is_asked_for_the_story_metric_set() {
 }
 
 #[tokio::test]
+async fn a_story_with_too_few_viewers_has_every_metric_refused_not_zero() {
+    let (h, r) = reader().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{IG_MEDIA}/insights")))
+        .respond_with(json(400, "error_10_not_enough_viewers.json"))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    let m = r
+        .post_metrics(&ig(), &PostId::new(IG_MEDIA), MediaKind::Story, &h.ctx)
+        .await
+        .unwrap();
+    assert_eq!(m.refused.len(), 9, "{:?}", m.refused);
+    assert!(
+        m.refused
+            .iter()
+            .all(|x| x.reason.contains("Not enough viewers"))
+    );
+    assert_eq!((m.views, m.reach), (None, None));
+}
+
+#[tokio::test]
 async fn online_followers_keep_empty_days_apart_from_zero() {
     let (h, r) = reader().await;
     let since = datetime!(2026-09-01 00:00 UTC);

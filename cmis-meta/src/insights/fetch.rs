@@ -27,6 +27,17 @@ pub(crate) fn refuses_a_metric(err: &Error) -> bool {
         && err.message().to_ascii_lowercase().contains("metric")
 }
 
+/// Whether `err` is Instagram's `(#10) Not enough viewers for the media to show insights`
+/// (`docs/insights.md` §2): the media has no insights to give yet, which is not a missing
+/// permission although code 10 usually is one.
+pub(crate) fn too_few_viewers(err: &Error) -> bool {
+    err.platform_code() == Some("10")
+        && err
+            .message()
+            .to_ascii_lowercase()
+            .contains("not enough viewers")
+}
+
 /// Reads `metrics` from the insights edge at `url` (with `query` besides `metric`).
 pub(crate) async fn read_insights(
     client: &MetaClient,
@@ -49,6 +60,13 @@ pub(crate) async fn read_insights(
     match client.read(s, &request(&metrics.join(","))).await {
         Ok(v) => {
             parse_into(&v, &mut out.raw);
+            return Ok(out);
+        }
+        Err(e) if too_few_viewers(&e) => {
+            out.refused = metrics
+                .iter()
+                .map(|m| RefusedMetric::new(*m, e.message()))
+                .collect();
             return Ok(out);
         }
         Err(e) if refuses_a_metric(&e) => {
