@@ -145,7 +145,7 @@ impl FromRequestParts<Arc<Shared>> for Viewer {
         let Some(principal) = shared.authorizer.authorize(parts).await else {
             return Err((
                 StatusCode::UNAUTHORIZED,
-                crate::html::bare("Not signed in", "Sign in to the application first."),
+                crate::plain::bare("Not signed in", "Sign in to the application first."),
             )
                 .into_response());
         };

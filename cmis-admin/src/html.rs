@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::auth::Viewer;
+pub(crate) use crate::plain::{esc, status};
 
 const CSS: &str = include_str!("../assets/admin.css");
 
@@ -18,22 +19,6 @@ const CSS: &str = include_str!("../assets/admin.css");
 /// no framing.
 pub(crate) const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// `s` escaped for HTML text and attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `s` escaped for a URL's query value.
 pub(crate) fn url_value(s: &str) -> String {
@@ -117,22 +102,6 @@ pub(crate) fn layout(v: &Viewer, section: &str, title: &str, body: &str) -> Resp
         css = esc(&v.link("/assets/admin.css")),
     );
     Html(html).into_response()
-}
-
-/// A page for someone the dashboard does not serve (no navigation, nothing of the store).
-pub(crate) fn bare(title: &str, message: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t}</title></head><body><main><h1>{t}</h1><p>{m}</p></main></body></html>",
-        t = esc(title),
-        m = esc(message)
-    ))
-}
-
-/// An error answer with a short page.
-pub(crate) fn status(code: StatusCode, title: &str, message: &str) -> Response {
-    (code, bare(title, message)).into_response()
 }
 
 /// 404 for anything the dashboard does not serve (and for another tenant's job).

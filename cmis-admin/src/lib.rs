@@ -43,6 +43,7 @@ mod actions;
 mod auth;
 mod html;
 mod pages;
+mod plain;
 
 use std::sync::Arc;
 

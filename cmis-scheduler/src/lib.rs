@@ -90,6 +90,7 @@ mod audit_chain;
 mod backend;
 mod credential_codec;
 mod crypto;
+mod events;
 mod job;
 mod memory;
 mod outbox;
@@ -113,6 +114,7 @@ mod when;
 pub use ai_cache::{DEFAULT_AI_CACHE_TTL, MAX_AI_CACHE_ENTRY_BYTES};
 pub use audit_chain::{AuditProblem, AuditVerification};
 pub use crypto::TokenKey;
+pub use events::{EVENT_BUFFER, Event, JobEvent, TokenEvent};
 pub use job::{
     Change, ClaimedJob, Completion, Job, JobError, JobFilter, JobId, JobState, Lease, NewPost,
     Phase, UserAction,

@@ -15,7 +15,7 @@ use cmis_core::{
     TokenProvider,
 };
 use cmis_scheduler::admin::Admin;
-use cmis_scheduler::{JobState, MemoryScheduleStore, ScheduleStore, Scheduler};
+use cmis_scheduler::{Event, JobState, MemoryScheduleStore, ScheduleStore, Scheduler};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 
@@ -196,7 +196,7 @@ impl TokenProvider for NoTokens {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_attempt_has_a_span_and_every_outcome_a_metric() {
+async fn each_attempt_has_a_span_every_outcome_a_metric_and_an_event() {
     let captured = Arc::new(Captured::default());
     metrics::set_global_recorder(Capture(captured.clone())).unwrap();
     let spans = Spans::default();
@@ -232,6 +232,7 @@ async fn each_attempt_has_a_span_and_every_outcome_a_metric() {
         .poll_interval(Duration::from_millis(20))
         .build()
         .unwrap();
+    let mut events = scheduler.subscribe();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let run = tokio::spawn(async move {
         scheduler
@@ -298,6 +299,25 @@ async fn each_attempt_has_a_span_and_every_outcome_a_metric() {
         );
     }
 
+    // The typed events: one per stored outcome, naming the job, its tenant and post.
+    let mut outcomes = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        let Event::Job(e) = event else { continue };
+        assert_eq!(e.tenant, tenant);
+        assert_eq!(e.target, target);
+        assert_eq!(e.phase, cmis_scheduler::Phase::Publish);
+        outcomes.push((e.post_key.as_str().to_owned(), e.outcome.state()));
+    }
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        outcomes,
+        vec![
+            ("bad-1".to_owned(), JobState::Failed),
+            ("ok-1".to_owned(), JobState::Published),
+            ("ok-2".to_owned(), JobState::Published),
+        ]
+    );
+
     // The admin API's gauges.
     Admin::new(store.clone())
         .record_gauges(time::OffsetDateTime::now_utc())
@@ -308,5 +328,4 @@ async fn each_attempt_has_a_span_and_every_outcome_a_metric() {
     assert_eq!(captured.get("cmis_jobs{state=scheduled}"), Some(0.0));
     assert_eq!(captured.get("cmis_accounts_needing_reauth{}"), Some(0.0));
     assert_eq!(captured.get("cmis_oldest_due_seconds{}"), Some(0.0));
-    let _ = JobState::ALL;
 }

@@ -136,9 +136,21 @@ pub(super) async fn sweep(shared: &Shared) -> bool {
                 }
             }
         };
-        if let Err(e) = refreshed {
-            tracing::warn!(%account, kind = %e.kind(), "token refresh sweep: refresh failed");
-        }
+        let event = match refreshed {
+            Ok(token) => crate::TokenEvent::Refreshed {
+                account: account.clone(),
+                expires_at: token.expires_at,
+            },
+            Err(e) => {
+                tracing::warn!(%account, kind = %e.kind(), "token refresh sweep: refresh failed");
+                crate::TokenEvent::RefreshFailed {
+                    account: account.clone(),
+                    kind: e.kind().as_str(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        let _ = shared.events.send(crate::Event::Token(event));
         if !kept {
             tracing::warn!("maintenance leadership lost during a refresh; stopping the sweep");
             return false;

@@ -97,6 +97,50 @@ pub(crate) struct Shared {
     pub(crate) rules: Rules,
     pub(crate) cfg: Config,
     pub(crate) progress: Option<Arc<dyn JobProgress>>,
+    /// Typed events for subscribers ([`Scheduler::subscribe`]).
+    pub(crate) events: tokio::sync::broadcast::Sender<crate::Event>,
+    /// The jobs in flight whose outcomes subscribers will hear of, by lease.
+    pub(crate) watched: std::sync::Mutex<HashMap<crate::Lease, crate::events::JobRef>>,
+}
+
+/// Notes `jobs` for their outcome events, if anyone subscribed.
+pub(crate) fn watch_jobs(shared: &Shared, jobs: &[crate::ClaimedJob]) {
+    if shared.events.receiver_count() == 0 || jobs.is_empty() {
+        return;
+    }
+    let mut w = shared.watched.lock().unwrap_or_else(|p| p.into_inner());
+    for j in jobs {
+        w.insert(j.lease.clone(), crate::events::JobRef::of(j));
+    }
+}
+
+/// The job of `lease`, if its outcome is to be told (and forgets it either way).
+pub(crate) fn events_for(shared: &Shared, lease: &crate::Lease) -> Option<crate::events::JobRef> {
+    let mut w = shared.watched.lock().unwrap_or_else(|p| p.into_inner());
+    if w.is_empty() {
+        return None;
+    }
+    w.remove(lease)
+}
+
+/// Tells subscribers of a stored outcome.
+pub(crate) fn emit_job(
+    shared: &Shared,
+    lease: &crate::Lease,
+    job: crate::events::JobRef,
+    outcome: crate::Completion,
+) {
+    let _ = shared
+        .events
+        .send(crate::Event::Job(Box::new(crate::JobEvent {
+            job: lease.job,
+            tenant: job.tenant,
+            post_key: job.post_key,
+            target: job.target,
+            phase: job.phase,
+            outcome,
+            at: shared.now(),
+        })));
 }
 
 #[derive(Debug, Clone)]
@@ -266,6 +310,14 @@ impl Scheduler {
             .store
             .schedule(&tenant, &new.post_key, &new.post, &new.targets, new.at)
             .await
+    }
+
+    /// Typed events of what this scheduler does from now on: every job outcome it stores and
+    /// every token its refresh sweep renews or fails to (see [`Event`](crate::Event); in
+    /// memory, lossy for a receiver that falls far behind, while the outbox and the audit
+    /// trail are durable).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::Event> {
+        self.shared.events.subscribe()
     }
 
     /// Waits until job `id` of `tenant` is settled ([`JobState::is_settled`](crate::JobState::is_settled)): published,
@@ -488,6 +540,8 @@ impl SchedulerBuilder {
                 notifier: self.notifier.unwrap_or_else(|| Arc::new(TracingNotifier)),
                 outbox_wake: Arc::new(tokio::sync::Notify::new()),
                 outcomes_written: tokio::sync::Notify::new(),
+                events: tokio::sync::broadcast::channel(crate::EVENT_BUFFER).0,
+                watched: std::sync::Mutex::new(HashMap::new()),
                 clock: self.clock,
                 worker_id,
                 rules: self.rules,

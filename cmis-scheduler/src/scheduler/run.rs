@@ -227,6 +227,7 @@ async fn dispatch(
             held.insert(job.lease.clone(), None);
             if let Some(d) = too_late(&job, now, &shared.rules) {
                 super::observe::record(&job, &d.completion, None);
+                super::watch_jobs(shared, std::slice::from_ref(&job));
                 let _ = done.send((job.lease, d.completion, d.notify));
             } else if let Some(wait) = over_budget(shared, &job, now) {
                 let at = cmis_core::after(now, wait);
@@ -237,6 +238,7 @@ async fn dispatch(
             }
         }
     }
+    super::watch_jobs(shared, &go);
     // The claim recorded every job as started: a crash from here on means `unknown_outcome`.
     for job in go {
         let shared = Arc::clone(shared);
@@ -549,9 +551,15 @@ async fn write_batch(
     freed.notify_one();
     shared.outcomes_written.notify_waiters();
     let mut notices = Vec::new();
-    for (lease, _, notify) in buf {
+    for (lease, completion, notify) in buf {
+        let watched = super::events_for(shared, &lease);
         match written.get(&lease).copied().unwrap_or(Written::Abandoned) {
-            Written::Applied => notices.extend(notify),
+            Written::Applied => {
+                notices.extend(notify);
+                if let Some(job) = watched {
+                    super::emit_job(shared, &lease, job, completion);
+                }
+            }
             Written::Rejected => {
                 tracing::warn!(job = %lease.job, "outcome rejected: the lease was lost to another worker");
             }
