@@ -540,3 +540,20 @@ async fn published_posts_carry_counts_with_summaries_only_when_asked() {
     .await;
     assert_eq!(body["data"][0]["reactions"], json!({"data": []}), "{body}");
 }
+
+#[tokio::test]
+async fn faults_can_be_injected_into_insights() {
+    let s = sandbox(1).await;
+    let token = s.meta().add_page(PAGE, "Cafe");
+    let t = token.expose_secret();
+    let id = feed(&s, t).await;
+    s.meta().inject(
+        cmis_sandbox::MetaEndpoint::Insights,
+        cmis_sandbox::Fault::ServerError,
+        1,
+    );
+    let (status, body) = insights(&s, t, &id, "post_media_view").await;
+    assert!(status.is_server_error(), "{status} {body}");
+    let (status, _) = insights(&s, t, &id, "post_media_view").await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -15,7 +15,9 @@
 //!   order get the same answers). Times still follow the real clock, and so does whatever
 //!   embeds one: timestamps, Bluesky record keys (TIDs) and Bluesky JWTs (`iat`, `exp`). N
 //!   also seeds the insights' planted engagement curves and noise (Meta's and TikTok's
-//!   `InsightsConfig::seed`), which depend on nothing else.
+//!   `InsightsConfig::seed`), which depend on nothing else. The start line's `insights` key
+//!   gives the seed, the delay before insights, and the planted best slot (hour of the week,
+//!   0 = Monday 00:00 local) of the seeded Page, Instagram account and TikTok creator.
 //! - `--state FILE`: also seeds the accounts of a JSON state document (the control API's
 //!   `POST /seed` format); their tokens are under the start line's `state` key.
 //! - `--listen IP`: the address of every server (`127.0.0.1` by default); one that is not a
@@ -131,6 +133,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         tiktok_config.insights.seed = seed;
         meta_config.insights.seed = seed;
     }
+    let insights = meta_config.insights;
     let mut builder = Sandbox::builder()
         .tiktok(tiktok_config)
         .meta(meta_config)
@@ -225,6 +228,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             "youtube_refresh_token": youtube_tokens.refresh_token.expose_secret(),
             "control_url": sandbox.control_url(),
     });
+    let best = |id: &str| insights.best_slot(id);
+    let insights_key = serde_json::json!({
+        "seed": insights.seed,
+        "delay_seconds": insights.delay.as_secs(),
+        "utc_offset_minutes": insights.utc_offset_minutes,
+        "best_slots": {
+            "100000000000001": best("100000000000001"),
+            "17841400000000001": best("17841400000000001"),
+            "sandbox-creator": best("sandbox-creator"),
+        },
+    });
+    if let Some(map) = line.as_object_mut() {
+        map.insert("insights".to_owned(), insights_key);
+    }
     if let (Some(seeded), Some(map)) = (seeded, line.as_object_mut()) {
         map.insert("state".to_owned(), seeded);
     }
