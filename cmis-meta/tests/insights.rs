@@ -360,6 +360,57 @@ async fn recent_instagram_media_are_listed_since_a_time_with_their_kinds() {
 }
 
 #[tokio::test]
+async fn recent_page_posts_are_filtered_by_creation_time_here() {
+    let (h, r) = reader().await;
+    // `since` on a post list filters `updated_time`, so it is not sent: cmis filters
+    // `created_time` itself.
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{PAGE}/published_posts")))
+        .and(query_is(&[("fields", "id,created_time"), ("limit", "5")]))
+        .and(header(bearer().0, bearer().1.as_str()))
+        .respond_with(json(200, "published_posts.json"))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    let since = datetime!(2026-12-06 09:45 UTC);
+    let posts = r.recent_posts(&page(), since, 5, &h.ctx).await.unwrap();
+    let ids: Vec<&str> = posts.iter().map(|p| p.post_id.as_str()).collect();
+    assert_eq!(ids, ["1234567890_9876543210", "1234567890_9876543100"]);
+    assert!(posts.iter().all(|p| p.kind == MediaKind::Post));
+}
+
+#[tokio::test]
+async fn instagram_login_accounts_are_read_on_graph_instagram_com() {
+    let h = harness().await;
+    let ig_host = wiremock::MockServer::start().await;
+    let client = cmis_meta::MetaClient::builder()
+        .graph_url(h.server.uri())
+        .instagram_graph_url(ig_host.uri())
+        .clock(Arc::new(TokioClock::starting_at(NOW)))
+        .build()
+        .unwrap();
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{IG_MEDIA}/insights")))
+        .and(query_is(&[(
+            "metric",
+            "reach,views,likes,comments,saved,shares,total_interactions,profile_visits,\
+             profile_activity,follows",
+        )]))
+        .and(header(bearer().0, bearer().1.as_str()))
+        .respond_with(json(200, "ig_insights_views.json"))
+        .expect(1)
+        .mount(&ig_host)
+        .await;
+    let m = MetaInsights::new(client)
+        .with_instagram_login(cmis_meta::InstagramLogin::Instagram)
+        .post_metrics(&ig(), &PostId::new(IG_MEDIA), MediaKind::Image, &h.ctx)
+        .await
+        .unwrap();
+    assert_eq!(m.views, Some(18540));
+    // The Graph host's catch-all (expect 0) proves nothing went to graph.facebook.com.
+}
+
+#[tokio::test]
 async fn bad_input_fails_before_any_call() {
     let (h, r) = reader().await;
     let post = PostId::new(FB_POST);

@@ -129,6 +129,7 @@ pub const METRICS: &[MetricRule] = &[
     gone(InstagramFeed, "impressions", APR_2025),
     gone(InstagramFeed, "plays", APR_2025),
     gone(InstagramFeed, "engagement", DEC_2023),
+    // Airbyte #51018 says "2025-01" without a day: the first day of the month is kept.
     gone(InstagramFeed, "video_views", date!(2025 - 01 - 01)),
     // Carousel parent: the FEED set; `carousel_album_*` went in v18.
     live(InstagramCarousel, "reach"),
