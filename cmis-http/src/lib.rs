@@ -187,12 +187,52 @@ pub fn classify(err: reqwest::Error, call: Call) -> Error {
 
 /// Sends `request`, classifying a transport failure for `call`. HTTP error statuses are returned
 /// as responses: each connector classifies the platform's error body itself.
+///
+/// Every call runs in a `cmis.call` tracing span with its method, host, endpoint (the path
+/// with ids replaced by `{id}`, never the query: URLs can carry tokens), whether it is a read
+/// or a mutation, and the status answered.
 #[doc(hidden)]
 pub async fn send(
     request: reqwest::RequestBuilder,
     call: Call,
 ) -> Result<reqwest::Response, Error> {
-    request.send().await.map_err(|e| classify(e, call))
+    use tracing::Instrument as _;
+    let (client, request) = request.build_split();
+    let request = request.map_err(|e| classify(e, call))?;
+    let span = tracing::debug_span!(
+        "cmis.call",
+        method = %request.method(),
+        host = request.url().host_str().unwrap_or(""),
+        endpoint = %endpoint(request.url().path()),
+        call = match call {
+            Call::Read => "read",
+            Call::Mutation => "mutation",
+        },
+        status = tracing::field::Empty,
+    );
+    let answer = client
+        .execute(request)
+        .instrument(span.clone())
+        .await
+        .map_err(|e| classify(e, call))?;
+    span.record("status", answer.status().as_u16());
+    Ok(answer)
+}
+
+/// A URL path as an endpoint's name: each segment that is an id (five characters or more with
+/// a digit, or a URN) becomes `{id}`; API versions (`v23.0`, `v2`) stay.
+pub(crate) fn endpoint(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            let version = seg.strip_prefix('v').is_some_and(|rest| {
+                !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+            });
+            let urn = seg.to_ascii_lowercase().starts_with("urn");
+            let id = seg.len() >= 5 && seg.chars().any(|c| c.is_ascii_digit());
+            if !version && (urn || id) { "{id}" } else { seg }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Parses a `Retry-After` header given in seconds (the form the platforms use), capped at
@@ -213,6 +253,28 @@ pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endpoint_names_the_path_without_ids_or_the_query() {
+        assert_eq!(endpoint("/v23.0/1234567890/feed"), "/v23.0/{id}/feed");
+        assert_eq!(
+            endpoint("/v2/post/publish/video/init/"),
+            "/v2/post/publish/video/init/"
+        );
+        assert_eq!(
+            endpoint("/rest/posts/urn%3Ali%3Ashare%3A7"),
+            "/rest/posts/{id}"
+        );
+        assert_eq!(
+            endpoint("/xrpc/com.atproto.repo.createRecord"),
+            "/xrpc/com.atproto.repo.createRecord"
+        );
+        assert_eq!(
+            endpoint("/upload/youtube/v3/videos"),
+            "/upload/youtube/v3/videos"
+        );
+        assert_eq!(endpoint("/17841400001_9876/insights"), "/{id}/insights");
+    }
 
     #[test]
     fn retry_after_parses_seconds_only() {
