@@ -17,6 +17,8 @@ use time::OffsetDateTime;
 
 use crate::TikTokClient;
 use crate::client::Endpoint;
+use crate::publish::require_scope;
+use crate::reconcile::SCOPE_VIDEO_LIST;
 
 /// The counters `video/query` is asked for (video object reference), besides `id` and
 /// `create_time`.
@@ -25,7 +27,8 @@ pub(crate) const COUNTERS: [&str; 4] = ["view_count", "like_count", "comment_cou
 /// Listing pages read at most when back-filling (20 videos each).
 const MAX_PAGES: usize = 10;
 
-/// Reads TikTok video metrics with the creator's token (scope `video.list`).
+/// Reads TikTok video metrics with the creator's token (scope `video.list`: a token whose
+/// granted scopes are known and lack it is a `Permission` error before any call).
 ///
 /// A post id may be a video id, or the `publish_id` a publish returned: that one is mapped to
 /// the video id TikTok gives once the post is public and moderated
@@ -183,6 +186,7 @@ impl InsightsReader for TikTokInsights {
             }
         };
         let s = TokenSession::new(ctx.tokens().as_ref(), account);
+        require_scope(&s, &[SCOPE_VIDEO_LIST], "reading a video's counters").await?;
         let ids = [id.as_str()];
         let videos = s
             .run(|token| async move { self.client.query_videos(&token, &ids).await })
@@ -213,6 +217,7 @@ impl InsightsReader for TikTokInsights {
             return Err(Error::invalid_input("a limit of 0 posts lists nothing"));
         }
         let s = TokenSession::new(ctx.tokens().as_ref(), account);
+        require_scope(&s, &[SCOPE_VIDEO_LIST], "listing videos").await?;
         let mut out = Vec::new();
         let mut cursor = None;
         for _ in 0..MAX_PAGES {

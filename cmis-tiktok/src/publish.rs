@@ -129,7 +129,7 @@ impl fmt::Debug for TikTokPublisher {
 }
 
 /// Fails before any call when the granted scopes are known and hold none of `any_of`.
-async fn require_scope(s: &TokenSession<'_>, any_of: &[&str], what: &str) -> Result<()> {
+pub(crate) async fn require_scope(s: &TokenSession<'_>, any_of: &[&str], what: &str) -> Result<()> {
     let token = s.token().await?;
     if token.scopes.is_empty() || any_of.iter().any(|scope| token.has_scope(scope)) {
         return Ok(());

@@ -157,6 +157,18 @@ async fn recent_videos_are_listed_back_to_a_time() {
 }
 
 #[tokio::test]
+async fn a_token_without_video_list_is_refused_before_any_call() {
+    let server = server().await;
+    let env = env(&server, &["user.info.basic", "video.publish"]).await;
+    let err = TikTokInsights::new(client(&server))
+        .post_metrics(&account(), &PostId::new(VIDEO), MediaKind::Video, &env.ctx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permission, "{err}");
+    assert!(err.message().contains("video.list"), "{err}");
+}
+
+#[tokio::test]
 async fn bad_input_and_missing_signals_fail_before_any_call() {
     let server = server().await;
     let env = env(&server, &["video.list"]).await;
