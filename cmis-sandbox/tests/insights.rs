@@ -317,6 +317,13 @@ async fn instagram_media_insights_follow_the_product_type_delay_and_story_lifeti
             assert_eq!(total, parts, "{body}");
         }
     }
+    // The media's `like_count` and `comments_count` are the same organic counts.
+    let (_, body) = insights(&s, t, &image, "likes,comments").await;
+    let q = [("fields", "like_count,comments_count")];
+    let (status, node) = get(&s, t, &image, &q).await;
+    assert_eq!(status, StatusCode::OK, "{node}");
+    assert_eq!(node["like_count"], value(&body, "likes"), "{node}");
+    assert_eq!(node["comments_count"], value(&body, "comments"), "{node}");
     // A story's insights last 24 hours.
     s.meta().age_post(&story, DAY);
     let (status, body) = insights(&s, t, &story, story_set).await;

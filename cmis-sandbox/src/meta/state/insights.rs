@@ -195,6 +195,15 @@ impl MetaState {
         });
     }
 
+    /// Sets an Instagram media's `like_count` and `comments_count` (organic, as the IG Media
+    /// reference says) to the `likes` and `comments` its insights give.
+    pub(super) fn add_media_counts(&self, v: &mut Value, post: &MetaPost, published: i64) {
+        let now = unix_now().max(published);
+        let c = self.counters_at(&post.owner, &post.id, published, now);
+        v["like_count"] = json!(c.likes);
+        v["comments_count"] = json!(c.comments);
+    }
+
     /// `GET /{video-id}/video_insights`: a Page video's or Reel's.
     pub(crate) fn video_insights(
         &self,

@@ -213,10 +213,9 @@ impl MetaState {
         let items: Vec<(String, Value)> = live
             .iter()
             .map(|(time, _, x)| {
-                (
-                    x.id.clone(),
-                    project(&media_value(&inner, x, *time), &fields),
-                )
+                let mut v = media_value(&inner, x, *time);
+                self.add_media_counts(&mut v, x, *time);
+                (x.id.clone(), project(&v, &fields))
             })
             .collect();
         drop(inner);

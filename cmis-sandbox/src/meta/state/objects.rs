@@ -134,7 +134,9 @@ impl MetaState {
                 let fields = selection(p, MEDIA_DEFAULT, MEDIA_FIELDS, "IGMedia")?;
                 let x = media(&inner, id).and_then(|i| inner.posts.get(i));
                 let x = x.ok_or_else(|| unsupported("get", id))?;
-                let v = media_value(&inner, x, x.created_time.unwrap_or_else(unix_now));
+                let time = x.created_time.unwrap_or_else(unix_now);
+                let mut v = media_value(&inner, x, time);
+                self.add_media_counts(&mut v, x, time);
                 Ok(project(&v, &fields))
             }
             ObjectKind::Photo | ObjectKind::PagePost => {
