@@ -331,6 +331,44 @@ async fn retryable_errors_back_off_by_attempt_with_jitter() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn asked_for_every_outcome_the_notifier_hears_of_retries_too() {
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = refuse_first(|| Error::transient("503 before the request was accepted"));
+    });
+    // By default a retry is no one's business: only what a person must know is notified.
+    let quiet = start(store, fake, clock, |b| b);
+    let id = quiet.schedule("quiet", T0).await;
+    quiet
+        .wait_for(id, JobState::Published, Duration::from_secs(600))
+        .await;
+    assert_eq!(quiet.notified().await, []);
+    quiet.stop().await;
+
+    let (store, fake, clock) = rig(|f| {
+        f.on_publish = refuse_first(|| Error::transient("503 before the request was accepted"));
+    });
+    let rig = start(store, fake, clock, |b| b.notify_every_outcome(true));
+    let id = rig.schedule("told", T0).await;
+    rig.wait_for(id, JobState::Published, Duration::from_secs(600))
+        .await;
+    assert_eq!(rig.notified().await, [NotificationKind::Retrying]);
+    let retry = rig
+        .notifier
+        .notifications()
+        .into_iter()
+        .find(|n| n.kind == NotificationKind::Retrying)
+        .unwrap();
+    assert!(
+        retry.message.contains("transient: 503"),
+        "{}",
+        retry.message
+    );
+    assert!(retry.deadline.is_some(), "when it is tried again");
+    assert_eq!(retry.subject, Some(id.to_string()));
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn rate_limits_honour_retry_after_spend_no_attempt_and_end_missed_not_failed() {
     let (store, fake, clock) = rig(|f| {
         f.on_publish = Box::new(|_| {

@@ -24,6 +24,12 @@ pub enum NotificationKind {
     UnknownOutcome,
     /// A post was published: the platform returned an id (see [`Notification::receipt`]).
     Published,
+    /// A post will be tried again later: a retryable error, or the platform's limit (sent only
+    /// when the scheduler is asked for every outcome).
+    Retrying,
+    /// The platform is still processing a post; it is checked again later (sent only when the
+    /// scheduler is asked for every outcome).
+    Pending,
 }
 
 impl NotificationKind {
@@ -36,6 +42,8 @@ impl NotificationKind {
             Self::PublishMissed => "publish_missed",
             Self::UnknownOutcome => "unknown_outcome",
             Self::Published => "published",
+            Self::Retrying => "retrying",
+            Self::Pending => "pending",
         }
     }
 }

@@ -47,6 +47,55 @@ fn notice(
         .at(now)
 }
 
+/// The notification of an outcome that has none of its own (a retry, a throttle, a snooze, a
+/// pending job), for a scheduler asked to tell every outcome
+/// ([`SchedulerBuilder::notify_every_outcome`](crate::SchedulerBuilder::notify_every_outcome)).
+pub(crate) fn progress_notice(
+    job: &ClaimedJob,
+    completion: &Completion,
+    now: OffsetDateTime,
+) -> Option<Notification> {
+    let (kind, message) = match completion {
+        Completion::Retry { at, error } | Completion::Throttled { at, error } => (
+            NotificationKind::Retrying,
+            format!(
+                "post {} to {} is tried again at {at} ({}: {})",
+                job.job.post_key,
+                job.job.target,
+                error.kind.as_str(),
+                error.message
+            ),
+        ),
+        Completion::Snooze { at } => (
+            NotificationKind::Retrying,
+            format!(
+                "post {} to {} waits for the account's rate limit until {at}",
+                job.job.post_key, job.job.target
+            ),
+        ),
+        Completion::Pending { resume_at, .. } => (
+            NotificationKind::Pending,
+            format!(
+                "post {} to {} is still being processed by the platform; checked again at {resume_at}",
+                job.job.post_key, job.job.target
+            ),
+        ),
+        _ => return None,
+    };
+    let deadline = match completion {
+        Completion::Retry { at, .. }
+        | Completion::Throttled { at, .. }
+        | Completion::Snooze { at } => Some(*at),
+        Completion::Pending { resume_at, .. } => Some(*resume_at),
+        _ => None,
+    };
+    let n = notice(job, kind, message, now);
+    Some(match deadline {
+        Some(d) => n.with_deadline(d),
+        None => n,
+    })
+}
+
 /// A published post, and its event (with the platform's receipt) for the embedding program.
 fn published(job: &ClaimedJob, receipt: cmis_core::Receipt, now: OffsetDateTime) -> Decision {
     let message = format!(

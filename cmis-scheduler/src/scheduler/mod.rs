@@ -155,6 +155,7 @@ pub(crate) struct Config {
     pub(crate) history_after: Duration,
     pub(crate) maintenance: bool,
     pub(crate) delivery: DeliveryPolicy,
+    pub(crate) notify_every_outcome: bool,
 }
 
 impl Shared {
@@ -252,6 +253,7 @@ impl Scheduler {
                 history_after: Duration::from_secs(7 * 24 * 3600),
                 maintenance: true,
                 delivery: DeliveryPolicy::default(),
+                notify_every_outcome: false,
             },
             progress: None,
         }
@@ -397,6 +399,16 @@ impl SchedulerBuilder {
     /// with `tracing` and nothing is written to the outbox.
     pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifier = Some(notifier);
+        self
+    }
+
+    /// Tells the notifier of every outcome, not only those a person must know of: a post that
+    /// will be retried (with the reason and when) and one the platform is still processing
+    /// also go through the outbox ([`NotificationKind::Retrying`](cmis_core::NotificationKind::Retrying),
+    /// [`NotificationKind::Pending`](cmis_core::NotificationKind::Pending)). Off by default:
+    /// each is one more outbox row.
+    pub fn notify_every_outcome(mut self, on: bool) -> Self {
+        self.cfg.notify_every_outcome = on;
         self
     }
 

@@ -252,8 +252,11 @@ async fn dispatch(
         let task = tasks.spawn(tracing::Instrument::instrument(
             async move {
                 let started = std::time::Instant::now();
-                let d = execute(&shared, &job).await;
+                let mut d = execute(&shared, &job).await;
                 super::observe::record(&job, &d.completion, Some(started.elapsed()));
+                if shared.cfg.notify_every_outcome && d.notify.is_none() {
+                    d.notify = super::decide::progress_notice(&job, &d.completion, shared.now());
+                }
                 outcome.send(d.completion, d.notify);
             },
             span,
