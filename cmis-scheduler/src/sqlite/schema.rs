@@ -169,10 +169,10 @@ CREATE TABLE processes (
 );
 ",
     r"
--- The admin API (issue 17): jobs by tenant and state (counts by index alone, state filters
--- without a scan of the tenant's jobs), and history's counts, kept by the cleanup that moves
--- jobs there (history rows never change), so an overview never counts history row by row.
-CREATE INDEX jobs_admin ON jobs (tenant, state, platform);
+-- The admin API (issue 17): history's counts, kept by the cleanup that moves jobs there
+-- (history rows never change), so an overview never counts history row by row. The active
+-- table gets no index by state: SQLite writes every index holding the state at each claim and
+-- completion, and an embedded store's tenant is counted fast enough through jobs_tenant.
 CREATE INDEX jobs_history_admin ON jobs_history (tenant, state, id);
 -- What needs a person (jobs waiting for re-authorisation, holds), per account, by index alone;
 -- only rows in these rare states are in it, so publishing pays nothing for it.
