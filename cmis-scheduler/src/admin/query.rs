@@ -52,7 +52,7 @@ impl TimeRange {
     }
 }
 
-/// Which jobs [`AdminStore::find_jobs`] returns: every condition set must hold. Newest first
+/// Which jobs [`AdminStore::find_jobs`](super::AdminStore::find_jobs) returns: every condition set must hold. Newest first
 /// (by id), in pages of [`limit`](Self::limit) after the cursor [`before`](Self::before).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -230,7 +230,7 @@ impl JobQuery {
     }
 }
 
-/// One page of [`AdminStore::find_jobs`].
+/// One page of [`AdminStore::find_jobs`](super::AdminStore::find_jobs).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct JobPage {
