@@ -1,5 +1,9 @@
 //! Typed events for the embedding program, in process ([`Scheduler::subscribe`](crate::Scheduler::subscribe)).
 //!
+//! [`Event::Scheduled`] and [`Event::Changed`] tell of the jobs scheduled, rescheduled,
+//! cancelled or retried through the [`Scheduler`](crate::Scheduler)'s own methods (changes made
+//! on the store directly are in its audit trail only).
+//!
 //! A [`JobEvent`] is sent for every outcome this process's workers *stored* (never for one the
 //! store refused or could not write), after its transaction committed: published (with the
 //! platform's receipt; from a reconciliation too, then [`JobEvent::phase`] is
@@ -34,7 +38,7 @@
 use cmis_core::{AccountRef, PostKey, Target, TenantId};
 use time::OffsetDateTime;
 
-use crate::job::{Completion, JobId, Phase};
+use crate::job::{Completion, Job, JobId, Phase, UserAction};
 
 /// How many events a subscriber may fall behind before it skips the oldest.
 pub const EVENT_BUFFER: usize = 4_096;
@@ -45,6 +49,17 @@ pub const EVENT_BUFFER: usize = 4_096;
 pub enum Event {
     /// A job's outcome was stored.
     Job(Box<JobEvent>),
+    /// A job was scheduled through [`Scheduler::schedule`](crate::Scheduler::schedule).
+    Scheduled(Box<Job>),
+    /// A person's change was applied through the scheduler
+    /// ([`Scheduler::reschedule`](crate::Scheduler::reschedule), [`cancel`](crate::Scheduler::cancel),
+    /// [`retry_now`](crate::Scheduler::retry_now)); the job as it is now.
+    Changed {
+        /// The job after the change.
+        job: Box<Job>,
+        /// What was done.
+        action: UserAction,
+    },
     /// The refresh sweep renewed a token, or failed to.
     Token(TokenEvent),
 }

@@ -329,3 +329,46 @@ async fn each_attempt_has_a_span_every_outcome_a_metric_and_an_event() {
     assert_eq!(captured.get("cmis_accounts_needing_reauth{}"), Some(0.0));
     assert_eq!(captured.get("cmis_oldest_due_seconds{}"), Some(0.0));
 }
+
+#[tokio::test]
+async fn changes_made_through_the_scheduler_are_told_to_subscribers() {
+    let store = Arc::new(MemoryScheduleStore::new());
+    let scheduler = Scheduler::builder(store.clone())
+        .publisher(Arc::new(Fake(AtomicU64::new(0))))
+        .tokens(Arc::new(NoTokens))
+        .build()
+        .unwrap();
+    let mut events = scheduler.subscribe();
+    let tenant = TenantId::new("acme");
+    let target = Target::feed(AccountRef::new(
+        tenant.clone(),
+        Platform::Facebook,
+        "page-1",
+    ));
+    let tomorrow = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let jobs = scheduler
+        .schedule(cmis_scheduler::NewPost::new(
+            PostKey::new("later"),
+            Post::new().with_text("tomorrow"),
+            vec![target],
+            tomorrow,
+        ))
+        .await
+        .unwrap();
+    let id = jobs[0].id;
+    assert!(scheduler.cancel(&tenant, id).await.unwrap().is_applied());
+    // A change the job's state refuses is no event.
+    assert!(!scheduler.cancel(&tenant, id).await.unwrap().is_applied());
+    match events.try_recv().unwrap() {
+        Event::Scheduled(job) => assert_eq!((job.id, job.state), (id, JobState::Scheduled)),
+        other => panic!("{other:?}"),
+    }
+    match events.try_recv().unwrap() {
+        Event::Changed { job, action } => {
+            assert_eq!((job.id, job.state), (id, JobState::Cancelled));
+            assert_eq!(action, cmis_scheduler::UserAction::Cancel);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(events.try_recv().is_err(), "nothing for the refused change");
+}

@@ -103,46 +103,6 @@ pub(crate) struct Shared {
     pub(crate) watched: std::sync::Mutex<HashMap<crate::Lease, crate::events::JobRef>>,
 }
 
-/// Notes `jobs` for their outcome events, if anyone subscribed.
-pub(crate) fn watch_jobs(shared: &Shared, jobs: &[crate::ClaimedJob]) {
-    if shared.events.receiver_count() == 0 || jobs.is_empty() {
-        return;
-    }
-    let mut w = shared.watched.lock().unwrap_or_else(|p| p.into_inner());
-    for j in jobs {
-        w.insert(j.lease.clone(), crate::events::JobRef::of(j));
-    }
-}
-
-/// The job of `lease`, if its outcome is to be told (and forgets it either way).
-pub(crate) fn events_for(shared: &Shared, lease: &crate::Lease) -> Option<crate::events::JobRef> {
-    let mut w = shared.watched.lock().unwrap_or_else(|p| p.into_inner());
-    if w.is_empty() {
-        return None;
-    }
-    w.remove(lease)
-}
-
-/// Tells subscribers of a stored outcome.
-pub(crate) fn emit_job(
-    shared: &Shared,
-    lease: &crate::Lease,
-    job: crate::events::JobRef,
-    outcome: crate::Completion,
-) {
-    let _ = shared
-        .events
-        .send(crate::Event::Job(Box::new(crate::JobEvent {
-            job: lease.job,
-            tenant: job.tenant,
-            post_key: job.post_key,
-            target: job.target,
-            phase: job.phase,
-            outcome,
-            at: shared.now(),
-        })));
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) concurrency: usize,
@@ -308,10 +268,57 @@ impl Scheduler {
             })?;
             publisher.validate(target, &new.post).await?;
         }
-        self.shared
+        let jobs = self
+            .shared
             .store
             .schedule(&tenant, &new.post_key, &new.post, &new.targets, new.at)
-            .await
+            .await?;
+        if self.shared.events.receiver_count() > 0 {
+            for job in &jobs {
+                let _ = self
+                    .shared
+                    .events
+                    .send(crate::Event::Scheduled(Box::new(job.clone())));
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// [`ScheduleStore::reschedule`], telling subscribers ([`Event::Changed`](crate::Event::Changed))
+    /// when it applied.
+    pub async fn reschedule(
+        &self,
+        tenant: &TenantId,
+        id: JobId,
+        at: time::OffsetDateTime,
+    ) -> Result<crate::Change> {
+        let change = self.shared.store.reschedule(tenant, id, at).await?;
+        self.changed(&change, crate::UserAction::Reschedule);
+        Ok(change)
+    }
+
+    /// [`ScheduleStore::cancel`], telling subscribers when it applied.
+    pub async fn cancel(&self, tenant: &TenantId, id: JobId) -> Result<crate::Change> {
+        let change = self.shared.store.cancel(tenant, id).await?;
+        self.changed(&change, crate::UserAction::Cancel);
+        Ok(change)
+    }
+
+    /// [`ScheduleStore::retry_now`], telling subscribers when it applied (an unknown outcome is
+    /// reconciled now, never re-published blindly).
+    pub async fn retry_now(&self, tenant: &TenantId, id: JobId) -> Result<crate::Change> {
+        let change = self.shared.store.retry_now(tenant, id).await?;
+        self.changed(&change, crate::UserAction::RetryNow);
+        Ok(change)
+    }
+
+    fn changed(&self, change: &crate::Change, action: crate::UserAction) {
+        if let crate::Change::Applied(job) = change {
+            let _ = self.shared.events.send(crate::Event::Changed {
+                job: Box::new(job.clone()),
+                action,
+            });
+        }
     }
 
     /// Typed events of what this scheduler does from now on: every job outcome it stores and

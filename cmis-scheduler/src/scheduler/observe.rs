@@ -1,4 +1,5 @@
-//! What the scheduler tells an operator's monitoring: a `tracing` span per job attempt and
+//! What the scheduler tells an operator's monitoring and the embedding program: a `tracing`
+//! span per job attempt, typed events for subscribers ([`crate::Event`]), and
 //! metrics through the [`metrics`] facade (a no-op until the program installs a recorder, such
 //! as a Prometheus exporter).
 //!
@@ -59,4 +60,47 @@ pub(crate) fn record(job: &ClaimedJob, completion: &Completion, call: Option<Dur
         metrics::histogram!("cmis_publish_lateness_seconds", "platform" => platform)
             .record(late.max(0.0));
     }
+}
+
+/// Notes `jobs` for their outcome events, if anyone subscribed.
+pub(crate) fn watch_jobs(shared: &super::Shared, jobs: &[crate::ClaimedJob]) {
+    if shared.events.receiver_count() == 0 || jobs.is_empty() {
+        return;
+    }
+    let mut w = shared.watched.lock().unwrap_or_else(|p| p.into_inner());
+    for j in jobs {
+        w.insert(j.lease.clone(), crate::events::JobRef::of(j));
+    }
+}
+
+/// The job of `lease`, if its outcome is to be told (and forgets it either way).
+pub(crate) fn events_for(
+    shared: &super::Shared,
+    lease: &crate::Lease,
+) -> Option<crate::events::JobRef> {
+    let mut w = shared.watched.lock().unwrap_or_else(|p| p.into_inner());
+    if w.is_empty() {
+        return None;
+    }
+    w.remove(lease)
+}
+
+/// Tells subscribers of a stored outcome.
+pub(crate) fn emit_job(
+    shared: &super::Shared,
+    lease: &crate::Lease,
+    job: crate::events::JobRef,
+    outcome: crate::Completion,
+) {
+    let _ = shared
+        .events
+        .send(crate::Event::Job(Box::new(crate::JobEvent {
+            job: lease.job,
+            tenant: job.tenant,
+            post_key: job.post_key,
+            target: job.target,
+            phase: job.phase,
+            outcome,
+            at: shared.now(),
+        })));
 }

@@ -227,7 +227,7 @@ async fn dispatch(
             held.insert(job.lease.clone(), None);
             if let Some(d) = too_late(&job, now, &shared.rules) {
                 super::observe::record(&job, &d.completion, None);
-                super::watch_jobs(shared, std::slice::from_ref(&job));
+                super::observe::watch_jobs(shared, std::slice::from_ref(&job));
                 let _ = done.send((job.lease, d.completion, d.notify));
             } else if let Some(wait) = over_budget(shared, &job, now) {
                 let at = cmis_core::after(now, wait);
@@ -238,7 +238,7 @@ async fn dispatch(
             }
         }
     }
-    super::watch_jobs(shared, &go);
+    super::observe::watch_jobs(shared, &go);
     // The claim recorded every job as started: a crash from here on means `unknown_outcome`.
     for job in go {
         let shared = Arc::clone(shared);
@@ -555,12 +555,12 @@ async fn write_batch(
     shared.outcomes_written.notify_waiters();
     let mut notices = Vec::new();
     for (lease, completion, notify) in buf {
-        let watched = super::events_for(shared, &lease);
+        let watched = super::observe::events_for(shared, &lease);
         match written.get(&lease).copied().unwrap_or(Written::Abandoned) {
             Written::Applied => {
                 notices.extend(notify);
                 if let Some(job) = watched {
-                    super::emit_job(shared, &lease, job, completion);
+                    super::observe::emit_job(shared, &lease, job, completion);
                 }
             }
             Written::Rejected => {
